@@ -1,0 +1,30 @@
+// swift-tools-version:6.0
+import PackageDescription
+
+let package = Package(
+    name: "capreg",
+    platforms: [.macOS(.v13)],
+    products: [
+        .executable(name: "capreg", targets: ["capreg"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.6.0"),
+    ],
+    targets: [
+        // Pure decoders: kernel bytes and register text in, typed facts out. Foundation only, no I/O.
+        .target(name: "Decoders", path: "Sources/Decoders"),
+        .executableTarget(
+            name: "capreg",
+            dependencies: [
+                "Decoders",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            path: "Sources/capreg"
+        ),
+        // Decode throughput figures (run: swift run -c release capreg-bench).
+        .executableTarget(name: "capreg-bench", dependencies: ["Decoders"], path: "bench/decode"),
+        .testTarget(name: "DecodersTests", dependencies: ["Decoders"], path: "Tests/DecodersTests"),
+    ]
+)

@@ -1,0 +1,4 @@
+// Placeholder until this decoder lands.
+public enum IOMMUFDHWInfo {
+    public static let vocabulary: [VocabularyEntry] = []
+}

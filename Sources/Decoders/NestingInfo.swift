@@ -1,0 +1,4 @@
+// Placeholder until this decoder lands.
+public enum NestingInfo {
+    public static let vocabulary: [VocabularyEntry] = []
+}

@@ -1,0 +1,2 @@
+import Decoders
+print(Vocabulary.all.count)
