@@ -1,71 +1,89 @@
 /// Bounds-checked little-endian reads at explicit offsets. Never reinterprets memory as a struct:
 /// each field is assembled byte by byte, so alignment and host endianness do not matter.
+/// A reader is a window on a shared array: slicing copies nothing, and errors name offsets
+/// from the start of the outer blob.
 public struct ByteReader: Sendable {
-    public let bytes: [UInt8]
+    let storage: [UInt8]
+    /// Window into `storage`.
+    let start: Int
+    public let count: Int
     /// Name of the structure being read, used in errors.
     public let context: String
-    /// Offset of `bytes[0]` within the outer blob, so errors name absolute offsets.
+    /// Offset of the window's first byte within the outer blob.
     public let base: Int
 
     public init(_ bytes: [UInt8], context: String, base: Int = 0) {
-        self.bytes = bytes
+        self.storage = bytes
+        self.start = 0
+        self.count = bytes.count
         self.context = context
         self.base = base
     }
 
-    public var count: Int { bytes.count }
+    init(storage: [UInt8], start: Int, count: Int, context: String, base: Int) {
+        self.storage = storage
+        self.start = start
+        self.count = count
+        self.context = context
+        self.base = base
+    }
+
+    /// The window's bytes.
+    public var bytes: ArraySlice<UInt8> { storage[start..<(start + count)] }
 
     @inline(__always)
     func need(_ offset: Int, _ size: Int, _ field: String) throws(DecodeError) {
-        guard offset >= 0, size >= 0, offset <= bytes.count - size else {
+        guard offset >= 0, size >= 0, offset <= count - size else {
             throw DecodeError(.truncated, offset: base + offset,
                               expected: "\(size) byte\(size == 1 ? "" : "s") of \(field)",
-                              found: "\(max(0, bytes.count - offset)) left", context: context)
+                              found: "\(max(0, count - offset)) left", context: context)
         }
     }
 
     public func u8(_ offset: Int, _ field: String) throws(DecodeError) -> UInt8 {
         try need(offset, 1, field)
-        return bytes[offset]
+        return storage[start + offset]
     }
 
     public func u16(_ offset: Int, _ field: String) throws(DecodeError) -> UInt16 {
         try need(offset, 2, field)
-        return UInt16(bytes[offset]) | UInt16(bytes[offset + 1]) << 8
+        let p = start + offset
+        return UInt16(storage[p]) | UInt16(storage[p + 1]) << 8
     }
 
     public func u32(_ offset: Int, _ field: String) throws(DecodeError) -> UInt32 {
         try need(offset, 4, field)
-        var v: UInt32 = 0
-        for i in (0..<4).reversed() { v = v << 8 | UInt32(bytes[offset + i]) }
-        return v
+        let p = start + offset
+        return UInt32(storage[p]) | UInt32(storage[p + 1]) << 8 | UInt32(storage[p + 2]) << 16 | UInt32(storage[p + 3]) << 24
     }
 
     public func u64(_ offset: Int, _ field: String) throws(DecodeError) -> UInt64 {
         try need(offset, 8, field)
+        let p = start + offset
         var v: UInt64 = 0
-        for i in (0..<8).reversed() { v = v << 8 | UInt64(bytes[offset + i]) }
+        for i in (0..<8).reversed() { v = v << 8 | UInt64(storage[p + i]) }
         return v
     }
 
-    /// A sub-range as its own reader; offsets in its errors stay absolute.
+    /// A sub-window; offsets in its errors stay absolute.
     public func slice(_ offset: Int, _ size: Int, _ field: String, context: String? = nil) throws(DecodeError) -> ByteReader {
         try need(offset, size, field)
-        return ByteReader(Array(bytes[offset..<(offset + size)]), context: context ?? self.context, base: base + offset)
+        return ByteReader(storage: storage, start: start + offset, count: size, context: context ?? self.context, base: base + offset)
     }
 
     /// Throws `badValue` unless the `size` bytes at `offset` are all zero (reserved fields).
     public func requireZero(_ offset: Int, _ size: Int, _ field: String) throws(DecodeError) {
         try need(offset, size, field)
-        for i in offset..<(offset + size) where bytes[i] != 0 {
+        for i in offset..<(offset + size) where storage[start + i] != 0 {
             throw DecodeError(.badValue, offset: base + i, expected: "zero in \(field)",
-                              found: hex(UInt64(bytes[i])), context: context)
+                              found: hex(UInt64(storage[start + i])), context: context)
         }
     }
 
     public func allZero(_ offset: Int, _ size: Int) -> Bool {
-        guard offset >= 0, size >= 0, offset <= bytes.count - size else { return false }
-        return bytes[offset..<(offset + size)].allSatisfy { $0 == 0 }
+        guard offset >= 0, size >= 0, offset <= count - size else { return false }
+        for i in offset..<(offset + size) where storage[start + i] != 0 { return false }
+        return true
     }
 }
 
