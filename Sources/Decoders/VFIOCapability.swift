@@ -84,7 +84,7 @@ public struct VFIOCapability: Hashable, Sendable {
         return ranges
     }
 
-    var facts: [Fact] {
+    public var facts: [Fact] {
         switch content {
         case .iovaRange(let ranges):
             var out = [Fact("vfio.iova_ranges", int: ranges.count)]

@@ -77,16 +77,18 @@ public struct VFIOInfo: Hashable, Sendable {
 
     // MARK: facts
 
-    public var facts: [Fact] {
-        var out: [Fact] = [
+    /// Every fact of the buffer: the fixed struct's and each capability's.
+    public var facts: [Fact] { headerFacts + capabilities.flatMap(\.facts) }
+
+    /// Facts of the fixed struct and the chain as a whole.
+    public var headerFacts: [Fact] {
+        [
             Fact("vfio.iova_pgsizes", hex: iovaPgsizes),
             Fact("vfio.pgsize_2m", iovaPgsizes & (1 << 21) != 0),
             Fact("vfio.pgsize_1g", iovaPgsizes & (1 << 30) != 0),
             Fact("vfio.caps", text: capabilities.map(\.name).joined(separator: ",")),
             Fact("vfio.ambiguous", capabilities.contains { if case .ambiguous = $0.content { return true } else { return false } }),
         ]
-        for cap in capabilities { out += cap.facts }
-        return out
     }
 
     public static let vocabulary: [VocabularyEntry] = [
