@@ -14,10 +14,13 @@ let package = Package(
     targets: [
         // Pure decoders: kernel bytes and register text in, typed facts out. Foundation only, no I/O.
         .target(name: "Decoders", path: "Sources/Decoders"),
+        // The collector's report (wire format) and how its sources become capability records.
+        .target(name: "Report", dependencies: ["Decoders"], path: "Sources/Report"),
         .executableTarget(
             name: "capreg",
             dependencies: [
                 "Decoders",
+                "Report",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ],
@@ -26,5 +29,6 @@ let package = Package(
         // Decode throughput figures (run: swift run -c release capreg-bench).
         .executableTarget(name: "capreg-bench", dependencies: ["Decoders"], path: "bench/decode"),
         .testTarget(name: "DecodersTests", dependencies: ["Decoders"], path: "Tests/DecodersTests"),
+        .testTarget(name: "ReportTests", dependencies: ["Report", "Decoders"], path: "Tests/ReportTests"),
     ]
 )

@@ -1,0 +1,15 @@
+import ArgumentParser
+
+@main
+struct Capreg: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "capreg",
+        abstract: "IOMMU nesting-capability registry: decode, collect, store and query what each host's IOMMU can do.",
+        version: CapregVersion.text,
+        subcommands: [DecodeCommand.self]
+    )
+}
+
+enum CapregVersion {
+    static let text = "0.1.0"
+}

@@ -1,2 +1,0 @@
-import Decoders
-print(Vocabulary.all.count)
