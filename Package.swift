@@ -10,17 +10,22 @@ let package = Package(
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
         .package(url: "https://github.com/apple/swift-log", from: "1.6.0"),
+        .package(url: "https://github.com/groue/GRDB.swift", from: "7.0.0"),
     ],
     targets: [
         // Pure decoders: kernel bytes and register text in, typed facts out. Foundation only, no I/O.
         .target(name: "Decoders", path: "Sources/Decoders"),
         // The collector's report (wire format) and how its sources become capability records.
         .target(name: "Report", dependencies: ["Decoders"], path: "Sources/Report"),
+        // The registry's memory: schema (migrations/), ingest, versioned history, as-of and change queries.
+        .target(name: "Store", dependencies: ["Decoders", "Report", .product(name: "GRDB", package: "GRDB.swift")],
+                path: "Sources/Store"),
         .executableTarget(
             name: "capreg",
             dependencies: [
                 "Decoders",
                 "Report",
+                "Store",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ],
@@ -28,7 +33,12 @@ let package = Package(
         ),
         // Decode throughput figures (run: swift run -c release capreg-bench).
         .executableTarget(name: "capreg-bench", dependencies: ["Decoders"], path: "bench/decode"),
+        // Store ingest figures (run: swift run -c release capreg-store-bench --hosts 100000).
+        .executableTarget(name: "capreg-store-bench", dependencies: ["Store", "Report", "Decoders", .product(name: "GRDB", package: "GRDB.swift")],
+                          path: "bench/store"),
         .testTarget(name: "DecodersTests", dependencies: ["Decoders"], path: "Tests/DecodersTests"),
         .testTarget(name: "ReportTests", dependencies: ["Report", "Decoders"], path: "Tests/ReportTests"),
+        .testTarget(name: "StoreTests", dependencies: ["Store", "Report", "Decoders", .product(name: "GRDB", package: "GRDB.swift")],
+                    path: "Tests/StoreTests"),
     ]
 )

@@ -1,0 +1,86 @@
+import Decoders
+import Foundation
+import GRDB
+
+/// The two interval-stamped tables (facts, capability_versions): loading a host's rows that an update at
+/// T may touch, and applying a splice's operations.
+protocol IntervalTable {
+    associatedtype Value: Equatable
+    static var table: String { get }
+    static func load(_ db: Database, host: Int64, notEndingBefore at: Int64) throws -> [IntervalRow<Value>]
+    static func insert(_ db: Database, host: Int64, key: String, value: Value, from: Int64, to: Int64, openedBy: Int64, closedBy: Int64?) throws
+}
+
+extension IntervalTable {
+    /// Applies `ops`; `placeholder` in a report position stands for `report` (the splice runs before the
+    /// report row exists).
+    static func apply(_ db: Database, host: Int64, ops: [IntervalOp<Value>], placeholder: Int64, report: Int64) throws {
+        func id(_ r: Int64) -> Int64 { r == placeholder ? report : r }
+        for op in ops {
+            switch op {
+            case let .setEnd(row, to, closedBy):
+                try db.cachedStatement(sql: "UPDATE \(table) SET valid_to = ?, closed_by = ? WHERE id = ?")
+                    .execute(arguments: [to, closedBy.map(id), row])
+            case let .setStart(row, from, openedBy):
+                try db.cachedStatement(sql: "UPDATE \(table) SET valid_from = ?, opened_by = ? WHERE id = ?")
+                    .execute(arguments: [from, id(openedBy), row])
+            case let .delete(row):
+                try db.cachedStatement(sql: "DELETE FROM \(table) WHERE id = ?").execute(arguments: [row])
+            case let .insert(key, value, from, to, openedBy, closedBy):
+                try insert(db, host: host, key: key, value: value, from: from, to: to, openedBy: id(openedBy), closedBy: closedBy.map(id))
+            }
+        }
+    }
+}
+
+enum FactTable: IntervalTable {
+    static let table = "facts"
+
+    static func load(_ db: Database, host: Int64, notEndingBefore at: Int64) throws -> [IntervalRow<FactValue>] {
+        let sql = """
+            SELECT id, name, type, value_int, value_text, valid_from, valid_to, opened_by, closed_by
+            FROM facts WHERE host_id = ? AND valid_to >= ?
+            """
+        return try Row.fetchAll(db.cachedStatement(sql: sql), arguments: [host, at]).map { r in
+            IntervalRow(id: r[0], key: r[1], value: FactColumns.join(type: r[2], int: r[3], text: r[4]),
+                        from: r[5], to: r[6], openedBy: r[7], closedBy: r[8])
+        }
+    }
+
+    static func insert(_ db: Database, host: Int64, key: String, value: FactValue, from: Int64, to: Int64, openedBy: Int64, closedBy: Int64?) throws {
+        let c = FactColumns.split(value)
+        try db.cachedStatement(sql: """
+            INSERT INTO facts (host_id, name, type, value_int, value_text, valid_from, valid_to, opened_by, closed_by)
+            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
+            """).execute(arguments: [host, key, c.type, c.int, c.text, from, to, openedBy, closedBy])
+    }
+}
+
+enum CapabilityTable: IntervalTable {
+    static let table = "capability_versions"
+
+    static func load(_ db: Database, host: Int64, notEndingBefore at: Int64) throws -> [IntervalRow<CapabilityValue>] {
+        let sql = """
+            SELECT id, unit, capability, capability_version, kernel_release, raw, decoded, decoder_version,
+                   valid_from, valid_to, opened_by, closed_by
+            FROM capability_versions WHERE host_id = ? AND valid_to >= ?
+            """
+        return try Row.fetchAll(db.cachedStatement(sql: sql), arguments: [host, at]).map { r in
+            let unit: String = r[1], capability: String = r[2]
+            let raw: [UInt8] = [UInt8](r[5] as Data)
+            let value = CapabilityValue(unit: unit, capability: capability, version: r[3], kernel: r[4], raw: raw,
+                                        decoded: r[6], decoderVersion: r[7])
+            return IntervalRow(id: r[0], key: CapabilityValue.key(unit: unit, capability: capability), value: value,
+                               from: r[8], to: r[9], openedBy: r[10], closedBy: r[11])
+        }
+    }
+
+    static func insert(_ db: Database, host: Int64, key: String, value: CapabilityValue, from: Int64, to: Int64, openedBy: Int64, closedBy: Int64?) throws {
+        try db.cachedStatement(sql: """
+            INSERT INTO capability_versions (host_id, unit, capability, capability_version, kernel_release, raw,
+                decoder_version, decoded, valid_from, valid_to, opened_by, closed_by)
+            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+            """).execute(arguments: [host, value.unit, value.capability, value.version, value.kernel, Data(value.raw),
+                                     value.decoderVersion, value.decoded, from, to, openedBy, closedBy])
+    }
+}

@@ -1,0 +1,105 @@
+import Decoders
+import Foundation
+import Report
+
+/// A report decoded with today's decoders, before any database work (decoding stays outside the write
+/// transaction so that transactions stay short).
+struct PreparedReport: Sendable {
+    var report: Report
+    var kernel: KernelRelease
+    var records: [CapabilityRecord]
+    /// Host-level facts (HostFacts.combine over every record), sorted by name.
+    var facts: [Fact]
+    var contentHash: String
+    var payload: String
+    var sourceKinds: String
+
+    init(_ report: Report) throws(ReportError) {
+        let kernel = KernelRelease(report.kernel.release)
+        var records: [CapabilityRecord] = []
+        var seen = Set<String>()
+        for source in report.sources {
+            for record in try SourceDecoder.records(source, kernel: kernel) {
+                // A unit reports each capability once; a repeated one (a malformed chain) keeps the first.
+                if seen.insert(CapabilityValue.key(unit: record.unit, capability: record.capability)).inserted {
+                    records.append(record)
+                }
+            }
+        }
+        self.init(report: report, kernel: kernel, records: records)
+    }
+
+    init(report: Report, kernel: KernelRelease, records: [CapabilityRecord]) {
+        self.report = report
+        self.kernel = kernel
+        self.records = records
+        self.facts = HostFacts.combine(records)
+        self.contentHash = PreparedReport.contentHash(kernel: report.kernel.release, facts: facts, records: records)
+        let data = (try? Report.encoder.encode(report)) ?? Data()
+        self.payload = String(decoding: data, as: UTF8.self)
+        self.sourceKinds = Set(report.sources.map(\.kind.rawValue)).sorted().joined(separator: ",")
+    }
+
+    /// What makes two reports "the same content": kernel, host facts and every capability's raw bytes.
+    /// Report id, times, collector version and labels are left out on purpose.
+    static func contentHash(kernel: String, facts: [Fact], records: [CapabilityRecord]) -> String {
+        var h = SHA256()
+        h.update("kernel\u{0}\(kernel)\u{0}")
+        for fact in facts {
+            h.update("fact\u{0}\(fact.name)\u{0}\(fact.value.type.rawValue)\u{0}\(fact.value)\u{0}")
+        }
+        for record in records.sorted(by: { ($0.unit, $0.capability) < ($1.unit, $1.capability) }) {
+            h.update("cap\u{0}\(record.unit)\u{0}\(record.capability)\u{0}\(record.version)\u{0}\(record.raw.count)\u{0}")
+            h.update(record.raw)
+        }
+        return h.finalize()
+    }
+}
+
+/// A capability version as the splice compares it: identity is (capability version, kernel release, raw
+/// bytes); decoded values and decoder version ride along (redecode refreshes them in place).
+struct CapabilityValue: Equatable {
+    var unit: String
+    var capability: String
+    var version: Int
+    var kernel: String
+    var raw: [UInt8]
+    var decoded: String
+    var decoderVersion: Int
+
+    static func == (a: CapabilityValue, b: CapabilityValue) -> Bool {
+        a.version == b.version && a.kernel == b.kernel && a.raw == b.raw
+    }
+
+    static func key(unit: String, capability: String) -> String { unit + "\u{1}" + capability }
+
+    init(unit: String, capability: String, version: Int, kernel: String, raw: [UInt8], decoded: String, decoderVersion: Int) {
+        self.unit = unit
+        self.capability = capability
+        self.version = version
+        self.kernel = kernel
+        self.raw = raw
+        self.decoded = decoded
+        self.decoderVersion = decoderVersion
+    }
+
+    init(_ record: CapabilityRecord, kernel: String) {
+        self.init(unit: record.unit, capability: record.capability, version: record.version, kernel: kernel, raw: record.raw,
+                  decoded: CapabilityValue.decodedJSON(record), decoderVersion: SourceDecoder.decoderVersion)
+    }
+
+    /// `{"facts":{name:value,…},"notes":[…]}` with sorted keys, values in their JSON types.
+    static func decodedJSON(_ record: CapabilityRecord) -> String {
+        var facts: [String: Any] = [:]
+        for fact in record.facts {
+            switch fact.value {
+            case .bool(let b): facts[fact.name] = b
+            case .int(let i): facts[fact.name] = i
+            case .text(let s): facts[fact.name] = s
+            }
+        }
+        let object: [String: Any] = ["facts": facts, "notes": record.notes]
+        let data = (try? JSONSerialization.data(withJSONObject: object, options: [.sortedKeys])) ?? Data("{}".utf8)
+        return String(decoding: data, as: UTF8.self)
+    }
+}

@@ -1,0 +1,164 @@
+import Decoders
+import Foundation
+import GRDB
+
+/// The SQL of the main read queries, kept together so that StoreTests can EXPLAIN each one.
+enum QuerySQL {
+    static let hostByName = "SELECT id, hostname, machine_id, first_seen, last_seen, kernel_release FROM hosts WHERE hostname = ?"
+    static let currentFactsOfHost = "SELECT name, type, value_int, value_text FROM current_facts WHERE host_id = ? ORDER BY name"
+    /// "Which hosts have name = value now" (the API's predicates read this or the hosts key columns).
+    static let currentHostsWithInt = "SELECT host_id FROM current_facts WHERE name = ? AND value_int = ?"
+    static let nestingHosts = "SELECT id FROM hosts WHERE cur_nesting = 1 AND cur_pasid_bits >= ?"
+    static let hostAsOf = """
+        SELECT name, type, value_int, value_text FROM facts
+        WHERE host_id = ? AND valid_to > ? AND valid_from <= ? ORDER BY name
+        """
+    static let fleetAsOf = """
+        SELECT host_id, name, type, value_int, value_text FROM facts
+        WHERE valid_to > ? AND valid_from <= ?
+        """
+    static let kernelAsOf = """
+        SELECT kernel_release FROM reports WHERE host_id = ? AND collected_at <= ?
+        ORDER BY collected_at DESC, id DESC LIMIT 1
+        """
+    /// Hosts with a fact row opening or closing in (T1, T2].
+    static let changedHosts = """
+        SELECT host_id FROM facts WHERE valid_from > ? AND valid_from <= ?
+        UNION
+        SELECT host_id FROM facts WHERE valid_to > ? AND valid_to <= ?
+        """
+    static let hostHistory = """
+        SELECT name, type, value_int, value_text, valid_from, valid_to FROM facts WHERE host_id = ? ORDER BY valid_from
+        """
+    static let hostCapabilityBounds = "SELECT valid_from, valid_to FROM capability_versions WHERE host_id = ?"
+    static let hostReports = "SELECT collected_at, kernel_release FROM reports WHERE host_id = ? ORDER BY collected_at, id"
+}
+
+extension SQLiteStore {
+    public func currentState(hostname: String) throws -> HostState? {
+        try pool.read { db in
+            guard let host = try Row.fetchOne(db, sql: QuerySQL.hostByName, arguments: [hostname]) else { return nil }
+            let id: Int64 = host[0]
+            let facts = try Row.fetchAll(db, sql: QuerySQL.currentFactsOfHost, arguments: [id]).map(SQLiteStore.fact)
+            return SQLiteStore.state(host, labels: try labels(db, host: id), facts: facts)
+        }
+    }
+
+    public func hosts() throws -> [HostState] {
+        try pool.read { db in
+            var facts: [Int64: [Fact]] = [:]
+            for row in try Row.fetchAll(db, sql: "SELECT host_id, name, type, value_int, value_text FROM current_facts ORDER BY host_id, name") {
+                facts[row[0], default: []].append(Fact(row[1], FactColumns.join(type: row[2], int: row[3], text: row[4])))
+            }
+            var labels: [Int64: [String: String]] = [:]
+            for row in try Row.fetchAll(db, sql: "SELECT host_id, key, value FROM host_labels") {
+                labels[row[0], default: [:]][row[1]] = row[2] as String
+            }
+            let sql = "SELECT id, hostname, machine_id, first_seen, last_seen, kernel_release FROM hosts ORDER BY hostname"
+            return try Row.fetchAll(db, sql: sql).map { host in
+                let id: Int64 = host[0]
+                return SQLiteStore.state(host, labels: labels[id] ?? [:], facts: facts[id] ?? [])
+            }
+        }
+    }
+
+    public func factsAsOf(_ time: Date, hostname: String? = nil) throws -> [HostSnapshot] {
+        let t = StoreTime.ms(time)
+        return try pool.read { db in
+            if let hostname {
+                guard let host = try Row.fetchOne(db, sql: QuerySQL.hostByName, arguments: [hostname]) else { return [] }
+                return try SQLiteStore.snapshot(db, host: host[0], hostname: hostname, at: t).map { [$0] } ?? []
+            }
+            var facts: [Int64: [Fact]] = [:]
+            for row in try Row.fetchAll(db.cachedStatement(sql: QuerySQL.fleetAsOf), arguments: [t, t]) {
+                facts[row[0], default: []].append(Fact(row[1], FactColumns.join(type: row[2], int: row[3], text: row[4])))
+            }
+            var out: [HostSnapshot] = []
+            for row in try Row.fetchAll(db, sql: "SELECT id, hostname FROM hosts WHERE first_seen <= ? ORDER BY hostname", arguments: [t]) {
+                let id: Int64 = row[0]
+                let kernel = try String.fetchOne(db.cachedStatement(sql: QuerySQL.kernelAsOf), arguments: [id, t])
+                out.append(HostSnapshot(hostname: row[1], kernelRelease: kernel, facts: (facts[id] ?? []).sorted { $0.name < $1.name }))
+            }
+            return out
+        }
+    }
+
+    public func changes(from: Date, to: Date) throws -> [HostChange] {
+        let t1 = StoreTime.ms(from), t2 = StoreTime.ms(to)
+        guard t1 < t2 else { return [] }
+        return try pool.read { db in
+            let hosts = try Int64.fetchAll(db, sql: QuerySQL.changedHosts, arguments: [t1, t2, t1, t2])
+            var out: [HostChange] = []
+            for host in hosts {
+                let hostname = try String.fetchOne(db, sql: "SELECT hostname FROM hosts WHERE id = ?", arguments: [host]) ?? "?"
+                let before = try SQLiteStore.snapshot(db, host: host, hostname: hostname, at: t1)
+                let after = try SQLiteStore.snapshot(db, host: host, hostname: hostname, at: t2)
+                let old = Dictionary((before?.facts ?? []).map { ($0.name, $0.value) }, uniquingKeysWith: { a, _ in a })
+                let new = Dictionary((after?.facts ?? []).map { ($0.name, $0.value) }, uniquingKeysWith: { a, _ in a })
+                let changes = Set(old.keys).union(new.keys).sorted().compactMap { name -> FactChange? in
+                    old[name] == new[name] ? nil : FactChange(name: name, before: old[name], after: new[name])
+                }
+                if changes.isEmpty { continue }
+                out.append(HostChange(hostname: hostname, kernelBefore: before?.kernelRelease, kernelAfter: after?.kernelRelease,
+                                      changes: changes))
+            }
+            return out.sorted { $0.hostname < $1.hostname }
+        }
+    }
+
+    public func history(hostname: String) throws -> [HostVersion] {
+        try pool.read { db in
+            guard let host = try Row.fetchOne(db, sql: QuerySQL.hostByName, arguments: [hostname]) else { return [] }
+            let id: Int64 = host[0]
+            let rows = try Row.fetchAll(db, sql: QuerySQL.hostHistory, arguments: [id]).map { r in
+                (fact: Fact(r[0], FactColumns.join(type: r[1], int: r[2], text: r[3])), from: r[4] as Int64, to: r[5] as Int64)
+            }
+            var bounds = Set<Int64>()
+            for row in rows { bounds.insert(row.from); if row.to != StoreTime.openEnd { bounds.insert(row.to) } }
+            for r in try Row.fetchAll(db, sql: QuerySQL.hostCapabilityBounds, arguments: [id]) {
+                bounds.insert(r[0])
+                let to: Int64 = r[1]
+                if to != StoreTime.openEnd { bounds.insert(to) }
+            }
+            let reports = try Row.fetchAll(db, sql: QuerySQL.hostReports, arguments: [id]).map { ($0[0] as Int64, $0[1] as String) }
+            let starts = bounds.sorted()
+            var versions: [HostVersion] = []
+            for (i, start) in starts.enumerated() {
+                let end = i + 1 < starts.count ? starts[i + 1] : StoreTime.openEnd
+                let facts = rows.filter { $0.from <= start && $0.to > start }.map(\.fact).sorted { $0.name < $1.name }
+                let kernel = reports.last { $0.0 <= start }?.1
+                if let last = versions.last, last.facts == facts, last.kernelRelease == kernel {
+                    versions[versions.count - 1].validTo = StoreTime.end(end)
+                    continue
+                }
+                versions.append(HostVersion(validFrom: StoreTime.date(start), validTo: StoreTime.end(end), kernelRelease: kernel, facts: facts))
+            }
+            return versions
+        }
+    }
+
+    func labels(_ db: Database, host: Int64) throws -> [String: String] {
+        var labels: [String: String] = [:]
+        for row in try Row.fetchAll(db, sql: "SELECT key, value FROM host_labels WHERE host_id = ?", arguments: [host]) {
+            labels[row[0]] = row[1] as String
+        }
+        return labels
+    }
+
+    static func snapshot(_ db: Database, host: Int64, hostname: String, at t: Int64) throws -> HostSnapshot? {
+        guard let kernel = try String.fetchOne(db.cachedStatement(sql: QuerySQL.kernelAsOf), arguments: [host, t]) else {
+            return nil  // no report yet at that time
+        }
+        let facts = try Row.fetchAll(db.cachedStatement(sql: QuerySQL.hostAsOf), arguments: [host, t, t]).map(fact)
+        return HostSnapshot(hostname: hostname, kernelRelease: kernel, facts: facts)
+    }
+
+    static func fact(_ row: Row) -> Fact {
+        Fact(row[0], FactColumns.join(type: row[1], int: row[2], text: row[3]))
+    }
+
+    static func state(_ host: Row, labels: [String: String], facts: [Fact]) -> HostState {
+        HostState(hostname: host[1], machineId: host[2], labels: labels, firstSeen: StoreTime.date(host[3]),
+                  lastSeen: StoreTime.date(host[4]), kernelRelease: host[5], facts: facts)
+    }
+}

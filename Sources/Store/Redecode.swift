@@ -1,0 +1,95 @@
+import Decoders
+import Foundation
+import GRDB
+import Report
+
+public struct RedecodeSummary: Sendable, Hashable {
+    /// Reports read again.
+    public var reports = 0
+    /// Reports whose decoded output changed history (new fact or capability versions).
+    public var changed = 0
+    /// Reports today's decoders cannot read (left at their old decoder version).
+    public var failed: [String] = []
+}
+
+extension SQLiteStore {
+    /// Reports not yet read by today's decoders (all reports with `all`).
+    public func redecodeBacklog(all: Bool = false) throws -> Int {
+        try pool.read { db in
+            try Int.fetchOne(db, sql: "SELECT count(*) FROM reports WHERE decoder_version < ?",
+                             arguments: [all ? Int.max : SourceDecoder.decoderVersion]) ?? 0
+        }
+    }
+
+    /// Decodes every stored report again with today's decoders and splices the result at the report's
+    /// own place in its host's history: only changed output opens new versions. Each batch commits on
+    /// its own and marks its reports with the decoder version, so an interrupted run loses only the
+    /// batch in flight and a re-run continues (with `all`, it starts over, which changes nothing twice).
+    public func redecode(all: Bool = false, batchSize: Int = 200, progress: (Int) -> Void = { _ in }) throws -> RedecodeSummary {
+        let below = all ? Int.max : SourceDecoder.decoderVersion
+        var summary = RedecodeSummary()
+        var lastId: Int64 = 0
+        while true {
+            let rows = try pool.read { db in
+                try Row.fetchAll(db, sql: """
+                    SELECT id, host_id, collected_at, payload FROM reports WHERE id > ? AND decoder_version < ? ORDER BY id LIMIT ?
+                    """, arguments: [lastId, below, batchSize])
+            }
+            guard let last = rows.last else { break }
+            lastId = last[0]
+            let decoded: [(Int64, Int64, Int64, Result<PreparedReport, RedecodeFailure>)] = rows.map { row in
+                let payload: String = row[3]
+                return (row[0], row[1], row[2], Result { () throws(RedecodeFailure) in try SQLiteStore.decodeStored(payload) })
+            }
+            summary.changed += try pool.write { db in
+                var changed = 0
+                for (id, host, at, result) in decoded {
+                    switch result {
+                    case .success(let p): if try SQLiteStore.redecodeOne(db, report: id, host: host, at: at, p) { changed += 1 }
+                    case .failure(let f): summary.failed.append("report row \(id): \(f.message)")
+                    }
+                }
+                return changed
+            }
+            summary.reports += rows.count
+            progress(summary.reports)
+        }
+        return summary
+    }
+
+    struct RedecodeFailure: Error { var message: String }
+
+    static func decodeStored(_ payload: String) throws(RedecodeFailure) -> PreparedReport {
+        let report: Report
+        do { report = try Report.decoder.decode(Report.self, from: Data(payload.utf8)) } catch {
+            throw RedecodeFailure(message: "stored payload is not a report: \(error)")
+        }
+        do { return try PreparedReport(report) } catch { throw RedecodeFailure(message: error.description) }
+    }
+
+    /// Returns true when history changed.
+    static func redecodeOne(_ db: Database, report: Int64, host: Int64, at: Int64, _ p: PreparedReport) throws -> Bool {
+        let placement = try Placement.of(db, host: host, at: at, receivedAfter: report)
+        var changed = false
+        // A later-received report of the same time shadows this one: nothing of it is in force.
+        if placement.until > placement.at {
+            let capabilities = p.records.map { CapabilityValue($0, kernel: p.report.kernel.release) }
+            let plan = try StateWriter.plan(db, host: host, placement: placement, report: report, facts: p.facts, capabilities: capabilities)
+            changed = !plan.isEmpty
+            try StateWriter.commit(db, plan, report: report)
+            for c in capabilities {
+                try db.cachedStatement(sql: """
+                    UPDATE capability_versions SET decoded = ?, decoder_version = ?
+                    WHERE host_id = ? AND valid_to > ? AND valid_from <= ? AND unit = ? AND capability = ?
+                    """).execute(arguments: [c.decoded, c.decoderVersion, host, at, at, c.unit, c.capability])
+            }
+            if placement.isNewest {
+                try db.cachedStatement(sql: "UPDATE hosts SET content_hash = ? WHERE id = ?").execute(arguments: [p.contentHash, host])
+                try StateWriter.updateKeyFacts(db, host: host, facts: plan.desiredFacts)
+            }
+        }
+        try db.cachedStatement(sql: "UPDATE reports SET decoder_version = ?, content_hash = ? WHERE id = ?")
+            .execute(arguments: [SourceDecoder.decoderVersion, p.contentHash, report])
+        return changed
+    }
+}

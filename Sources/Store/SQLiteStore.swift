@@ -1,0 +1,93 @@
+import Decoders
+import Foundation
+import GRDB
+import Report
+
+/// The registry on one SQLite file: WAL, a DatabasePool (readers beside one writer), the schema from
+/// migrations/ applied at open.
+public final class SQLiteStore: RegistryStore {
+    public let config: StoreConfig
+    let pool: DatabasePool
+
+    /// Opens (creating when absent) and migrates. `migrations` is for tests; the binary's own set is the default.
+    public init(_ config: StoreConfig, migrations: [Migration] = Migration.all) throws {
+        self.config = config
+        var grdb = Configuration()
+        grdb.busyMode = .timeout(config.busyTimeout)
+        let synchronous = config.durability == .full ? "FULL" : "NORMAL"
+        grdb.prepareDatabase { db in
+            try db.execute(sql: "PRAGMA synchronous = \(synchronous)")
+        }
+        pool = try DatabasePool(path: config.path, configuration: grdb)
+        try Migrator.migrate(pool, path: config.path, migrations: migrations)
+    }
+
+    public convenience init(path: String, durability: Durability = .normal) throws {
+        try self.init(StoreConfig(path: path, durability: durability))
+    }
+
+    public func ingest(_ reports: [Report], receivedAt: Date = Date()) throws -> [IngestResult] {
+        let received = StoreTime.ms(receivedAt)
+        let items = SQLiteStore.prepare(reports)
+        var results: [IngestResult] = []
+        results.reserveCapacity(items.count)
+        var start = 0
+        while start < items.count {
+            let batch = items[start..<min(start + max(1, config.batchSize), items.count)]
+            // Results leave this function only after the batch's transaction committed.
+            results += try pool.write { db in try batch.map { try Ingestor.ingest(db, $0, receivedAt: received) } }
+            start += batch.count
+        }
+        return results
+    }
+
+    /// Decodes reports (no database work), on every core for large batches.
+    static func prepare(_ reports: [Report]) -> [Ingestor.Item] {
+        guard reports.count >= 64 else { return reports.map(one) }
+        let slots = PreparedSlots(count: reports.count)
+        DispatchQueue.concurrentPerform(iterations: reports.count) { i in slots.set(i, one(reports[i])) }
+        return slots.items
+    }
+
+    static func one(_ report: Report) -> Ingestor.Item {
+        do { return .ready(try PreparedReport(report)) } catch { return .undecodable(report, error.description) }
+    }
+
+    /// Checkpoints the WAL into the main file and truncates it (the CLI calls this at exit).
+    public func checkpoint() throws {
+        try pool.writeWithoutTransaction { db in _ = try db.checkpoint(.truncate) }
+    }
+
+    /// `PRAGMA integrity_check` output ("ok" when intact).
+    public func integrityCheck() throws -> String {
+        try pool.read { db in try String.fetchAll(db, sql: "PRAGMA integrity_check").joined(separator: "\n") }
+    }
+
+    public func reportCount() throws -> Int {
+        try pool.read { db in try Int.fetchOne(db, sql: "SELECT count(*) FROM reports") ?? 0 }
+    }
+
+    /// Stored report ids among `ids`.
+    public func storedReportIds(_ ids: [String]) throws -> Set<String> {
+        try pool.read { db in
+            var found = Set<String>()
+            for id in ids where try Int.fetchOne(db, sql: "SELECT 1 FROM reports WHERE report_id = ?", arguments: [id]) != nil {
+                found.insert(id)
+            }
+            return found
+        }
+    }
+}
+
+/// Results of concurrentPerform, each slot written by exactly one iteration.
+private final class PreparedSlots: @unchecked Sendable {
+    private var slots: [Ingestor.Item?]
+    private let lock = NSLock()
+    init(count: Int) { slots = Array(repeating: nil, count: count) }
+    func set(_ i: Int, _ item: Ingestor.Item) {
+        lock.lock()
+        slots[i] = item
+        lock.unlock()
+    }
+    var items: [Ingestor.Item] { slots.map { $0! } }
+}

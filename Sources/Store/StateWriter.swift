@@ -1,0 +1,111 @@
+import Decoders
+import GRDB
+
+/// Where a report's state sits on its host's timeline: from its time until the next report's time
+/// (open-ended for the newest report). Reports of equal time are ordered by receive order (row id).
+struct Placement {
+    var at: Int64
+    var until: Int64
+    /// Row id of the report at `until` (nil when open-ended).
+    var next: Int64?
+    var isNewest: Bool
+
+    /// The placement of a report at `at` that is, or would be, received after `after` (row id; nil
+    /// for a report not stored yet).
+    static func of(_ db: Database, host: Int64, at: Int64, receivedAfter after: Int64?) throws -> Placement {
+        let sql = """
+            SELECT id, collected_at FROM reports
+            WHERE host_id = ? AND (collected_at > ? OR (collected_at = ? AND id > ?))
+            ORDER BY collected_at, id LIMIT 1
+            """
+        guard let row = try Row.fetchOne(db.cachedStatement(sql: sql), arguments: [host, at, at, after ?? Int64.max]) else {
+            return Placement(at: at, until: StoreTime.openEnd, next: nil, isNewest: true)
+        }
+        let nextAt: Int64 = row[1]
+        // A later-received report of the same time shadows this one entirely: its interval is empty.
+        return Placement(at: at, until: nextAt, next: row[0], isNewest: false)
+    }
+}
+
+/// Makes a host's history (and, for the newest report, its current projection) say that `facts` and
+/// `capabilities` hold over a placement. Shared by ingest and redecode.
+enum StateWriter {
+    struct Written {
+        var opened = 0
+        var closed = 0
+    }
+
+    static let placeholder: Int64 = -1
+
+    /// Computes the splices with the report still unknown (`placeholder`), so callers can decide the
+    /// outcome before inserting the report row; `commit` then writes them.
+    struct Plan {
+        var host: Int64
+        var placement: Placement
+        var facts: IntervalSplice<FactValue>
+        var capabilities: IntervalSplice<CapabilityValue>
+        var desiredFacts: [String: FactValue]
+        var previousOpenFacts: [String: FactValue]
+        var isEmpty: Bool { facts.ops.isEmpty && capabilities.ops.isEmpty }
+        var written: Written { Written(opened: facts.opened, closed: facts.closed) }
+    }
+
+    static func plan(_ db: Database, host: Int64, placement: Placement, report: Int64 = placeholder,
+                     facts: [Fact], capabilities: [CapabilityValue]) throws -> Plan {
+        let factRows = try FactTable.load(db, host: host, notEndingBefore: placement.at)
+        let capRows = try CapabilityTable.load(db, host: host, notEndingBefore: placement.at)
+        let desiredFacts = Dictionary(facts.map { ($0.name, $0.value) }, uniquingKeysWith: { a, _ in a })
+        let desiredCaps = Dictionary(capabilities.map { (CapabilityValue.key(unit: $0.unit, capability: $0.capability), $0) },
+                                     uniquingKeysWith: { a, _ in a })
+        let factSplice = IntervalSplice(rows: factRows, desired: desiredFacts, at: placement.at, until: placement.until,
+                                        report: report, next: placement.next)
+        let capSplice = IntervalSplice(rows: capRows, desired: desiredCaps, at: placement.at, until: placement.until,
+                                       report: report, next: placement.next)
+        var open: [String: FactValue] = [:]
+        for row in factRows where row.to == StoreTime.openEnd { open[row.key] = row.value }
+        return Plan(host: host, placement: placement, facts: factSplice, capabilities: capSplice,
+                    desiredFacts: desiredFacts, previousOpenFacts: open)
+    }
+
+    static func commit(_ db: Database, _ plan: Plan, report: Int64) throws {
+        try FactTable.apply(db, host: plan.host, ops: plan.facts.ops, placeholder: placeholder, report: report)
+        try CapabilityTable.apply(db, host: plan.host, ops: plan.capabilities.ops, placeholder: placeholder, report: report)
+        if plan.placement.isNewest { try updateCurrentFacts(db, plan) }
+    }
+
+    /// current_facts mirrors the open fact rows: rewrite only the names whose value changed.
+    static func updateCurrentFacts(_ db: Database, _ plan: Plan) throws {
+        let names = Set(plan.previousOpenFacts.keys).union(plan.desiredFacts.keys)
+        for name in names {
+            let old = plan.previousOpenFacts[name]
+            guard let new = plan.desiredFacts[name] else {
+                try db.cachedStatement(sql: "DELETE FROM current_facts WHERE host_id = ? AND name = ?").execute(arguments: [plan.host, name])
+                continue
+            }
+            if old == new { continue }
+            let c = FactColumns.split(new)
+            try db.cachedStatement(sql: """
+                INSERT INTO current_facts (host_id, name, type, value_int, value_text, since) VALUES (?, ?, ?, ?, ?, ?)
+                ON CONFLICT (host_id, name) DO UPDATE SET type = excluded.type, value_int = excluded.value_int,
+                    value_text = excluded.value_text, since = excluded.since
+                """).execute(arguments: [plan.host, name, c.type, c.int, c.text, plan.facts.since[name] ?? plan.placement.at])
+        }
+    }
+
+    /// The key-fact columns of `hosts` (the one-row-per-host projection placement queries read).
+    static func updateKeyFacts(_ db: Database, host: Int64, facts: [String: FactValue]) throws {
+        func int(_ name: String) -> Int64? {
+            switch facts[name] {
+            case .bool(let b)?: return b ? 1 : 0
+            case .int(let i)?: return i
+            default: return nil
+            }
+        }
+        func text(_ name: String) -> String? { facts[name].map(\.description) }
+        try db.cachedStatement(sql: """
+            UPDATE hosts SET cur_vendor = ?, cur_nesting = ?, cur_pasid_bind = ?, cur_pasid_bits = ?, cur_addr_width = ?,
+                cur_first_level_format = ? WHERE id = ?
+            """).execute(arguments: [text(CrossVendor.vendor), int(CrossVendor.nesting), int(CrossVendor.pasidBind),
+                                     int(CrossVendor.pasidBits), int(CrossVendor.addrWidth), text(CrossVendor.firstLevelFormat), host])
+    }
+}

@@ -1,0 +1,137 @@
+import Decoders
+import Foundation
+import Report
+import Testing
+@testable import Store
+
+@Suite struct IngestTests {
+    @Test func firstReportCreatesHostWithDecodedFacts() throws {
+        let dir = try TempDir()
+        let store = try Fixture.store(dir)
+        let report = Fixture.report("r1", at: 0, labels: ["rack": "r7"])
+        let result = try #require(try store.ingest([report]).first)
+        #expect(result.outcome == .created)
+        #expect(result.duplicate == false)
+        let state = try #require(try store.currentState(hostname: "h1"))
+        let expected = try Fixture.expectedFacts(report)
+        #expect(!expected.isEmpty)
+        #expect(state.facts == expected)
+        #expect(state.labels == ["rack": "r7"])
+        #expect(state.kernelRelease == "6.1.0-18-amd64")
+        #expect(state.machineId == "m-h1")
+        #expect(try store.count("SELECT count(*) FROM facts") == expected.count)
+        #expect(try store.count("SELECT count(*) FROM capability_versions") == 4, "vfio-info and three chain capabilities")
+        #expect(try store.currentState(hostname: "nobody") == nil)
+    }
+
+    @Test func sameContentOnlyMovesLastSeen() throws {
+        let dir = try TempDir()
+        let store = try Fixture.store(dir)
+        _ = try store.ingest([Fixture.report("r1", at: 0)])
+        let rows = try store.count("SELECT count(*) FROM facts")
+        let result = try store.ingest([Fixture.report("r2", at: 5)])
+        #expect(result.map(\.outcome) == [.unchanged])
+        #expect(try store.count("SELECT count(*) FROM facts") == rows)
+        #expect(try store.count("SELECT count(*) FROM capability_versions") == 4)
+        #expect(try store.count("SELECT count(*) FROM facts WHERE valid_to < ?", [Int64.max]) == 0, "nothing closed")
+        let state = try #require(try store.currentState(hostname: "h1"))
+        #expect(state.lastSeen == Fixture.time(5))
+        #expect(state.firstSeen == Fixture.time(0))
+        #expect(try store.history(hostname: "h1").count == 1)
+    }
+
+    @Test func changedReportClosesOnlyChangedFacts() throws {
+        let dir = try TempDir()
+        let store = try Fixture.store(dir)
+        _ = try store.ingest([Fixture.report("r1", at: 0, pgsizes: 0x4020_1000)])
+        let before = try store.count("SELECT count(*) FROM facts")
+        // Dropping 1 GiB pages changes vfio.iova_pgsizes and vfio.pgsize_1g only.
+        let result = try #require(try store.ingest([Fixture.report("r2", at: 5, pgsizes: 0x20_1000)]).first)
+        #expect(result.outcome == .changed)
+        #expect(result.factsClosed == 2)
+        #expect(result.factsOpened == 2)
+        #expect(try store.count("SELECT count(*) FROM facts") == before + 2)
+        #expect(try store.count("SELECT count(*) FROM facts WHERE name = 'vfio.pgsize_2m'") == 1, "an unchanged fact stays one row")
+        let closed = try store.count("SELECT count(*) FROM facts WHERE name = 'vfio.pgsize_1g' AND valid_to = ?",
+                                     [StoreTime.ms(Fixture.time(5))])
+        #expect(closed == 1, "closed at the changed report's time")
+        let now = try #require(try store.currentState(hostname: "h1")).facts.byName
+        #expect(now["vfio.pgsize_1g"] == .bool(false))
+        #expect(now["vfio.pgsize_2m"] == .bool(true))
+        #expect(try store.history(hostname: "h1").count == 2)
+    }
+
+    @Test func lostFactDisappearsFromCurrentState() throws {
+        let dir = try TempDir()
+        let store = try Fixture.store(dir)
+        _ = try store.ingest([Fixture.report("r1", at: 0, dmaAvail: true), Fixture.report("r2", at: 1, dmaAvail: false)])
+        let now = try #require(try store.currentState(hostname: "h1")).facts.byName
+        #expect(now["vfio.dma_avail"] == nil)
+        #expect(try store.count("SELECT count(*) FROM current_facts WHERE name = 'vfio.dma_avail'") == 0)
+        #expect(try store.factsAsOf(Fixture.time(0.5), hostname: "h1").first?.facts.byName["vfio.dma_avail"] != nil)
+    }
+
+    @Test func repeatedReportIdIsANoOpReturningTheOriginalOutcome() throws {
+        let dir = try TempDir()
+        let store = try Fixture.store(dir)
+        let first = try store.ingest([Fixture.report("r1", at: 0), Fixture.report("r2", at: 5, pgsizes: 0x1000)])
+        let rows = try store.count("SELECT count(*) FROM facts")
+        // Same ids again, even with different content and in the same batch twice: nothing is written.
+        let again = try store.ingest([Fixture.report("r2", at: 9, pgsizes: 0x4000_1000), Fixture.report("r1", at: 0),
+                                      Fixture.report("r1", at: 0)])
+        #expect(again.map(\.duplicate) == [true, true, true])
+        #expect(again.map(\.outcome) == [first[1].outcome, first[0].outcome, first[0].outcome])
+        #expect(again[0].factsOpened == first[1].factsOpened)
+        #expect(try store.count("SELECT count(*) FROM facts") == rows)
+        #expect(try store.count("SELECT count(*) FROM reports") == 2)
+        #expect(try store.currentState(hostname: "h1")?.lastSeen == Fixture.time(5))
+    }
+
+    @Test func olderReportLandsInHistoryWithoutTouchingCurrentState() throws {
+        let dir = try TempDir()
+        let store = try Fixture.store(dir)
+        let a = Fixture.report("a", at: 0, pgsizes: 0x4020_1000)
+        let c = Fixture.report("c", at: 10, kernel: "6.12.9-amd64", pgsizes: 0x4020_1000)
+        let b = Fixture.report("b", at: 5, kernel: "6.8.0-45-generic", pgsizes: 0x1000)
+        _ = try store.ingest([a, c])
+        let current = try store.currentState(hostname: "h1")
+        let result = try #require(try store.ingest([b]).first)
+        #expect(result.outcome == .history)
+        #expect(try store.currentState(hostname: "h1") == current, "the newest report still defines now")
+        #expect(try store.factsAsOf(Fixture.time(1), hostname: "h1").first?.facts == Fixture.expectedFacts(a))
+        let atB = try #require(try store.factsAsOf(Fixture.time(6), hostname: "h1").first)
+        #expect(atB.facts == (try Fixture.expectedFacts(b)))
+        #expect(atB.kernelRelease == "6.8.0-45-generic")
+        #expect(try store.factsAsOf(Fixture.time(11), hostname: "h1").first?.facts == Fixture.expectedFacts(c))
+        #expect(try store.factsAsOf(Fixture.time(-1), hostname: "h1").isEmpty, "before the first report the host is unknown")
+        // vfio.pgsize_2m: true, false (b), true again (c): split into three rows.
+        #expect(try store.count("SELECT count(*) FROM facts WHERE name = 'vfio.pgsize_2m'") == 3)
+        #expect(try store.history(hostname: "h1").map(\.kernelRelease) == ["6.1.0-18-amd64", "6.8.0-45-generic", "6.12.9-amd64"])
+    }
+
+    @Test func olderReportEqualToItsNeighboursChangesNothing() throws {
+        let dir = try TempDir()
+        let store = try Fixture.store(dir)
+        _ = try store.ingest([Fixture.report("a", at: 0), Fixture.report("c", at: 10)])
+        let rows = try store.count("SELECT count(*) FROM facts")
+        let result = try store.ingest([Fixture.report("b", at: 5)])
+        #expect(result.map(\.outcome) == [.unchanged])
+        #expect(try store.count("SELECT count(*) FROM facts") == rows)
+        #expect(try store.currentState(hostname: "h1")?.firstSeen == Fixture.time(0))
+        // Older than every report: first seen moves back.
+        _ = try store.ingest([Fixture.report("z", at: -5)])
+        #expect(try store.currentState(hostname: "h1")?.firstSeen == Fixture.time(-5))
+        #expect(try store.count("SELECT count(*) FROM facts") == rows, "equal content extends the rows back")
+    }
+
+    @Test func undecodableReportIsRejectedAndNotStored() throws {
+        let dir = try TempDir()
+        let store = try Fixture.store(dir)
+        var bad = Fixture.report("bad", at: 0)
+        bad.sources = [Report.Source(kind: .vfio, unit: "vfio-group-1", raw: [1, 2, 3])]
+        let results = try store.ingest([bad, Fixture.report("good", at: 1)])
+        #expect(results.map(\.outcome) == [.rejected, .created])
+        #expect(results[0].error?.contains("vfio-group-1") == true)
+        #expect(try store.count("SELECT count(*) FROM reports") == 1)
+    }
+}
