@@ -13,9 +13,11 @@ enum QuerySQL {
         SELECT name, type, value_int, value_text FROM facts
         WHERE host_id = ? AND valid_to > ? AND valid_from <= ? ORDER BY name
         """
+    /// `+valid_from` keeps the planner on facts_to_from: rows still valid after T are few for a recent
+    /// T (open rows plus those closed since), while valid_from <= T matches almost all history.
     static let fleetAsOf = """
         SELECT host_id, name, type, value_int, value_text FROM facts
-        WHERE valid_to > ? AND valid_from <= ?
+        WHERE valid_to > ? AND +valid_from <= ?
         """
     static let kernelAsOf = """
         SELECT kernel_release FROM reports WHERE host_id = ? AND collected_at <= ?

@@ -22,8 +22,8 @@ public final class SQLiteStore: RegistryStore {
         try Migrator.migrate(pool, path: config.path, migrations: migrations)
     }
 
-    public convenience init(path: String, durability: Durability = .normal) throws {
-        try self.init(StoreConfig(path: path, durability: durability))
+    public convenience init(path: String, durability: Durability = .normal, migrations: [Migration] = Migration.all) throws {
+        try self.init(StoreConfig(path: path, durability: durability), migrations: migrations)
     }
 
     public func ingest(_ reports: [Report], receivedAt: Date = Date()) throws -> [IngestResult] {

@@ -1,0 +1,99 @@
+import Foundation
+import GRDB
+import Testing
+@testable import Store
+
+@Suite struct MigrationTests {
+    static let migrationsDir = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
+        .appendingPathComponent("../../migrations").standardized
+
+    @Test func embeddedMigrationsEqualTheSQLFiles() throws {
+        let files = try FileManager.default.contentsOfDirectory(atPath: Self.migrationsDir.path)
+            .filter { $0.hasSuffix(".sql") }.sorted()
+        #expect(files.count >= 2)
+        #expect(Migration.all.map(\.name) == files.map { String($0.dropLast(4)) },
+                "run migrations/generate.sh after adding or renaming a migration")
+        for (migration, file) in zip(Migration.all, files) {
+            var text = try String(contentsOf: Self.migrationsDir.appendingPathComponent(file), encoding: .utf8)
+            if text.hasSuffix("\n") { text.removeLast() }
+            #expect(migration.sql == text, "\(file) differs from Migrations.generated.swift: run migrations/generate.sh")
+        }
+    }
+
+    @Test func freshDatabaseGetsEveryMigrationAndItsChecksum() throws {
+        let dir = try TempDir()
+        let store = try SQLiteStore(path: dir.path("fresh.sqlite"))
+        let recorded = try store.pool.read { db in
+            try Row.fetchAll(db, sql: "SELECT name, checksum FROM schema_migrations ORDER BY name").map { "\($0[0] as String)=\($0[1] as String)" }
+        }
+        #expect(recorded == Migration.all.map { "\($0.name)=\($0.checksum)" })
+        #expect(try store.pool.read { db in try db.tableExists("facts") && db.indexes(on: "facts").count >= 3 })
+        #expect(try store.pool.read { db in try String.fetchOne(db, sql: "PRAGMA journal_mode") } == "wal")
+    }
+
+    @Test func upgradesFromEachEarlierSchema() throws {
+        let dir = try TempDir()
+        let expected = try schema(of: SQLiteStore(path: dir.path("reference.sqlite")))
+        for k in 1..<Migration.all.count {
+            let path = dir.path("from-\(k).sqlite")
+            do {
+                let old = try SQLiteStore(path: path, migrations: Array(Migration.all.prefix(k)))
+                try old.pool.write { db in
+                    try db.execute(sql: "INSERT INTO hosts (hostname, first_seen, last_seen, last_received) VALUES ('kept', 1, 2, 3)")
+                }
+            }
+            let upgraded = try SQLiteStore(path: path)
+            #expect(try schema(of: upgraded) == expected, "upgrade from migration \(k)")
+            #expect(try upgraded.count("SELECT count(*) FROM hosts WHERE hostname = 'kept'") == 1, "data survives the upgrade")
+        }
+    }
+
+    @Test func refusesASchemaNewerThanTheBinary() throws {
+        let dir = try TempDir()
+        let path = dir.path("newer.sqlite")
+        let future = Migration(name: "9999_future", sql: "CREATE TABLE future (x INTEGER)")
+        _ = try SQLiteStore(path: path, migrations: Migration.all + [future])
+        #expect(throws: SchemaError.newerSchema(path: path, unknown: ["9999_future"])) { try SQLiteStore(path: path) }
+        // An older binary (a downgrade) is refused the same way.
+        let downgrade = dir.path("downgrade.sqlite")
+        _ = try SQLiteStore(path: downgrade)
+        #expect(throws: SchemaError.self) { try SQLiteStore(path: downgrade, migrations: [Migration.all[0]]) }
+    }
+
+    @Test func refusesAChangedAppliedMigration() throws {
+        let dir = try TempDir()
+        let path = dir.path("tampered.sqlite")
+        _ = try SQLiteStore(path: path)
+        var edited = Migration.all
+        edited[0].sql += "\nCREATE TABLE sneaky (x INTEGER);"
+        do {
+            _ = try SQLiteStore(path: path, migrations: edited)
+            Issue.record("a changed applied migration was accepted")
+        } catch let error as SchemaError {
+            guard case .tamperedMigration(_, let name, _, _) = error else { Issue.record("wrong error \(error)"); return }
+            #expect(name == Migration.all[0].name)
+            #expect(error.description.contains("must never change"))
+        }
+        #expect(try SQLiteStore(path: path).pool.read { db in try db.tableExists("sneaky") } == false)
+    }
+
+    @Test func anEmptyPathCreatesTheDatabase() throws {
+        let dir = try TempDir()
+        let path = dir.path("new.sqlite")
+        #expect(!FileManager.default.fileExists(atPath: path))
+        _ = try SQLiteStore(path: path)
+        #expect(FileManager.default.fileExists(atPath: path))
+    }
+
+    @Test func sha256MatchesKnownVectors() {
+        #expect(SHA256.hex("") == "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855")
+        #expect(SHA256.hex("abc") == "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad")
+        #expect(SHA256.hex(String(repeating: "a", count: 1000)) == "41edece42d63e8d9bf515a9ba6932e1c20cbc9f5a5d134645adb5db1b9737ea3")
+    }
+
+    func schema(of store: SQLiteStore) throws -> [String] {
+        try store.pool.read { db in
+            try String.fetchAll(db, sql: "SELECT type || ' ' || name || ': ' || coalesce(sql, '') FROM sqlite_master WHERE name NOT LIKE 'sqlite_%' ORDER BY name")
+        }
+    }
+}

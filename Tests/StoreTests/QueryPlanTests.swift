@@ -1,0 +1,49 @@
+import Foundation
+import GRDB
+import Report
+import Testing
+@testable import Store
+
+/// Evidence that the main queries are index lookups: each plan names the index it searches, and no
+/// plan scans the facts table. (Plans as SQLite 3.40 prints them are in the expectations below.)
+@Suite struct QueryPlanTests {
+    struct Case: CustomTestStringConvertible, Sendable {
+        var name: String
+        var sql: String
+        /// Values do not change a plan (no ANALYZE statistics); text binds to every parameter.
+        var arguments: [String]
+        /// Index names that must each appear in a SEARCH line.
+        var indexes: [String]
+        var testDescription: String { name }
+    }
+
+    static let cases: [Case] = [
+        Case(name: "host as of T", sql: QuerySQL.hostAsOf, arguments: ["1", "5", "5"], indexes: ["facts_host_to"]),
+        Case(name: "fleet as of T", sql: QuerySQL.fleetAsOf, arguments: ["5", "5"], indexes: ["facts_to_from"]),
+        Case(name: "hosts changed between T1 and T2", sql: QuerySQL.changedHosts, arguments: ["1", "9", "1", "9"],
+             indexes: ["facts_from", "facts_to_from"]),
+        Case(name: "kernel as of T", sql: QuerySQL.kernelAsOf, arguments: ["1", "5"], indexes: ["reports_host_time"]),
+        Case(name: "host history", sql: QuerySQL.hostHistory, arguments: ["1"], indexes: ["facts_host_to"]),
+        Case(name: "hosts with name = int now", sql: QuerySQL.currentHostsWithInt, arguments: ["nesting", "1"], indexes: ["current_facts_name_int"]),
+        Case(name: "nesting hosts now", sql: QuerySQL.nestingHosts, arguments: ["16"], indexes: ["hosts_nesting"]),
+        Case(name: "facts an ingest at T touches", sql: "SELECT id FROM facts WHERE host_id = ? AND valid_to >= ?", arguments: ["1", "5"],
+             indexes: ["facts_host_to"]),
+    ]
+
+    @Test(arguments: cases) func usesAnIndex(_ c: Case) throws {
+        let dir = try TempDir()
+        let store = try Fixture.store(dir)
+        var reports: [Report] = []
+        SyntheticFleet(hosts: 20, days: 4, seed: 3).forEachReport { reports.append($0) }
+        _ = try store.ingest(reports)
+        let plan = try store.pool.read { db in
+            try Row.fetchAll(db, sql: "EXPLAIN QUERY PLAN " + c.sql, arguments: StatementArguments(c.arguments)).map { $0["detail"] as String }
+        }
+        for index in c.indexes {
+            #expect(plan.contains { $0.hasPrefix("SEARCH") && $0.contains("INDEX \(index) ") }, "\(c.name): \(plan)")
+        }
+        #expect(!plan.contains { $0.hasPrefix("SCAN facts") || $0.hasPrefix("SCAN reports") || $0.hasPrefix("SCAN hosts") },
+                "\(c.name) scans a table: \(plan)")
+    }
+}
+
