@@ -1,7 +1,120 @@
-// Placeholder until this decoder lands (API shape only, so dependents compile).
-public struct IOMMUFDHWInfo: Sendable {
-    public static let vocabulary: [VocabularyEntry] = []
-    public var facts: [Fact] = []
-    public var notes: [String] = []
-    public static func decode(_ blob: [UInt8]) throws(DecodeError) -> IOMMUFDHWInfo { IOMMUFDHWInfo() }
+/// iommufd `IOMMU_GET_HW_INFO` (fact sheet §3): `struct iommu_hw_info` (32 bytes in 6.6, 40 from 6.7)
+/// and the type-specific data the kernel wrote to data_uptr.
+public struct IOMMUFDHWInfo: Hashable, Sendable {
+    public enum DataType: UInt32, Sendable {
+        case none = 0, intelVTd = 1, armSMMUv3 = 2, tegra241CMDQV = 3, amd = 4
+        var name: String {
+            switch self {
+            case .none: return "none"
+            case .intelVTd: return "intel-vtd"
+            case .armSMMUv3: return "arm-smmuv3"
+            case .tegra241CMDQV: return "tegra241-cmdqv"
+            case .amd: return "amd"
+            }
+        }
+    }
+
+    public var size: UInt32
+    public var flags: UInt32
+    public var devId: UInt32
+    public var dataLen: UInt32
+    public var outDataType: UInt32
+    /// Byte 28: out_max_pasid_log2 from 6.15 (a reserved zero before).
+    public var outMaxPasidLog2: UInt8
+    /// nil for the 32-byte 6.6 struct.
+    public var outCapabilities: UInt64?
+    public var facts: [Fact]
+    public var notes: [String]
+
+    /// capreg's capture form (`--kind iommufd-hw-info`, report source `iommufd`): the struct as returned,
+    /// immediately followed by the data; the struct's own `size` says where the data begins.
+    public static func decode(_ blob: [UInt8]) throws(DecodeError) -> IOMMUFDHWInfo {
+        let r = ByteReader(blob, context: "iommu_hw_info")
+        let size = Int(try r.u32(0, "size"))
+        guard size == 32 || (size >= 40 && size <= 4096) else {
+            throw DecodeError(.badValue, offset: 0, expected: "size 32 (6.6) or 40 and up (6.7+)", found: String(size), context: r.context)
+        }
+        try r.need(0, size, "the \(size)-byte struct its size field names")
+        return try decode(info: r.slice(0, size, "iommu_hw_info"), data: r.slice(size, r.count - size, "type-specific data", context: "iommu_hw_info data"))
+    }
+
+    public static func decode(info: [UInt8], data: [UInt8]) throws(DecodeError) -> IOMMUFDHWInfo {
+        try decode(info: ByteReader(info, context: "iommu_hw_info"), data: ByteReader(data, context: "iommu_hw_info data"))
+    }
+
+    static func decode(info r: ByteReader, data: ByteReader) throws(DecodeError) -> IOMMUFDHWInfo {
+        let size = try r.u32(0, "size")
+        guard Int(size) == r.count, size == 32 || size >= 40 else {
+            throw DecodeError(.sizeMismatch, offset: r.base, expected: "size field equal to the struct's \(r.count) bytes (32 or 40+)", found: String(size), context: r.context)
+        }
+        var out = IOMMUFDHWInfo(size: size, flags: try r.u32(4, "flags"), devId: try r.u32(8, "dev_id"), dataLen: try r.u32(12, "data_len"),
+                                outDataType: try r.u32(24, "out_data_type"), outMaxPasidLog2: try r.u8(28, "out_max_pasid_log2"),
+                                outCapabilities: size >= 40 ? try r.u64(32, "out_capabilities") : nil, facts: [], notes: [])
+        guard Int(out.dataLen) <= data.count else {
+            throw DecodeError(.truncated, offset: data.base + data.count, expected: "\(out.dataLen) bytes of type-specific data as data_len says",
+                              found: "\(data.count)", context: data.context)
+        }
+        let payload = try data.slice(0, Int(out.dataLen), "data")
+        let type = DataType(rawValue: out.outDataType)
+        var facts: [Fact] = [
+            Fact("iommufd.data_type", text: type?.name ?? "unknown-\(out.outDataType)"),
+            Fact("iommufd.data_type_id", int: out.outDataType),
+            Fact("iommufd.max_pasid_log2", int: out.outMaxPasidLog2),
+        ]
+        if let caps = out.outCapabilities {
+            for (bit, name) in [(0, "dirty_tracking"), (1, "pci_pasid_exec"), (2, "pci_pasid_priv"), (3, "pci_ats_not_supported")] {
+                facts.append(Fact("iommufd.cap.\(name)", caps & (1 << UInt64(bit)) != 0))
+            }
+        }
+        switch type {
+        case .none?:
+            break
+        case .intelVTd?:
+            try requireLength(payload, 24, "iommu_hw_info_vtd")
+            let vtdFlags = try payload.u32(0, "flags")
+            facts.append(Fact("iommufd.vtd.errata_772415_spr17", vtdFlags & 1 != 0))
+            facts += VTdRegisters.decode(cap: try payload.u64(8, "cap_reg"), ecap: try payload.u64(16, "ecap_reg"))
+        case .armSMMUv3?:
+            if payload.count == 16 {
+                // Pre-merge AMD patches numbered AMD 2; SMMUv3's struct is 40 bytes, AMD's 16.
+                out.notes.append("data type 2 with 16 bytes of data: SMMUv3 data is 40 bytes, so this is read as a pre-merge AMD kernel's data (AMD was 2 there)")
+                facts += AMDRegisters.decode(efr: try payload.u64(0, "efr"), efr2: try payload.u64(8, "efr2"))
+            } else {
+                try requireLength(payload, 40, "iommu_hw_info_arm_smmuv3")
+                facts += try SMMUv3Registers.decode(payload)
+            }
+        case .tegra241CMDQV?:
+            try requireLength(payload, 8, "iommu_hw_info_tegra241_cmdqv")
+            facts.append(Fact("iommufd.tegra241.version", int: try payload.u8(4, "version")))
+            facts.append(Fact("iommufd.tegra241.log2vcmdqs", int: try payload.u8(5, "log2vcmdqs")))
+            facts.append(Fact("iommufd.tegra241.log2vsids", int: try payload.u8(6, "log2vsids")))
+        case .amd?:
+            try requireLength(payload, 16, "iommu_hw_info_amd")
+            facts += AMDRegisters.decode(efr: try payload.u64(0, "efr"), efr2: try payload.u64(8, "efr2"))
+        case nil:
+            out.notes.append("data type \(out.outDataType) is not known to this decoder; its \(payload.count) bytes are kept raw")
+        }
+        out.facts = facts
+        return out
+    }
+
+    static func requireLength(_ r: ByteReader, _ length: Int, _ name: String) throws(DecodeError) {
+        guard r.count >= length else {
+            throw DecodeError(.truncated, offset: r.base + r.count, expected: "\(length) bytes of \(name)", found: "data_len \(r.count)", context: r.context)
+        }
+    }
+
+    public static let vocabulary: [VocabularyEntry] = [
+        VocabularyEntry("iommufd.data_type", .text, "Type of the vendor data: `none`, `intel-vtd`, `arm-smmuv3`, `tegra241-cmdqv`, `amd`, or `unknown-N`.", source: "iommu_hw_info.out_data_type (+24)"),
+        VocabularyEntry("iommufd.data_type_id", .int, "The raw out_data_type number.", source: "iommu_hw_info.out_data_type (+24)"),
+        VocabularyEntry("iommufd.max_pasid_log2", .int, "PASID width the device negotiated with the IOMMU (min of device and IOMMU), in bits; 0 = none or a pre-6.15 kernel. Differs from the IOMMU's raw width in `pasid_bits`.", source: "iommu_hw_info byte 28 (6.15+)"),
+        VocabularyEntry("iommufd.cap.dirty_tracking", .bool, "The IOMMU can track dirty pages for this device.", source: "out_capabilities bit 0 (6.7+)"),
+        VocabularyEntry("iommufd.cap.pci_pasid_exec", .bool, "The device's PCI PASID capability has Execute Permission.", source: "out_capabilities bit 1 (6.15+)"),
+        VocabularyEntry("iommufd.cap.pci_pasid_priv", .bool, "The device's PCI PASID capability has Privileged Mode.", source: "out_capabilities bit 2 (6.15+)"),
+        VocabularyEntry("iommufd.cap.pci_ats_not_supported", .bool, "ATS is NOT usable for the device (negative sense; bit position unverified).", source: "out_capabilities bit 3 (after 6.19-rc1)"),
+        VocabularyEntry("iommufd.vtd.errata_772415_spr17", .bool, "Read-only mappings must not be used in a nesting parent (Sapphire Rapids erratum); the 6.7 driver sets it on every unit, so it says nothing about the CPU.", source: "iommu_hw_info_vtd.flags bit 0"),
+        VocabularyEntry("iommufd.tegra241.version", .int, "Tegra241 CMDQV version.", source: "iommu_hw_info_tegra241_cmdqv +4"),
+        VocabularyEntry("iommufd.tegra241.log2vcmdqs", .int, "log2 of the virtual command queues per VINTF.", source: "iommu_hw_info_tegra241_cmdqv +5"),
+        VocabularyEntry("iommufd.tegra241.log2vsids", .int, "log2 of the virtual SIDs per VINTF.", source: "iommu_hw_info_tegra241_cmdqv +6"),
+    ]
 }

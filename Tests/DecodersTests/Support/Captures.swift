@@ -19,7 +19,12 @@ enum Captures {
 
     /// Bytes of a capture's hex file (`vfio-info.hex`).
     static func hexFile(_ folder: String, _ path: String) throws -> [UInt8] {
-        let digits = try text(folder, path).filter { $0.isHexDigit }
+        hexBytes(try text(folder, path))
+    }
+
+    /// Hex digits to bytes, ignoring anything else (whitespace, newlines).
+    static func hexBytes(_ text: String) -> [UInt8] {
+        let digits = text.filter { $0.isHexDigit }
         var out: [UInt8] = []
         var i = digits.startIndex
         while i < digits.endIndex {
