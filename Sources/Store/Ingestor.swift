@@ -31,7 +31,7 @@ enum Ingestor {
         let placement: Placement
         var outcome: IngestOutcome
         var plan: StateWriter.Plan?
-        let capabilities = p.records.map { CapabilityValue($0, kernel: report.kernel.release) }
+        let capabilities = p.capabilities
         if let existing {
             host = existing[0]
             let lastSeen: Int64 = existing[1]

@@ -41,10 +41,13 @@ enum FactTable: IntervalTable {
             SELECT id, name, type, value_int, value_text, valid_from, valid_to, opened_by, closed_by
             FROM facts WHERE host_id = ? AND valid_to >= ?
             """
-        return try Row.fetchAll(db.cachedStatement(sql: sql), arguments: [host, at]).map { r in
-            IntervalRow(id: r[0], key: r[1], value: FactColumns.join(type: r[2], int: r[3], text: r[4]),
-                        from: r[5], to: r[6], openedBy: r[7], closedBy: r[8])
+        var rows: [IntervalRow<FactValue>] = []
+        let cursor = try Row.fetchCursor(db.cachedStatement(sql: sql), arguments: [host, at])
+        while let r = try cursor.next() {
+            rows.append(IntervalRow(id: r[0], key: r[1], value: FactColumns.join(type: r[2], int: r[3], text: r[4]),
+                                    from: r[5], to: r[6], openedBy: r[7], closedBy: r[8]))
         }
+        return rows
     }
 
     static func insert(_ db: Database, host: Int64, key: String, value: FactValue, from: Int64, to: Int64, openedBy: Int64, closedBy: Int64?) throws {
@@ -65,14 +68,17 @@ enum CapabilityTable: IntervalTable {
                    valid_from, valid_to, opened_by, closed_by
             FROM capability_versions WHERE host_id = ? AND valid_to >= ?
             """
-        return try Row.fetchAll(db.cachedStatement(sql: sql), arguments: [host, at]).map { r in
+        var rows: [IntervalRow<CapabilityValue>] = []
+        let cursor = try Row.fetchCursor(db.cachedStatement(sql: sql), arguments: [host, at])
+        while let r = try cursor.next() {
             let unit: String = r[1], capability: String = r[2]
             let raw: [UInt8] = [UInt8](r[5] as Data)
             let value = CapabilityValue(unit: unit, capability: capability, version: r[3], kernel: r[4], raw: raw,
                                         decoded: r[6], decoderVersion: r[7])
-            return IntervalRow(id: r[0], key: CapabilityValue.key(unit: unit, capability: capability), value: value,
-                               from: r[8], to: r[9], openedBy: r[10], closedBy: r[11])
+            rows.append(IntervalRow(id: r[0], key: CapabilityValue.key(unit: unit, capability: capability), value: value,
+                                    from: r[8], to: r[9], openedBy: r[10], closedBy: r[11]))
         }
+        return rows
     }
 
     static func insert(_ db: Database, host: Int64, key: String, value: CapabilityValue, from: Int64, to: Int64, openedBy: Int64, closedBy: Int64?) throws {

@@ -8,6 +8,8 @@ struct PreparedReport: Sendable {
     var report: Report
     var kernel: KernelRelease
     var records: [CapabilityRecord]
+    /// The records as capability versions (decoded JSON written here, outside the write transaction).
+    var capabilities: [CapabilityValue]
     /// Host-level facts (HostFacts.combine over every record), sorted by name.
     var facts: [Fact]
     var contentHash: String
@@ -33,6 +35,7 @@ struct PreparedReport: Sendable {
         self.report = report
         self.kernel = kernel
         self.records = records
+        self.capabilities = records.map { CapabilityValue($0, kernel: report.kernel.release) }
         self.facts = HostFacts.combine(records)
         self.contentHash = PreparedReport.contentHash(kernel: report.kernel.release, facts: facts, records: records)
         let data = (try? Report.encoder.encode(report)) ?? Data()
@@ -85,21 +88,7 @@ struct CapabilityValue: Equatable {
 
     init(_ record: CapabilityRecord, kernel: String) {
         self.init(unit: record.unit, capability: record.capability, version: record.version, kernel: kernel, raw: record.raw,
-                  decoded: CapabilityValue.decodedJSON(record), decoderVersion: SourceDecoder.decoderVersion)
+                  decoded: DecodedJSON.of(record), decoderVersion: SourceDecoder.decoderVersion)
     }
 
-    /// `{"facts":{name:value,…},"notes":[…]}` with sorted keys, values in their JSON types.
-    static func decodedJSON(_ record: CapabilityRecord) -> String {
-        var facts: [String: Any] = [:]
-        for fact in record.facts {
-            switch fact.value {
-            case .bool(let b): facts[fact.name] = b
-            case .int(let i): facts[fact.name] = i
-            case .text(let s): facts[fact.name] = s
-            }
-        }
-        let object: [String: Any] = ["facts": facts, "notes": record.notes]
-        let data = (try? JSONSerialization.data(withJSONObject: object, options: [.sortedKeys])) ?? Data("{}".utf8)
-        return String(decoding: data, as: UTF8.self)
-    }
 }

@@ -73,7 +73,7 @@ extension SQLiteStore {
         var changed = false
         // A later-received report of the same time shadows this one: nothing of it is in force.
         if placement.until > placement.at {
-            let capabilities = p.records.map { CapabilityValue($0, kernel: p.report.kernel.release) }
+            let capabilities = p.capabilities
             let plan = try StateWriter.plan(db, host: host, placement: placement, report: report, facts: p.facts, capabilities: capabilities)
             changed = !plan.isEmpty
             try StateWriter.commit(db, plan, report: report)

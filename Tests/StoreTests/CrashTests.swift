@@ -103,6 +103,7 @@ import Glibc
 
             let store = try SQLiteStore(path: db)
             #expect(try store.integrityCheck() == "ok", "round \(round)")
+            #expect(try store.foreignKeyViolations() == [], "round \(round)")
             let stored = try store.storedReportIds(Array(acknowledged))
             #expect(stored == acknowledged, "round \(round): acknowledged but missing: \(acknowledged.subtracting(stored).sorted().prefix(5))")
         }

@@ -52,6 +52,7 @@ import Testing
             WHERE c.host_id = f.host_id AND c.name = f.name AND c.type = f.type AND c.value_int IS f.value_int AND c.value_text IS f.value_text)
             """, [Int64.max]) == 0, "every open row is in the current projection")
         #expect(try store.count("SELECT count(*) FROM current_facts") == store.count("SELECT count(*) FROM facts WHERE valid_to = ?", [Int64.max]))
+        #expect(try store.foreignKeyViolations() == [], "every reference points at a row")
     }
 
     func checkRowsAreMaximal(_ store: SQLiteStore, table: String, key: String, value: String) throws {

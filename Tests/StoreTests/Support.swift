@@ -50,6 +50,13 @@ enum Fixture {
 }
 
 extension SQLiteStore {
+    /// `PRAGMA foreign_key_check` rows as "table → parent" (run-time enforcement is off, see SQLiteStore).
+    func foreignKeyViolations() throws -> [String] {
+        try pool.read { db in
+            try Row.fetchAll(db, sql: "PRAGMA foreign_key_check").map { "\($0[0] as String) → \($0[2] as String)" }
+        }
+    }
+
     func count(_ sql: String, _ arguments: StatementArguments = []) throws -> Int {
         try pool.read { db in try Int.fetchOne(db, sql: sql, arguments: arguments) ?? 0 }
     }

@@ -45,7 +45,7 @@ enum SyntheticBytes {
             b.u32(0)                   // flags
             b.u32(0)
             b.u64(0x1000)              // pgsize_bitmap
-            b.u64(0x10_0000_0000)      // max_dirty_bitmap_size
+            b.u64(0x1000_0000)         // max_dirty_bitmap_size (256 MiB)
             if shape.padTo8 { b.pad(to: 8) }
         }
         if shape.dmaAvail {
@@ -82,15 +82,26 @@ enum SyntheticBytes {
     }
 
     static func sysfsIntel(cap: UInt64, ecap: UInt64, address: UInt64) -> [UInt8] {
-        SourceDecoder.sysfsRaw([
-            "address": hex(address) + "\n", "cap": hex(cap) + "\n", "ecap": hex(ecap) + "\n", "version": "1:0\n",
-        ])
+        sysfsRaw([("address", hex(address) + "\n"), ("cap", hex(cap) + "\n"), ("ecap", hex(ecap) + "\n"), ("version", "1:0\n")])
     }
 
     /// Older kernels print only EFR in `features`; newer ones print `efr:efr2`.
     static func sysfsAMD(cap: UInt32, efr: UInt64, efr2: UInt64?) -> [UInt8] {
         let features = efr2.map { hex(efr) + ":" + hex($0) } ?? hex(efr)
-        return SourceDecoder.sysfsRaw(["cap": String(cap, radix: 16) + "\n", "features": features + "\n"])
+        return sysfsRaw([("cap", String(cap, radix: 16) + "\n"), ("features", features + "\n")])
+    }
+
+    /// The same bytes as SourceDecoder.sysfsRaw (sorted keys, compact), without JSONSerialization's cost;
+    /// `files` must be in key order.
+    static func sysfsRaw(_ files: [(String, String)]) -> [UInt8] {
+        var out = "{"
+        for (i, (name, text)) in files.enumerated() {
+            if i > 0 { out += "," }
+            DecodedJSON.string(name, into: &out)
+            out += ":"
+            DecodedJSON.string(text, into: &out)
+        }
+        return Array((out + "}").utf8)
     }
 
     static func hex(_ v: UInt64) -> String { String(v, radix: 16) }

@@ -1,0 +1,55 @@
+import Foundation
+import Report
+import Testing
+@testable import Store
+
+@Suite struct SyntheticFleetTests {
+    func all(_ fleet: SyntheticFleet) -> [Report] {
+        var out: [Report] = []
+        fleet.forEachReport { out.append($0) }
+        return out
+    }
+
+    @Test func sameSeedSameReports() {
+        #expect(all(SyntheticFleet(hosts: 20, days: 6, seed: 4)) == all(SyntheticFleet(hosts: 20, days: 6, seed: 4)))
+        #expect(all(SyntheticFleet(hosts: 20, days: 6, seed: 4)) != all(SyntheticFleet(hosts: 20, days: 6, seed: 5)))
+    }
+
+    @Test func fleetIsMixed() {
+        let fleet = SyntheticFleet(hosts: 200, days: 30, seed: 1)
+        let reports = all(fleet)
+        let kinds = Set(reports.flatMap { $0.sources.map(\.kind) })
+        #expect(kinds == Set(SourceKind.allCases))
+        let kernelsPerHost = Dictionary(grouping: reports, by: \.host.hostname).mapValues { Set($0.map(\.kernel.release)).count }
+        #expect(kernelsPerHost.values.contains { $0 > 1 }, "kernel upgrades")
+        let stale = (0..<fleet.hosts).filter { fleet.report(host: $0, day: 0) != nil && fleet.report(host: $0, day: 29) == nil }
+        #expect(!stale.isEmpty, "hosts that go stale")
+        let late = (0..<fleet.hosts).filter { fleet.report(host: $0, day: 0) == nil }
+        #expect(!late.isEmpty, "hosts that join late")
+        #expect(reports.contains { $0.sources.contains { $0.status == .unavailable } })
+    }
+
+    /// The VFIO buffers are laid out as the kernel does: 6.1 (legacy-aw39) and 6.12, padded to 8 bytes
+    /// (iommufd-q10-scalable-flts, top IOVA 0x7fffffffffff).
+    @Test(arguments: [("legacy-aw39", false, UInt64(0x7f_ffff_ffff)), ("iommufd-q10-scalable-flts", true, UInt64(0x7fff_ffff_ffff))])
+    func vfioBufferMatchesTheRealCapture(capture: String, padded: Bool, top: UInt64) throws {
+        let url = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
+            .appendingPathComponent("../../../shared/captures/\(capture)/vfio-info.hex").standardized
+        let hex = try String(contentsOf: url, encoding: .utf8).filter { $0.isHexDigit }
+        let bytes: [UInt8] = stride(from: 0, to: hex.count, by: 2).map { i in
+            let start = hex.index(hex.startIndex, offsetBy: i)
+            return UInt8(hex[start..<hex.index(start, offsetBy: 2)], radix: 16)!
+        }
+        var shape = SyntheticBytes.VFIOShape()
+        shape.padTo8 = padded
+        shape.topIOVA = top
+        #expect(SyntheticBytes.vfioInfo(shape) == bytes)
+    }
+
+    @Test func sysfsBytesAreTheCanonicalForm() {
+        #expect(SyntheticBytes.sysfsIntel(cap: 0xd2_008c_2226_0286, ecap: 0xf0_0f4a, address: 0xfed9_0000)
+                == SourceDecoder.sysfsRaw(["cap": "d2008c22260286\n", "ecap": "f00f4a\n", "version": "1:0\n", "address": "fed90000\n"]))
+        #expect(SyntheticBytes.sysfsAMD(cap: 0x1c0b_400f, efr: 0x58f_77ef_2229_4a5a, efr2: 0x10)
+                == SourceDecoder.sysfsRaw(["cap": "1c0b400f\n", "features": "58f77ef22294a5a:10\n"]))
+    }
+}
