@@ -82,13 +82,25 @@ public enum BlobText {
     /// A register value as text: sysfs hex (`d2008c22260286`), `0x…` hex, with surrounding whitespace.
     /// Register text is always hex (the kernel prints `%llx`), so no decimal form is accepted.
     public static func register(_ text: String, name: String = "register") throws(DecodeError) -> UInt64 {
-        var s = Substring(text.trimmingCharacters(in: .whitespacesAndNewlines))
-        if s.hasPrefix("0x") || s.hasPrefix("0X") { s = s.dropFirst(2) }
-        guard !s.isEmpty, s.count <= 16, let v = UInt64(s, radix: 16) else {
-            throw DecodeError(.badText, offset: 0, expected: "\(name) as hex text of at most 16 digits (sysfs form, optional 0x)",
-                              found: "\"\(text.prefix(40))\"", context: name)
+        var value: UInt64 = 0
+        var digits = 0
+        var seenEnd = false
+        var utf8 = Substring(text).utf8[...]
+        while let b = utf8.first, b == 0x20 || b == 0x09 || b == 0x0A || b == 0x0D { utf8 = utf8.dropFirst() }
+        if utf8.count >= 2, utf8.first == 0x30, utf8.dropFirst().first! | 0x20 == 0x78 { utf8 = utf8.dropFirst(2) }
+        for b in utf8 {
+            if b == 0x20 || b == 0x09 || b == 0x0A || b == 0x0D { seenEnd = true; continue }
+            guard !seenEnd, digits < 16, let nibble = hexValue(b) else { return try registerError(text, name) }
+            value = value << 4 | UInt64(nibble)
+            digits += 1
         }
-        return v
+        guard digits > 0 else { return try registerError(text, name) }
+        return value
+    }
+
+    static func registerError(_ text: String, _ name: String) throws(DecodeError) -> UInt64 {
+        throw DecodeError(.badText, offset: 0, expected: "\(name) as hex text of at most 16 digits (sysfs form, optional 0x)",
+                          found: "\"\(text.prefix(40))\"", context: name)
     }
 
     @inline(__always)

@@ -57,12 +57,11 @@ public struct NestingInfo: Hashable, Sendable {
     /// Decodes `bytes` as exactly `revision`'s layout, or throws saying which self-check failed.
     public static func decode(_ r: ByteReader, as revision: Revision) throws(DecodeError) -> NestingInfo {
         let h = revision.header
-        let ctx = "iommu_nesting_info (\(revision.rawValue))"
-        let r = ByteReader(storage: r.storage, start: r.start, count: r.count, context: ctx, base: r.base)
+        let r = r.named(.nesting(revision, vendor: false))
         try r.need(0, h.size, "the \(h.size)-byte header")
         let size = try r.u32(0, "size")
         guard Int(size) == r.count else {
-            throw DecodeError(.sizeMismatch, offset: r.base, expected: "size word = \(r.count) (the bytes given)", found: String(size), context: ctx)
+            throw DecodeError(.sizeMismatch, offset: r.base, expected: "size word = \(r.count) (the bytes given)", found: String(size), context: r.context)
         }
         var info = NestingInfo(revision: revision, size: size, format: 0, features: 0, flags: 0, addrWidth: 0, pasidBits: 0, vtd: nil)
         switch h {
@@ -85,7 +84,7 @@ public struct NestingInfo: Hashable, Sendable {
         let allowed: UInt32 = revision.newFeatureBits ? 0x3 : 0x7
         guard info.features & ~allowed == 0 else {
             throw DecodeError(.badValue, offset: r.base + (h == .a || h == .b ? 8 : 12),
-                              expected: "feature bits within \(hex(UInt64(allowed)))", found: hex(UInt64(info.features)), context: ctx)
+                              expected: "feature bits within \(hex(UInt64(allowed)))", found: hex(UInt64(info.features)), context: r.context)
         }
         let vendorLength: Int
         switch info.format {
@@ -93,14 +92,14 @@ public struct NestingInfo: Hashable, Sendable {
         case formatIntelVTd: vendorLength = revision.vtdLength
         default:
             throw DecodeError(.badValue, offset: r.base + (h == .a || h == .b ? 4 : 8),
-                              expected: "format 0 (none) or 1 (IOMMU_PASID_FORMAT_INTEL_VTD)", found: String(info.format), context: ctx)
+                              expected: "format 0 (none) or 1 (IOMMU_PASID_FORMAT_INTEL_VTD)", found: String(info.format), context: r.context)
         }
         guard r.count == h.size + vendorLength else {
             throw DecodeError(.sizeMismatch, offset: r.base, expected: "\(h.size + vendorLength) bytes for format \(info.format)",
-                              found: String(r.count), context: ctx)
+                              found: String(r.count), context: r.context)
         }
         if vendorLength > 0 {
-            let v = try r.slice(h.size, vendorLength, "VT-d data", context: "\(ctx) VT-d data")
+            let v = try r.slice(h.size, vendorLength, "VT-d data", place: .nesting(revision, vendor: true))
             info.vtd = try decodeVTd(v, revision: revision, info: &info)
         }
         return info

@@ -10,13 +10,15 @@ public struct VFIOCapability: Hashable, Sendable {
         public var flags: UInt32
         public var pgsizeBitmap: UInt64
         public var maxDirtyBitmapSize: UInt64
+        /// The 28-byte layout of i386 kernels (u64s only 4-aligned).
+        public var i386 = false
     }
 
     public enum Content: Hashable, Sendable {
         case iovaRange([IOVARange])
         case migration(Migration)
         case dmaAvail(UInt32)
-        case nesting(NestingInfo)
+        indirect case nesting(NestingInfo)
         /// Nesting series v1: bare capability words under id 2.
         case nestingV1(capabilities: UInt32, stage1Formats: UInt32?)
         /// Several layouts fit with different meanings; each candidate is named. Raw bytes only.
@@ -47,20 +49,18 @@ public struct VFIOCapability: Hashable, Sendable {
 
     static func decode(id: UInt16, version: UInt16, offset: Int, next: UInt32, _ r: ByteReader,
                        kernel: KernelRelease?) throws(DecodeError) -> VFIOCapability {
-        var cap = VFIOCapability(id: id, version: version, offset: offset, next: next, bytes: r.bytes, content: .unknown(""), notes: [])
-        guard version == 1 else {
-            cap.content = .unknown("capability version \(version) is not a known layout (every known one is 1)")
-            return cap
+        var notes: [String] = []
+        let content: Content
+        if version != 1 {
+            content = .unknown("capability version \(version) is not a known layout (every known one is 1)")
+        } else if id == idIOVARange {
+            content = .iovaRange(try decodeIOVARange(r))
+        } else if id == idMigration || id == idDMAAvail || id == idNestingV8 {
+            content = CapabilityIDs.resolve(id: id, r, kernel: kernel, notes: &notes)
+        } else {
+            content = .unknown("capability id \(id) is not known to this decoder")
         }
-        switch id {
-        case idIOVARange:
-            cap.content = .iovaRange(try decodeIOVARange(r))
-        case idMigration, idDMAAvail, idNestingV8:
-            cap.content = CapabilityIDs.resolve(id: id, r, kernel: kernel, notes: &cap.notes)
-        default:
-            cap.content = .unknown("capability id \(id) is not known to this decoder")
-        }
-        return cap
+        return VFIOCapability(id: id, version: version, offset: offset, next: next, bytes: r.bytes, content: content, notes: notes)
     }
 
     /// IOVA_RANGE: +8 nr_iovas, +12 reserved, +16 ranges of {start, end (inclusive)}.

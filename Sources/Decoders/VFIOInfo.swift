@@ -40,6 +40,7 @@ public struct VFIOInfo: Hashable, Sendable {
             }
             return info
         }
+        info.capabilities.reserveCapacity(4)
         var offset = Int(capOffset)
         try checkLink(offset, from: nil, argsz: Int(argsz), r)
         while true {
@@ -48,7 +49,7 @@ public struct VFIOInfo: Hashable, Sendable {
             let next = Int(try r.u32(offset + 4, "capability next"))
             if next != 0 { try checkLink(next, from: offset, argsz: Int(argsz), r) }
             let end = next == 0 ? Int(argsz) : next
-            let capReader = try r.slice(offset, end - offset, "capability", context: "capability id \(id) at \(offset)")
+            let capReader = try r.slice(offset, end - offset, "capability", place: .capability(id: id, at: offset))
             info.capabilities.append(try VFIOCapability.decode(id: id, version: version, offset: offset, next: UInt32(next),
                                                                capReader, kernel: kernel))
             if next == 0 { break }
@@ -59,10 +60,9 @@ public struct VFIOInfo: Hashable, Sendable {
 
     /// Checks an offset that points at a capability header: cap_offset (from == nil) or a `next`.
     static func checkLink(_ target: Int, from: Int?, argsz: Int, _ r: ByteReader) throws(DecodeError) {
-        let field = from == nil ? "cap_offset" : "next of the capability at \(from!)"
-        let at = from.map { $0 + 4 } ?? 16
         func fail(_ kind: DecodeError.Kind, _ expected: String) -> DecodeError {
-            DecodeError(kind, offset: at, expected: expected, found: "\(field) = \(target)", context: r.context)
+            let field = from.map { "next of the capability at \($0)" } ?? "cap_offset"
+            return DecodeError(kind, offset: from.map { $0 + 4 } ?? 16, expected: expected, found: "\(field) = \(target)", context: r.context)
         }
         if let from {
             if target == from { throw fail(.badLink, "a next offset past this capability (it points at itself)") }

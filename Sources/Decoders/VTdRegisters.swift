@@ -87,9 +87,12 @@ public enum VTdRegisters {
         func widths(_ mask: Int) -> [Int] { sagawWidths.filter { mask & (1 << $0.bit) != 0 }.map(\.width) }
         func list(_ values: [Int]) -> String { values.map(String.init).joined(separator: ",") }
 
-        var out: [Fact] = [Fact("vtd.cap", hex: cap), Fact("vtd.ecap", hex: ecap)]
-        out += capFields.facts(cap)
-        out += ecapFields.facts(ecap)
+        var out: [Fact] = []
+        out.reserveCapacity(capFields.count + ecapFields.count + 24)
+        out.append(Fact("vtd.cap", hex: cap))
+        out.append(Fact("vtd.ecap", hex: ecap))
+        for f in capFields { out.append(f.fact(cap)) }
+        for f in ecapFields { out.append(f.fact(ecap)) }
         out.append(Fact("vtd.max_guest_addr_width", int: mgaw))
         out.append(Fact("vtd.domains", int: 1 << (4 + 2 * field(cap, 0, 3))))
         out.append(Fact("vtd.fault_reg_offset", int: field(cap, 24, 10) * 16))
