@@ -37,6 +37,8 @@ let package = Package(
         .executableTarget(name: "capreg-store-bench", dependencies: ["Store", "Report", "Decoders", .product(name: "GRDB", package: "GRDB.swift")],
                           path: "bench/store"),
         .testTarget(name: "DecodersTests", dependencies: ["Decoders"], path: "Tests/DecodersTests"),
+        // Runs the built capreg binary as a user would.
+        .testTarget(name: "CLITests", dependencies: ["capreg"], path: "Tests/CLITests"),
         .testTarget(name: "ReportTests", dependencies: ["Report", "Decoders"], path: "Tests/ReportTests"),
         .testTarget(name: "StoreTests", dependencies: ["Store", "Report", "Decoders", .product(name: "GRDB", package: "GRDB.swift")],
                     path: "Tests/StoreTests"),
