@@ -46,7 +46,7 @@ public enum AMDRegisters {
         }
         let hostLevels: Int? = hats == 3 ? nil : hats + 4
         if let hostLevels { out.append(Fact("amd.host_levels", int: hostLevels)) }
-        out.append(Fact("amd.guest_levels", int: gats == 0 ? 4 : gats == 1 ? 5 : 0))
+        if gats < 2 { out.append(Fact("amd.guest_levels", int: gats + 4)) }
         if gt { out.append(Fact("amd.pasid_bits", int: pasmax + 1)) }
 
         let nesting = gt && gio
@@ -60,33 +60,53 @@ public enum AMDRegisters {
     }
 
     /// sysfs `amd-iommu/features` (§5.2): one value is EFR (≤ 5.19); two values joined by `:` are EFR2:EFR
-    /// on 6.0 and EFR:EFR2 on later kernels, the release of the swap being unverified. So 6.0 reads
-    /// EFR2:EFR, ≤ 5.19 rejects a pair, and anything else decides by shape — a real EFR has many low
-    /// feature bits set, EFR2 few — and says so in `note`, or refuses when the shape does not tell.
+    /// on 6.0 and EFR:EFR2 on later kernels, the release of the swap being unverified. So ≤ 5.19 rejects
+    /// a pair, 6.0 reads EFR2:EFR (noting when the values' shape disagrees), and any other kernel decides
+    /// by shape. Whenever the shape decided, or could not and EFR:EFR2 (today's order) was assumed,
+    /// `note` says so: the order is never guessed silently.
     public static func parseSysfsFeatures(_ text: String, kernel: KernelRelease?) throws(DecodeError) -> (efr: UInt64, efr2: UInt64?, note: String?) {
-        let parts = text.trimmingCharacters(in: .whitespacesAndNewlines).split(separator: ":", omittingEmptySubsequences: false)
-        switch parts.count {
-        case 1:
-            return (try BlobText.register(String(parts[0]), name: "AMD features (EFR)"), nil, nil)
-        case 2:
-            let a = try BlobText.register(String(parts[0]), name: "AMD features (first value)")
-            let b = try BlobText.register(String(parts[1]), name: "AMD features (second value)")
-            if let kernel, !kernel.atLeast(6, 0) {
-                throw DecodeError(.badText, offset: 0, expected: "a single EFR value on kernel \(kernel) (pairs appeared in 6.0)",
-                                  found: "\"\(text.prefix(40))\"", context: "AMD features")
-            }
-            if let kernel, kernel.major == 6, kernel.minor == 0 { return (b, a, nil) }
-            let aLow = (a & 0x3ff).nonzeroBitCount, bLow = (b & 0x3ff).nonzeroBitCount
-            guard aLow != bLow else {
-                throw DecodeError(.badValue, offset: 0, expected: "an EFR:EFR2 pair whose order can be told (give the kernel release)",
-                                  found: "\"\(text.prefix(40))\"", context: "AMD features")
-            }
-            let note = "EFR/EFR2 order in sysfs features chosen by shape (the value with more low feature bits is EFR)"
-                + (kernel.map { " on kernel \($0)" } ?? "; no kernel release given")
-            return aLow > bLow ? (a, b, note) : (b, a, note)
-        default:
-            throw DecodeError(.badText, offset: 0, expected: "EFR, or EFR and EFR2 joined by `:`", found: "\"\(text.prefix(40))\"", context: "AMD features")
+        let bytes = Array(text.utf8)
+        let colons = bytes.indices.filter { bytes[$0] == UInt8(ascii: ":") }
+        guard let colon = colons.first else {
+            return (try BlobText.register(text, name: "AMD features (EFR)"), nil, nil)
         }
+        guard colons.count == 1 else {
+            throw DecodeError(.badText, offset: colons[1], expected: "EFR, or EFR and EFR2 joined by one `:`", found: "\"\(text.prefix(40))\"", context: "AMD features")
+        }
+        let a = try BlobText.register(String(decoding: bytes[..<colon], as: UTF8.self), name: "AMD features (first value)")
+        let b: UInt64
+        do { b = try BlobText.register(String(decoding: bytes[(colon + 1)...], as: UTF8.self), name: "AMD features (second value)") } catch {
+            var moved = error  // offsets count from the start of the whole text
+            moved.offset += colon + 1
+            throw moved
+        }
+        if let kernel, !kernel.atLeast(6, 0) {
+            throw DecodeError(.badText, offset: colon, expected: "a single EFR value on kernel \(kernel) (pairs appeared in 6.0)",
+                              found: "\"\(text.prefix(40))\"", context: "AMD features")
+        }
+        let shape = efrByShape(a, b)
+        if let kernel, kernel.major == 6, kernel.minor == 0 {
+            let note = shape == .first ? "sysfs features read as EFR2:EFR (kernel 6.0), although the first value looks like the EFR" : nil
+            return (b, a, note)
+        }
+        let on = kernel.map { " on kernel \($0)" } ?? " (no kernel release given)"
+        switch shape {
+        case .first: return (a, b, "EFR:EFR2 order of sysfs features chosen by the values' shape\(on)")
+        case .second: return (b, a, "EFR2:EFR order of sysfs features chosen by the values' shape\(on)")
+        case nil: return (a, b, "EFR/EFR2 order of sysfs features is ambiguous\(on): the values' shape does not tell; read as EFR:EFR2 (the current kernel order)")
+        }
+    }
+
+    enum Which { case first, second }
+
+    /// Which of two values is the EFR by shape (§5.2): a real EFR has more of the low feature bits 9:0
+    /// (PreF, PPR, XT, NX, GT, IA, GA, HE, PC) set and is the larger number; EFR2 is small. nil when the
+    /// two signs disagree or tie.
+    static func efrByShape(_ a: UInt64, _ b: UInt64) -> Which? {
+        let aLow = (a & 0x3ff).nonzeroBitCount, bLow = (b & 0x3ff).nonzeroBitCount
+        if aLow > bLow && a > b { return .first }
+        if bLow > aLow && b > a { return .second }
+        return nil
     }
 
     public static let vocabulary: [VocabularyEntry] = [
@@ -94,7 +114,7 @@ public enum AMDRegisters {
         VocabularyEntry("amd.efr2", .text, "The whole Extended Feature 2 Register, hex (6.0+ kernels).", source: "AMD EFR2 (MMIO 0x1A0)"),
     ] + efrFields.vocabulary(register: "AMD EFR") + efr2Fields.vocabulary(register: "AMD EFR2") + [
         VocabularyEntry("amd.host_levels", .int, "Host (v1) page-table levels; absent when HATS = 3 (invalid).", source: "EFR.HATS + 4"),
-        VocabularyEntry("amd.guest_levels", .int, "Guest (v2) page-table levels (0 when GATS is reserved).", source: "EFR.GATS: 0 → 4, 1 → 5"),
+        VocabularyEntry("amd.guest_levels", .int, "Guest (v2) page-table levels; absent when GATS holds a reserved value (2, 3).", source: "EFR.GATS: 0 → 4, 1 → 5"),
         VocabularyEntry("amd.pasid_bits", .int, "PASID width in bits; absent without guest translation (GTSup).", source: "EFR.PASmax + 1"),
     ]
 }

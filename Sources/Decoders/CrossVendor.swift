@@ -22,7 +22,7 @@ public enum CrossVendor {
                         source: "which register set or data type the report carried"),
         VocabularyEntry(pasidBits, .int,
                         "PASID width in bits the IOMMU supports for first-level/PASID-tagged translation; absent when PASID is unsupported or unknown.",
-                        source: "VT-d: ECAP.PSS + 1 when ECAP.PASID and ECAP.SMTS; AMD: EFR.PASmax + 1 when EFR.GTSup; SMMUv3: IDR1.SSIDSIZE when non-zero; nesting info: pasid_bits; iommufd: out_max_pasid_log2 when non-zero"),
+                        source: "VT-d: ECAP.PSS + 1 when ECAP.PASID and ECAP.SMTS; AMD: EFR.PASmax + 1 when EFR.GTSup; SMMUv3: IDR1.SSIDSIZE when non-zero; nesting info: pasid_bits; iommufd: the vendor registers in its data (the device-negotiated width is iommufd.max_pasid_log2, a separate fact)"),
         VocabularyEntry(addrWidth, .int,
                         "Widest input address, in bits, the IOMMU translates for DMA.",
                         source: "VT-d: widest width in the effective SAGAW, capped at MGAW + 1; AMD: 48 (4-level) or 57 (5-level) from EFR.HATS; SMMUv3: IDR5.OAS; nesting info: addr_width"),

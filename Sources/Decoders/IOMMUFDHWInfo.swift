@@ -19,42 +19,57 @@ public struct IOMMUFDHWInfo: Hashable, Sendable {
     public var devId: UInt32
     public var dataLen: UInt32
     public var outDataType: UInt32
-    /// Byte 28: out_max_pasid_log2 from 6.15 (a reserved zero before).
+    /// Byte 28: out_max_pasid_log2 from 6.15 (a reserved zero before; decoded the same either way).
     public var outMaxPasidLog2: UInt8
     /// nil for the 32-byte 6.6 struct.
     public var outCapabilities: UInt64?
+    /// The data_len bytes of type-specific data, kept as given (the only record of an unknown type).
+    public var data: [UInt8]
     public var facts: [Fact]
     public var notes: [String]
 
-    /// capreg's capture form (`--kind iommufd-hw-info`, report source `iommufd`): the struct as returned,
-    /// immediately followed by the data; the struct's own `size` says where the data begins.
+    /// capreg's own capture form (`--kind iommufd-hw-info`, report source `iommufd`): the struct as the
+    /// kernel returned it, immediately followed by the data; the struct's `size` says where the data begins.
     public static func decode(_ blob: [UInt8]) throws(DecodeError) -> IOMMUFDHWInfo {
         let r = ByteReader(blob, context: "iommu_hw_info")
-        let size = Int(try r.u32(0, "size"))
-        guard size == 32 || (size >= 40 && size <= 4096) else {
-            throw DecodeError(.badValue, offset: 0, expected: "size 32 (6.6) or 40 and up (6.7+)", found: String(size), context: r.context)
-        }
-        try r.need(0, size, "the \(size)-byte struct its size field names")
+        let size = try structSize(r)
         return try decode(info: r.slice(0, size, "iommu_hw_info"), data: r.slice(size, r.count - size, "type-specific data", context: "iommu_hw_info data"))
     }
 
+    /// `info` holds the struct (bytes past its `size` are ignored, with a note); `data` what the kernel
+    /// wrote to data_uptr.
     public static func decode(info: [UInt8], data: [UInt8]) throws(DecodeError) -> IOMMUFDHWInfo {
-        try decode(info: ByteReader(info, context: "iommu_hw_info"), data: ByteReader(data, context: "iommu_hw_info data"))
+        let r = ByteReader(info, context: "iommu_hw_info")
+        let size = try structSize(r)
+        var out = try decode(info: r.slice(0, size, "iommu_hw_info"), data: ByteReader(data, context: "iommu_hw_info data"))
+        if r.count > size { out.notes.append("\(r.count - size) bytes after the \(size)-byte struct its size field names were ignored") }
+        return out
     }
 
-    static func decode(info r: ByteReader, data: ByteReader) throws(DecodeError) -> IOMMUFDHWInfo {
-        let size = try r.u32(0, "size")
-        guard Int(size) == r.count, size == 32 || size >= 40 else {
-            throw DecodeError(.sizeMismatch, offset: r.base, expected: "size field equal to the struct's \(r.count) bytes (32 or 40+)", found: String(size), context: r.context)
+    /// The struct's own size: 32 (6.6) or 40 and up (6.7+), and no more than the bytes given.
+    static func structSize(_ r: ByteReader) throws(DecodeError) -> Int {
+        let size = Int(try r.u32(0, "size"))
+        guard size == 32 || size >= 40 else {
+            throw DecodeError(.badValue, offset: r.base, expected: "size 32 (6.6) or 40 and up (6.7+)", found: String(size), context: r.context)
         }
-        var out = IOMMUFDHWInfo(size: size, flags: try r.u32(4, "flags"), devId: try r.u32(8, "dev_id"), dataLen: try r.u32(12, "data_len"),
+        guard size <= r.count else {
+            throw DecodeError(.sizeMismatch, offset: r.base, expected: "at least the \(size) bytes the size field names", found: "\(r.count)", context: r.context)
+        }
+        return size
+    }
+
+    /// `r` is exactly the struct (its size already checked).
+    static func decode(info r: ByteReader, data: ByteReader) throws(DecodeError) -> IOMMUFDHWInfo {
+        var out = IOMMUFDHWInfo(size: try r.u32(0, "size"), flags: try r.u32(4, "flags"), devId: try r.u32(8, "dev_id"), dataLen: try r.u32(12, "data_len"),
                                 outDataType: try r.u32(24, "out_data_type"), outMaxPasidLog2: try r.u8(28, "out_max_pasid_log2"),
-                                outCapabilities: size >= 40 ? try r.u64(32, "out_capabilities") : nil, facts: [], notes: [])
+                                outCapabilities: r.count >= 40 ? try r.u64(32, "out_capabilities") : nil, data: [], facts: [], notes: [])
+        // The kernel writes its own struct length to data_len and zero-fills the caller's buffer after it.
         guard Int(out.dataLen) <= data.count else {
             throw DecodeError(.truncated, offset: data.base + data.count, expected: "\(out.dataLen) bytes of type-specific data as data_len says",
                               found: "\(data.count)", context: data.context)
         }
         let payload = try data.slice(0, Int(out.dataLen), "data")
+        out.data = Array(payload.bytes)
         let type = DataType(rawValue: out.outDataType)
         var facts: [Fact] = [
             Fact("iommufd.data_type", text: type?.name ?? "unknown-\(out.outDataType)"),
@@ -66,42 +81,43 @@ public struct IOMMUFDHWInfo: Hashable, Sendable {
                 facts.append(Fact("iommufd.cap.\(name)", caps & (1 << UInt64(bit)) != 0))
             }
         }
+        /// The first `length` bytes of the data; a longer data_len (a newer struct) is noted, not an error.
+        func known(_ length: Int, _ name: String) throws(DecodeError) -> ByteReader {
+            guard payload.count >= length else {
+                throw DecodeError(.truncated, offset: payload.base + payload.count, expected: "\(length) bytes of \(name)", found: "data_len \(payload.count)", context: payload.context)
+            }
+            if payload.count > length { out.notes.append("data_len \(payload.count) is longer than the \(length)-byte \(name); the extra bytes are not decoded") }
+            return try payload.slice(0, length, name)
+        }
         switch type {
         case .none?:
             break
         case .intelVTd?:
-            try requireLength(payload, 24, "iommu_hw_info_vtd")
-            let vtdFlags = try payload.u32(0, "flags")
-            facts.append(Fact("iommufd.vtd.errata_772415_spr17", vtdFlags & 1 != 0))
-            facts += VTdRegisters.decode(cap: try payload.u64(8, "cap_reg"), ecap: try payload.u64(16, "ecap_reg"))
-        case .armSMMUv3?:
-            if payload.count == 16 {
-                // Pre-merge AMD patches numbered AMD 2; SMMUv3's struct is 40 bytes, AMD's 16.
-                out.notes.append("data type 2 with 16 bytes of data: SMMUv3 data is 40 bytes, so this is read as a pre-merge AMD kernel's data (AMD was 2 there)")
-                facts += AMDRegisters.decode(efr: try payload.u64(0, "efr"), efr2: try payload.u64(8, "efr2"))
-            } else {
-                try requireLength(payload, 40, "iommu_hw_info_arm_smmuv3")
-                facts += try SMMUv3Registers.decode(payload)
-            }
-        case .tegra241CMDQV?:
-            try requireLength(payload, 8, "iommu_hw_info_tegra241_cmdqv")
-            facts.append(Fact("iommufd.tegra241.version", int: try payload.u8(4, "version")))
-            facts.append(Fact("iommufd.tegra241.log2vcmdqs", int: try payload.u8(5, "log2vcmdqs")))
-            facts.append(Fact("iommufd.tegra241.log2vsids", int: try payload.u8(6, "log2vsids")))
-        case .amd?:
-            try requireLength(payload, 16, "iommu_hw_info_amd")
+            let vtd = try known(24, "iommu_hw_info_vtd")
+            facts.append(Fact("iommufd.vtd.errata_772415_spr17", try vtd.u32(0, "flags") & 1 != 0))
+            facts += VTdRegisters.decode(cap: try vtd.u64(8, "cap_reg"), ecap: try vtd.u64(16, "ecap_reg"))
+        case .armSMMUv3? where payload.count == 16:
+            // Pre-merge AMD patches numbered AMD 2; SMMUv3's struct is 40 bytes (32 in drafts), AMD's 16.
+            out.notes.append("data type 2 is ambiguous: with 16 bytes of data it is read as AMD EFR/EFR2 from a kernel with the pre-merge AMD patches (AMD was 2 there), not SMMUv3 (40 bytes)")
             facts += AMDRegisters.decode(efr: try payload.u64(0, "efr"), efr2: try payload.u64(8, "efr2"))
+        case .armSMMUv3? where payload.count == 32:
+            out.notes.append("SMMUv3 data of 32 bytes: the pre-merge (2023) layout without IIDR and AIDR")
+            facts += try SMMUv3Registers.decode(payload, draftLayout: true)
+        case .armSMMUv3?:
+            facts += try SMMUv3Registers.decode(try known(40, "iommu_hw_info_arm_smmuv3"))
+        case .tegra241CMDQV?:
+            let tegra = try known(8, "iommu_hw_info_tegra241_cmdqv")
+            facts.append(Fact("iommufd.tegra241.version", int: try tegra.u8(4, "version")))
+            facts.append(Fact("iommufd.tegra241.log2vcmdqs", int: try tegra.u8(5, "log2vcmdqs")))
+            facts.append(Fact("iommufd.tegra241.log2vsids", int: try tegra.u8(6, "log2vsids")))
+        case .amd?:
+            let amd = try known(16, "iommu_hw_info_amd")
+            facts += AMDRegisters.decode(efr: try amd.u64(0, "efr"), efr2: try amd.u64(8, "efr2"))
         case nil:
             out.notes.append("data type \(out.outDataType) is not known to this decoder; its \(payload.count) bytes are kept raw")
         }
         out.facts = facts
         return out
-    }
-
-    static func requireLength(_ r: ByteReader, _ length: Int, _ name: String) throws(DecodeError) {
-        guard r.count >= length else {
-            throw DecodeError(.truncated, offset: r.base + r.count, expected: "\(length) bytes of \(name)", found: "data_len \(r.count)", context: r.context)
-        }
     }
 
     public static let vocabulary: [VocabularyEntry] = [

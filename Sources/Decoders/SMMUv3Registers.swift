@@ -14,12 +14,12 @@ public enum SMMUv3Registers {
         RegisterField("smmu.idr0.msi", bit: 13, "MSI support."),
         RegisterField("smmu.idr0.sev", bit: 14, "Wake-up events."),
         RegisterField("smmu.idr0.pri", bit: 16, "PCIe PRI (page requests)."),
-        RegisterField("smmu.idr0.vmw", bit: 17, "VMID wildcard (name from the Arm spec; no Linux macro)."),
+        RegisterField("smmu.idr0.vmw", bit: 17, "VMID wildcard (name and position from the Arm spec, no Linux macro: unverified)."),
         RegisterField("smmu.idr0.vmid16", bit: 18, "16-bit VMIDs."),
         RegisterField("smmu.idr0.cd2l", bit: 19, "Two-level context-descriptor tables."),
         RegisterField("smmu.idr0.ttendian", bits: 21...22, "Translation table endianness: 0 = mixed, 2 = little, 3 = big."),
         RegisterField("smmu.idr0.stall_model", bits: 24...25, "Stall model: 0 = stall supported, 1 = no stall, 2 = stall forced."),
-        RegisterField("smmu.idr0.term_model", bit: 26, "Terminate model (position from the Arm spec; no Linux macro)."),
+        RegisterField("smmu.idr0.term_model", bit: 26, "Terminate model (position from the Arm spec, no Linux macro: unverified)."),
         RegisterField("smmu.idr0.st_level", bits: 27...28, "Stream table levels: 1 = two-level supported."),
     ]
     static let idr1Fields: [RegisterField] = [
@@ -89,14 +89,16 @@ public enum SMMUv3Registers {
         try decode(ByteReader(bytes, context: "iommu_hw_info_arm_smmuv3"))
     }
 
-    static func decode(_ r: ByteReader) throws(DecodeError) -> [Fact] {
-        guard r.count == 40 else {
-            throw DecodeError(.sizeMismatch, offset: r.base + min(r.count, 40), expected: "40 bytes of iommu_hw_info_arm_smmuv3", found: "\(r.count)", context: r.context)
+    /// `draftLayout`: the 32-byte form of the 2023 pre-merge iommufd patches (no IIDR, AIDR).
+    static func decode(_ r: ByteReader, draftLayout: Bool = false) throws(DecodeError) -> [Fact] {
+        let size = draftLayout ? 32 : 40
+        guard r.count == size else {
+            throw DecodeError(.sizeMismatch, offset: r.base + min(r.count, size), expected: "\(size) bytes of iommu_hw_info_arm_smmuv3", found: "\(r.count)", context: r.context)
         }
         var idr: [UInt32] = []
         for i in 0..<6 { idr.append(try r.u32(8 + 4 * i, "IDR\(i)")) }
         var out = [Fact("smmu.flags", hex: UInt64(try r.u32(0, "flags")))]
-        out += try decode(idr: idr, iidr: try r.u32(32, "IIDR"), aidr: try r.u32(36, "AIDR"))
+        out += try decode(idr: idr, iidr: draftLayout ? nil : try r.u32(32, "IIDR"), aidr: draftLayout ? nil : try r.u32(36, "AIDR"))
         return out
     }
 

@@ -103,14 +103,15 @@ public enum VTdRegisters {
         let sllps = field(cap, 34, 4)
         out.append(Fact("vtd.sl_large_pages", text: [(0, "2M"), (1, "1G")].filter { sllps & (1 << $0.0) != 0 }.map(\.1).joined(separator: ",")))
         if flts { out.append(Fact("vtd.fl_addr_widths", text: fl5lp ? "48,57" : "48")) }
-        let effectiveWidths = widths(effective).filter { $0 <= mgaw }
+        let effectiveWidths = widths(effective)
         out.append(Fact("vtd.addr_widths", text: list(effectiveWidths)))
         out.append(Fact("vtd.scalable_mode", smts))
         if pasid { out.append(Fact("vtd.pasid_bits", int: pss + 1)) }
 
         let nesting = smts && nest
         out.append(Fact(CrossVendor.vendor, text: "intel"))
-        if let widest = effectiveWidths.max() { out.append(Fact(CrossVendor.addrWidth, int: widest)) }
+        // The kernel keeps the table depth SAGAW gives but caps the domain's width at MGAW + 1.
+        if let widest = effectiveWidths.max() { out.append(Fact(CrossVendor.addrWidth, int: min(widest, mgaw))) }
         if pasid && smts { out.append(Fact(CrossVendor.pasidBits, int: pss + 1)) }
         out.append(Fact(CrossVendor.nesting, nesting))
         out.append(Fact(CrossVendor.pasidBind, nesting && pasid && flts))
@@ -131,7 +132,7 @@ public enum VTdRegisters {
         VocabularyEntry("vtd.sl_levels", .text, "Second-level page-table levels supported, comma-separated (e.g. `3,4`).", source: "CAP.SAGAW: levels = (width − 30) / 9 + 2"),
         VocabularyEntry("vtd.sl_large_pages", .text, "Second-level large page sizes, comma-separated (`2M`, `1G`); empty when none.", source: "CAP.SLLPS bit 0 = 2 MiB, bit 1 = 1 GiB"),
         VocabularyEntry("vtd.fl_addr_widths", .text, "First-level address widths supported (`48`, or `48,57` with 5-level paging); absent without first-level translation.", source: "ECAP.FLTS, CAP.FL5LP"),
-        VocabularyEntry("vtd.addr_widths", .text, "Address widths the kernel can choose for DMA domains: the effective SAGAW capped at MGAW + 1, comma-separated bits.",
+        VocabularyEntry("vtd.addr_widths", .text, "Effective SAGAW: the address widths (page-table depths) the kernel can choose for DMA domains, comma-separated bits; a domain's width is then capped at vtd.max_guest_addr_width.",
                         source: "newer kernels' __iommu_calculate_sagaw: CAP.SAGAW without scalable first level; first-level widths without SLTS; else their intersection"),
         VocabularyEntry("vtd.scalable_mode", .bool, "Scalable-mode translation is available (needed for PASID and nesting).", source: "ECAP.SMTS"),
         VocabularyEntry("vtd.pasid_bits", .int, "PASID width in bits the unit supports; absent without ECAP.PASID.", source: "ECAP.PSS + 1"),
