@@ -17,14 +17,17 @@ let package = Package(
         .target(name: "Decoders", path: "Sources/Decoders"),
         // The collector's report (wire format) and how its sources become capability records.
         .target(name: "Report", dependencies: ["Decoders"], path: "Sources/Report"),
+        // The query language: parser, type checker against the vocabulary, reference evaluator. Pure.
+        .target(name: "Query", dependencies: ["Decoders"], path: "Sources/Query"),
         // The registry's memory: schema (migrations/), ingest, versioned history, as-of and change queries.
-        .target(name: "Store", dependencies: ["Decoders", "Report", .product(name: "GRDB", package: "GRDB.swift")],
+        .target(name: "Store", dependencies: ["Decoders", "Report", "Query", .product(name: "GRDB", package: "GRDB.swift")],
                 path: "Sources/Store"),
         .executableTarget(
             name: "capreg",
             dependencies: [
                 "Decoders",
                 "Report",
+                "Query",
                 "Store",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
@@ -39,6 +42,7 @@ let package = Package(
         .testTarget(name: "DecodersTests", dependencies: ["Decoders"], path: "Tests/DecodersTests"),
         // Runs the built capreg binary as a user would.
         .testTarget(name: "CLITests", dependencies: ["capreg"], path: "Tests/CLITests"),
+        .testTarget(name: "QueryTests", dependencies: ["Query", "Decoders"], path: "Tests/QueryTests"),
         .testTarget(name: "ReportTests", dependencies: ["Report", "Decoders"], path: "Tests/ReportTests"),
         .testTarget(name: "StoreTests", dependencies: ["Store", "Report", "Decoders", .product(name: "GRDB", package: "GRDB.swift")],
                     path: "Tests/StoreTests"),

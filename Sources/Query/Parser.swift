@@ -1,0 +1,232 @@
+import Decoders
+
+/// Recursive-descent parser and type checker for capreg's query language (grammar in docs/queries.md):
+///
+///     expr    := and ("or" and)*
+///     and     := unary ("and" unary)*
+///     unary   := "not" unary | primary
+///     primary := "(" expr ")" | "has" "(" NAME ")" | NAME [ OP value | ["not"] "in" "(" value ("," value)* ")" ]
+///     value   := STRING | INT | "true" | "false"
+///
+/// Precedence: not > and > or. Recursion happens only through "(" and "not", both counted against
+/// `QueryLimits.maxDepth`, so no input can exhaust the stack.
+public struct QueryParser {
+    let tokens: [Token]
+    let limits: QueryLimits
+    let vocabulary: [String: VocabularyEntry]
+    var index = 0
+    var depth = 0
+
+    /// Parses and type-checks `text` against the vocabulary.
+    public static func parse(_ text: String, limits: QueryLimits = .default,
+                             vocabulary: [String: VocabularyEntry] = Vocabulary.byName) throws(QueryError) -> QueryExpr {
+        let length = text.utf8.count
+        guard length <= limits.maxLength else {
+            throw QueryError(.tooLong, at: 0, "expression is \(length) bytes long; the limit is \(limits.maxLength)")
+        }
+        var parser = QueryParser(tokens: try Lexer.tokens(text), limits: limits, vocabulary: vocabulary)
+        let expr = try parser.orExpr()
+        let rest = parser.peek
+        guard case .end = rest.kind else {
+            if case .rparen = rest.kind { throw QueryError(.syntax, at: rest.position, "unbalanced ')': no '(' is open here") }
+            throw QueryError(.syntax, at: rest.position, "expected 'and', 'or' or end of input, found \(rest.shown)")
+        }
+        return expr
+    }
+
+    /// Resolves a name as a query term would (vocabulary fact, `kernel`, `label.KEY`), e.g. for --fields.
+    public static func term(_ name: String, at position: Int = 0,
+                            vocabulary: [String: VocabularyEntry] = Vocabulary.byName) throws(QueryError) -> QueryTerm {
+        if name == "kernel" { return .kernel }
+        if name.hasPrefix("label.") {
+            let key = String(name.dropFirst("label.".count))
+            guard !key.isEmpty else { throw QueryError(.syntax, at: position + name.count, "expected a label key after 'label.'") }
+            return .label(key)
+        }
+        if let entry = vocabulary[name] { return .fact(name, entry.type) }
+        let near = NameSuggestions.nearest(name, in: vocabulary.keys)
+        let hint = near.isEmpty ? "; `capreg vocabulary` lists the names" : "; did you mean " + near.joined(separator: ", ") + "?"
+        throw QueryError(.unknownName, at: position, "unknown name '\(name)'" + hint, suggestions: near)
+    }
+
+    var peek: Token { tokens[index] }
+
+    mutating func advance() -> Token {
+        let token = tokens[index]
+        if index < tokens.count - 1 { index += 1 }
+        return token
+    }
+
+    func isKeyword(_ keyword: Token.Keyword, _ token: Token? = nil) -> Bool {
+        if case .keyword(let k) = (token ?? peek).kind { return k == keyword }
+        return false
+    }
+
+    mutating func orExpr() throws(QueryError) -> QueryExpr {
+        var parts = [try andExpr()]
+        while isKeyword(.or) {
+            let or = advance()
+            parts.append(try andExpr(after: or))
+        }
+        return parts.count == 1 ? parts[0] : .or(parts.flatMap { if case .or(let p) = $0 { p } else { [$0] } })
+    }
+
+    mutating func andExpr(after previous: Token? = nil) throws(QueryError) -> QueryExpr {
+        var parts = [try unary(after: previous)]
+        while isKeyword(.and) {
+            let and = advance()
+            parts.append(try unary(after: and))
+        }
+        return parts.count == 1 ? parts[0] : .and(parts.flatMap { if case .and(let p) = $0 { p } else { [$0] } })
+    }
+
+    mutating func enter(_ token: Token) throws(QueryError) {
+        depth += 1
+        guard depth <= limits.maxDepth else {
+            throw QueryError(.tooDeep, at: token.position, "expression nests deeper than \(limits.maxDepth) levels of parentheses and 'not'")
+        }
+    }
+
+    mutating func unary(after previous: Token?) throws(QueryError) -> QueryExpr {
+        guard isKeyword(.not) else { return try primary(after: previous) }
+        let not = advance()
+        try enter(not)
+        defer { depth -= 1 }
+        return .not(try unary(after: not))
+    }
+
+    mutating func primary(after previous: Token?) throws(QueryError) -> QueryExpr {
+        let token = peek
+        switch token.kind {
+        case .lparen:
+            _ = advance()
+            try enter(token)
+            defer { depth -= 1 }
+            let inner = try orExpr()
+            try expect(.rparen, "')' to close the '(' at \(token.position)")
+            return inner
+        case .keyword(.has):
+            _ = advance()
+            try expect(.lparen, "'(' after 'has'")
+            let name = advance()
+            guard case .name(let text) = name.kind else {
+                throw QueryError(.syntax, at: name.position, "expected a name inside has(), found \(name.shown)")
+            }
+            let term = try QueryParser.term(text, at: name.position, vocabulary: vocabulary)
+            try expect(.rparen, "')' after has(\(text)")
+            return .has(term)
+        case .name(let text):
+            _ = advance()
+            return try predicate(QueryParser.term(text, at: token.position, vocabulary: vocabulary), name: token)
+        default:
+            let after = previous.map { " after '\($0.text)'" } ?? ""
+            throw QueryError(.syntax, at: token.position, "expected a name, 'not', 'has(' or '('\(after), found \(token.shown)")
+        }
+    }
+
+    mutating func expect(_ kind: Token.Kind, _ what: String) throws(QueryError) {
+        let token = peek
+        guard token.kind == kind else { throw QueryError(.syntax, at: token.position, "expected \(what), found \(token.shown)") }
+        _ = advance()
+    }
+
+    /// What follows a name: an operator and a value, `in (…)`, `not in (…)`, or nothing (a bare boolean).
+    mutating func predicate(_ term: QueryTerm, name: Token) throws(QueryError) -> QueryExpr {
+        let next = peek
+        switch next.kind {
+        case .op(let op):
+            _ = advance()
+            try checkOperator(op, on: term, at: next.position)
+            let value = try literal(for: term, after: next)
+            return .compare(term, op, value)
+        case .keyword(.in):
+            _ = advance()
+            return .oneOf(term, try list(for: term))
+        case .keyword(.not) where isKeyword(.in, tokens[min(index + 1, tokens.count - 1)]):
+            _ = advance()
+            _ = advance()
+            return .not(.oneOf(term, try list(for: term)))
+        case .keyword(.and), .keyword(.or), .rparen, .end:
+            guard case .fact(let fact, .bool) = term else {
+                throw QueryError(.type, at: name.position, "\(term) is \(QueryParser.typeName(term)): " + QueryParser.usage(term))
+            }
+            return .compare(.fact(fact, .bool), .eq, .bool(true))
+        default:
+            throw QueryError(.syntax, at: next.position,
+                             "expected an operator (= != < <= > >= in) or 'and', 'or', ')' after '\(name.text)', found \(next.shown)")
+        }
+    }
+
+    mutating func list(for term: QueryTerm) throws(QueryError) -> [QueryLiteral] {
+        try expect(.lparen, "'(' after 'in'")
+        var values: [QueryLiteral] = []
+        var previous = tokens[index - 1]
+        while true {
+            values.append(try literal(for: term, after: previous))
+            let next = peek
+            if case .comma = next.kind { previous = advance(); continue }
+            if case .rparen = next.kind { _ = advance(); return values }
+            throw QueryError(.syntax, at: next.position, "expected ',' or ')' in the 'in' list, found \(next.shown)")
+        }
+    }
+
+    func checkOperator(_ op: QueryOp, on term: QueryTerm, at position: Int) throws(QueryError) {
+        guard op.isOrdering else { return }
+        switch term {
+        case .fact(_, .int), .kernel: return
+        default:
+            throw QueryError(.type, at: position, "'\(op.rawValue)' orders values, but \(term) is \(QueryParser.typeName(term)): use =, != or in")
+        }
+    }
+
+    mutating func literal(for term: QueryTerm, after previous: Token) throws(QueryError) -> QueryLiteral {
+        let token = advance()
+        let found: QueryLiteral
+        switch token.kind {
+        case .string(let s): found = .text(s)
+        case .int(let i): found = .int(i)
+        case .keyword(.true): found = .bool(true)
+        case .keyword(.false): found = .bool(false)
+        default:
+            throw QueryError(.syntax, at: token.position, "expected a value after '\(previous.text)', found \(token.shown)")
+        }
+        switch (term, found) {
+        case (.fact(_, .bool), .bool), (.fact(_, .int), .int), (.fact(_, .text), .text), (.label, .text):
+            return found
+        case (.kernel, .text(let s)):
+            switch KernelVersion.parse(s) {
+            case .success(let version): return .kernel(version)
+            case .failure(let error): throw QueryError(.type, at: token.position, "expected \(error.message), found \(token.shown)")
+            }
+        default:
+            throw QueryError(.type, at: token.position,
+                             "\(term) is \(QueryParser.typeName(term)): expected \(QueryParser.valueName(term)), found \(token.shown)")
+        }
+    }
+
+    static func typeName(_ term: QueryTerm) -> String {
+        switch term {
+        case .fact(_, let type): return type.rawValue
+        case .kernel: return "a kernel version"
+        case .label: return "a label (text)"
+        }
+    }
+
+    static func valueName(_ term: QueryTerm) -> String {
+        switch term {
+        case .fact(_, .bool): return "true or false"
+        case .fact(_, .int): return "an integer"
+        case .fact(_, .text), .label: return "a quoted string"
+        case .kernel: return "a quoted kernel version such as \"5.10\""
+        }
+    }
+
+    static func usage(_ term: QueryTerm) -> String {
+        switch term {
+        case .fact(let name, .int): return "compare it (e.g. \(name) >= 20) or test has(\(name))"
+        case .fact(let name, _): return "compare it (e.g. \(name) = \"…\") or test has(\(name))"
+        case .kernel: return "compare it, e.g. kernel >= \"5.10\""
+        case .label: return "compare it (e.g. \(term) = \"r12\") or test has(\(term))"
+        }
+    }
+}

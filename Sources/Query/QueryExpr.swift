@@ -1,0 +1,96 @@
+import Decoders
+
+/// What a predicate is about: a vocabulary fact, the host's kernel release, or one of its labels.
+public enum QueryTerm: Hashable, Sendable, CustomStringConvertible {
+    case fact(String, FactType)
+    case kernel
+    case label(String)
+
+    public var description: String {
+        switch self {
+        case .fact(let name, _): return name
+        case .kernel: return "kernel"
+        case .label(let key): return "label." + key
+        }
+    }
+}
+
+public enum QueryOp: String, Hashable, Sendable, CaseIterable {
+    case eq = "=", ne = "!=", lt = "<", le = "<=", gt = ">", ge = ">="
+
+    /// The operator that holds exactly when this one does not (on a known value).
+    public var negated: QueryOp {
+        switch self {
+        case .eq: return .ne
+        case .ne: return .eq
+        case .lt: return .ge
+        case .le: return .gt
+        case .gt: return .le
+        case .ge: return .lt
+        }
+    }
+
+    public var isOrdering: Bool { self != .eq && self != .ne }
+}
+
+/// A literal already checked against its term's type. Kernel versions are `.kernel`, never `.text`.
+public enum QueryLiteral: Hashable, Sendable, CustomStringConvertible {
+    case bool(Bool)
+    case int(Int64)
+    case text(String)
+    case kernel(KernelVersion)
+
+    public var description: String {
+        switch self {
+        case .bool(let b): return b ? "true" : "false"
+        case .int(let i): return String(i)
+        case .text(let s): return QueryLiteral.quote(s)
+        case .kernel(let k): return QueryLiteral.quote(k.text)
+        }
+    }
+
+    static func quote(_ s: String) -> String {
+        "\"" + s.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "\"", with: "\\\"") + "\""
+    }
+}
+
+/// A parsed, type-checked expression. `and`/`or` are n-ary (flattened) so that long chains stay shallow
+/// for every consumer, including SQLite's expression-depth limit.
+public indirect enum QueryExpr: Hashable, Sendable, CustomStringConvertible {
+    case and([QueryExpr])
+    case or([QueryExpr])
+    case not(QueryExpr)
+    case compare(QueryTerm, QueryOp, QueryLiteral)
+    /// `term in (v1, v2, …)`.
+    case oneOf(QueryTerm, [QueryLiteral])
+    /// `has(term)`: the fact (label, kernel) is present.
+    case has(QueryTerm)
+
+    /// Fully parenthesized, so that tests can see how an expression was grouped.
+    public var description: String {
+        switch self {
+        case .and(let parts): return "(" + parts.map(\.description).joined(separator: " and ") + ")"
+        case .or(let parts): return "(" + parts.map(\.description).joined(separator: " or ") + ")"
+        case .not(let e): return "(not \(e))"
+        case .compare(let t, let op, let v): return "\(t) \(op.rawValue) \(v)"
+        case .oneOf(let t, let vs): return "\(t) in (" + vs.map(\.description).joined(separator: ", ") + ")"
+        case .has(let t): return "has(\(t))"
+        }
+    }
+
+    /// Terms in order of first appearance (for default output columns).
+    public var terms: [QueryTerm] {
+        var seen = Set<QueryTerm>()
+        var out: [QueryTerm] = []
+        func walk(_ e: QueryExpr) {
+            switch e {
+            case .and(let parts), .or(let parts): parts.forEach(walk)
+            case .not(let inner): walk(inner)
+            case .compare(let t, _, _), .oneOf(let t, _), .has(let t):
+                if seen.insert(t).inserted { out.append(t) }
+            }
+        }
+        walk(self)
+        return out
+    }
+}
