@@ -22,6 +22,8 @@ let package = Package(
         // The registry's memory: schema (migrations/), ingest, versioned history, as-of and change queries.
         .target(name: "Store", dependencies: ["Decoders", "Report", "Query", .product(name: "GRDB", package: "GRDB.swift")],
                 path: "Sources/Store"),
+        // HTTP/1.1 on Glibc sockets: parsing, limits, timeouts, keep-alive. Knows nothing about capabilities.
+        .target(name: "Server", path: "Sources/Server"),
         .executableTarget(
             name: "capreg",
             dependencies: [
@@ -44,6 +46,7 @@ let package = Package(
         .testTarget(name: "CLITests", dependencies: ["capreg"], path: "Tests/CLITests"),
         .testTarget(name: "QueryTests", dependencies: ["Query", "Decoders"], path: "Tests/QueryTests"),
         .testTarget(name: "ReportTests", dependencies: ["Report", "Decoders"], path: "Tests/ReportTests"),
+        .testTarget(name: "ServerTests", dependencies: ["Server"], path: "Tests/ServerTests"),
         .testTarget(name: "StoreTests", dependencies: ["Store", "Report", "Decoders", .product(name: "GRDB", package: "GRDB.swift")],
                     path: "Tests/StoreTests"),
     ]

@@ -1,0 +1,62 @@
+import Foundation
+import Testing
+@testable import Server
+
+@Suite struct ResponseTests {
+    @Test func errorShapeIsOneJSONObject() throws {
+        let response = HTTPResponse.error(.badRequest, code: "syntax_error", message: "line \"1\"\n\u{1}",
+                                          details: [("position", .int(7)), ("expected", .strings(["and", "or"])), ("retry", .bool(false))])
+        #expect(response.headers["content-type"] == "application/json")
+        let json = try #require(try JSONSerialization.jsonObject(with: Data(response.body)) as? [String: Any])
+        #expect(json.keys.sorted() == ["error"])
+        let error = try #require(json["error"] as? [String: Any])
+        #expect(error["code"] as? String == "syntax_error")
+        #expect(error["message"] as? String == "line \"1\"\n\u{1}")
+        #expect(error["position"] as? Int == 7)
+        #expect(error["expected"] as? [String] == ["and", "or"])
+        #expect(error["retry"] as? Bool == false)
+    }
+
+    @Test func serverOwnsFramingHeaders() {
+        var headers = HTTPHeaders([("Content-Type", "text/plain"), ("Content-Length", "999"), ("Connection", "upgrade")])
+        headers.add("X-Extra", "1")
+        let bytes = ResponseSerializer.serialize(HTTPResponse(status: .ok, headers: headers, body: Array("hi".utf8)),
+                                                 keepAlive: true, omitBody: false, date: "Thu, 01 Jan 1970 00:00:00 GMT")
+        #expect(String(decoding: bytes, as: UTF8.self) == """
+            HTTP/1.1 200 OK\r
+            Content-Type: text/plain\r
+            X-Extra: 1\r
+            Date: Thu, 01 Jan 1970 00:00:00 GMT\r
+            Content-Length: 2\r
+            Connection: keep-alive\r
+            \r
+            hi
+            """)
+    }
+
+    @Test func headerInjectionBecomes500() {
+        let bad = HTTPResponse(status: .ok, headers: HTTPHeaders([("X-A", "a\r\nSet-Cookie: evil")]), body: [])
+        let text = String(decoding: ResponseSerializer.serialize(bad, keepAlive: true, omitBody: false, date: "d"), as: UTF8.self)
+        #expect(text.hasPrefix("HTTP/1.1 500 "))
+        #expect(!text.contains("evil"))
+    }
+
+    @Test func noContentHasNoLengthOrBody() {
+        let text = String(decoding: ResponseSerializer.serialize(HTTPResponse(status: .noContent, body: Array("x".utf8)),
+                                                                  keepAlive: false, omitBody: false, date: "d"), as: UTF8.self)
+        #expect(text == "HTTP/1.1 204 No Content\r\nDate: d\r\nConnection: close\r\n\r\n")
+    }
+
+    @Test func dateIsIMFFixdate() {
+        #expect(HTTPDate.format(784111777) == "Sun, 06 Nov 1994 08:49:37 GMT")
+        #expect(HTTPDate.format(0) == "Thu, 01 Jan 1970 00:00:00 GMT")
+    }
+
+    @Test func headersLookUpCaseInsensitively() {
+        var h = HTTPHeaders([("Accept", "a"), ("ACCEPT", "b")])
+        #expect(h["accept"] == "a")
+        #expect(h.values("Accept") == ["a", "b"])
+        h.set("accept", "c")
+        #expect(h.values("ACCEPT") == ["c"])
+    }
+}
