@@ -45,6 +45,9 @@ let package = Package(
         // Runs the built capreg binary as a user would.
         .testTarget(name: "CLITests", dependencies: ["capreg"], path: "Tests/CLITests"),
         .testTarget(name: "QueryTests", dependencies: ["Query", "Decoders"], path: "Tests/QueryTests"),
+        // The query language compiled to SQL, on real SQLite files.
+        .testTarget(name: "StoreQueryTests", dependencies: ["Store", "Query", "Report", "Decoders", .product(name: "GRDB", package: "GRDB.swift")],
+                    path: "Tests/StoreQueryTests"),
         .testTarget(name: "ReportTests", dependencies: ["Report", "Decoders"], path: "Tests/ReportTests"),
         .testTarget(name: "ServerTests", dependencies: ["Server"], path: "Tests/ServerTests"),
         .testTarget(name: "StoreTests", dependencies: ["Store", "Report", "Decoders", .product(name: "GRDB", package: "GRDB.swift")],

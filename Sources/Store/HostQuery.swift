@@ -1,0 +1,133 @@
+import Decoders
+import Foundation
+import GRDB
+import Query
+
+/// Answers "which hosts match EXPR (now, or as of T)", a page at a time. A separate protocol from
+/// RegistryStore so that the query seam stays small; a PostgreSQL backend implements both, reusing
+/// HostQuerySQL's plain SQL.
+public protocol HostQuerying: Sendable {
+    /// Hosts matching `expr` (every host when nil), ordered by hostname, at most `limit`
+    /// (1…HostQueryLimits.max), starting after `cursor` (a previous page's `nextCursor`).
+    /// `fields` restricts the facts returned to those names (nil: every fact).
+    func queryHosts(_ expr: QueryExpr?, asOf: Date?, fields: Set<String>?, limit: Int, after cursor: String?) throws -> HostPage
+}
+
+public enum HostQueryLimits {
+    public static let `default` = 100
+    public static let max = 1000
+}
+
+public struct QueriedHost: Sendable, Hashable {
+    public var hostname: String
+    /// The kernel of the report the answer rests on (the newest, or the one in force at T).
+    public var kernelRelease: String?
+    /// Collected-at time of that report.
+    public var reportedAt: Date
+    /// Labels as of the newest report (the store keeps no label history).
+    public var labels: [String: String]
+    /// Facts (all, or the requested fields), sorted by name.
+    public var facts: [Fact]
+}
+
+public struct HostPage: Sendable, Hashable {
+    public var hosts: [QueriedHost]
+    /// Opaque; pass it back for the next page. nil on the last page.
+    public var nextCursor: String?
+}
+
+public enum HostQueryError: Error, Hashable, Sendable, CustomStringConvertible {
+    case badCursor
+    case badLimit(Int)
+
+    public var description: String {
+        switch self {
+        case .badCursor: return "the cursor is not one this registry handed out"
+        case .badLimit(let n): return "limit \(n) is outside 1…\(HostQueryLimits.max)"
+        }
+    }
+}
+
+/// Keyset cursor: the last hostname of a page, base64url without padding behind a version tag, so that
+/// clients treat it as opaque and a later format can be told apart.
+public enum HostCursor {
+    static let tag = "h1:"
+
+    public static func encode(after hostname: String) -> String {
+        Data((tag + hostname).utf8).base64EncodedString()
+            .replacingOccurrences(of: "+", with: "-").replacingOccurrences(of: "/", with: "_").replacingOccurrences(of: "=", with: "")
+    }
+
+    public static func decode(_ cursor: String) throws -> String {
+        guard cursor.utf8.count <= 4096 else { throw HostQueryError.badCursor }
+        var base64 = cursor.replacingOccurrences(of: "-", with: "+").replacingOccurrences(of: "_", with: "/")
+        base64 += String(repeating: "=", count: (4 - base64.utf8.count % 4) % 4)
+        guard let data = Data(base64Encoded: base64), let text = String(data: data, encoding: .utf8), text.hasPrefix(tag) else {
+            throw HostQueryError.badCursor
+        }
+        return String(text.dropFirst(tag.count))
+    }
+}
+
+extension SQLiteStore: HostQuerying {
+    public func queryHosts(_ expr: QueryExpr?, asOf: Date? = nil, fields: Set<String>? = nil, limit: Int = HostQueryLimits.default,
+                           after cursor: String? = nil) throws -> HostPage {
+        guard (1...HostQueryLimits.max).contains(limit) else { throw HostQueryError.badLimit(limit) }
+        let after = try cursor.map(HostCursor.decode)
+        let t = asOf.map(StoreTime.ms)
+        // One row more than asked tells whether another page exists.
+        let compiled = HostQuerySQL.select(expr, mode: t.map { .asOf($0) } ?? .now, after: after, limit: limit + 1)
+        return try pool.read { db in
+            let rows = try Row.fetchAll(db, sql: compiled.sql, arguments: StatementArguments(compiled.arguments))
+            var hosts: [QueriedHost] = []
+            for row in rows.prefix(limit) {
+                let id: Int64 = row[0]
+                hosts.append(try SQLiteStore.queriedHost(db, id: id, hostname: row[1], at: t, fields: fields))
+            }
+            let next = rows.count > limit ? hosts.last.map { HostCursor.encode(after: $0.hostname) } : nil
+            return HostPage(hosts: hosts, nextCursor: next)
+        }
+    }
+
+    static func queriedHost(_ db: Database, id: Int64, hostname: String, at t: Int64?, fields: Set<String>?) throws -> QueriedHost {
+        let report: Row?
+        let factRows: [Row]
+        if let t {
+            report = try Row.fetchOne(db.cachedStatement(sql: HostQueryReads.reportAsOf), arguments: [id, t])
+            factRows = try Row.fetchAll(db.cachedStatement(sql: QuerySQL.hostAsOf), arguments: [id, t, t])
+        } else {
+            report = try Row.fetchOne(db.cachedStatement(sql: HostQueryReads.reportNow), arguments: [id])
+            factRows = try Row.fetchAll(db.cachedStatement(sql: QuerySQL.currentFactsOfHost), arguments: [id])
+        }
+        var facts = factRows.map(SQLiteStore.fact)
+        if let fields { facts = facts.filter { fields.contains($0.name) } }
+        var labels: [String: String] = [:]
+        for row in try Row.fetchAll(db.cachedStatement(sql: HostQueryReads.labels), arguments: [id]) { labels[row[0]] = row[1] as String }
+        return QueriedHost(hostname: hostname, kernelRelease: report?[0], reportedAt: StoreTime.date(report?[1] ?? 0), labels: labels,
+                           facts: facts)
+    }
+}
+
+/// Per-host reads of a query's page (kept together so that tests can EXPLAIN them).
+enum HostQueryReads {
+    static let reportNow = "SELECT kernel_release, last_seen FROM hosts WHERE id = ?"
+    static let reportAsOf = """
+        SELECT kernel_release, collected_at FROM reports WHERE host_id = ? AND collected_at <= ?
+        ORDER BY collected_at DESC, id DESC LIMIT 1
+        """
+    static let labels = "SELECT key, value FROM host_labels WHERE host_id = ?"
+}
+
+extension SQLArgument: DatabaseValueConvertible {
+    public var databaseValue: DatabaseValue {
+        switch self {
+        case .int(let i): return i.databaseValue
+        case .text(let s): return s.databaseValue
+        }
+    }
+
+    public static func fromDatabaseValue(_ dbValue: DatabaseValue) -> SQLArgument? {
+        if let i = Int64.fromDatabaseValue(dbValue) { return .int(i) }
+        return String.fromDatabaseValue(dbValue).map(SQLArgument.text)
+    }
+}

@@ -1,0 +1,189 @@
+import Decoders
+import Foundation
+import Query
+
+/// A bound parameter of a compiled query. Every name and value of an expression travels here, never
+/// in the SQL text: the text is built only from this file's fixed fragments and the vocabulary's
+/// column map, so no query can change the statement's shape.
+public enum SQLArgument: Hashable, Sendable {
+    case int(Int64)
+    case text(String)
+}
+
+/// `SELECT id, hostname FROM hosts h WHERE <expr> ORDER BY hostname LIMIT ?` with its arguments.
+public struct CompiledHostQuery: Hashable, Sendable {
+    public var sql: String
+    public var arguments: [SQLArgument]
+}
+
+/// Compiles a query expression to plain SQL over the schema in migrations/ (no SQLite-only syntax).
+///
+/// Three-valued logic, as QueryEvaluator defines it: each node compiles to the condition that it is
+/// true (`truth(e, true)`) or that it is false (`truth(e, false)`); `not` swaps the two, and a
+/// predicate on an absent fact satisfies neither. So the SQL never negates an EXISTS of a comparison.
+///
+/// Shapes, now: the key facts read the `hosts.cur_*` columns (one row per host, no join); other facts
+/// an EXISTS on `current_facts` by its primary key (host_id, name); labels an EXISTS on `host_labels`
+/// by (host_id, key); the kernel `hosts.kernel_key`. As of T: an EXISTS on `facts` through
+/// `facts_host_to` (host_id, valid_to > T, valid_from <= T), the kernel from the report in force at T
+/// (`reports_host_time`), labels as they are now (the store keeps no label history).
+public struct HostQuerySQL {
+    public enum Mode: Hashable, Sendable {
+        case now
+        /// Milliseconds since the epoch.
+        case asOf(Int64)
+    }
+
+    /// Key facts mirrored in `hosts` columns by ingest (StateWriter.updateKeyFacts); NULL = absent.
+    static let keyColumns: [String: String] = [
+        CrossVendor.vendor: "cur_vendor",
+        CrossVendor.nesting: "cur_nesting",
+        CrossVendor.pasidBind: "cur_pasid_bind",
+        CrossVendor.pasidBits: "cur_pasid_bits",
+        CrossVendor.addrWidth: "cur_addr_width",
+        CrossVendor.firstLevelFormat: "cur_first_level_format",
+    ]
+
+    let mode: Mode
+    var arguments: [SQLArgument] = []
+
+    /// Hosts matching `expr` (all hosts when nil), ordered by hostname, after `hostname` (keyset), at most `limit`.
+    public static func select(_ expr: QueryExpr?, mode: Mode, after hostname: String?, limit: Int) -> CompiledHostQuery {
+        var compiler = HostQuerySQL(mode: mode)
+        var conditions: [String] = []
+        if case .asOf(let t) = mode {
+            conditions.append("h.first_seen <= ?")
+            compiler.arguments.append(.int(t))
+        }
+        if let hostname {
+            conditions.append("h.hostname > ?")
+            compiler.arguments.append(.text(hostname))
+        }
+        if let expr { conditions.append(compiler.truth(expr, true)) }
+        let filter = conditions.isEmpty ? "" : " WHERE " + conditions.joined(separator: " AND ")
+        compiler.arguments.append(.int(Int64(limit)))
+        return CompiledHostQuery(sql: "SELECT h.id, h.hostname FROM hosts h" + filter + " ORDER BY h.hostname LIMIT ?",
+                                 arguments: compiler.arguments)
+    }
+
+    /// The condition that `expr` is true (`want`) or false (`!want`) for host `h`.
+    mutating func truth(_ expr: QueryExpr, _ want: Bool) -> String {
+        switch expr {
+        case .and(let parts):
+            return "(" + parts.map { truth($0, want) }.joined(separator: want ? " AND " : " OR ") + ")"
+        case .or(let parts):
+            return "(" + parts.map { truth($0, want) }.joined(separator: want ? " OR " : " AND ") + ")"
+        case .not(let inner):
+            return truth(inner, !want)
+        case .has(let term):
+            return present(term, want)
+        case .compare(let term, let op, let literal):
+            return compare(term, want ? op : op.negated, [literal])
+        case .oneOf(let term, let literals):
+            if case .kernel = term {
+                let each = literals.map { compare(term, want ? .eq : .ne, [$0]) }
+                return "(" + each.joined(separator: want ? " OR " : " AND ") + ")"
+            }
+            return compare(term, want ? .eq : .ne, literals)
+        }
+    }
+
+    /// `term op literal`, or with several literals `term [NOT] IN (…)` (op is then = or !=).
+    mutating func compare(_ term: QueryTerm, _ op: QueryOp, _ literals: [QueryLiteral]) -> String {
+        switch term {
+        case .kernel:
+            guard case .kernel(let version)? = literals.first else { return "0 = 1" }  // the parser never builds this
+            return kernel(version, op)
+        case .label(let key):
+            arguments.append(.text(key))
+            return "EXISTS (SELECT 1 FROM host_labels l WHERE l.host_id = h.id AND l.key = ? AND l.value " + values(op, literals) + ")"
+        case .fact(let name, let type):
+            let column = type == .text ? "value_text" : "value_int"
+            switch mode {
+            case .now:
+                if let key = HostQuerySQL.keyColumns[name] { return "h.\(key) " + values(op, literals) }
+                arguments.append(.text(name))
+                return "EXISTS (SELECT 1 FROM current_facts c WHERE c.host_id = h.id AND c.name = ? AND c.\(column) "
+                    + values(op, literals) + ")"
+            case .asOf(let t):
+                arguments += [.int(t), .int(t), .text(name)]
+                return "EXISTS (SELECT 1 FROM facts f WHERE f.host_id = h.id AND f.valid_to > ? AND f.valid_from <= ? AND f.name = ? AND f.\(column) "
+                    + values(op, literals) + ")"
+            }
+        }
+    }
+
+    /// `op ?`, or `[NOT] IN (?, …)` for a list, binding the literals.
+    mutating func values(_ op: QueryOp, _ literals: [QueryLiteral]) -> String {
+        for literal in literals { arguments.append(HostQuerySQL.argument(literal)) }
+        if literals.count == 1 { return HostQuerySQL.sqlOperator(op) + " ?" }
+        let marks = Array(repeating: "?", count: literals.count).joined(separator: ", ")
+        return (op == .eq ? "IN (" : "NOT IN (") + marks + ")"
+    }
+
+    /// Kernel versions compare through the version-ordered key; a series is the range [lower, upper).
+    mutating func kernel(_ version: KernelVersion, _ op: QueryOp) -> String {
+        let lower = SQLArgument.text(KernelKey.of(version.lower))
+        guard let upper = version.upper.map({ SQLArgument.text(KernelKey.of($0)) }) else {
+            let k = kernelKey()
+            arguments.append(lower)
+            return "\(k) " + HostQuerySQL.sqlOperator(op) + " ?"
+        }
+        func bound(_ sqlOp: String, _ value: SQLArgument) -> String {
+            let k = kernelKey()
+            arguments.append(value)
+            return "\(k) \(sqlOp) ?"
+        }
+        switch op {
+        case .eq: return "(" + bound(">=", lower) + " AND " + bound("<", upper) + ")"
+        case .ne: return "(" + bound("<", lower) + " OR " + bound(">=", upper) + ")"
+        case .lt: return bound("<", lower)
+        case .le: return bound("<", upper)
+        case .gt: return bound(">=", upper)
+        case .ge: return bound(">=", lower)
+        }
+    }
+
+    /// The host's kernel key: now the hosts column, as of T the report in force at T.
+    mutating func kernelKey() -> String {
+        switch mode {
+        case .now: return "h.kernel_key"
+        case .asOf(let t):
+            arguments.append(.int(t))
+            return "(SELECT r.kernel_key FROM reports r WHERE r.host_id = h.id AND r.collected_at <= ? ORDER BY r.collected_at DESC, r.id DESC LIMIT 1)"
+        }
+    }
+
+    /// `has(term)` (want) or its negation.
+    mutating func present(_ term: QueryTerm, _ want: Bool) -> String {
+        let exists = want ? "EXISTS" : "NOT EXISTS"
+        switch term {
+        case .kernel:
+            return kernelKey() + (want ? " IS NOT NULL" : " IS NULL")
+        case .label(let key):
+            arguments.append(.text(key))
+            return exists + " (SELECT 1 FROM host_labels l WHERE l.host_id = h.id AND l.key = ?)"
+        case .fact(let name, _):
+            switch mode {
+            case .now:
+                if let key = HostQuerySQL.keyColumns[name] { return "h.\(key)" + (want ? " IS NOT NULL" : " IS NULL") }
+                arguments.append(.text(name))
+                return exists + " (SELECT 1 FROM current_facts c WHERE c.host_id = h.id AND c.name = ?)"
+            case .asOf(let t):
+                arguments += [.int(t), .int(t), .text(name)]
+                return exists + " (SELECT 1 FROM facts f WHERE f.host_id = h.id AND f.valid_to > ? AND f.valid_from <= ? AND f.name = ?)"
+            }
+        }
+    }
+
+    static func sqlOperator(_ op: QueryOp) -> String { op == .ne ? "<>" : op.rawValue }
+
+    static func argument(_ literal: QueryLiteral) -> SQLArgument {
+        switch literal {
+        case .bool(let b): return .int(b ? 1 : 0)
+        case .int(let i): return .int(i)
+        case .text(let s): return .text(s)
+        case .kernel(let k): return .text(KernelKey.of(k.lower))  // compare() handles kernels; not reached
+        }
+    }
+}

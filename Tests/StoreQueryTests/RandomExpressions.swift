@@ -1,0 +1,106 @@
+import Decoders
+import Foundation
+import Query
+@testable import Store
+
+/// Deterministic pseudo-random numbers (SplitMix64), so a failing expression can be reproduced.
+struct Dice {
+    var state: UInt64
+    mutating func next() -> UInt64 {
+        state &+= 0x9E37_79B9_7F4A_7C15
+        var z = state
+        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+        return z ^ (z >> 31)
+    }
+    mutating func below(_ n: Int) -> Int { Int(next() % UInt64(n)) }
+    mutating func pick<T>(_ xs: [T]) -> T { xs[below(xs.count)] }
+    mutating func chance(_ percent: Int) -> Bool { below(100) < percent }
+}
+
+/// Random expression text over the names and values a fleet actually holds, plus absent names, absent
+/// labels, kernel series and exact releases: every construct of the language, nested.
+struct RandomExpressions {
+    var dice: Dice
+    /// Observed values per fact name.
+    let values: [String: [FactValue]]
+    let labels: [String: [String]]
+    let names: [String]
+
+    init(seed: UInt64, hosts: [HostState]) {
+        dice = Dice(state: seed)
+        var values: [String: Set<FactValue>] = [:]
+        var labels: [String: Set<String>] = [:]
+        for host in hosts {
+            for fact in host.facts { values[fact.name, default: []].insert(fact.value) }
+            for (k, v) in host.labels { labels[k, default: []].insert(v) }
+        }
+        // Names no host reports: their predicates are unknown everywhere.
+        for entry in Vocabulary.all where values[entry.name] == nil && (entry.name.hasPrefix("smmu.") || entry.name.hasPrefix("amd.efr2")) {
+            values[entry.name] = []
+        }
+        self.values = values.mapValues { $0.sorted { $0.description < $1.description } }
+        self.labels = labels.mapValues { $0.sorted() }
+        names = self.values.keys.sorted()
+    }
+
+    static let kernels = ["5", "5.4", "5.9", "5.10", "5.15", "5.15.0", "6", "6.1", "6.1.0-18-amd64", "6.6", "6.8.0-45-generic",
+                          "6.12.9", "6.12.9-amd64", "7", "7.0.1-1-amd64"]
+
+    mutating func expression(depth: Int = 0) -> String {
+        if depth >= 4 || dice.chance(35) { return predicate() }
+        switch dice.below(4) {
+        case 0: return "not " + expression(depth: depth + 1)
+        case 1: return "(" + expression(depth: depth + 1) + ")"
+        case 2: return expression(depth: depth + 1) + " and " + expression(depth: depth + 1)
+        default: return "(" + expression(depth: depth + 1) + " or " + expression(depth: depth + 1) + ")"
+        }
+    }
+
+    mutating func predicate() -> String {
+        switch dice.below(10) {
+        case 0: return "has(\(dice.pick(names)))"
+        case 1: return kernel()
+        case 2: return label()
+        default: return fact()
+        }
+    }
+
+    mutating func kernel() -> String {
+        if dice.chance(20) { return "kernel in (" + (0...dice.below(3)).map { _ in quote(dice.pick(Self.kernels)) }.joined(separator: ", ") + ")" }
+        return "kernel \(dice.pick(QueryOp.allCases).rawValue) \(quote(dice.pick(Self.kernels)))"
+    }
+
+    mutating func label() -> String {
+        let keys = labels.keys.sorted() + ["nope"]
+        let key = dice.pick(keys)
+        if dice.chance(15) { return "has(label.\(key))" }
+        let value = dice.pick((labels[key] ?? []) + ["r-none"])
+        if dice.chance(20) { return "label.\(key) in (\(quote(value)), \(quote(dice.pick((labels[key] ?? []) + ["x"]))))" }
+        return "label.\(key) \(dice.chance(50) ? "=" : "!=") \(quote(value))"
+    }
+
+    mutating func fact() -> String {
+        let name = dice.pick(names)
+        let type = Vocabulary.entry(name)!.type
+        let seen = values[name] ?? []
+        switch type {
+        case .bool:
+            if dice.chance(40) { return name }
+            return "\(name) \(dice.chance(50) ? "=" : "!=") \(dice.chance(50))"
+        case .int:
+            let ints = seen.compactMap { if case .int(let i) = $0 { i } else { nil } }
+            func value() -> Int64 { ints.isEmpty || dice.chance(20) ? Int64(dice.below(70)) - 5 : dice.pick(ints) + Int64(dice.below(3)) - 1 }
+            if dice.chance(15) { return "\(name) \(dice.chance(30) ? "not in" : "in") (\(value()), \(value()))" }
+            return "\(name) \(dice.pick(QueryOp.allCases).rawValue) \(value())"
+        case .text:
+            let texts = seen.map(\.description) + ["", "none", "x' OR 1=1 --"]
+            if dice.chance(20) { return "\(name) in (\(quote(dice.pick(texts))), \(quote(dice.pick(texts))))" }
+            return "\(name) \(dice.chance(60) ? "=" : "!=") \(quote(dice.pick(texts)))"
+        }
+    }
+
+    func quote(_ s: String) -> String {
+        "\"" + s.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "\"", with: "\\\"") + "\""
+    }
+}

@@ -1,0 +1,66 @@
+import Decoders
+import Foundation
+import GRDB
+import Query
+import Report
+@testable import Store
+
+/// A fresh folder under the system temporary directory, removed when the value goes away.
+final class TempDir {
+    let url: URL
+    init() throws {
+        url = FileManager.default.temporaryDirectory.appendingPathComponent("capreg-query-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
+    }
+    deinit { try? FileManager.default.removeItem(at: url) }
+    func path(_ name: String) -> String { url.appendingPathComponent(name).path }
+}
+
+enum Fleet {
+    static let t0 = Date(timeIntervalSince1970: 1_750_000_000)
+    static func time(_ hours: Double) -> Date { t0.addingTimeInterval(hours * 3600) }
+
+    /// A store holding `SyntheticFleet(hosts:days:seed:)`.
+    static func synthetic(_ dir: TempDir, hosts: Int, days: Int, seed: UInt64) throws -> (SQLiteStore, SyntheticFleet) {
+        let store = try SQLiteStore(path: dir.path("fleet.sqlite"))
+        let fleet = SyntheticFleet(hosts: hosts, days: days, seed: seed)
+        var reports: [Report] = []
+        fleet.forEachReport { reports.append($0) }
+        let results = try store.ingest(reports)
+        precondition(results.allSatisfy { $0.outcome != .rejected }, "synthetic reports must ingest")
+        return (store, fleet)
+    }
+
+    /// A report whose only source is a VFIO type1 info buffer (facts vfio.*), with the given kernel and labels.
+    static func report(_ id: String, host: String, at hours: Double, kernel: String, pgsizes: UInt64 = 0x4020_1000,
+                       labels: [String: String] = [:]) -> Report {
+        var shape = SyntheticBytes.VFIOShape()
+        shape.pgsizes = pgsizes
+        return Report(reportId: id, collectedAt: time(hours), host: Report.Host(hostname: host, machineId: "m-\(host)", labels: labels),
+                      kernel: Report.Kernel(release: kernel), collectorVersion: "test",
+                      sources: [Report.Source(kind: .vfio, unit: "vfio-group-1", raw: SyntheticBytes.vfioInfo(shape))])
+    }
+}
+
+extension SQLiteStore {
+    /// Every page of a query, concatenated, checking that pages are full until the last.
+    func allPages(_ expr: QueryExpr?, asOf: Date? = nil, limit: Int) throws -> [QueriedHost] {
+        var out: [QueriedHost] = []
+        var cursor: String?
+        repeat {
+            let page = try queryHosts(expr, asOf: asOf, fields: nil, limit: limit, after: cursor)
+            if page.nextCursor != nil && page.hosts.count != limit { throw PageError.shortPageWithCursor }
+            out += page.hosts
+            cursor = page.nextCursor
+        } while cursor != nil
+        return out
+    }
+
+    enum PageError: Error { case shortPageWithCursor }
+
+    func plan(_ sql: String, _ arguments: [SQLArgument]) throws -> [String] {
+        try pool.read { db in
+            try Row.fetchAll(db, sql: "EXPLAIN QUERY PLAN " + sql, arguments: StatementArguments(arguments)).map { $0["detail"] as String }
+        }
+    }
+}
