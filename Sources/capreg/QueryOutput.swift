@@ -1,0 +1,58 @@
+import Decoders
+import Foundation
+import Query
+import Store
+
+/// How `capreg query` prints a page: an aligned table, RFC 4180 CSV, or a JSON array of objects.
+enum QueryOutput {
+    /// One cell of a host's row: hostname, kernel, then the columns. nil when absent.
+    static func cells(_ host: QueriedHost, columns: [QueryTerm]) -> [String?] {
+        let facts = Dictionary(host.facts.map { ($0.name, $0.value) }, uniquingKeysWith: { a, _ in a })
+        return [host.hostname, host.kernelRelease] + columns.map { term -> String? in
+            switch term {
+            case .fact(let name, _): return facts[name]?.description
+            case .kernel: return host.kernelRelease
+            case .label(let key): return host.labels[key]
+            }
+        }
+    }
+
+    static func header(_ columns: [QueryTerm]) -> [String] { ["hostname", "kernel"] + columns.map(\.description) }
+
+    /// Absent values show as `-`; control characters (hostnames and labels come from agents) as `?`.
+    static func table(_ hosts: [QueriedHost], columns: [QueryTerm]) -> String {
+        let rows = [header(columns)] + hosts.map { cells($0, columns: columns).map { visible($0 ?? "-") } }
+        var widths = Array(repeating: 0, count: rows[0].count)
+        for row in rows { for (i, cell) in row.enumerated() { widths[i] = max(widths[i], cell.count) } }
+        return rows.map { row in
+            row.enumerated().map { i, cell in
+                i == row.count - 1 ? cell : cell + String(repeating: " ", count: widths[i] - cell.count)
+            }.joined(separator: "  ")
+        }.joined(separator: "\n") + "\n"
+    }
+
+    static func visible(_ s: String) -> String {
+        String(s.map { c in c.isNewline || c.unicodeScalars.contains { $0.properties.generalCategory == .control } ? "?" : c })
+    }
+
+    /// RFC 4180: CRLF line ends; a field with a comma, quote, CR or LF is quoted with quotes doubled. Absent is empty.
+    static func csv(_ hosts: [QueriedHost], columns: [QueryTerm]) -> String {
+        func field(_ s: String) -> String {
+            s.contains(where: { $0 == "," || $0 == "\"" || $0 == "\r" || $0 == "\n" || $0 == "\r\n" })
+                ? "\"" + s.replacingOccurrences(of: "\"", with: "\"\"") + "\"" : s
+        }
+        let rows = [header(columns)] + hosts.map { cells($0, columns: columns).map { $0 ?? "" } }
+        return rows.map { $0.map(field).joined(separator: ",") + "\r\n" }.joined()
+    }
+
+    /// `[{"hostname", "kernel", "reported_at", "labels": {…}, "facts": {name: value}}]`, facts typed as JSON.
+    static func json(_ hosts: [QueriedHost]) -> String {
+        let time = ISO8601DateFormatter()
+        let array: [[String: Any]] = hosts.map { host in
+            ["hostname": host.hostname, "kernel": host.kernelRelease.map { $0 as Any } ?? NSNull(),
+             "reported_at": time.string(from: host.reportedAt), "labels": host.labels, "facts": DecodeOutput.factsObject(host.facts)]
+        }
+        let data = try! JSONSerialization.data(withJSONObject: array, options: [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes])
+        return String(decoding: data, as: UTF8.self) + "\n"
+    }
+}

@@ -1,0 +1,84 @@
+import Foundation
+import Testing
+
+/// `capreg query` on a database `capreg synth --ingest` made: table, CSV, JSON, pages, refusals.
+@Suite(.serialized) struct QueryCommandTests {
+    final class Fleet: @unchecked Sendable {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("capreg-cli-query-\(UUID().uuidString)")
+        var db: String { dir.appendingPathComponent("fleet.sqlite").path }
+        init() throws {
+            try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+            let run = try Capreg.run(["synth", "--hosts", "40", "--days", "2", "--seed", "3", "--ingest", "--db", db])
+            guard run.status == 0 else { throw CocoaError(.fileWriteUnknown, userInfo: ["stderr": run.stderr]) }
+        }
+        deinit { try? FileManager.default.removeItem(at: dir) }
+    }
+
+    static let seed = #"pasid_bind and first_level.format = "intel-vtd" and pasid_bits >= 20"#
+
+    @Test func tableJSONAndCSVAgree() throws {
+        let fleet = try Fleet()
+        let table = try Capreg.run(["query", Self.seed, "--db", fleet.db])
+        #expect(table.status == 0, "\(table.stderr)")
+        let lines = table.stdout.split(separator: "\n").map(String.init)
+        #expect(lines.first?.split(separator: " ", omittingEmptySubsequences: true)
+                == ["hostname", "kernel", "pasid_bind", "first_level.format", "pasid_bits"])
+        // Aligned: every column starts at the same offset on every row.
+        let start = lines[0].range(of: "first_level.format")!.lowerBound.utf16Offset(in: lines[0])
+        for line in lines.dropFirst().dropLast() { #expect(line.dropFirst(start).hasPrefix("intel-vtd"), "\(line)") }
+
+        let json = try Capreg.run(["query", Self.seed, "--db", fleet.db, "--json"])
+        let hosts = try JSONSerialization.jsonObject(with: Data(json.stdout.utf8)) as! [[String: Any]]
+        #expect(!hosts.isEmpty && lines.count == hosts.count + 2)
+        #expect(lines.last == "\(hosts.count) hosts")
+        for host in hosts {
+            let facts = host["facts"] as! [String: Any]
+            #expect(facts["pasid_bind"] as? Bool == true && (facts["pasid_bits"] as! Int) >= 20)
+            #expect(facts.count > 10, "without --fields JSON carries every fact")
+        }
+        let csv = try Capreg.run(["query", Self.seed, "--db", fleet.db, "--csv", "--fields", "pasid_bits,label.rack"])
+        let rows = csv.stdout.components(separatedBy: "\r\n").filter { !$0.isEmpty }
+        #expect(rows.first == "hostname,kernel,pasid_bits,label.rack")
+        #expect(rows.dropFirst().map { $0.split(separator: ",")[0] } == hosts.map { Substring($0["hostname"] as! String) })
+    }
+
+    @Test func pagesWithCursor() throws {
+        let fleet = try Fleet()
+        let all = try Capreg.run(["query", "--db", fleet.db, "--csv", "--limit", "1000"])
+        var got: [String] = []
+        var cursor: [String] = []
+        for _ in 0..<100 {
+            let run = try Capreg.run(["query", "--db", fleet.db, "--csv", "--limit", "15"] + cursor)
+            #expect(run.status == 0)
+            got += run.stdout.components(separatedBy: "\r\n").dropFirst().filter { !$0.isEmpty }
+            guard let next = run.stderr.components(separatedBy: "--cursor ").dropFirst().first else { break }
+            cursor = ["--cursor", next.trimmingCharacters(in: .whitespacesAndNewlines)]
+        }
+        #expect(got == all.stdout.components(separatedBy: "\r\n").dropFirst().filter { !$0.isEmpty })
+        #expect(got.count == 40)
+    }
+
+    @Test func refusalsPointAtThePosition() throws {
+        let fleet = try Fleet()
+        let unknown = try Capreg.run(["query", "pasid_bind and pasid_bitz >= 20", "--db", fleet.db])
+        #expect(unknown.status == 65)
+        #expect(unknown.stderr.contains("at 15: unknown name 'pasid_bitz'; did you mean pasid_bits"))
+        #expect(unknown.stderr.contains("  pasid_bind and pasid_bitz >= 20\n                 ^\n"))
+        let syntax = try Capreg.run(["query", "pasid_bits >=", "--db", fleet.db])
+        #expect(syntax.status == 65 && syntax.stderr.contains("at 13: expected a value after '>=', found end of input"))
+        let field = try Capreg.run(["query", "nesting", "--fields", "pasid_bits,vtd.ecap.nets", "--db", fleet.db])
+        #expect(field.status == 65 && field.stderr.contains("did you mean vtd.ecap.nest"))
+        #expect(try Capreg.run(["query", "nesting", "--db", fleet.dir.appendingPathComponent("none.sqlite").path]).status == 66)
+        #expect(try Capreg.run(["query", "nesting", "--db", fleet.db, "--cursor", "zzz"]).status == 64)
+        #expect(try Capreg.run(["query", "nesting", "--db", fleet.db, "--as-of", "yesterday"]).status == 64)
+        #expect(try Capreg.run(["query", "nesting", "--db", fleet.db, "--limit", "0"]).status == 64)
+    }
+
+    @Test func asOfBeforeTheFleetIsEmpty() throws {
+        let fleet = try Fleet()
+        let run = try Capreg.run(["query", "--db", fleet.db, "--json", "--as-of", "2020-01-01"])
+        #expect(run.status == 0)
+        let hosts = try JSONSerialization.jsonObject(with: Data(run.stdout.utf8)) as! [Any]
+        #expect(hosts.isEmpty)
+    }
+}
