@@ -1,0 +1,50 @@
+/// Everything the server can be told. Defaults suit a registry behind a scheduler on one host; the CLI
+/// picks the listen address (127.0.0.1:8080), tests pick port 0 and short timeouts.
+public struct ServerConfig: Sendable {
+    /// IPv4 or IPv6 literal (`127.0.0.1`, `::1`, `0.0.0.0`, `::`) or a name getaddrinfo resolves.
+    public var host: String
+    /// 0 asks the kernel for a free port; `HTTPServer.port` tells which after `start()`.
+    public var port: UInt16
+    public var limits: HTTPLimits
+    /// Connections served at once (one worker thread each). The next one gets 503 and is closed.
+    public var maxConnections: Int
+    /// From a request's first byte until its empty line. A client dribbling its head gets 408.
+    /// Also bounds a new connection's wait for its first byte (closed silently).
+    public var headerReadTimeout: Duration
+    /// From the end of the head until the last body byte. Past it: 408.
+    public var bodyReadTimeout: Duration
+    /// How long a keep-alive connection may sit between requests before it is closed silently.
+    public var idleTimeout: Duration
+    /// How long one response may take to leave (a client that stops reading).
+    public var writeTimeout: Duration
+    /// `shutdown()` waits this long for in-flight requests before cutting their connections.
+    public var drainTimeout: Duration
+    /// After the server closes a connection, how long it reads and discards what the client still
+    /// sends, so that a reset does not destroy the response before the client reads it.
+    public var lingerTimeout: Duration
+    public var listenBacklog: Int32
+    /// Called after every response written (handler responses and the server's own errors, the 503s
+    /// of the accept thread included), on the thread that wrote it, for metrics and access logs.
+    /// Keep it quick.
+    public var onResponse: (@Sendable (ResponseMetric) -> Void)?
+
+    public init(host: String = "127.0.0.1", port: UInt16 = 8080, limits: HTTPLimits = HTTPLimits(),
+                maxConnections: Int = 256, headerReadTimeout: Duration = .seconds(10),
+                bodyReadTimeout: Duration = .seconds(30), idleTimeout: Duration = .seconds(30),
+                writeTimeout: Duration = .seconds(30), drainTimeout: Duration = .seconds(10),
+                lingerTimeout: Duration = .milliseconds(500), listenBacklog: Int32 = 512,
+                onResponse: (@Sendable (ResponseMetric) -> Void)? = nil) {
+        self.host = host
+        self.port = port
+        self.limits = limits
+        self.maxConnections = max(1, maxConnections)
+        self.headerReadTimeout = headerReadTimeout
+        self.bodyReadTimeout = bodyReadTimeout
+        self.idleTimeout = idleTimeout
+        self.writeTimeout = writeTimeout
+        self.drainTimeout = drainTimeout
+        self.lingerTimeout = lingerTimeout
+        self.listenBacklog = listenBacklog
+        self.onResponse = onResponse
+    }
+}
