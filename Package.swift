@@ -24,6 +24,8 @@ let package = Package(
                 path: "Sources/Store"),
         // HTTP/1.1 on Glibc sockets: parsing, limits, timeouts, keep-alive. Knows nothing about capabilities.
         .target(name: "Server", path: "Sources/Server"),
+        // The HTTP API: routes, auth, endpoints' JSON, metrics. Store and Query behind, Server in front.
+        .target(name: "API", dependencies: ["Store", "Server", "Decoders", "Report", "Query"], path: "Sources/API"),
         .executableTarget(
             name: "capreg",
             dependencies: [
@@ -31,6 +33,8 @@ let package = Package(
                 "Report",
                 "Query",
                 "Store",
+                "Server",
+                "API",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ],
@@ -49,6 +53,8 @@ let package = Package(
         .testTarget(name: "StoreQueryTests", dependencies: ["Store", "Query", "Report", "Decoders", .product(name: "GRDB", package: "GRDB.swift")],
                     path: "Tests/StoreQueryTests"),
         .testTarget(name: "ReportTests", dependencies: ["Report", "Decoders"], path: "Tests/ReportTests"),
+        // The API over real loopback sockets, on temporary SQLite stores.
+        .testTarget(name: "APITests", dependencies: ["API", "Server", "Store", "Report", "Decoders", "Query"], path: "Tests/APITests"),
         .testTarget(name: "ServerTests", dependencies: ["Server"], path: "Tests/ServerTests"),
         .testTarget(name: "StoreTests", dependencies: ["Store", "Report", "Decoders", .product(name: "GRDB", package: "GRDB.swift")],
                     path: "Tests/StoreTests"),

@@ -19,8 +19,12 @@ struct QueryCommand: ParsableCommand {
         objects with every fact (or only --fields). Hosts come in hostname order, --limit per page; when more
         remain, the cursor for the next page is printed (on standard error for --json and --csv).
 
+        With --server URL the same question goes to a running `capreg serve` (GET /v1/hosts) instead of
+        --db; --token (or CAPREG_TOKEN) is a reader token when the server has tokens.
+
         Exit status: 0 answered (even with no hosts), 65 expression or field refused (the message points at
-        the position), 66 no database at --db, 64 usage error.
+        the position), 66 no database at --db, 64 usage error, 69 server unreachable or failing, 77 token
+        missing or refused.
         """
     )
 
@@ -45,6 +49,12 @@ struct QueryCommand: ParsableCommand {
 
     @Flag(help: "Print CSV (RFC 4180).")
     var csv = false
+
+    @Option(help: ArgumentHelp("Ask a running registry (capreg serve) instead of --db.", valueName: "url"))
+    var server: String?
+
+    @Option(help: "Bearer token for --server (default: $CAPREG_TOKEN).")
+    var token: String?
 
     @OptionGroup var store: StoreOptions
 
@@ -71,11 +81,31 @@ struct QueryCommand: ParsableCommand {
             printError("capreg query: --fields \(error)\n  " + error.pointing(into: fields ?? "").replacingOccurrences(of: "\n", with: "\n  "))
             throw ExitCode(65)
         }
+        let factNames = Set(columns.compactMap { if case .fact(let name, _) = $0 { name } else { nil } })
+        if let server {
+            let page: HostPage
+            do {
+                page = try RemoteQuery.page(server: server, token: token ?? ProcessInfo.processInfo.environment["CAPREG_TOKEN"],
+                                            expression: expression, asOf: asOf.flatMap(QueryCommand.time),
+                                            fields: json && fields == nil ? nil : factNames.sorted(), limit: limit, cursor: cursor)
+            } catch RemoteQuery.Failure.refused(_, let message, let position, let parameter) {
+                printError("capreg query: \(message)")
+                if let position, parameter == "where" { printError("  " + QueryError(.syntax, at: position, "").pointing(into: expression ?? "").replacingOccurrences(of: "\n", with: "\n  ")) }
+                throw ExitCode(parameter == "where" || parameter == "fields" ? 65 : 64)
+            } catch RemoteQuery.Failure.unauthorized(let message) {
+                printError("capreg query: \(message)")
+                throw ExitCode(77)
+            } catch RemoteQuery.Failure.unavailable(let message) {
+                printError("capreg query: \(message)")
+                throw ExitCode(69)
+            }
+            show(page, columns: columns)
+            return
+        }
         guard FileManager.default.fileExists(atPath: store.db) else {
             printError("capreg query: no registry database at \(store.db) (create one with capreg ingest or capreg synth --ingest, or give --db)")
             throw ExitCode(66)
         }
-        let factNames = Set(columns.compactMap { if case .fact(let name, _) = $0 { name } else { nil } })
         let page: HostPage
         do {
             // JSON without --fields carries every fact; otherwise only the columns' facts are read.
@@ -85,6 +115,11 @@ struct QueryCommand: ParsableCommand {
             printError("capreg query: \(error)")
             throw ExitCode(64)
         }
+        show(page, columns: columns)
+    }
+
+    /// The page as a table, CSV or JSON; the cursor of the next page after it.
+    func show(_ page: HostPage, columns: [QueryTerm]) {
         let shown = columns.filter { $0 != .kernel }
         if json {
             print(QueryOutput.json(page.hosts), terminator: "")

@@ -1,0 +1,72 @@
+import Foundation
+import Server
+import Store
+
+/// The registry's HTTP API: routes a request, checks its token, runs the endpoint and answers JSON.
+/// One instance serves every worker thread; its state (store, tokens, metrics) is thread-safe.
+public final class API: HTTPHandler, Sendable {
+    let store: SQLiteStore
+    let authorizer: Authorizer
+    public let metrics: Metrics
+    /// Reports per POST: one store batch, so a request is one transaction (all or nothing).
+    let maxReportsPerRequest: Int
+    private let log: @Sendable (String) -> Void
+
+    /// `log` receives internal errors (500s), one line each; the CLI sends them to swift-log.
+    public init(store: SQLiteStore, tokens: TokenTable, log: @escaping @Sendable (String) -> Void = { _ in }) {
+        self.store = store
+        self.authorizer = Authorizer(tokens: tokens)
+        self.metrics = Metrics()
+        self.maxReportsPerRequest = max(1, store.config.batchSize)
+        self.log = log
+    }
+
+    public func handle(_ request: HTTPRequest) -> HTTPResponse {
+        do {
+            return try route(request)
+        } catch let error as APIError {
+            metrics.countError(error.code)
+            return error.response
+        } catch {
+            metrics.countError("internal_error")
+            log("\(request.method) \(request.path): \(error)")
+            return HTTPResponse.error(.internalServerError, code: "internal_error", message: "the registry could not answer; see its log")
+        }
+    }
+
+    private func route(_ request: HTTPRequest) throws -> HTTPResponse {
+        guard let (route, host) = Route.match(request.pathSegments) else {
+            throw APIError.notFound("no such endpoint: \(request.path.prefix(200))")
+        }
+        let method = request.method == "HEAD" ? "GET" : request.method
+        guard method == route.method else {
+            throw APIError(.methodNotAllowed, "method_not_allowed", "\(route.rawValue) answers \(route.allow)",
+                           headers: [("Allow", route.allow)])
+        }
+        try authorizer.check(request, needs: route.role)
+        switch route {
+        case .reports: return try postReports(request)
+        case .hosts: return try listHosts(request)
+        case .host: return try hostDetail(request, hostname: host!)
+        case .hostHistory: return try hostHistory(request, hostname: host!)
+        case .changes: return try changes(request)
+        case .kernels: return try kernels(request)
+        case .capabilities: return try capabilities(request)
+        case .stats: return try stats(request)
+        case .healthz: return try healthz(request)
+        case .readyz: return try readyz(request)
+        case .metrics: return try metricsText(request)
+        }
+    }
+
+    /// For `ServerConfig.onResponse`: every response, the server's own errors included.
+    public func record(_ response: ResponseMetric) {
+        metrics.record(route: Route.label(forRawPath: response.path), status: response.status,
+                       seconds: Double(response.handlerDuration.components.seconds)
+                           + Double(response.handlerDuration.components.attoseconds) / 1e18)
+    }
+}
+
+extension HTTPResponse {
+    static func json(_ value: JSONValue, status: HTTPStatus = .ok) -> HTTPResponse { .json(status, value.bytes) }
+}

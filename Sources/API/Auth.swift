@@ -1,0 +1,110 @@
+import Foundation
+import Server
+import Store
+
+/// Who may do what. admin includes both others.
+public enum Role: String, Sendable, CaseIterable {
+    /// Pushes reports (POST /v1/reports) and nothing else: a collector's token leaks no fleet data.
+    case collector
+    /// Reads: every GET, /metrics included.
+    case reader
+    case admin
+
+    func permits(_ needed: Role) -> Bool { self == .admin || self == needed }
+}
+
+public struct TokenError: Error, Sendable, CustomStringConvertible {
+    public let description: String
+    public init(description: String) { self.description = description }
+}
+
+/// Bearer tokens with roles. Only SHA-256 digests are kept in memory; a presented token is hashed and
+/// compared with every digest in constant time, so neither timing nor a memory dump gives a token away.
+public struct TokenTable: Sendable {
+    struct Entry: Sendable {
+        var digest: [UInt8]
+        var role: Role
+    }
+
+    private var entries: [Entry] = []
+
+    /// Tokens shorter than this are refused at load: they could be guessed.
+    public static let minimumLength = 16
+
+    public init() {}
+
+    public var isEmpty: Bool { entries.isEmpty }
+    public var count: Int { entries.count }
+
+    /// `role token` per line (`role:token` too; entries may also be separated by commas, for an
+    /// environment variable); `#` starts a comment; blank lines are skipped.
+    public static func parse(_ text: String, source: String) throws -> TokenTable {
+        var table = TokenTable()
+        for (number, rawLine) in text.split(omittingEmptySubsequences: false, whereSeparator: { $0 == "\n" || $0 == "\r\n" }).enumerated() {
+            let line = rawLine.split(separator: "#", maxSplits: 1, omittingEmptySubsequences: false).first ?? ""
+            for entry in line.split(separator: ",") {
+                let parts = entry.split(whereSeparator: { $0 == " " || $0 == "\t" || $0 == ":" })
+                if parts.isEmpty { continue }
+                let whereText = "\(source):\(number + 1)"
+                guard parts.count == 2, let role = Role(rawValue: String(parts[0])) else {
+                    throw TokenError(description: "\(whereText): expected `ROLE TOKEN` with ROLE one of collector, reader, admin")
+                }
+                let token = String(parts[1])
+                guard token.count >= minimumLength else {
+                    throw TokenError(description: "\(whereText): tokens must be at least \(minimumLength) characters")
+                }
+                table.add(token: token, role: role)
+            }
+        }
+        return table
+    }
+
+    public mutating func add(token: String, role: Role) {
+        entries.append(Entry(digest: Self.digest(token), role: role))
+    }
+
+    /// The role of `token`, or nil. Every entry is compared, whatever matched, in time independent of
+    /// the bytes.
+    public func role(of token: String) -> Role? {
+        let presented = Self.digest(token)
+        var found: Role?
+        for entry in entries {
+            var difference: UInt8 = 0
+            for i in 0..<32 { difference |= entry.digest[i] ^ presented[i] }
+            if difference == 0 { found = entry.role }
+        }
+        return found
+    }
+
+    static func digest(_ token: String) -> [UInt8] {
+        var h = SHA256()
+        h.update(token)
+        let hex = Array(h.finalize().utf8)
+        func nibble(_ c: UInt8) -> UInt8 { c <= 0x39 ? c - 0x30 : c - 0x61 + 10 }
+        return (0..<32).map { nibble(hex[$0 * 2]) << 4 | nibble(hex[$0 * 2 + 1]) }
+    }
+}
+
+/// The per-request decision: no token needed, token missing or wrong (401), role too weak (403).
+struct Authorizer: Sendable {
+    let tokens: TokenTable
+
+    func check(_ request: HTTPRequest, needs role: Role?) throws(APIError) {
+        guard let role, !tokens.isEmpty else { return }
+        let challenge = [("WWW-Authenticate", "Bearer realm=\"capreg\"")]
+        guard let header = request.headers["authorization"] else {
+            throw APIError(.unauthorized, "unauthorized", "a bearer token is required (Authorization: Bearer TOKEN)", headers: challenge)
+        }
+        let parts = header.split(separator: " ", maxSplits: 1)
+        guard parts.count == 2, parts[0].lowercased() == "bearer" else {
+            throw APIError(.unauthorized, "unauthorized", "expected `Authorization: Bearer TOKEN`", headers: challenge)
+        }
+        guard let granted = tokens.role(of: parts[1].trimmingCharacters(in: .whitespaces)) else {
+            throw APIError(.unauthorized, "unauthorized", "the token is not valid",
+                           headers: [("WWW-Authenticate", "Bearer realm=\"capreg\", error=\"invalid_token\"")])
+        }
+        guard granted.permits(role) else {
+            throw APIError(.forbidden, "forbidden", "a \(granted.rawValue) token may not do this; it needs the \(role.rawValue) role")
+        }
+    }
+}

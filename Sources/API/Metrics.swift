@@ -1,0 +1,95 @@
+import Foundation
+import Server
+
+/// Counters behind `/metrics`, in the Prometheus text exposition format (version 0.0.4). Updated from
+/// every worker thread, so one lock; each update is a few dictionary operations.
+public final class Metrics: @unchecked Sendable {
+    /// Upper bounds (seconds) of the latency histogram: sub-millisecond placement queries up to slow scans.
+    static let buckets: [Double] = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 10]
+
+    struct Histogram {
+        var counts = [Int](repeating: 0, count: Metrics.buckets.count)
+        var sum = 0.0
+        var count = 0
+    }
+
+    private let lock = NSLock()
+    private var requests: [String: Int] = [:]  // "route\u{0}class"
+    private var latency: [String: Histogram] = [:]
+    private var ingests: [String: Int] = [:]
+    private var errors: [String: Int] = [:]
+    private var serverStats: (@Sendable () -> ServerStats)?
+
+    init() {}
+
+    /// Lets `/metrics` include the server's connection counters (set once the server exists).
+    public func attach(serverStats: @escaping @Sendable () -> ServerStats) {
+        lock.withLock { self.serverStats = serverStats }
+    }
+
+    func record(route: String, status: Int, seconds: Double) {
+        lock.withLock {
+            requests["\(route)\u{0}\(status / 100)xx", default: 0] += 1
+            var h = latency[route] ?? Histogram()
+            if let i = Metrics.buckets.firstIndex(where: { seconds <= $0 }) { h.counts[i] += 1 }
+            h.sum += seconds
+            h.count += 1
+            latency[route] = h
+        }
+    }
+
+    func countIngest(_ outcome: String) { lock.withLock { ingests[outcome, default: 0] += 1 } }
+    func countError(_ code: String) { lock.withLock { errors[code, default: 0] += 1 } }
+
+    func exposition(databaseBytes: Int64) -> String {
+        let (requests, latency, ingests, errors, statsSource) = lock.withLock { (self.requests, self.latency, self.ingests, self.errors, self.serverStats) }
+        var out = ""
+        func family(_ name: String, _ type: String, _ help: String) { out += "# HELP \(name) \(help)\n# TYPE \(name) \(type)\n" }
+        func value(_ v: Double) -> String { v == v.rounded() && abs(v) < 1e15 ? String(Int64(v)) : String(v) }
+
+        family("capreg_http_requests_total", "counter", "Responses by route template and status class.")
+        for key in requests.keys.sorted() {
+            let parts = key.split(separator: "\u{0}", omittingEmptySubsequences: false)
+            out += "capreg_http_requests_total{route=\(quoted(String(parts[0]))),status=\"\(parts[1])\"} \(requests[key]!)\n"
+        }
+        family("capreg_http_request_duration_seconds", "histogram", "Handler time by route template.")
+        for route in latency.keys.sorted() {
+            let h = latency[route]!
+            var cumulative = 0
+            for (i, bound) in Metrics.buckets.enumerated() {
+                cumulative += h.counts[i]
+                out += "capreg_http_request_duration_seconds_bucket{route=\(quoted(route)),le=\"\(bound)\"} \(cumulative)\n"
+            }
+            out += "capreg_http_request_duration_seconds_bucket{route=\(quoted(route)),le=\"+Inf\"} \(h.count)\n"
+            out += "capreg_http_request_duration_seconds_sum{route=\(quoted(route))} \(h.sum)\n"
+            out += "capreg_http_request_duration_seconds_count{route=\(quoted(route))} \(h.count)\n"
+        }
+        family("capreg_ingested_reports_total", "counter", "Reports pushed, by ingest outcome (duplicate: a report id already stored).")
+        for outcome in ["created", "changed", "unchanged", "history", "duplicate"] {
+            out += "capreg_ingested_reports_total{outcome=\"\(outcome)\"} \(ingests[outcome] ?? 0)\n"
+        }
+        family("capreg_api_errors_total", "counter", "Error responses produced by the API, by error code.")
+        for code in errors.keys.sorted() { out += "capreg_api_errors_total{code=\(quoted(code))} \(errors[code]!)\n" }
+        family("capreg_database_size_bytes", "gauge", "The SQLite database file plus its WAL, in bytes.")
+        out += "capreg_database_size_bytes \(databaseBytes)\n"
+        if let stats = statsSource?() {
+            family("capreg_http_connections_open", "gauge", "Connections being served.")
+            out += "capreg_http_connections_open \(stats.connectionsOpen)\n"
+            family("capreg_http_connections_accepted_total", "counter", "Connections accepted, rejected ones included.")
+            out += "capreg_http_connections_accepted_total \(stats.connectionsAccepted)\n"
+            family("capreg_http_connections_rejected_total", "counter", "Connections turned away with 503 (every slot busy).")
+            out += "capreg_http_connections_rejected_total \(stats.connectionsRejected)\n"
+            family("capreg_http_parse_errors_total", "counter", "Requests the HTTP parser refused.")
+            out += "capreg_http_parse_errors_total \(stats.parseErrors)\n"
+            family("capreg_http_read_timeouts_total", "counter", "408s: heads or bodies that did not arrive in time.")
+            out += "capreg_http_read_timeouts_total \(stats.readTimeouts)\n"
+        }
+        return out
+    }
+
+    /// A label value: backslash, quote and newline escaped.
+    private func quoted(_ s: String) -> String {
+        "\"" + s.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "\"", with: "\\\"")
+            .replacingOccurrences(of: "\n", with: "\\n") + "\""
+    }
+}

@@ -1,0 +1,91 @@
+import Foundation
+import Query
+import Server
+import Store
+
+/// Query-string parameters of one request, checked against what the endpoint accepts: an unknown or
+/// repeated parameter is a 400 (a misspelt `wehre=` must not silently list the whole fleet).
+struct Parameters {
+    private var values: [String: String] = [:]
+
+    init(_ request: HTTPRequest, allowed: Set<String>) throws(APIError) {
+        for item in request.query {
+            guard allowed.contains(item.name) else {
+                let known = allowed.sorted().joined(separator: ", ")
+                throw APIError.badParameter(item.name, "unknown parameter" + (known.isEmpty ? "" : " (accepted: \(known))"))
+            }
+            guard values[item.name] == nil else { throw APIError.badParameter(item.name, "given more than once") }
+            values[item.name] = item.value
+        }
+    }
+
+    func string(_ name: String) -> String? { values[name] }
+
+    /// 1…max (default `HostQueryLimits.default`): every list is a page, never the whole table.
+    func limit(max: Int = HostQueryLimits.max) throws(APIError) -> Int {
+        guard let text = values["limit"] else { return HostQueryLimits.default }
+        guard !text.isEmpty, text.utf8.count <= 7, text.utf8.allSatisfy({ $0 >= 0x30 && $0 <= 0x39 }), let n = Int(text),
+              (1...max).contains(n) else {
+            throw APIError.badParameter("limit", "expected an integer within 1…\(max), found \"\(text.prefix(40))\"")
+        }
+        return n
+    }
+
+    func time(_ name: String) throws(APIError) -> Date? {
+        guard let text = values[name] else { return nil }
+        guard let date = RFC3339.parse(text) else {
+            throw APIError.badParameter(name, "expected an RFC 3339 time (2025-01-05T12:00:00Z) or a date (2025-01-05), found \"\(text.prefix(40))\"")
+        }
+        return date
+    }
+
+    /// A query expression; empty or absent means "every host".
+    func expression(_ name: String) throws(APIError) -> QueryExpr? {
+        guard let text = values[name], !text.allSatisfy({ $0 == " " }) else { return nil }
+        do {
+            return try QueryParser.parse(text)
+        } catch {
+            throw APIError.query(error, parameter: name)
+        }
+    }
+
+    /// `fields=a,b,label.rack`: names as in an expression, refused with the same positions and suggestions.
+    func fields(_ name: String = "fields") throws(APIError) -> [QueryTerm]? {
+        guard let text = values[name] else { return nil }
+        var out: [QueryTerm] = []
+        var offset = 0
+        for part in text.split(separator: ",", omittingEmptySubsequences: false) {
+            let leading = part.prefix { $0 == " " }.count
+            let trimmed = part.trimmingCharacters(in: .whitespaces)
+            defer { offset += part.count + 1 }
+            if trimmed.isEmpty { continue }
+            do {
+                let term = try QueryParser.term(trimmed, at: offset + leading)
+                if !out.contains(term) { out.append(term) }
+            } catch {
+                throw APIError.query(error, parameter: name)
+            }
+        }
+        return out
+    }
+}
+
+/// Opaque cursors of the API's own lists (the hosts list uses the store's): a tag and the last key,
+/// base64url, so clients treat them as opaque and a later format can be told apart.
+enum PageCursor {
+    static func encode(_ tag: String, _ key: String) -> String {
+        Data((tag + ":" + key).utf8).base64EncodedString()
+            .replacingOccurrences(of: "+", with: "-").replacingOccurrences(of: "/", with: "_").replacingOccurrences(of: "=", with: "")
+    }
+
+    static func decode(_ tag: String, _ cursor: String?) throws(APIError) -> String? {
+        guard let cursor else { return nil }
+        var base64 = cursor.replacingOccurrences(of: "-", with: "+").replacingOccurrences(of: "_", with: "/")
+        base64 += String(repeating: "=", count: (4 - base64.utf8.count % 4) % 4)
+        guard cursor.utf8.count <= 4096, let data = Data(base64Encoded: base64), let text = String(data: data, encoding: .utf8),
+              text.hasPrefix(tag + ":") else {
+            throw APIError.badParameter("cursor", "the cursor is not one this endpoint handed out")
+        }
+        return String(text.dropFirst(tag.count + 1))
+    }
+}

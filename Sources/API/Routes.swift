@@ -1,0 +1,70 @@
+import Server
+
+/// Every endpoint, the method it answers and the role it needs. Matching is on path segments, so the
+/// route is known before auth: unknown paths get 404 and wrong methods 405 with `Allow`, whoever asks.
+enum Route: String, CaseIterable, Sendable {
+    case reports = "/v1/reports"
+    case hosts = "/v1/hosts"
+    case host = "/v1/hosts/{host}"
+    case hostHistory = "/v1/hosts/{host}/history"
+    case changes = "/v1/changes"
+    case kernels = "/v1/kernels"
+    case capabilities = "/v1/capabilities"
+    case stats = "/v1/stats"
+    case healthz = "/healthz"
+    case readyz = "/readyz"
+    case metrics = "/metrics"
+
+    var method: String { self == .reports ? "POST" : "GET" }
+
+    /// The `Allow` header for a 405 (HEAD is answered wherever GET is).
+    var allow: String { method == "GET" ? "GET, HEAD" : method }
+
+    /// nil: no token needed (probes must work before anyone has a token).
+    var role: Role? {
+        switch self {
+        case .healthz, .readyz: return nil
+        case .reports: return .collector
+        default: return .reader
+        }
+    }
+
+    /// The route for decoded path segments (and the `{host}` value), or nil for an unknown path.
+    static func match(_ segments: [String]) -> (Route, host: String?)? {
+        switch segments.count {
+        case 1:
+            switch segments[0] {
+            case "healthz": return (.healthz, nil)
+            case "readyz": return (.readyz, nil)
+            case "metrics": return (.metrics, nil)
+            default: return nil
+            }
+        case 2 where segments[0] == "v1":
+            switch segments[1] {
+            case "reports": return (.reports, nil)
+            case "hosts": return (.hosts, nil)
+            case "changes": return (.changes, nil)
+            case "kernels": return (.kernels, nil)
+            case "capabilities": return (.capabilities, nil)
+            case "stats": return (.stats, nil)
+            default: return nil
+            }
+        case 3 where segments[0] == "v1" && segments[1] == "hosts" && !segments[2].isEmpty:
+            return (.host, segments[2])
+        case 4 where segments[0] == "v1" && segments[1] == "hosts" && !segments[2].isEmpty && segments[3] == "history":
+            return (.hostHistory, segments[2])
+        default:
+            return nil
+        }
+    }
+
+    /// The metrics label for a raw (still percent-encoded) path: the route template, `unmatched`, or
+    /// `none` for requests that never parsed. Encoding cannot change which template matches, because
+    /// only the `{host}` segment may hold escapes.
+    static func label(forRawPath path: String) -> String {
+        if path.isEmpty { return "none" }
+        guard path.hasPrefix("/") else { return "unmatched" }
+        let segments = path.dropFirst().split(separator: "/", omittingEmptySubsequences: false).map(String.init)
+        return match(segments).map { $0.0.rawValue } ?? "unmatched"
+    }
+}

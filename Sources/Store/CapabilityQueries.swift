@@ -1,0 +1,49 @@
+import Decoders
+import Foundation
+import GRDB
+
+/// A capability version as stored: the raw bytes exactly as reported, and the decoded values
+/// (`{"facts":{…},"notes":[…]}`) written by the decoder version that read them.
+public struct StoredCapability: Sendable, Hashable {
+    public var unit: String
+    public var capability: String
+    public var version: Int
+    public var kernelRelease: String
+    public var raw: [UInt8]
+    public var decoderVersion: Int
+    /// JSON text as the store wrote it (DecodedJSON).
+    public var decodedJSON: String
+    public var validFrom: Date
+}
+
+public struct HostDetail: Sendable, Hashable {
+    public var state: HostState
+    /// Open capability versions, ordered by unit then capability.
+    public var capabilities: [StoredCapability]
+}
+
+enum CapabilitySQL {
+    static let currentOfHost = """
+        SELECT unit, capability, capability_version, kernel_release, raw, decoder_version, decoded, valid_from
+        FROM capability_versions WHERE host_id = ? AND valid_to = ? ORDER BY unit, capability
+        """
+}
+
+extension SQLiteStore {
+    /// The host's current facts and every open capability version, read in one transaction; nil for an
+    /// unknown host.
+    public func hostDetail(hostname: String) throws -> HostDetail? {
+        try pool.read { db in
+            guard let host = try Row.fetchOne(db, sql: QuerySQL.hostByName, arguments: [hostname]) else { return nil }
+            let id: Int64 = host[0]
+            let facts = try Row.fetchAll(db, sql: QuerySQL.currentFactsOfHost, arguments: [id]).map(SQLiteStore.fact)
+            let state = SQLiteStore.state(host, labels: try labels(db, host: id), facts: facts)
+            let capabilities = try Row.fetchAll(db.cachedStatement(sql: CapabilitySQL.currentOfHost), arguments: [id, StoreTime.openEnd]).map { row in
+                StoredCapability(unit: row[0], capability: row[1], version: row[2], kernelRelease: row[3],
+                                 raw: [UInt8]((row[4] as Data?) ?? Data()), decoderVersion: row[5], decodedJSON: row[6],
+                                 validFrom: StoreTime.date(row[7]))
+            }
+            return HostDetail(state: state, capabilities: capabilities)
+        }
+    }
+}

@@ -1,0 +1,16 @@
+import Decoders
+import Foundation
+
+/// Public builders for answers that arrive from elsewhere (`capreg query --server` reads them from the
+/// HTTP API); the memberwise initializers are internal to the store.
+extension QueriedHost {
+    public static func make(hostname: String, kernelRelease: String?, reportedAt: Date, labels: [String: String], facts: [Fact]) -> QueriedHost {
+        QueriedHost(hostname: hostname, kernelRelease: kernelRelease, reportedAt: reportedAt, labels: labels, facts: facts)
+    }
+}
+
+extension HostPage {
+    public static func make(hosts: [QueriedHost], nextCursor: String?) -> HostPage {
+        HostPage(hosts: hosts, nextCursor: nextCursor)
+    }
+}

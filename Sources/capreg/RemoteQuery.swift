@@ -1,0 +1,76 @@
+import API
+import Decoders
+import Foundation
+import Store
+
+/// `capreg query --server URL`: the same page, asked of a running registry over HTTP.
+enum RemoteQuery {
+    enum Failure: Error {
+        /// The server refused the expression or a field: its error body, for the caret.
+        case refused(status: Int, message: String, position: Int?, parameter: String?)
+        case unauthorized(String)
+        case unavailable(String)
+    }
+
+    static func page(server: String, token: String?, expression: String?, asOf: Date?, fields: [String]?, limit: Int,
+                     cursor: String?) throws -> HostPage {
+        let client: APIClient
+        do {
+            client = try APIClient(baseURL: server, token: token)
+        } catch {
+            throw Failure.unavailable("\(error)")
+        }
+        var items: [(String, String)] = [("limit", String(limit))]
+        if let expression, !expression.isEmpty { items.append(("where", expression)) }
+        if let asOf { items.append(("as_of", RFC3339.format(asOf))) }
+        if let fields { items.append(("fields", fields.joined(separator: ","))) }
+        if let cursor { items.append(("cursor", cursor)) }
+        let target = "/v1/hosts?" + items.map { "\($0.0)=\(APIClient.encode($0.1))" }.joined(separator: "&")
+        let response: APIClient.Response
+        do {
+            response = try client.get(target)
+        } catch {
+            throw Failure.unavailable("\(server): \(error)")
+        }
+        let object = (try? JSONSerialization.jsonObject(with: Data(response.body))) as? [String: Any]
+        guard response.status == 200 else {
+            let error = object?["error"] as? [String: Any]
+            let message = error?["message"] as? String ?? "HTTP \(response.status)"
+            if response.status == 401 || response.status == 403 { throw Failure.unauthorized(message) }
+            if response.status == 400 {
+                throw Failure.refused(status: response.status, message: message, position: error?["position"] as? Int,
+                                      parameter: error?["parameter"] as? String)
+            }
+            throw Failure.unavailable("\(server): \(message)")
+        }
+        let page = try JSONDecoder().decode(Page.self, from: Data(response.body))
+        return HostPage.make(hosts: page.hosts.map { h in
+            QueriedHost.make(hostname: h.hostname, kernelRelease: h.kernel, reportedAt: RFC3339.parse(h.reported_at) ?? Date(timeIntervalSince1970: 0),
+                        labels: h.labels, facts: h.facts.map { Fact($0.key, $0.value.value) }.sorted { $0.name < $1.name })
+        }, nextCursor: page.next_cursor)
+    }
+
+    struct Page: Decodable {
+        var hosts: [Host]
+        var next_cursor: String?
+    }
+
+    struct Host: Decodable {
+        var hostname: String
+        var kernel: String?
+        var reported_at: String
+        var labels: [String: String]
+        var facts: [String: Value]
+    }
+
+    /// A fact's JSON value: JSONDecoder keeps booleans and numbers apart (JSONSerialization does not).
+    struct Value: Decodable {
+        var value: FactValue
+        init(from decoder: Decoder) throws {
+            let c = try decoder.singleValueContainer()
+            if let b = try? c.decode(Bool.self) { value = .bool(b) } else if let i = try? c.decode(Int64.self) { value = .int(i) } else {
+                value = .text(try c.decode(String.self))
+            }
+        }
+    }
+}

@@ -1,0 +1,142 @@
+import API
+import ArgumentParser
+import Foundation
+import Logging
+import Server
+import Store
+
+struct ServeCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "serve",
+        abstract: "Serve the registry's HTTP API (docs/api.md).",
+        discussion: """
+        Tokens: --tokens FILE or the CAPREG_TOKENS environment variable, one `ROLE TOKEN` per line (or
+        comma-separated), `#` comments; roles: collector (POST /v1/reports), reader (every GET), admin
+        (both). Tokens are at least 16 characters; only their SHA-256 is kept. Without tokens auth is off,
+        which is allowed only on a loopback address (127.0.0.1, ::1) unless --insecure.
+
+        SIGTERM or SIGINT: stop accepting, finish the requests in flight, checkpoint the WAL, exit 0.
+        """
+    )
+
+    @Option(help: ArgumentHelp("Address and port to listen on; port 0 picks a free one (the log says which).", valueName: "host:port"))
+    var listen = "127.0.0.1:8080"
+
+    @Option(help: ArgumentHelp("Bearer tokens with roles, one `ROLE TOKEN` per line.", valueName: "file"))
+    var tokens: String?
+
+    @Flag(help: "Allow listening on a non-loopback address without tokens.")
+    var insecure = false
+
+    @Flag(help: "Log every request (method, path, status, handler time).")
+    var verbose = false
+
+    @Option(help: "Connections served at once; the next gets 503.")
+    var maxConnections = 256
+
+    @Option(help: "Largest request body in bytes (413 past it).")
+    var maxBodyBytes = HTTPLimits().maxBodyBytes
+
+    @Option(help: "Largest request line plus header fields in bytes (431/414 past it).")
+    var maxHeadBytes = HTTPLimits().maxHeadBytes
+
+    @Option(help: "Most header fields per request (431 past it).")
+    var maxHeaderCount = HTTPLimits().maxHeaderCount
+
+    @Option(help: "Seconds from a request's first byte to the end of its head (408 past it).")
+    var headerTimeout = 10
+
+    @Option(help: "Seconds a keep-alive connection may idle between requests.")
+    var idleTimeout = 30
+
+    @Option(help: "Seconds shutdown waits for requests in flight.")
+    var drainTimeout = 10
+
+    @OptionGroup var store: StoreOptions
+
+    func validate() throws {
+        if ServeCommand.split(listen) == nil { throw ValidationError("--listen \(listen): expected HOST:PORT, e.g. 127.0.0.1:8080 or [::1]:8080") }
+        for (name, value) in [("--max-connections", maxConnections), ("--max-body-bytes", maxBodyBytes), ("--max-head-bytes", maxHeadBytes),
+                              ("--max-header-count", maxHeaderCount), ("--header-timeout", headerTimeout), ("--idle-timeout", idleTimeout)]
+        where value < 1 {
+            throw ValidationError("\(name) must be at least 1")
+        }
+    }
+
+    /// `host:port`, `[v6]:port`. nil when malformed.
+    static func split(_ listen: String) -> (host: String, port: UInt16)? {
+        guard let colon = listen.lastIndex(of: ":"), let port = UInt16(listen[listen.index(after: colon)...]) else { return nil }
+        var host = String(listen[..<colon])
+        if host.hasPrefix("[") && host.hasSuffix("]") { host = String(host.dropFirst().dropLast()) }
+        return host.isEmpty ? nil : (host, port)
+    }
+
+    func run() throws {
+        LoggingSystem.bootstrap(StreamLogHandler.standardError)
+        let logger = Logger(label: "capreg.serve")
+        let (host, port) = ServeCommand.split(listen)!
+        let table: TokenTable
+        do {
+            table = try loadTokens()
+        } catch {
+            logger.error("\(error)")
+            throw ExitCode(64)
+        }
+        if let refusal = ListenPolicy.refusal(host: host, hasTokens: !table.isEmpty, insecure: insecure) {
+            logger.error("\(refusal)")
+            throw ExitCode(64)
+        }
+        let registry = try store.open()
+        let api = API(store: registry, tokens: table) { message in logger.error("\(message)") }
+        let verbose = verbose
+        let config = ServerConfig(
+            host: host, port: port,
+            limits: HTTPLimits(maxHeadBytes: maxHeadBytes, maxHeaderCount: maxHeaderCount, maxBodyBytes: maxBodyBytes),
+            maxConnections: maxConnections, headerReadTimeout: .seconds(headerTimeout), idleTimeout: .seconds(idleTimeout),
+            drainTimeout: .seconds(drainTimeout),
+            onResponse: { metric in
+                api.record(metric)
+                if verbose || metric.status >= 500 {
+                    let ms = Double(metric.handlerDuration.components.attoseconds) / 1e15 + Double(metric.handlerDuration.components.seconds) * 1000
+                    logger.log(level: metric.status >= 500 ? .error : .info,
+                               "\(metric.method) \(metric.path.prefix(200)) \(metric.status) \(String(format: "%.2f", ms)) ms")
+                }
+            })
+        let server = HTTPServer(config: config, handler: api)
+        api.metrics.attach(serverStats: { server.stats() })
+        // Installed before start: a SIGTERM that arrives while starting is not lost.
+        ShutdownSignals.install()
+        do {
+            try server.start()
+        } catch {
+            logger.error("cannot listen on \(listen): \(error)")
+            throw ExitCode(69)
+        }
+        let auth = table.isEmpty ? "auth off (no tokens)" : "\(table.count) token\(table.count == 1 ? "" : "s")"
+        logger.info("capreg \(CapregVersion.text) listening on \(server.address.contains(":") ? "[\(server.address)]" : server.address):\(server.port) (database \(store.db), \(auth))")
+        let signal = ShutdownSignals.wait()
+        logger.info("signal \(signal): stopping (draining requests in flight)")
+        let report = server.shutdown()
+        do {
+            try registry.checkpoint()
+        } catch {
+            logger.error("checkpoint failed: \(error)")
+            throw ExitCode(1)
+        }
+        logger.info("stopped: \(report.drained ? "drained" : "cut \(report.cutConnections) connections") in \(report.duration), WAL checkpointed")
+    }
+
+    /// --tokens FILE, else CAPREG_TOKENS, else none.
+    func loadTokens() throws -> TokenTable {
+        if let tokens {
+            guard let text = try? String(contentsOfFile: tokens, encoding: .utf8) else { throw TokenError(description: "cannot read --tokens \(tokens)") }
+            let table = try TokenTable.parse(text, source: tokens)
+            if table.isEmpty { throw TokenError(description: "\(tokens) holds no tokens") }
+            return table
+        }
+        if let env = ProcessInfo.processInfo.environment["CAPREG_TOKENS"], !env.isEmpty {
+            return try TokenTable.parse(env, source: "CAPREG_TOKENS")
+        }
+        return TokenTable()
+    }
+}

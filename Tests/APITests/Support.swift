@@ -1,0 +1,75 @@
+import API
+import Foundation
+import Report
+import Server
+import Store
+import Testing
+
+/// A real API server on an ephemeral loopback port over a fresh SQLite file, torn down with the value.
+final class TestAPI {
+    static let readerToken = "reader-token-0123456789abcdef"
+    static let collectorToken = "collector-token-0123456789abcdef"
+    static let adminToken = "admin-token-0123456789abcdef"
+
+    let dir: URL
+    let store: SQLiteStore
+    let api: API
+    let server: HTTPServer
+
+    init(tokens: Bool = true) throws {
+        dir = FileManager.default.temporaryDirectory.appendingPathComponent("capreg-api-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        store = try SQLiteStore(path: dir.appendingPathComponent("r.sqlite").path)
+        var table = TokenTable()
+        if tokens {
+            table.add(token: Self.readerToken, role: .reader)
+            table.add(token: Self.collectorToken, role: .collector)
+            table.add(token: Self.adminToken, role: .admin)
+        }
+        let api = API(store: store, tokens: table)
+        self.api = api
+        server = HTTPServer(config: ServerConfig(host: "127.0.0.1", port: 0, drainTimeout: .seconds(2),
+                                                 onResponse: { api.record($0) }), handler: api)
+        api.metrics.attach(serverStats: { [server] in server.stats() })
+        try server.start()
+    }
+
+    deinit {
+        server.shutdown()
+        try? FileManager.default.removeItem(at: dir)
+    }
+
+    func client(_ token: String? = TestAPI.adminToken) -> APIClient {
+        APIClient(host: "127.0.0.1", port: server.port, token: token)
+    }
+
+    func get(_ target: String, token: String? = TestAPI.adminToken) throws -> APIClient.Response {
+        try client(token).get(target)
+    }
+
+    func post(_ target: String, _ body: [UInt8], token: String? = TestAPI.adminToken) throws -> APIClient.Response {
+        try client(token).request("POST", target, body: body, headers: [("Content-Type", "application/json")])
+    }
+
+    func push(_ reports: [Report], token: String? = TestAPI.adminToken) throws -> APIClient.Response {
+        try post("/v1/reports", Array(try Report.encoder.encode(reports)))
+    }
+
+    /// Pushes a synthetic fleet (every host, every day) in batches.
+    func pushFleet(_ fleet: SyntheticFleet) throws {
+        var batch: [Report] = []
+        fleet.forEachReport { batch.append($0) }
+        for start in stride(from: 0, to: batch.count, by: 200) {
+            let response = try push(Array(batch[start..<min(start + 200, batch.count)]))
+            #expect(response.status == 200, "\(response.text.prefix(300))")
+        }
+    }
+}
+
+extension APIClient.Response {
+    /// The body as a JSON object (nil when it is not one).
+    var json: [String: Any] { ((try? JSONSerialization.jsonObject(with: Data(body))) as? [String: Any]) ?? [:] }
+    var error: [String: Any] { json["error"] as? [String: Any] ?? [:] }
+}
+
+func q(_ value: String) -> String { APIClient.encode(value) }
