@@ -3,6 +3,7 @@
 #   fuzz/run.sh [SECONDS] [TARGET...]    default: 60 seconds each, every target in fuzz/targets
 # Seeds come from fuzz/corpus/TARGET (committed); new inputs go to fuzz/out/TARGET (not committed).
 # DECODERS_SRC=DIR builds against another copy of the decoder sources (e.g. a snapshot).
+# A target whose first line is `// fuzz-sources: DIR` is built against DIR instead (e.g. Sources/Server).
 # A crash leaves crash-* files in fuzz/out/TARGET and makes this script exit non-zero.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -17,8 +18,12 @@ python3 fuzz/make-seeds.py --captures fuzz/out
 status=0
 for t in "${targets[@]}"; do
     bin=fuzz/bin/$t
-    swiftc -sanitize=fuzzer,address -parse-as-library -O -module-name FuzzDecoders \
-        "${DECODERS_SRC:-Sources/Decoders}"/*.swift "fuzz/targets/$t.swift" -o "$bin" 2> >(grep -v "Cannot export local symbol" >&2)
+    src=${DECODERS_SRC:-Sources/Decoders} module=FuzzDecoders
+    if [[ $(head -n1 "fuzz/targets/$t.swift") =~ ^//\ fuzz-sources:\ *([^ ]+) ]]; then
+        src=${BASH_REMATCH[1]} module=Fuzz$(basename "$src")
+    fi
+    swiftc -sanitize=fuzzer,address -parse-as-library -O -module-name "$module" \
+        "$src"/*.swift "fuzz/targets/$t.swift" -o "$bin" 2> >(grep -v "Cannot export local symbol" >&2)
     mkdir -p "fuzz/out/$t" "fuzz/corpus/$t"
     echo "== $t: ${seconds}s"
     if ! (cd "fuzz/out/$t" && "../../bin/$t" -max_total_time="$seconds" -max_len=4096 -timeout=5 -rss_limit_mb=2048 \
