@@ -17,6 +17,7 @@ public struct ResponseMetric: Sendable {
 
 /// Counters since start. Cheap to read; the API's `/metrics` turns them into Prometheus text.
 public struct ServerStats: Sendable, Equatable {
+    /// Every connection accept() returned, the rejected ones included.
     public var connectionsAccepted = 0
     /// Turned away with 503 because every connection slot was busy.
     public var connectionsRejected = 0
