@@ -1,0 +1,49 @@
+import Foundation
+import Testing
+
+@Suite("capreg serve")
+struct ServeCommandTests {
+    @Test("SIGTERM: stops, checkpoints the WAL and exits 0")
+    func gracefulShutdown() throws {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("capreg-serve-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let db = dir.appendingPathComponent("r.sqlite").path
+        let synth = try Capreg.run(["synth", "--hosts", "3", "--days", "2", "--ingest", "--db", db])
+        #expect(synth.status == 0)
+        let log = dir.appendingPathComponent("serve.log")
+        FileManager.default.createFile(atPath: log.path, contents: nil)
+        let process = Process()
+        process.executableURL = try Capreg.binary()
+        process.arguments = ["serve", "--db", db, "--listen", "127.0.0.1:0"]
+        process.standardError = try FileHandle(forWritingTo: log)
+        process.standardOutput = FileHandle.nullDevice
+        try process.run()
+        var text = ""
+        for _ in 0..<200 where !text.contains("listening on") {
+            usleep(50_000)
+            text = (try? String(contentsOf: log, encoding: .utf8)) ?? ""
+        }
+        #expect(text.contains("listening on 127.0.0.1:"), "\(text)")
+        process.terminate()  // SIGTERM
+        process.waitUntilExit()
+        text = (try? String(contentsOf: log, encoding: .utf8)) ?? ""
+        #expect(process.terminationReason == .exit)
+        #expect(process.terminationStatus == 0, "\(text)")
+        #expect(text.contains("WAL checkpointed"))
+        // TRUNCATE checkpoint: the WAL is empty (or gone) once the server has stopped.
+        let wal = (try? FileManager.default.attributesOfItem(atPath: db + "-wal")[.size] as? NSNumber)?.intValue ?? 0
+        #expect(wal == 0)
+    }
+
+    @Test("a non-loopback address without tokens is refused unless --insecure")
+    func refusesOpenListen() throws {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("capreg-serve-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let run = try Capreg.run(["serve", "--db", dir.appendingPathComponent("r.sqlite").path, "--listen", "0.0.0.0:0"])
+        #expect(run.status == 64)
+        #expect(run.stderr.contains("refusing to listen on 0.0.0.0 without tokens"))
+        #expect(run.stderr.contains("--insecure"))
+    }
+}
