@@ -24,6 +24,8 @@ let package = Package(
                 path: "Sources/Store"),
         // HTTP/1.1 on Glibc sockets: parsing, limits, timeouts, keep-alive. Knows nothing about capabilities.
         .target(name: "Server", path: "Sources/Server"),
+        // The agent: reads sysfs, VFIO and iommufd, builds reports, spools and pushes them.
+        .target(name: "Collector", dependencies: ["Decoders", "Report"], path: "Sources/Collector"),
         // The HTTP API: routes, auth, endpoints' JSON, metrics. Store and Query behind, Server in front.
         .target(name: "API", dependencies: ["Store", "Server", "Decoders", "Report", "Query"], path: "Sources/API"),
         .executableTarget(
@@ -33,6 +35,7 @@ let package = Package(
                 "Report",
                 "Query",
                 "Store",
+                "Collector",
                 "Server",
                 "API",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
@@ -52,6 +55,7 @@ let package = Package(
         // The query language compiled to SQL, on real SQLite files.
         .testTarget(name: "StoreQueryTests", dependencies: ["Store", "Query", "Report", "Decoders", .product(name: "GRDB", package: "GRDB.swift")],
                     path: "Tests/StoreQueryTests"),
+        .testTarget(name: "CollectorTests", dependencies: ["Collector", "Report", "Decoders"], path: "Tests/CollectorTests"),
         .testTarget(name: "ReportTests", dependencies: ["Report", "Decoders"], path: "Tests/ReportTests"),
         // The API over real loopback sockets, on temporary SQLite stores.
         .testTarget(name: "APITests", dependencies: ["API", "Server", "Store", "Report", "Decoders", "Query"], path: "Tests/APITests"),

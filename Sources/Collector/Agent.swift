@@ -1,0 +1,88 @@
+import Foundation
+import Report
+import Synchronization
+
+/// The collector as a service: collect, spool, deliver; once (`--once`) or every interval.
+public struct Agent: Sendable {
+    public var collector: Collector
+    public var delivery: Delivery
+    public var log: @Sendable (String) -> Void
+
+    public init(collector: Collector, delivery: Delivery, log: @escaping @Sendable (String) -> Void) {
+        self.collector = collector
+        self.delivery = delivery
+        self.log = log
+    }
+
+    /// `--once` exit statuses, worst first.
+    public enum Status: Int32, Sendable {
+        case delivered = 0
+        /// This run's report could not be spooled (spool full or unwritable): it is lost, loudly.
+        case dropped = 73
+        /// The registry refused a report; it is in the spool's rejected/ directory.
+        case rejected = 76
+        /// Reports are waiting in the spool for the next run.
+        case pending = 75
+    }
+
+    /// Collects and spools one report (full, or a heartbeat when `heartbeats` and nothing changed).
+    /// Returns false when it could not be spooled.
+    public func collectAndSpool(heartbeats: Bool) -> Bool {
+        let report = collector.collect()
+        let fingerprint = Heartbeat.fingerprint(report)
+        let unchanged = heartbeats && Heartbeat.last(in: delivery.spool) == fingerprint
+        let toSend = unchanged ? Heartbeat.heartbeat(of: report) : report
+        do {
+            let entry = try delivery.spool.add(toSend)
+            Heartbeat.remember(fingerprint, in: delivery.spool)
+            log("INFO spooled \(unchanged ? "heartbeat" : "report") \(report.reportId) (\(entry.size) bytes, \(report.sources.count) sources)")
+            return true
+        } catch {
+            log("ERROR \(error)")
+            return false
+        }
+    }
+
+    public func once(maxFailures: Int) -> Status {
+        let spooled = collectAndSpool(heartbeats: false)
+        let outcome = delivery.drain(maxFailures: maxFailures)
+        log("INFO delivered \(outcome.delivered), rejected \(outcome.rejected), waiting \(outcome.remaining)")
+        if !spooled { return .dropped }
+        if outcome.rejected > 0 { return .rejected }
+        return outcome.remaining > 0 ? .pending : .delivered
+    }
+
+    /// Until `stop` is set: collect every jittered `interval`, deliver with backoff in between.
+    public func run(interval: Double, stop: StopFlag) {
+        while !stop.isSet {
+            _ = collectAndSpool(heartbeats: true)
+            let next = Date().addingTimeInterval(Backoff.jittered(interval))
+            let outcome = delivery.drain(deadline: next)
+            if outcome.remaining > 0 { log("WARN \(outcome.remaining) reports waiting in the spool") }
+            while !stop.isSet && Date() < next { Thread.sleep(forTimeInterval: min(0.2, next.timeIntervalSinceNow)) }
+        }
+        log("INFO stopping")
+    }
+}
+
+/// Set by SIGTERM/SIGINT (see `StopFlag.onSignals`) or by tests.
+public final class StopFlag: Sendable {
+    private let flag = Atomic<Bool>(false)
+    public init() {}
+    public var isSet: Bool { flag.load(ordering: .relaxed) }
+    public func set() { flag.store(true, ordering: .relaxed) }
+}
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+extension StopFlag {
+    /// The process-wide flag SIGTERM and SIGINT set.
+    public static let process = StopFlag()
+
+    public static func stopOnSignals() {
+        signal(SIGTERM) { _ in StopFlag.process.set() }
+        signal(SIGINT) { _ in StopFlag.process.set() }
+    }
+}

@@ -1,0 +1,65 @@
+import Decoders
+import Foundation
+import Report
+
+/// Builds one report: host identity, kernel, and every configured source, each decoded locally for
+/// the informational `decoded` field. A source whose bytes our own decoders reject is sent as
+/// unavailable (EBADMSG) with its raw bytes kept, so the registry still accepts the report.
+public struct Collector: Sendable {
+    public struct Options: Sendable {
+        public var sysfsRoot = "/sys"
+        public var devRoot = "/dev"
+        public var machineIDPath = "/etc/machine-id"
+        /// nil: none; `.all`: every one present.
+        public var vfioGroups: CollectorConfig.Selection = .named([])
+        public var iommufdDevices: CollectorConfig.Selection = .named([])
+        public var hostname: String?
+        public var labels: [String: String] = [:]
+        public init() {}
+    }
+
+    public static let version = "capreg-collector 0.1.0"
+
+    public var options: Options
+    public var io: any DeviceIO
+
+    public init(options: Options, io: any DeviceIO = LinuxDeviceIO()) {
+        self.options = options
+        self.io = io
+    }
+
+    public func collect(now: Date = Date(), kernel: Report.Kernel = HostIdentity.kernel()) -> Report {
+        var sources = SysfsSource.collect(root: options.sysfsRoot)
+        if options.vfioGroups != .named([]) {
+            sources += VFIOSource(io: io, devRoot: options.devRoot).collect(groups: options.vfioGroups.names)
+        }
+        if options.iommufdDevices != .named([]) {
+            sources += IOMMUFDSource(io: io, devRoot: options.devRoot).collect(devices: options.iommufdDevices.names)
+        }
+        let release = KernelRelease(kernel.release)
+        sources = sources.map { Self.decode($0, kernel: release) }
+        let host = Report.Host(hostname: options.hostname ?? HostIdentity.hostname(),
+                               machineId: HostIdentity.machineID(path: options.machineIDPath), labels: options.labels)
+        return Report(reportId: UUID().uuidString.lowercased(), collectedAt: now, host: host, kernel: kernel,
+                      collectorVersion: Self.version, sources: sources)
+    }
+
+    /// Fills `decoded` with the registry's own decoding (facts by name; collector.* keys kept).
+    public static func decode(_ source: Report.Source, kernel: KernelRelease?) -> Report.Source {
+        guard source.status == .ok else { return source }
+        var out = source
+        do {
+            let records = try SourceDecoder.records(source, kernel: kernel)
+            var decoded = source.decoded ?? [:]
+            for record in records {
+                for fact in record.facts { decoded[fact.name] = fact.value.description }
+            }
+            out.decoded = decoded
+        } catch {
+            out.status = .unavailable
+            out.reason = "EBADMSG"
+            out.detail = [source.detail, "not decodable here: \(error)"].compactMap { $0 }.joined(separator: "; ")
+        }
+        return out
+    }
+}

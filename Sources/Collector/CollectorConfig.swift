@@ -1,0 +1,115 @@
+/// The agent's configuration file: `key = value` lines, `#` comments, blank lines ignored.
+/// Every error names the file and line. Command-line options override the file.
+///
+///     registry = http://registry.example:8080
+///     token_file = /etc/capreg/token
+///     spool = /var/spool/capreg
+///     spool_max_bytes = 16777216
+///     interval = 3600
+///     vfio_groups = all            # or: 12 13
+///     iommufd_devices = all        # or: vfio0 vfio1
+///     label.rack = r12
+public struct CollectorConfig: Equatable, Sendable {
+    public var registry: String?
+    public var token: String?
+    public var tokenFile: String?
+    public var spool: String?
+    public var spoolMaxBytes: Int?
+    public var interval: Double?
+    public var vfioGroups: Selection?
+    public var iommufdDevices: Selection?
+    public var sysfsRoot: String?
+    public var hostname: String?
+    public var labels: [String: String] = [:]
+
+    public init() {}
+
+    /// Which VFIO groups / device cdevs to read: every one present, or the named ones.
+    public enum Selection: Equatable, Sendable {
+        case all
+        case named([String])
+
+        /// `all`, `none`, or names separated by spaces or commas.
+        public static func parse(_ text: String) -> Selection {
+            let words = text.split(whereSeparator: { $0 == " " || $0 == "," || $0 == "\t" }).map(String.init)
+            if words == ["all"] { return .all }
+            if words == ["none"] { return .named([]) }
+            return .named(words)
+        }
+
+        /// nil means "every one present" to the sources.
+        public var names: [String]? {
+            if case .named(let n) = self { return n }
+            return nil
+        }
+    }
+
+    public struct ParseError: Error, Equatable, CustomStringConvertible {
+        public var file: String
+        public var line: Int
+        public var message: String
+        public var description: String { "\(file):\(line): \(message)" }
+    }
+
+    static let keys = ["registry", "token", "token_file", "spool", "spool_max_bytes", "interval", "vfio_groups",
+                       "iommufd_devices", "sysfs_root", "hostname"]
+
+    public static func parse(_ text: String, file: String) throws(ParseError) -> CollectorConfig {
+        var config = CollectorConfig()
+        var seen: Set<String> = []
+        for (index, rawLine) in text.split(separator: "\n", omittingEmptySubsequences: false).enumerated() {
+            let line = index + 1
+            func fail(_ message: String) -> ParseError { ParseError(file: file, line: line, message: message) }
+            var content = Substring(rawLine)
+            if let hash = content.firstIndex(of: "#") { content = content[..<hash] }
+            let trimmed = String(content).trimmingWhitespace()
+            if trimmed.isEmpty { continue }
+            guard let eq = trimmed.firstIndex(of: "=") else {
+                throw fail("expected `key = value`, found `\(trimmed.prefix(60))`")
+            }
+            let key = String(trimmed[..<eq]).trimmingWhitespace()
+            let value = String(trimmed[trimmed.index(after: eq)...]).trimmingWhitespace()
+            guard !value.isEmpty else { throw fail("\(key): empty value") }
+            guard seen.insert(key).inserted else { throw fail("\(key) given twice") }
+            if key.hasPrefix("label.") {
+                let name = String(key.dropFirst(6))
+                guard !name.isEmpty, name.allSatisfy({ $0.isLetter || $0.isNumber || "_-.".contains($0) }) else {
+                    throw fail("label names are letters, digits, `_`, `-` and `.`: `\(name)`")
+                }
+                config.labels[name] = value
+                continue
+            }
+            switch key {
+            case "registry":
+                guard value.hasPrefix("http://") else { throw fail("registry must be an http:// URL (put a TLS proxy on loopback for https)") }
+                config.registry = value
+            case "token": config.token = value
+            case "token_file": config.tokenFile = value
+            case "spool": config.spool = value
+            case "spool_max_bytes":
+                guard let n = Int(value), n > 0 else { throw fail("spool_max_bytes must be a positive whole number of bytes, found `\(value)`") }
+                config.spoolMaxBytes = n
+            case "interval":
+                guard let n = Double(value), n >= 1 else { throw fail("interval must be a number of seconds ≥ 1, found `\(value)`") }
+                config.interval = n
+            case "vfio_groups":
+                let s = Selection.parse(value)
+                if case .named(let names) = s, let bad = names.first(where: { !$0.allSatisfy(\.isNumber) }) {
+                    throw fail("vfio_groups: `\(bad)` is not a group number (or use `all`)")
+                }
+                config.vfioGroups = s
+            case "iommufd_devices":
+                let s = Selection.parse(value)
+                if case .named(let names) = s, let bad = names.first(where: { $0.contains("/") }) {
+                    throw fail("iommufd_devices: `\(bad)`: give cdev names such as vfio0 (or `all`)")
+                }
+                config.iommufdDevices = s
+            case "sysfs_root": config.sysfsRoot = value
+            case "hostname": config.hostname = value
+            default:
+                throw fail("unknown key `\(key)` (known: \(keys.joined(separator: ", ")), label.NAME)")
+            }
+        }
+        return config
+    }
+}

@@ -1,0 +1,178 @@
+import ArgumentParser
+import Collector
+import Foundation
+import Report
+
+struct CollectCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "collect",
+        abstract: "Collect this host's IOMMU capabilities into a report; print it, or push it to the registry.",
+        discussion: """
+        Sources: every unit under SYSFS/class/iommu (Intel and AMD register files), the VFIO groups
+        given with --vfio-group or the config's vfio_groups (container, nesting type tried then type1v2,
+        VFIO_IOMMU_GET_INFO), and the iommufd device cdevs given with --iommufd-device or
+        iommufd_devices (IOMMU_GET_HW_INFO). `all` reads every group or cdev present. A source that is
+        missing or not permitted is in the report as unavailable with its errno name. Device bindings
+        are never changed.
+
+        Without --push the report is printed (one line of JSON; --pretty for people).
+
+        With --push URL (or the config's registry) the report is first written durably to the spool
+        (--spool DIR), then sent; it leaves the spool only after a 2xx. Failed sends are retried with
+        exponential backoff and jitter. The spool is bounded (--spool-max-bytes): a report that does
+        not fit is not spooled and this is logged as an ERROR, never silent. With --interval the agent
+        runs until SIGTERM, collecting every interval (±10% jitter); a report whose content did not
+        change goes out as a heartbeat (same sources, no `decoded`, new id: the registry records it as
+        unchanged and moves last-seen). Otherwise it runs once (--once) and exits.
+
+        Exit status: 0 done (with --push: the spool is empty); 75 reports are waiting in the spool;
+        76 the registry refused a report (kept in DIR/rejected/); 73 this report could not be
+        spooled (spool full or not writable) and is lost; 78 the config file does not parse
+        (file:line is printed); 66 a file cannot be read; 64 usage.
+        """
+    )
+
+    @Option(help: "Configuration file (key = value lines; see collector/capreg-collector.conf).")
+    var config: String?
+
+    @Option(name: .customLong("sysfs-root"), help: "Read sysfs from this directory instead of /sys (a captured tree).")
+    var sysfsRoot: String?
+
+    @Option(name: .customLong("dev-root"), help: ArgumentHelp("Device directory.", visibility: .hidden))
+    var devRoot = "/dev"
+
+    @Option(name: .customLong("vfio-group"), help: "VFIO group number to read, or `all` (repeatable).")
+    var vfioGroups: [String] = []
+
+    @Option(name: .customLong("iommufd-device"), help: "vfio device cdev (vfio0, …) to read through iommufd, or `all` (repeatable).")
+    var iommufdDevices: [String] = []
+
+    @Option(help: "Report this hostname instead of the system's.")
+    var hostname: String?
+
+    @Option(name: .customLong("label"), help: "Label KEY=VALUE added to the host (repeatable).")
+    var labels: [String] = []
+
+    @Flag(help: "Pretty-print the report.")
+    var pretty = false
+
+    @Option(help: "Registry URL to push to (http://HOST:PORT; the path defaults to /v1/reports).")
+    var push: String?
+
+    @Option(help: "Bearer token for the registry.")
+    var token: String?
+
+    @Option(name: .customLong("token-file"), help: "File holding the bearer token.")
+    var tokenFile: String?
+
+    @Option(help: "Spool directory (default /var/spool/capreg).")
+    var spool: String?
+
+    @Option(name: .customLong("spool-max-bytes"), help: "Most bytes the spool may hold (default 16 MiB).")
+    var spoolMaxBytes: Int?
+
+    @Flag(help: "Collect and deliver once, then exit (the default with --push unless --interval).")
+    var once = false
+
+    @Option(help: "Run as a daemon, collecting every SECONDS (jittered ±10%).")
+    var interval: Double?
+
+    @Option(help: "With --once: consecutive failed sends before giving up (the report stays spooled).")
+    var attempts = 4
+
+    @Option(name: .customLong("backoff-base"), help: ArgumentHelp("First retry delay in seconds (doubles, jittered).", visibility: .hidden))
+    var backoffBase = 1.0
+
+    @Option(name: .customLong("backoff-cap"), help: ArgumentHelp("Longest retry delay in seconds.", visibility: .hidden))
+    var backoffCap = 300.0
+
+    func validate() throws {
+        if once && interval != nil { throw ValidationError("--once and --interval exclude each other") }
+        if let interval, interval < 1 { throw ValidationError("--interval must be at least 1 second") }
+        if attempts < 1 { throw ValidationError("--attempts must be at least 1") }
+    }
+
+    func run() throws {
+        let file = try loadConfig()
+        let options = try collectorOptions(file)
+        let collector = Collector(options: options)
+        if let url = push ?? file.registry {
+            try deliver(collector, url: url, file: file)
+            return
+        }
+        if once || interval != nil { throw ValidationError("--once and --interval need --push URL (or registry in the config)") }
+        let report = collector.collect()
+        let encoder = Report.encoder
+        if pretty { encoder.outputFormatting = [.sortedKeys, .prettyPrinted, .withoutEscapingSlashes] }
+        print(String(decoding: try encoder.encode(report), as: UTF8.self))
+    }
+
+    func deliver(_ collector: Collector, url: String, file: CollectorConfig) throws {
+        var secret = token ?? file.token
+        if let path = tokenFile ?? file.tokenFile {
+            guard let data = FileManager.default.contents(atPath: path) else {
+                printError("capreg collect: cannot read the token file \(path)")
+                throw ExitCode(66)
+            }
+            secret = String(decoding: data, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
+        }
+        let client: HTTPPost
+        do { client = try HTTPPost(url: url, token: secret) } catch { throw ValidationError("--push: \(error)") }
+        let spoolDir = spool ?? file.spool ?? "/var/spool/capreg"
+        let store: Spool
+        do { store = try Spool(directory: spoolDir, maxBytes: spoolMaxBytes ?? file.spoolMaxBytes ?? 16 << 20) } catch {
+            printError("capreg collect: \(error)")
+            throw ExitCode(73)
+        }
+        let log: @Sendable (String) -> Void = { message in
+            let stamp = ISO8601DateFormatter().string(from: Date())
+            FileHandle.standardError.write(Data("\(stamp) capreg-collector \(message)\n".utf8))
+        }
+        let stop = StopFlag.process
+        let delivery = Delivery(spool: store, client: client, backoff: Backoff(base: backoffBase, cap: backoffCap), log: log,
+                                sleep: { seconds in
+                                    let end = Date().addingTimeInterval(seconds)
+                                    while !stop.isSet && Date() < end { Thread.sleep(forTimeInterval: min(0.1, max(0, end.timeIntervalSinceNow))) }
+                                },
+                                shouldStop: { stop.isSet })
+        let agent = Agent(collector: collector, delivery: delivery, log: log)
+        StopFlag.stopOnSignals()
+        if let every = interval ?? (once ? nil : file.interval) {
+            agent.run(interval: every, stop: stop)
+            return
+        }
+        let status = agent.once(maxFailures: attempts)
+        if status != .delivered { throw ExitCode(status.rawValue) }
+    }
+
+    func loadConfig() throws -> CollectorConfig {
+        guard let config else { return CollectorConfig() }
+        guard let data = FileManager.default.contents(atPath: config) else {
+            printError("capreg collect: cannot read \(config)")
+            throw ExitCode(66)
+        }
+        do {
+            return try CollectorConfig.parse(String(decoding: data, as: UTF8.self), file: config)
+        } catch {
+            printError("capreg collect: \(error)")
+            throw ExitCode(78)
+        }
+    }
+
+    func collectorOptions(_ file: CollectorConfig) throws -> Collector.Options {
+        var o = Collector.Options()
+        o.sysfsRoot = sysfsRoot ?? file.sysfsRoot ?? "/sys"
+        o.devRoot = devRoot
+        o.vfioGroups = vfioGroups.isEmpty ? (file.vfioGroups ?? .named([])) : .parse(vfioGroups.joined(separator: " "))
+        o.iommufdDevices = iommufdDevices.isEmpty ? (file.iommufdDevices ?? .named([])) : .parse(iommufdDevices.joined(separator: " "))
+        o.hostname = hostname ?? file.hostname
+        o.labels = file.labels
+        for label in labels {
+            guard let eq = label.firstIndex(of: "="), eq != label.startIndex else {
+                throw ValidationError("--label wants KEY=VALUE, found `\(label)`")
+            }
+            o.labels[String(label[..<eq])] = String(label[label.index(after: eq)...])
+        }
+        return o
+    }
+}

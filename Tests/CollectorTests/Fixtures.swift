@@ -1,0 +1,29 @@
+import Foundation
+
+/// The real-kernel captures in ../shared/captures and the realkernel-run fixtures beside the tests.
+enum Fixtures {
+    static let repo = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+    static let captures = repo.deletingLastPathComponent().appendingPathComponent("shared/captures")
+
+    static func capture(_ name: String) -> URL { captures.appendingPathComponent(name) }
+
+    static func text(_ url: URL) throws -> String { try String(contentsOf: url, encoding: .utf8) }
+
+    static func hex(_ text: some StringProtocol) -> [UInt8] {
+        let digits = Array(text.filter(\.isHexDigit))
+        return stride(from: 0, to: digits.count - 1, by: 2).map { UInt8(String(digits[$0...$0 + 1]), radix: 16)! }
+    }
+
+    /// A value from a capture's console.txt line `PREFIX VALUE`.
+    static func consoleValue(_ capture: String, _ prefix: String) throws -> String {
+        let console = try text(self.capture(capture).appendingPathComponent("console.txt"))
+        let line = console.split(separator: "\n").first { $0.hasPrefix(prefix + " ") }!
+        return String(line.dropFirst(prefix.count + 1))
+    }
+
+    static func temporaryDirectory() throws -> URL {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("capreg-collector-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        return dir
+    }
+}
