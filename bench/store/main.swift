@@ -33,6 +33,14 @@ func seconds(_ body: () throws -> Void) rethrows -> Double {
     return Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
 }
 
+/// CPU seconds of the whole process (every thread: the store decodes beside its writer). On a shared
+/// machine the wall-clock ratio moves with other load; the CPU figures show the work itself.
+func cpuSeconds() -> Double {
+    var usage = rusage()
+    getrusage(__rusage_who_t(RUSAGE_SELF.rawValue), &usage)
+    return Double(usage.ru_utime.tv_sec + usage.ru_stime.tv_sec) + Double(usage.ru_utime.tv_usec + usage.ru_stime.tv_usec) / 1e6
+}
+
 func fileSize(_ path: String) -> Int {
     ["", "-wal", "-shm"].reduce(0) { total, suffix in
         total + ((try? FileManager.default.attributesOfItem(atPath: path + suffix)[.size] as? Int) ?? 0)
@@ -53,7 +61,7 @@ print("capreg store bench: \(options.hosts) hosts × \(options.versions) version
 let store = try SQLiteStore(StoreConfig(path: storePath, batchSize: options.batch))
 var generate = 0.0
 var outcomes: [IngestOutcome: Int] = [:]
-var storeTime = 0.0
+var storeTime = 0.0, storeCPU = 0.0
 let chunk = options.batch * 10  // reports per ingest call; the store commits every `batch`
 for version in 0..<options.versions {
     var host = 0
@@ -61,15 +69,18 @@ for version in 0..<options.versions {
         let end = min(host + chunk, options.hosts)
         var reports: [Report] = []
         generate += seconds { reports = (host..<end).map { fleet.versionedReports(host: $0, versions: version + 1)[version] } }
+        let cpu = cpuSeconds()
         storeTime += try seconds {
             for r in try store.ingest(reports) { outcomes[r.outcome, default: 0] += 1 }
         }
+        storeCPU += cpuSeconds() - cpu
         host = end
     }
 }
 try store.checkpoint()
 let storeRate = Double(hostVersions) / storeTime
-print(String(format: "store API ingest:   %8.0f reports/s  (%.1f s; report generation %.1f s not counted)", storeRate, storeTime, generate))
+print(String(format: "store API ingest:   %8.0f reports/s  (%.1f s, cpu %.1f s; report generation %.1f s not counted)", storeRate, storeTime,
+             storeCPU, generate))
 print("  outcomes: " + outcomes.sorted { $0.key.rawValue < $1.key.rawValue }.map { "\($0.key.rawValue) \($0.value)" }.joined(separator: ", "))
 
 // 2. The same rows by plain INSERTs into the same schema, one transaction per batch of reports.
@@ -104,6 +115,7 @@ plainConfig.prepareDatabase { db in try db.execute(sql: "PRAGMA synchronous = NO
 plainConfig.foreignKeysEnabled = false
 let plain = try DatabasePool(path: plainPath, configuration: plainConfig)
 var cursors = [Int](repeating: 0, count: tables.count)
+let plainCPUStart = cpuSeconds()
 let plainTime = try seconds {
     var upTo = Int64(options.batch)
     while cursors.enumerated().contains(where: { $0.element < tables[$0.offset].rows.count }) {
@@ -119,9 +131,11 @@ let plainTime = try seconds {
         upTo += Int64(options.batch)
     }
 }
+let plainCPU = cpuSeconds() - plainCPUStart
 let plainRate = Double(hostVersions) / plainTime
-print(String(format: "plain SQL inserts:  %8.0f reports/s  (%.1f s, %d rows, %.0f rows/s)", plainRate, plainTime, rowCount, Double(rowCount) / plainTime))
-print(String(format: "ratio store/plain:  %8.2f", storeRate / plainRate))
+print(String(format: "plain SQL inserts:  %8.0f reports/s  (%.1f s, cpu %.1f s, %d rows, %.0f rows/s)", plainRate, plainTime, plainCPU,
+             rowCount, Double(rowCount) / plainTime))
+print(String(format: "ratio store/plain:  %8.2f  (cpu plain/store %.2f)", storeRate / plainRate, plainCPU / storeCPU))
 
 // 3. Size and queries.
 let bytes = fileSize(storePath)
