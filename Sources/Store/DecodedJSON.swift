@@ -6,11 +6,14 @@ import Report
 enum DecodedJSON {
     static func of(_ record: CapabilityRecord) -> String {
         var out = "{\"facts\":{"
-        var first = true
-        var seen = Set<String>()
-        for fact in record.facts.sorted(by: { $0.name.utf8.lexicographicallyPrecedes($1.name.utf8) }) where seen.insert(fact.name).inserted {
-            if !first { out += "," }
-            first = false
+        // Decoders mostly emit names in order already: check before sorting. The sort is stable, so a
+        // repeated name keeps its first value (adjacent after sorting).
+        func before(_ a: Fact, _ b: Fact) -> Bool { a.name.utf8.lexicographicallyPrecedes(b.name.utf8) }
+        let facts = zip(record.facts, record.facts.dropFirst()).allSatisfy { before($0, $1) } ? record.facts : record.facts.sorted(by: before)
+        var previous: String?
+        for fact in facts where fact.name != previous {
+            if previous != nil { out += "," }
+            previous = fact.name
             string(fact.name, into: &out)
             out += ":"
             switch fact.value {
@@ -28,6 +31,13 @@ enum DecodedJSON {
     }
 
     static func string(_ s: String, into out: inout String) {
+        // Most text needs no escaping: append it whole.
+        if !s.utf8.contains(where: { $0 < 0x20 || $0 == UInt8(ascii: "\"") || $0 == UInt8(ascii: "\\") }) {
+            out += "\""
+            out += s
+            out += "\""
+            return
+        }
         out += "\""
         for scalar in s.unicodeScalars {
             switch scalar {

@@ -17,23 +17,28 @@ enum Ingestor {
         }
     }
 
-    static func ingest(_ db: Database, _ item: Item, receivedAt: Int64) throws -> IngestResult {
+    /// `mayBeStored` false (the batch's id lookup found no such report) skips the per-report lookup.
+    static func ingest(_ db: Database, _ item: Item, receivedAt: Int64, mayBeStored: Bool = true) throws -> IngestResult {
         let report = item.report
-        if let original = try storedOutcome(db, reportId: report.reportId) { return original }
+        if mayBeStored, let original = try storedOutcome(db, reportId: report.reportId) { return original }
         guard case .ready(let p) = item else {
             guard case .undecodable(_, let message) = item else { fatalError("unreachable") }
             return IngestResult(reportId: report.reportId, hostname: report.host.hostname, outcome: .rejected, error: message)
         }
         let at = StoreTime.ms(report.collectedAt)
-        let existing = try Row.fetchOne(db.cachedStatement(sql: "SELECT id, last_seen, content_hash FROM hosts WHERE hostname = ?"),
-                                        arguments: [report.host.hostname])
+        // The host row and its labels' fingerprint in one statement (labels are rewritten only when they differ).
+        let existing = try Row.fetchOne(db.cachedStatement(sql: """
+            SELECT id, last_seen, content_hash, \(LabelPrint.sql) FROM hosts WHERE hostname = ?
+            """), arguments: [report.host.hostname])
         let host: Int64
         let placement: Placement
         var outcome: IngestOutcome
         var plan: StateWriter.Plan?
         let capabilities = p.capabilities
+        var storedLabels: String? = ""  // a new host has none
         if let existing {
             host = existing[0]
+            storedLabels = existing[3]
             let lastSeen: Int64 = existing[1]
             let currentHash: String? = existing[2]
             if at >= lastSeen {
@@ -59,9 +64,20 @@ enum Ingestor {
         let reportRow = try insertReport(db, p, host: host, at: at, receivedAt: receivedAt, outcome: outcome, written: written)
         if let plan, !plan.isEmpty || outcome == .created { try StateWriter.commit(db, plan, report: reportRow) }
         try updateHost(db, p, host: host, at: at, receivedAt: receivedAt, report: reportRow, isNewest: placement.isNewest,
-                       factsChanged: outcome == .created || outcome == .changed)
+                       factsChanged: outcome == .created || outcome == .changed, storedLabels: storedLabels ?? "")
         return IngestResult(reportId: report.reportId, hostname: report.host.hostname, outcome: outcome,
                             factsOpened: written.opened, factsClosed: written.closed)
+    }
+
+    /// Which of `ids` are stored: one query per 500 ids instead of one per report.
+    static func storedAmong(_ db: Database, _ ids: [String]) throws -> Set<String> {
+        var found = Set<String>()
+        for start in stride(from: 0, to: ids.count, by: 500) {
+            let chunk = Array(ids[start..<min(start + 500, ids.count)])
+            let sql = "SELECT report_id FROM reports WHERE report_id IN (\(chunk.map { _ in "?" }.joined(separator: ",")))"
+            found.formUnion(try String.fetchAll(db.cachedStatement(sql: sql), arguments: StatementArguments(chunk)))
+        }
+        return found
     }
 
     static func storedOutcome(_ db: Database, reportId: String) throws -> IngestResult? {
@@ -90,31 +106,54 @@ enum Ingestor {
     }
 
     static func updateHost(_ db: Database, _ p: PreparedReport, host: Int64, at: Int64, receivedAt: Int64, report: Int64,
-                           isNewest: Bool, factsChanged: Bool) throws {
+                           isNewest: Bool, factsChanged: Bool, storedLabels: String) throws {
         guard isNewest else {
             try db.cachedStatement(sql: "UPDATE hosts SET first_seen = min(first_seen, ?), last_received = ? WHERE id = ?")
                 .execute(arguments: [at, receivedAt, host])
             return
         }
-        try db.cachedStatement(sql: """
-            UPDATE hosts SET machine_id = ?, last_seen = ?, last_received = ?, current_report_id = ?, content_hash = ?,
-                kernel_release = ?, kernel_key = ? WHERE id = ?
-            """).execute(arguments: [p.report.host.machineId, at, receivedAt, report, p.contentHash, p.kernel.text,
-                                     KernelKey.of(p.kernel), host])
+        let current: [DatabaseValueConvertible?] = [p.report.host.machineId, at, receivedAt, report, p.contentHash, p.kernel.text,
+                                                    KernelKey.of(p.kernel)]
         if factsChanged {
-            try StateWriter.updateKeyFacts(db, host: host, facts: Dictionary(p.facts.map { ($0.name, $0.value) }, uniquingKeysWith: { a, _ in a }))
+            // One statement for the host's current columns and its key-fact projection.
+            let key = StateWriter.keyFactValues(p.facts)
+            try db.cachedStatement(sql: """
+                UPDATE hosts SET machine_id = ?, last_seen = ?, last_received = ?, current_report_id = ?, content_hash = ?,
+                    kernel_release = ?, kernel_key = ?, \(StateWriter.keyFactAssignments) WHERE id = ?
+                """).execute(arguments: StatementArguments(current + key + [host]))
+        } else {
+            try db.cachedStatement(sql: """
+                UPDATE hosts SET machine_id = ?, last_seen = ?, last_received = ?, current_report_id = ?, content_hash = ?,
+                    kernel_release = ?, kernel_key = ? WHERE id = ?
+                """).execute(arguments: StatementArguments(current + [host]))
         }
-        try syncLabels(db, host: host, labels: p.report.host.labels)
+        let labels = p.report.host.labels
+        if storedLabels != LabelPrint.of(labels) { try writeLabels(db, host: host, labels: labels) }
     }
 
-    /// Labels follow the newest report; rewritten only when they differ.
-    static func syncLabels(_ db: Database, host: Int64, labels: [String: String]) throws {
-        let rows = try Row.fetchAll(db.cachedStatement(sql: "SELECT key, value FROM host_labels WHERE host_id = ?"), arguments: [host])
-        let stored = Dictionary(rows.map { ($0[0] as String, $0[1] as String) }, uniquingKeysWith: { a, _ in a })
-        guard stored != labels else { return }
+    static func writeLabels(_ db: Database, host: Int64, labels: [String: String]) throws {
         try db.cachedStatement(sql: "DELETE FROM host_labels WHERE host_id = ?").execute(arguments: [host])
         for (key, value) in labels.sorted(by: { $0.key < $1.key }) {
             try db.cachedStatement(sql: "INSERT INTO host_labels (host_id, key, value) VALUES (?, ?, ?)").execute(arguments: [host, key, value])
         }
+    }
+}
+
+/// A host's labels as one string, computed alike in SQL (from host_labels) and in Swift (from a report):
+/// `len:key len:value` per label in key order, lengths in characters so that no text can fake a boundary.
+/// Equal strings mean equal labels; a spurious difference would only cost a rewrite.
+enum LabelPrint {
+    static let sql = """
+        (SELECT coalesce(group_concat(e, ''), '') FROM (SELECT length(key) || ':' || key || length(value) || ':' || value AS e
+         FROM host_labels WHERE host_id = hosts.id ORDER BY key))
+        """
+
+    static func of(_ labels: [String: String]) -> String {
+        var out = ""
+        // host_labels orders keys with SQLite's BINARY collation: UTF-8 bytes.
+        for (key, value) in labels.sorted(by: { $0.key.utf8.lexicographicallyPrecedes($1.key.utf8) }) {
+            out += "\(key.unicodeScalars.count):\(key)\(value.unicodeScalars.count):\(value)"
+        }
+        return out
     }
 }

@@ -26,25 +26,35 @@ struct IntervalSplice<Value: Equatable> {
     /// Keys whose value changed on [at, until), and keys that were closed there.
     var opened = 0
     var closed = 0
-    /// For each desired key, the start of the row that carries it at `at` (for the current projection).
-    var since: [String: Int64] = [:]
+    /// For each desired entry, in the same order, the start of the row that carries it at `at` (for the
+    /// current projection).
+    var since: [Int64] = []
 
-    init(rows: [IntervalRow<Value>], desired: [String: Value], at: Int64, until: Int64, report: Int64, next: Int64?) {
-        var covering: [String: IntervalRow<Value>] = [:]
-        var endingAt: [String: IntervalRow<Value>] = [:]
-        var startingAtUntil: [String: IntervalRow<Value>] = [:]
-        for row in rows {
-            if row.from <= at && row.to > at { covering[row.key] = row }
-            if row.to == at { endingAt[row.key] = row }
-            if until != StoreTime.openEnd && row.from == until { startingAtUntil[row.key] = row }
-        }
-        let keys = Set(covering.keys).union(desired.keys).sorted()
+    /// `desired` sorted by key (String order) with unique keys. Rows and wishes are merged in key order
+    /// rather than hashed: a host has a few dozen keys, and hashing them cost more than the SQL.
+    init(rows unsorted: [IntervalRow<Value>], desired: [(key: String, value: Value)], at: Int64, until: Int64, report: Int64,
+         next: Int64?) {
+        let rows = unsorted.sorted { $0.key < $1.key }
+        since.reserveCapacity(desired.count)
         let nextCloser = until == StoreTime.openEnd ? nil : next
-        for key in keys {
-            let want = desired[key]
-            let current = covering[key]
+        var r = 0, d = 0
+        while r < rows.count || d < desired.count {
+            let key = r < rows.count && (d == desired.count || rows[r].key < desired[d].key) ? rows[r].key : desired[d].key
+            var current: IntervalRow<Value>?, endingAt: IntervalRow<Value>?, startingAtUntil: IntervalRow<Value>?
+            while r < rows.count && rows[r].key == key {
+                let row = rows[r]
+                if row.from <= at && row.to > at { current = row }
+                if row.to == at { endingAt = row }
+                if until != StoreTime.openEnd && row.from == until { startingAtUntil = row }
+                r += 1
+            }
+            var want: Value?
+            if d < desired.count && desired[d].key == key {
+                want = desired[d].value
+                d += 1
+            }
             if let current, let want, current.value == want {
-                since[key] = current.from
+                since.append(current.from)
                 continue
             }
             if let c = current {
@@ -63,23 +73,32 @@ struct IntervalSplice<Value: Equatable> {
             }
             guard let want else { continue }
             opened += 1
-            let left = endingAt[key].flatMap { $0.value == want ? $0 : nil }
-            let right = startingAtUntil[key].flatMap { $0.value == want ? $0 : nil }
+            let left = endingAt.flatMap { $0.value == want ? $0 : nil }
+            let right = startingAtUntil.flatMap { $0.value == want ? $0 : nil }
             switch (left, right) {
             case let (l?, r?):
                 ops.append(.setEnd(id: l.id, to: r.to, closedBy: r.closedBy))
                 ops.append(.delete(id: r.id))
-                since[key] = l.from
+                since.append(l.from)
             case let (l?, nil):
                 ops.append(.setEnd(id: l.id, to: until, closedBy: nextCloser))
-                since[key] = l.from
+                since.append(l.from)
             case let (nil, r?):
                 ops.append(.setStart(id: r.id, from: at, openedBy: report))
-                since[key] = at
+                since.append(at)
             case (nil, nil):
                 ops.append(.insert(key: key, value: want, from: at, to: until, openedBy: report, closedBy: nextCloser))
-                since[key] = at
+                since.append(at)
             }
         }
+    }
+
+    /// `entries` sorted by key with the first of each repeated key kept (the sort is stable).
+    static func sortedUnique(_ entries: [(key: String, value: Value)]) -> [(key: String, value: Value)] {
+        let sorted = zip(entries, entries.dropFirst()).allSatisfy { $0.key < $1.key } ? entries : entries.sorted { $0.key < $1.key }
+        var out: [(key: String, value: Value)] = []
+        out.reserveCapacity(sorted.count)
+        for e in sorted where out.last?.key != e.key { out.append(e) }
+        return out
     }
 }

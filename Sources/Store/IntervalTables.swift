@@ -7,7 +7,6 @@ import GRDB
 protocol IntervalTable {
     associatedtype Value: Equatable
     static var table: String { get }
-    static func load(_ db: Database, host: Int64, notEndingBefore at: Int64) throws -> [IntervalRow<Value>]
     static func insert(_ db: Database, host: Int64, key: String, value: Value, from: Int64, to: Int64, openedBy: Int64, closedBy: Int64?) throws
 }
 
@@ -62,9 +61,11 @@ enum FactTable: IntervalTable {
 enum CapabilityTable: IntervalTable {
     static let table = "capability_versions"
 
-    static func load(_ db: Database, host: Int64, notEndingBefore at: Int64) throws -> [IntervalRow<CapabilityValue>] {
+    /// Without `decoded` the values carry "" for it: enough to compare (identity ignores it) and to close
+    /// or extend rows, not to copy a row (only an out-of-order splice, with a bounded placement, copies).
+    static func load(_ db: Database, host: Int64, notEndingBefore at: Int64, decoded: Bool) throws -> [IntervalRow<CapabilityValue>] {
         let sql = """
-            SELECT id, unit, capability, capability_version, kernel_release, raw, decoded, decoder_version,
+            SELECT id, unit, capability, capability_version, kernel_release, raw, \(decoded ? "decoded" : "''"), decoder_version,
                    valid_from, valid_to, opened_by, closed_by
             FROM capability_versions WHERE host_id = ? AND valid_to >= ?
             """

@@ -46,15 +46,28 @@ struct PreparedReport: Sendable {
     /// What makes two reports "the same content": kernel, host facts and every capability's raw bytes.
     /// Report id, times, collector version and labels are left out on purpose.
     static func contentHash(kernel: String, facts: [Fact], records: [CapabilityRecord]) -> String {
-        var h = SHA256()
-        h.update("kernel\u{0}\(kernel)\u{0}")
+        // The same byte sequence as hashing each piece in turn, gathered first: one bulk update.
+        var m: [UInt8] = []
+        m.reserveCapacity(2048)
+        func add(_ s: String) { m.append(contentsOf: s.utf8); m.append(0) }
+        add("kernel")
+        add(kernel)
         for fact in facts {
-            h.update("fact\u{0}\(fact.name)\u{0}\(fact.value.type.rawValue)\u{0}\(fact.value)\u{0}")
+            add("fact")
+            add(fact.name)
+            add(fact.value.type.rawValue)
+            add(fact.value.description)
         }
         for record in records.sorted(by: { ($0.unit, $0.capability) < ($1.unit, $1.capability) }) {
-            h.update("cap\u{0}\(record.unit)\u{0}\(record.capability)\u{0}\(record.version)\u{0}\(record.raw.count)\u{0}")
-            h.update(record.raw)
+            add("cap")
+            add(record.unit)
+            add(record.capability)
+            add(String(record.version))
+            add(String(record.raw.count))
+            m.append(contentsOf: record.raw)
         }
+        var h = SHA256()
+        h.update(m)
         return h.finalize()
     }
 }

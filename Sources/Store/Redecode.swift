@@ -85,7 +85,7 @@ extension SQLiteStore {
             }
             if placement.isNewest {
                 try db.cachedStatement(sql: "UPDATE hosts SET content_hash = ? WHERE id = ?").execute(arguments: [p.contentHash, host])
-                try StateWriter.updateKeyFacts(db, host: host, facts: plan.desiredFacts)
+                try StateWriter.updateKeyFacts(db, host: host, facts: p.facts)
             }
         }
         try db.cachedStatement(sql: "UPDATE reports SET decoder_version = ?, content_hash = ? WHERE id = ?")

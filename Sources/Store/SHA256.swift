@@ -21,6 +21,8 @@ public struct SHA256: Sendable {
     public init() {}
 
     public mutating func update(_ bytes: some Sequence<UInt8>) {
+        // Contiguous input (arrays, native strings' UTF-8) goes in whole blocks, not byte by byte.
+        if bytes.withContiguousStorageIfAvailable({ update(contiguous: $0) }) != nil { return }
         for byte in bytes {
             buffer.append(byte)
             length &+= 1
@@ -32,6 +34,20 @@ public struct SHA256: Sendable {
     }
 
     public mutating func update(_ text: String) { update(text.utf8) }
+
+    private mutating func update(contiguous bytes: UnsafeBufferPointer<UInt8>) {
+        var i = 0
+        length &+= UInt64(bytes.count)
+        while i < bytes.count {
+            let take = min(64 - buffer.count, bytes.count - i)
+            buffer.append(contentsOf: UnsafeBufferPointer(rebasing: bytes[i..<i + take]))
+            i += take
+            if buffer.count == 64 {
+                compress(buffer)
+                buffer.removeAll(keepingCapacity: true)
+            }
+        }
+    }
 
     /// The digest as 64 lowercase hex digits.
     public mutating func finalize() -> String {
@@ -56,7 +72,11 @@ public struct SHA256: Sendable {
     }
 
     private mutating func compress(_ block: [UInt8]) {
-        var w = [UInt32](repeating: 0, count: 64)
+        withUnsafeTemporaryAllocation(of: UInt32.self, capacity: 64) { w in compress(block, w) }
+    }
+
+    /// `w`: the message schedule, on the stack rather than a fresh array per block.
+    private mutating func compress(_ block: [UInt8], _ w: UnsafeMutableBufferPointer<UInt32>) {
         for i in 0..<16 {
             w[i] = UInt32(block[i * 4]) << 24 | UInt32(block[i * 4 + 1]) << 16 | UInt32(block[i * 4 + 2]) << 8 | UInt32(block[i * 4 + 3])
         }

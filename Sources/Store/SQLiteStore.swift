@@ -42,7 +42,15 @@ public final class SQLiteStore: RegistryStore {
             let items = next
             let following = index + 1 < batches.count ? PreparedBatch(batches[index + 1]) : nil
             // Results leave this function only after the batch's transaction committed.
-            results += try pool.write { db in try items.map { try Ingestor.ingest(db, $0, receivedAt: received) } }
+            results += try pool.write { db in
+                // One lookup for the batch's ids; a repeat within the batch looks itself up.
+                var maybeStored = try Ingestor.storedAmong(db, items.map(\.report.reportId))
+                return try items.map { item in
+                    let id = item.report.reportId
+                    defer { maybeStored.insert(id) }
+                    return try Ingestor.ingest(db, item, receivedAt: received, mayBeStored: maybeStored.contains(id))
+                }
+            }
             next = following?.wait() ?? []
         }
         return results

@@ -44,8 +44,10 @@ enum StateWriter {
         var placement: Placement
         var facts: IntervalSplice<FactValue>
         var capabilities: IntervalSplice<CapabilityValue>
-        var desiredFacts: [String: FactValue]
-        var previousOpenFacts: [String: FactValue]
+        /// Sorted by name, unique; `facts.since` runs alongside.
+        var desiredFacts: [(key: String, value: FactValue)]
+        /// The host's open fact rows before this write, sorted by name.
+        var previousOpenFacts: [(key: String, value: FactValue)]
         var isEmpty: Bool { facts.ops.isEmpty && capabilities.ops.isEmpty }
         var written: Written { Written(opened: facts.opened, closed: facts.closed) }
     }
@@ -53,16 +55,16 @@ enum StateWriter {
     static func plan(_ db: Database, host: Int64, placement: Placement, report: Int64 = placeholder,
                      facts: [Fact], capabilities: [CapabilityValue]) throws -> Plan {
         let factRows = try FactTable.load(db, host: host, notEndingBefore: placement.at)
-        let capRows = try CapabilityTable.load(db, host: host, notEndingBefore: placement.at)
-        let desiredFacts = Dictionary(facts.map { ($0.name, $0.value) }, uniquingKeysWith: { a, _ in a })
-        let desiredCaps = Dictionary(capabilities.map { (CapabilityValue.key(unit: $0.unit, capability: $0.capability), $0) },
-                                     uniquingKeysWith: { a, _ in a })
+        let capRows = try CapabilityTable.load(db, host: host, notEndingBefore: placement.at,
+                                               decoded: placement.until != StoreTime.openEnd)
+        let desiredFacts = IntervalSplice<FactValue>.sortedUnique(facts.map { ($0.name, $0.value) })
+        let desiredCaps = IntervalSplice<CapabilityValue>.sortedUnique(
+            capabilities.map { (CapabilityValue.key(unit: $0.unit, capability: $0.capability), $0) })
         let factSplice = IntervalSplice(rows: factRows, desired: desiredFacts, at: placement.at, until: placement.until,
                                         report: report, next: placement.next)
         let capSplice = IntervalSplice(rows: capRows, desired: desiredCaps, at: placement.at, until: placement.until,
                                        report: report, next: placement.next)
-        var open: [String: FactValue] = [:]
-        for row in factRows where row.to == StoreTime.openEnd { open[row.key] = row.value }
+        let open = factRows.filter { $0.to == StoreTime.openEnd }.map { (key: $0.key, value: $0.value) }.sorted { $0.key < $1.key }
         return Plan(host: host, placement: placement, facts: factSplice, capabilities: capSplice,
                     desiredFacts: desiredFacts, previousOpenFacts: open)
     }
@@ -73,39 +75,63 @@ enum StateWriter {
         if plan.placement.isNewest { try updateCurrentFacts(db, plan) }
     }
 
-    /// current_facts mirrors the open fact rows: rewrite only the names whose value changed.
+    /// current_facts mirrors the open fact rows: rewrite only the names whose value changed (a merge of
+    /// the two sorted lists).
     static func updateCurrentFacts(_ db: Database, _ plan: Plan) throws {
-        let names = Set(plan.previousOpenFacts.keys).union(plan.desiredFacts.keys)
-        for name in names {
-            let old = plan.previousOpenFacts[name]
-            guard let new = plan.desiredFacts[name] else {
-                try db.cachedStatement(sql: "DELETE FROM current_facts WHERE host_id = ? AND name = ?").execute(arguments: [plan.host, name])
-                continue
+        let open = plan.previousOpenFacts
+        func delete(_ name: String) throws {
+            try db.cachedStatement(sql: "DELETE FROM current_facts WHERE host_id = ? AND name = ?").execute(arguments: [plan.host, name])
+        }
+        var o = 0
+        for (i, want) in plan.desiredFacts.enumerated() {
+            while o < open.count && open[o].key < want.key {
+                try delete(open[o].key)
+                o += 1
             }
-            if old == new { continue }
-            let c = FactColumns.split(new)
+            var old: FactValue?
+            if o < open.count && open[o].key == want.key {
+                old = open[o].value
+                o += 1
+            }
+            if old == want.value { continue }
+            let c = FactColumns.split(want.value)
             try db.cachedStatement(sql: """
                 INSERT INTO current_facts (host_id, name, type, value_int, value_text, since) VALUES (?, ?, ?, ?, ?, ?)
                 ON CONFLICT (host_id, name) DO UPDATE SET type = excluded.type, value_int = excluded.value_int,
                     value_text = excluded.value_text, since = excluded.since
-                """).execute(arguments: [plan.host, name, c.type, c.int, c.text, plan.facts.since[name] ?? plan.placement.at])
+                """).execute(arguments: [plan.host, want.key, c.type, c.int, c.text, plan.facts.since[i]])
+        }
+        while o < open.count {
+            try delete(open[o].key)
+            o += 1
         }
     }
 
     /// The key-fact columns of `hosts` (the one-row-per-host projection placement queries read).
-    static func updateKeyFacts(_ db: Database, host: Int64, facts: [String: FactValue]) throws {
-        func int(_ name: String) -> Int64? {
-            switch facts[name] {
+    static func updateKeyFacts(_ db: Database, host: Int64, facts: [Fact]) throws {
+        try db.cachedStatement(sql: "UPDATE hosts SET \(keyFactAssignments) WHERE id = ?")
+            .execute(arguments: StatementArguments(keyFactValues(facts) + [host]))
+    }
+
+    static let keyFactAssignments = """
+        cur_vendor = ?, cur_nesting = ?, cur_pasid_bind = ?, cur_pasid_bits = ?, cur_addr_width = ?, cur_first_level_format = ?
+        """
+
+    /// Values for `keyFactAssignments`, in its order (the first value of a repeated name).
+    static func keyFactValues(_ facts: [Fact]) -> [DatabaseValueConvertible?] {
+        let names = [CrossVendor.vendor, CrossVendor.nesting, CrossVendor.pasidBind, CrossVendor.pasidBits,
+                     CrossVendor.addrWidth, CrossVendor.firstLevelFormat]
+        var found = [FactValue?](repeating: nil, count: names.count)
+        for fact in facts {
+            if let i = names.firstIndex(of: fact.name), found[i] == nil { found[i] = fact.value }
+        }
+        func int(_ v: FactValue?) -> Int64? {
+            switch v {
             case .bool(let b)?: return b ? 1 : 0
             case .int(let i)?: return i
             default: return nil
             }
         }
-        func text(_ name: String) -> String? { facts[name].map(\.description) }
-        try db.cachedStatement(sql: """
-            UPDATE hosts SET cur_vendor = ?, cur_nesting = ?, cur_pasid_bind = ?, cur_pasid_bits = ?, cur_addr_width = ?,
-                cur_first_level_format = ? WHERE id = ?
-            """).execute(arguments: [text(CrossVendor.vendor), int(CrossVendor.nesting), int(CrossVendor.pasidBind),
-                                     int(CrossVendor.pasidBits), int(CrossVendor.addrWidth), text(CrossVendor.firstLevelFormat), host])
+        return [found[0]?.description, int(found[1]), int(found[2]), int(found[3]), int(found[4]), found[5]?.description]
     }
 }
