@@ -1,0 +1,83 @@
+import Foundation
+import Testing
+
+/// `capreg collect` as an agent against the real `capreg serve`.
+@Suite("capreg collect", .serialized)
+struct CollectCommandTests {
+    static let sysfs = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+        .deletingLastPathComponent().deletingLastPathComponent().appendingPathComponent("shared/captures/legacy-aw39/sysfs").path
+
+    /// A loopback port nobody listens on right now.
+    static func freePort() -> Int {
+        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        defer { close(fd) }
+        var addr = sockaddr_in()
+        addr.sin_family = sa_family_t(AF_INET)
+        addr.sin_addr.s_addr = inet_addr("127.0.0.1")
+        var len = socklen_t(MemoryLayout<sockaddr_in>.size)
+        _ = withUnsafeMutablePointer(to: &addr) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, len) } }
+        _ = withUnsafeMutablePointer(to: &addr) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &len) } }
+        return Int(UInt16(bigEndian: addr.sin_port))
+    }
+
+    @Test("registry down, agent restarted, registry up: every report arrives, once")
+    func spoolSurvivesDownRegistryAndRestarts() throws {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("capreg-collect-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let tokens = dir.appendingPathComponent("tokens")
+        try "collector collector-token-0123456789abcdef\nreader reader-token-0123456789abcdef\n".write(to: tokens, atomically: true, encoding: .utf8)
+        let port = Self.freePort()
+        let agent = ["collect", "--push", "http://127.0.0.1:\(port)", "--token", "collector-token-0123456789abcdef",
+                     "--spool", dir.appendingPathComponent("spool").path, "--once", "--attempts", "2", "--backoff-base", "0.05",
+                     "--sysfs-root", Self.sysfs, "--hostname", "spool-host"]
+        // Down: each run (a fresh process: a restarted agent) keeps its report and exits 75.
+        for expected in 1...2 {
+            let run = try Capreg.run(agent)
+            #expect(run.status == 75, "stderr: \(run.stderr)")
+            #expect(run.stderr.contains("ECONNREFUSED") && run.stderr.contains("waiting \(expected)"))
+        }
+        let server = Process()
+        server.executableURL = try Capreg.binary()
+        server.arguments = ["serve", "--db", dir.appendingPathComponent("r.sqlite").path, "--listen", "127.0.0.1:\(port)", "--tokens", tokens.path]
+        server.standardError = FileHandle.nullDevice
+        server.standardOutput = FileHandle.nullDevice
+        try server.run()
+        defer { server.terminate(); server.waitUntilExit() }
+        var up = try Capreg.run(agent)
+        var collected = 3
+        for _ in 0..<50 where up.status == 75 { usleep(100_000); up = try Capreg.run(agent); collected += 1 }
+        #expect(up.status == 0, "stderr: \(up.stderr)")
+        #expect(try FileManager.default.contentsOfDirectory(atPath: dir.appendingPathComponent("spool").path).filter { $0.hasSuffix(".json") }.isEmpty)
+        // Every report collected (two while down, then each run while starting up) was stored once.
+        let text = try Self.get("http://127.0.0.1:\(port)/metrics", token: "reader-token-0123456789abcdef")
+        func count(_ outcome: String) -> Int {
+            let line = text.split(separator: "\n").first { $0.hasPrefix("capreg_ingested_reports_total{outcome=\"\(outcome)\"}") }
+            return line.flatMap { Int($0.split(separator: " ").last!) } ?? -1
+        }
+        #expect(count("duplicate") == 0)
+        #expect(count("created") == 1 && count("created") + count("unchanged") + count("changed") == collected, "\(text)")
+    }
+
+    static func get(_ url: String, token: String) throws -> String {
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        p.arguments = ["curl", "-sf", "-H", "Authorization: Bearer \(token)", url]
+        let out = Pipe()
+        p.standardOutput = out
+        try p.run()
+        let data = out.fileHandleForReading.readDataToEndOfFile()
+        p.waitUntilExit()
+        return String(decoding: data, as: UTF8.self)
+    }
+
+    @Test("a config that does not parse: exit 78 naming file and line")
+    func badConfig() throws {
+        let file = FileManager.default.temporaryDirectory.appendingPathComponent("capreg-\(UUID().uuidString).conf")
+        try "registry = http://127.0.0.1:1\nspool_max_bytes = many\n".write(to: file, atomically: true, encoding: .utf8)
+        defer { try? FileManager.default.removeItem(at: file) }
+        let run = try Capreg.run(["collect", "--config", file.path])
+        #expect(run.status == 78)
+        #expect(run.stderr.contains("\(file.path):2: spool_max_bytes must be a positive whole number"), "\(run.stderr)")
+    }
+}
