@@ -9,7 +9,7 @@ cd "$(dirname "$0")/.."
 out=${1:-.build-realkernel}
 tool=${REALKERNEL:-../shared/tools/realkernel/run.sh}
 [ -x "$tool" ] || [ -f "$tool" ] || { echo "SKIP realkernel: $tool not found"; exit 0; }
-command -v python3 >/dev/null || { DEBIAN_FRONTEND=noninteractive apt-get install -y -qq python3 >/dev/null; }
+command -v python3 >/dev/null || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq python3 >/dev/null; }
 mkdir -p "$out"
 swift build -c release --scratch-path "${SCRATCH:-.build-static}" --static-swift-stdlib -Xswiftc -static-executable --product capreg
 bin=$(swift build -c release --scratch-path "${SCRATCH:-.build-static}" --static-swift-stdlib -Xswiftc -static-executable --show-bin-path)/capreg
