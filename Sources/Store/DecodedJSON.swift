@@ -1,4 +1,5 @@
 import Decoders
+import Foundation
 import Report
 
 /// `{"facts":{name:value,…},"notes":[…]}` with keys in byte order and values in their JSON types,
@@ -8,7 +9,7 @@ enum DecodedJSON {
         var out = "{\"facts\":{"
         // Decoders mostly emit names in order already: check before sorting. The sort is stable, so a
         // repeated name keeps its first value (adjacent after sorting).
-        func before(_ a: Fact, _ b: Fact) -> Bool { a.name.utf8.lexicographicallyPrecedes(b.name.utf8) }
+        func before(_ a: Fact, _ b: Fact) -> Bool { utf8Precedes(a.name, b.name) }
         let facts = zip(record.facts, record.facts.dropFirst()).allSatisfy { before($0, $1) } ? record.facts : record.facts.sorted(by: before)
         var previous: String?
         for fact in facts where fact.name != previous {
@@ -30,9 +31,22 @@ enum DecodedJSON {
         return out + "]}"
     }
 
+    /// Byte order of the UTF-8 text (memcmp: the generic UTF8View comparison cost more than the JSON).
+    static func utf8Precedes(_ a: String, _ b: String) -> Bool {
+        var a = a, b = b
+        return a.withUTF8 { x in
+            b.withUTF8 { y in
+                let n = min(x.count, y.count)
+                let c = n == 0 ? 0 : memcmp(x.baseAddress!, y.baseAddress!, n)
+                return c != 0 ? c < 0 : x.count < y.count
+            }
+        }
+    }
+
     static func string(_ s: String, into out: inout String) {
         // Most text needs no escaping: append it whole.
-        if !s.utf8.contains(where: { $0 < 0x20 || $0 == UInt8(ascii: "\"") || $0 == UInt8(ascii: "\\") }) {
+        var s = s
+        if !s.withUTF8({ $0.contains { $0 < 0x20 || $0 == UInt8(ascii: "\"") || $0 == UInt8(ascii: "\\") } }) {
             out += "\""
             out += s
             out += "\""

@@ -15,11 +15,26 @@ extension IntervalTable {
     /// report row exists).
     static func apply(_ db: Database, host: Int64, ops: [IntervalOp<Value>], placeholder: Int64, report: Int64) throws {
         func id(_ r: Int64) -> Int64 { r == placeholder ? report : r }
+        // A splice touches each row at most once, so the closings can go first, those that share an end
+        // (an in-order report closes every changed row at its time) in one UPDATE.
+        var ends: [(to: Int64, closedBy: Int64?, rows: [Int64])] = []
+        for case let .setEnd(row, to, closedBy) in ops {
+            let by = closedBy.map(id)
+            if let i = ends.firstIndex(where: { $0.to == to && $0.closedBy == by }) { ends[i].rows.append(row) } else {
+                ends.append((to, by, [row]))
+            }
+        }
+        for end in ends {
+            for start in stride(from: 0, to: end.rows.count, by: 16) {
+                let rows = end.rows[start..<min(start + 16, end.rows.count)]
+                let sql = "UPDATE \(table) SET valid_to = ?, closed_by = ? WHERE id IN (\(rows.map { _ in "?" }.joined(separator: ",")))"
+                try db.cachedStatement(sql: sql).execute(arguments: StatementArguments([end.to, end.closedBy] as [DatabaseValueConvertible?] + rows.map { $0 }))
+            }
+        }
         for op in ops {
             switch op {
-            case let .setEnd(row, to, closedBy):
-                try db.cachedStatement(sql: "UPDATE \(table) SET valid_to = ?, closed_by = ? WHERE id = ?")
-                    .execute(arguments: [to, closedBy.map(id), row])
+            case .setEnd:
+                continue
             case let .setStart(row, from, openedBy):
                 try db.cachedStatement(sql: "UPDATE \(table) SET valid_from = ?, opened_by = ? WHERE id = ?")
                     .execute(arguments: [from, id(openedBy), row])
