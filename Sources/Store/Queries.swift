@@ -85,26 +85,19 @@ extension SQLiteStore {
         }
     }
 
+    /// Every changed host, a kernel upgrade that changed no fact included: the pages of `changesPage`
+    /// read in one transaction.
     public func changes(from: Date, to: Date) throws -> [HostChange] {
         let t1 = StoreTime.ms(from), t2 = StoreTime.ms(to)
-        guard t1 < t2 else { return [] }
         return try pool.read { db in
-            let hosts = try Int64.fetchAll(db, sql: QuerySQL.changedHosts, arguments: [t1, t2, t1, t2])
             var out: [HostChange] = []
-            for host in hosts {
-                let hostname = try String.fetchOne(db, sql: "SELECT hostname FROM hosts WHERE id = ?", arguments: [host]) ?? "?"
-                let before = try SQLiteStore.snapshot(db, host: host, hostname: hostname, at: t1)
-                let after = try SQLiteStore.snapshot(db, host: host, hostname: hostname, at: t2)
-                let old = Dictionary((before?.facts ?? []).map { ($0.name, $0.value) }, uniquingKeysWith: { a, _ in a })
-                let new = Dictionary((after?.facts ?? []).map { ($0.name, $0.value) }, uniquingKeysWith: { a, _ in a })
-                let changes = Set(old.keys).union(new.keys).sorted().compactMap { name -> FactChange? in
-                    old[name] == new[name] ? nil : FactChange(name: name, before: old[name], after: new[name])
-                }
-                if changes.isEmpty { continue }
-                out.append(HostChange(hostname: hostname, kernelBefore: before?.kernelRelease, kernelAfter: after?.kernelRelease,
-                                      changes: changes))
-            }
-            return out.sorted { $0.hostname < $1.hostname }
+            var after: String?
+            repeat {
+                let page = try SQLiteStore.changesPage(db, t1: t1, t2: t2, after: after, limit: 1000, names: nil)
+                out += page.items
+                after = page.nextAfter
+            } while after != nil
+            return out
         }
     }
 

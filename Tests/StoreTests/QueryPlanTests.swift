@@ -26,6 +26,12 @@ import Testing
         Case(name: "host history", sql: QuerySQL.hostHistory, arguments: ["1"], indexes: ["facts_host_to"]),
         Case(name: "hosts with name = int now", sql: QuerySQL.currentHostsWithInt, arguments: ["nesting", "1"], indexes: ["current_facts_name_int"]),
         Case(name: "nesting hosts now", sql: QuerySQL.nestingHosts, arguments: ["16"], indexes: ["hosts_nesting"]),
+        Case(name: "hosts known at T, one page", sql: FleetPageSQL.hostsKnownAt, arguments: ["host-5", "5", "10"],
+             indexes: ["sqlite_autoindex_hosts_1"]),
+        Case(name: "changed hosts between T1 and T2, one page", sql: FleetPageSQL.changedHosts(names: nil, kernel: true),
+             arguments: ["host-5", "1", "9", "10"], indexes: ["sqlite_autoindex_hosts_1", "facts_host_to", "reports_host_time"]),
+        Case(name: "changed hosts on named facts, one page", sql: FleetPageSQL.changedHosts(names: 2, kernel: false),
+             arguments: ["host-5", "1", "9", "10", "nesting.format", "vfio.dma_avail"], indexes: ["sqlite_autoindex_hosts_1", "facts_host_to"]),
         Case(name: "facts an ingest at T touches", sql: "SELECT id FROM facts WHERE host_id = ? AND valid_to >= ?", arguments: ["1", "5"],
              indexes: ["facts_host_to"]),
     ]
