@@ -46,6 +46,27 @@ import Testing
         #expect(SyntheticBytes.vfioInfo(shape) == bytes)
     }
 
+    /// A few nesting-capable VT-d hosts run a vendor tree with the unmerged nesting series: their VFIO
+    /// buffers carry NESTING v5 (5.8.0+vsva) or v8 (5.12.0+vsva), decoded without ambiguity.
+    @Test func vsvaHostsCarryTheNestingCapability() throws {
+        let fleet = SyntheticFleet(hosts: 400, days: 2, seed: 1)
+        var seen: [String: Int] = [:]
+        for host in 0..<fleet.hosts {
+            for r in fleet.versionedReports(host: host, versions: 2) where r.kernel.release.hasSuffix("+vsva") {
+                let p = try PreparedReport(r)
+                guard let vfio = p.records.first(where: { $0.unit.hasPrefix("vfio-group") && $0.capability == "vfio-info" }) else { continue }
+                let facts = Dictionary(p.facts.map { ($0.name, $0.value) }, uniquingKeysWith: { a, _ in a })
+                let v8 = r.kernel.release == "5.12.0+vsva"
+                #expect(facts["nesting.format"] == .text("intel-vtd"), "\(r.reportId)")
+                #expect(facts["nesting.revision"] == .text(v8 ? "v8" : "v5"), "\(r.reportId)")
+                #expect(facts["nesting.pasid_bits"] == .int(20))
+                #expect(!p.records.flatMap(\.notes).contains { $0.contains("fits") }, "\(vfio.notes)")
+                seen[r.kernel.release, default: 0] += 1
+            }
+        }
+        #expect(seen["5.8.0+vsva", default: 0] > 0 && seen["5.12.0+vsva", default: 0] > 0, "\(seen)")
+    }
+
     @Test func sysfsBytesAreTheCanonicalForm() {
         #expect(SyntheticBytes.sysfsIntel(cap: 0xd2_008c_2226_0286, ecap: 0xf0_0f4a, address: 0xfed9_0000)
                 == SourceDecoder.sysfsRaw(["cap": "d2008c22260286\n", "ecap": "f00f4a\n", "version": "1:0\n", "address": "fed90000\n"]))

@@ -21,10 +21,60 @@ enum SyntheticBytes {
         var topIOVA: UInt64 = 0x7f_ffff_ffff
         var pgsizes: UInt64 = 0x4020_1000
         var dmaEntries: UInt32 = 0xffff
+        /// The unmerged nesting series' capability (vendor `+vsva` trees), placed after DMA_AVAIL as the
+        /// series chained it: nil on every upstream kernel.
+        var nesting: Nesting?
+    }
+
+    /// Revisions of VFIO_IOMMU_TYPE1_INFO_CAP_NESTING carrying VT-d data (fact sheet §2.2–2.6).
+    enum NestingRevision {
+        /// id 3, 56 bytes: `iommu_nesting_info` layout B at +8 (size, format, features, flags, aw, pb), vtd B.
+        case v5
+        /// id 4, 72 bytes: layout C at +8 (argsz, flags, format, features, aw, pb, pad[12]), vtd D.
+        case v8
+    }
+
+    struct Nesting {
+        var revision: NestingRevision
+        var addrWidth: UInt16 = 48
+        var pasidBits: UInt16 = 20
+        /// Raw registers; the driver exports them masked (§2.6).
+        var cap: UInt64
+        var ecap: UInt64
+    }
+
+    /// The NESTING capability's body after its 8-byte header: format 1 (IOMMU_PASID_FORMAT_INTEL_VTD),
+    /// the VT-d driver's features (0x7 in v5's numbering, 0x3 in v8's), FL1GP|FL5LP and
+    /// PRS|ERS|SRS|EAFS|PASID of the registers.
+    static func nestingBody(_ n: Nesting) -> [UInt8] {
+        var b = LE()
+        let cap = n.cap & 0x1100_0000_0000_0000, ecap = n.ecap & 0x104_e000_0000
+        switch n.revision {
+        case .v5:
+            b.u32(48)                  // size: 24-byte header + 24 bytes of VT-d data
+            b.u32(1)                   // format
+            b.u32(0x7)                 // features: SYSWIDE_PASID | BIND_PGTBL | CACHE_INVLD
+            b.u32(0)                   // flags
+            b.u16(n.addrWidth); b.u16(n.pasidBits)
+            b.u32(0)                   // padding
+            b.u32(0); b.u32(0)         // vtd flags, padding
+            b.u64(cap); b.u64(ecap)
+        case .v8:
+            b.u32(64)                  // argsz: 32-byte header + 32 bytes of VT-d data
+            b.u32(0)                   // flags
+            b.u32(1)                   // format
+            b.u32(0x3)                 // features: BIND_PGTBL | CACHE_INVLD (v8 numbering)
+            b.u16(n.addrWidth); b.u16(n.pasidBits)
+            b.bytes += [UInt8](repeating: 0, count: 12)
+            b.u32(0)                   // vtd flags
+            b.bytes += [UInt8](repeating: 0, count: 12)
+            b.u64(cap); b.u64(ecap)
+        }
+        return b.bytes
     }
 
     /// `VFIO_IOMMU_GET_INFO` for a type1v2 container: the fixed struct, then MIGRATION → DMA_AVAIL →
-    /// IOVA_RANGE, each header's `next` patched once the following capability's offset is known.
+    /// (NESTING) → IOVA_RANGE, each header's `next` patched once the following capability's offset is known.
     static func vfioInfo(_ shape: VFIOShape) -> [UInt8] {
         var b = LE()
         b.u32(0)                       // argsz, patched below
@@ -51,6 +101,11 @@ enum SyntheticBytes {
         if shape.dmaAvail {
             header(&b, id: 3)
             b.u32(shape.dmaEntries)
+            if shape.padTo8 { b.pad(to: 8) }
+        }
+        if let nesting = shape.nesting {
+            header(&b, id: nesting.revision == .v5 ? 3 : 4)
+            b.bytes += nestingBody(nesting)
             if shape.padTo8 { b.pad(to: 8) }
         }
         header(&b, id: 1)

@@ -15,6 +15,10 @@ public struct SyntheticFleet: Sendable {
 
     public static let kernels = ["5.4.0-150-generic", "5.15.0-91-generic", "6.1.0-18-amd64", "6.8.0-45-generic",
                                  "6.12.9-amd64", "7.0.1-1-amd64"]
+    /// A vendor tree with the unmerged VFIO nesting series takes the first two places of `kernels` on a
+    /// few nesting-capable VT-d hosts: NESTING v5 on a 5.8 base, v8 on 5.12; later upgrades go upstream
+    /// (and lose the capability).
+    public static let vsvaKernels = ["5.8.0+vsva", "5.12.0+vsva"]
 
     public init(hosts: Int, days: Int, seed: UInt64 = 1, start: Date = Date(timeIntervalSince1970: 1_735_689_600)) {
         self.hosts = hosts
@@ -40,6 +44,12 @@ public struct SyntheticFleet: Sendable {
         var firstDay: Int
         var lastDay: Int
         var secondOfDay: Int
+        /// Runs `vsvaKernels` instead of the first two upstream kernels.
+        var vsva = false
+
+        func kernel(_ index: Int) -> String {
+            vsva && index < SyntheticFleet.vsvaKernels.count ? SyntheticFleet.vsvaKernels[index] : SyntheticFleet.kernels[index]
+        }
     }
 
     func profile(_ host: Int) -> Profile {
@@ -63,6 +73,9 @@ public struct SyntheticFleet: Sendable {
         let firstDay = late ? Int(g.next() % UInt64(max(1, days / 2))) : 0
         let lastDay = stale ? max(firstDay, days / 3 + Int(g.next() % UInt64(max(1, days - days / 3)))) : days - 1
         let pools = ["batch", "gpu", "web", "db"]
+        // Drawn from a stream of its own so that adding it left every other host's profile as it was.
+        var v = SplitMix64.stream(seed, 2, UInt64(host))
+        let vsva = hardware == .vtdNesting && v.next() % 10 == 0
         return Profile(
             hostname: String(format: "host-%06d", host),
             machineId: String(format: "%016llx%016llx", g.next(), g.next()),
@@ -70,7 +83,7 @@ public struct SyntheticFleet: Sendable {
             hardware: hardware, units: 1 + Int(g.next() % 2),
             vfioGroup: g.next() % 5 == 0 ? nil : Int(g.next() % 64),
             firstKernel: firstKernel, upgradeDays: upgradeDays, firstDay: firstDay, lastDay: lastDay,
-            secondOfDay: Int(g.next() % 86_400))
+            secondOfDay: Int(g.next() % 86_400), vsva: vsva)
     }
 
     /// Host `host`'s report on `day`, or nil when it did not report that day (not yet joined, or stale).
@@ -101,7 +114,7 @@ public struct SyntheticFleet: Sendable {
     }
 
     func report(_ p: Profile, kernel index: Int, at: Date, id: String) -> Report {
-        let release = SyntheticFleet.kernels[index]
+        let release = p.kernel(index)
         let k = KernelRelease(release)
         var sources: [Report.Source] = []
         var vfio = SyntheticBytes.VFIOShape()
@@ -112,6 +125,9 @@ public struct SyntheticFleet: Sendable {
         switch p.hardware {
         case .vtdLegacy, .vtdScalable, .vtdFirstStageOnly, .vtdNesting:
             let (cap, ecap) = SyntheticFleet.vtdRegisters(p.hardware)
+            if k.flavour == "+vsva" {
+                vfio.nesting = SyntheticBytes.Nesting(revision: k.atLeast(5, 12) ? .v8 : .v5, cap: cap, ecap: ecap)
+            }
             if p.hardware != .vtdLegacy { vfio.topIOVA = 0xffff_ffff_ffff }
             for u in 0..<p.units {
                 sources.append(Report.Source(kind: .sysfsIntel, unit: "dmar\(u)",
