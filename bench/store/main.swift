@@ -149,7 +149,16 @@ var hourChanges = 0, dayChanges = 0
 let firstUpgrade = fleet.start.addingTimeInterval(86_400 + 43_200)
 let hourFeed = try seconds { hourChanges = try store.changes(from: firstUpgrade, to: firstUpgrade.addingTimeInterval(3600)).count }
 let dayFeed = try seconds { dayChanges = try store.changes(from: firstUpgrade.addingTimeInterval(-86_400), to: firstUpgrade).count }
+// One page (100 hosts) of each, from the middle of the fleet, as the API reads them.
+let pageAfter = String(format: "host-%06d", options.hosts / 2)
+var asOfPageHosts = 0, feedPageHosts = 0
+let asOfPage = try seconds { asOfPageHosts = try store.factsAsOfPage(middle, after: pageAfter, limit: 100).items.count }
+let feedPage = try seconds {
+    feedPageHosts = try store.changesPage(from: firstUpgrade.addingTimeInterval(-86_400), to: firstUpgrade, after: pageAfter, limit: 100).items.count
+}
 print(String(format: "as-of, whole fleet:      %8.1f ms (%d hosts)", asOfFleet * 1000, asOfHosts))
+print(String(format: "as-of, one page:         %8.1f ms (%d hosts)", asOfPage * 1000, asOfPageHosts))
 print(String(format: "as-of, one host:         %8.3f ms", oneHost * 1000))
 print(String(format: "change feed, 1 hour:     %8.1f ms (%d hosts changed)", hourFeed * 1000, hourChanges))
 print(String(format: "change feed, 1 day:      %8.1f ms (%d hosts changed)", dayFeed * 1000, dayChanges))
+print(String(format: "change feed, 1 day, one page: %3.1f ms (%d hosts)", feedPage * 1000, feedPageHosts))
