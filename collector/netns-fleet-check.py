@@ -56,6 +56,28 @@ for i in range(1, agents + 1):
         check(full >= 2, f"agent 1 changed while the registry was down: expected 2+ full reports, got {full}")
 
 check(claimed == set(stored), f"{len(set(stored) - claimed)} stored reports belong to no agent")
+
+def report_schema():
+    """api/openapi.yaml's Report as JSON Schema: nullable made a type, and no undocumented members."""
+    import yaml
+    def conv(s):
+        if isinstance(s, list): return [conv(x) for x in s]
+        if not isinstance(s, dict): return s
+        s = {k: conv(v) for k, v in s.items()}
+        if s.pop("nullable", False) and "type" in s: s["type"] = [s["type"], "null"]
+        if s.get("type") == "object" and "properties" in s: s.setdefault("additionalProperties", False)
+        return s
+    spec = yaml.safe_load(open(os.path.join(os.path.dirname(__file__), "../api/openapi.yaml"), encoding="utf-8"))
+    return conv(spec["components"]["schemas"]["Report"])
+
+try:
+    import jsonschema
+    validator = jsonschema.Draft202012Validator(report_schema())
+    bad = [(r[0], e.message[:120]) for r in rows for e in validator.iter_errors(json.loads(r[3]))]
+    check(not bad, f"stored reports that do not match api/openapi.yaml's Report: {bad[:3]}")
+    print(f"schema: {len(rows)} stored reports match api/openapi.yaml's Report (no undocumented members)")
+except ImportError:
+    print("schema: not checked (python3 jsonschema/yaml missing; schemathesis brings both)")
 print(f"registry: {len(rows)} reports stored, {len(set(stored))} distinct ids, {starts} starts ({kills} SIGKILLs)")
 if failures:
     sys.exit(f"netns fleet check: {len(failures)} failures")
