@@ -6,6 +6,8 @@ let package = Package(
     platforms: [.macOS(.v13)],
     products: [
         .executable(name: "capreg", targets: ["capreg"]),
+        // For bench/hummingbird-anchor (a separate package that serves the same API handler).
+        .library(name: "CapregAPI", targets: ["API", "Server", "Store", "Query"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
@@ -48,6 +50,9 @@ let package = Package(
         // Store ingest figures (run: swift run -c release capreg-store-bench --hosts 100000).
         .executableTarget(name: "capreg-store-bench", dependencies: ["Store", "Report", "Decoders", .product(name: "GRDB", package: "GRDB.swift")],
                           path: "bench/store"),
+        // API figures in-process: the placement query's SQL floor, the store's page, the handler (bench/api/run.sh drives the rest).
+        .executableTarget(name: "capreg-api-bench", dependencies: ["API", "Server", "Store", "Query", .product(name: "GRDB", package: "GRDB.swift")],
+                          path: "bench/api/floor"),
         .testTarget(name: "DecodersTests", dependencies: ["Decoders"], path: "Tests/DecodersTests"),
         // Runs the built capreg binary as a user would.
         .testTarget(name: "CLITests", dependencies: ["capreg"], path: "Tests/CLITests"),

@@ -1,0 +1,124 @@
+// API figures, the in-process half: the placement query's floor (the SQL the store compiles, run
+// directly through GRDB on the same file), then the store's whole page (queryHosts: that SQL plus the
+// per-host reads) and the API handler's whole answer (routing, parameters, store, JSON), all without a
+// socket. bench/api/run.sh runs this before the servers and prints it beside the wrk rows.
+// Run: swift run -c release capreg-api-bench --db FLEET.sqlite [--where EXPR] [--fields F] [--limit 100] [--seconds 5]
+// Prints one `ROW name p50_us p99_us per_s count` line per measurement (for run.sh) after a readable one.
+import API
+import Foundation
+import GRDB
+import Query
+import Server
+import Store
+
+struct Options {
+    var db = ""
+    var whereText = #"pasid_bind and first_level.format = "intel-vtd" and pasid_bits >= 20"#
+    var fields: String?
+    var limit = 100
+    var seconds = 5.0
+
+    init(_ args: [String]) {
+        var i = 0
+        while i + 1 < args.count {
+            switch args[i] {
+            case "--db": db = args[i + 1]
+            case "--where": whereText = args[i + 1]
+            case "--fields": fields = args[i + 1].isEmpty ? nil : args[i + 1]
+            case "--limit": limit = Int(args[i + 1]) ?? limit
+            case "--seconds": seconds = Double(args[i + 1]) ?? seconds
+            default: fatalError("unknown option \(args[i]); options: --db PATH --where EXPR --fields F --limit N --seconds S")
+            }
+            i += 2
+        }
+        if db.isEmpty { fatalError("--db PATH is required (a fleet from `capreg synth --ingest`)") }
+    }
+}
+
+@inline(__always) func now() -> UInt64 { DispatchTime.now().uptimeNanoseconds }
+
+/// Runs `body` back to back for `seconds` (after a short warm-up) on this one thread and prints its
+/// latency percentiles and rate.
+func measure(_ name: String, seconds: Double, _ body: () throws -> Int) rethrows {
+    let warmEnd = now() + 200_000_000
+    while now() < warmEnd { _ = try body() }
+    var samples: [UInt64] = []
+    samples.reserveCapacity(1 << 16)
+    var checksum = 0
+    let start = now()
+    let end = start + UInt64(seconds * 1e9)
+    var t = start
+    while t < end {
+        checksum &+= try body()
+        let t2 = now()
+        samples.append(t2 - t)
+        t = t2
+    }
+    let elapsed = Double(t - start) / 1e9
+    samples.sort()
+    func pct(_ p: Double) -> Double {
+        Double(samples[min(samples.count - 1, Int((Double(samples.count) * p).rounded(.up)) - 1)]) / 1e3
+    }
+    let rate = Double(samples.count) / elapsed
+    print(String(format: "  %-34@ p50 %8.1f µs   p99 %8.1f µs   %9.0f /s   (%d runs, %d rows or bytes each)",
+                 name as NSString, pct(0.50), pct(0.99), rate, samples.count, checksum / max(1, samples.count)))
+    print(String(format: "ROW %@ %.1f %.1f %.1f %d", name as NSString, pct(0.50), pct(0.99), rate, samples.count))
+}
+
+let options = Options(Array(CommandLine.arguments.dropFirst()))
+let expr = try QueryParser.parse(options.whereText)
+let fieldNames = options.fields.map { Set($0.split(separator: ",").map(String.init)) }
+
+// 1. The floor: the page query exactly as the store compiles it (one row more than the page, as queryHosts asks).
+let compiled = HostQuerySQL.select(expr, mode: .now, after: nil, limit: options.limit + 1)
+var grdb = Configuration()
+grdb.readonly = true
+let queue = try DatabaseQueue(path: options.db, configuration: grdb)
+print("capreg api bench (in-process, one thread): \(options.db)")
+print("  where: \(options.whereText)   limit \(options.limit)\(options.fields.map { "   fields \($0)" } ?? "")")
+print("  floor SQL: \(compiled.sql)")
+print("  arguments: \(compiled.arguments.map { "\($0)" }.joined(separator: ", "))")
+let arguments = StatementArguments(compiled.arguments)
+let matches = try queue.read { db in try Int.fetchOne(db, sql: "SELECT count(*) FROM (\(compiled.sql.replacingOccurrences(of: " LIMIT ?", with: "")))",
+                                                      arguments: StatementArguments(compiled.arguments.dropLast()))! }
+let total = try queue.read { db in try Int.fetchOne(db, sql: "SELECT count(*) FROM hosts")! }
+print("  fleet: \(total) hosts, \(matches) match")
+try queue.read { db in
+    let statement = try db.makeStatement(sql: compiled.sql)
+    statement.arguments = arguments
+    try measure("floor-sql", seconds: options.seconds) {
+        var rows = 0
+        let cursor = try Row.fetchCursor(statement)
+        while let row = try cursor.next() {
+            let _: Int64 = row[0]
+            let _: String = row[1]
+            rows += 1
+        }
+        return rows
+    }
+}
+
+// 2. The store's page: that SQL, then each host's report, facts and labels (what the endpoint gets).
+let store = try SQLiteStore(path: options.db)
+try measure("store-queryHosts", seconds: options.seconds) {
+    try store.queryHosts(expr, fields: fieldNames, limit: options.limit).hosts.count
+}
+
+// 3. The API handler, in-process: routing, parameters, the parse, the store, the JSON bytes.
+func encode(_ s: String) -> String {
+    var allowed = CharacterSet.alphanumerics
+    allowed.insert(charactersIn: "-._~")
+    return s.addingPercentEncoding(withAllowedCharacters: allowed)!
+}
+var query = [QueryItem(name: "where", value: options.whereText), QueryItem(name: "limit", value: String(options.limit))]
+if let fields = options.fields { query.append(QueryItem(name: "fields", value: fields)) }
+let rawQuery = query.map { "\($0.name)=\(encode($0.value))" }.joined(separator: "&")
+let request = HTTPRequest(method: "GET", target: "/v1/hosts?" + rawQuery, path: "/v1/hosts", pathSegments: ["v1", "hosts"],
+                          rawQuery: rawQuery, query: query, version: .http11, headers: HTTPHeaders([("Host", "127.0.0.1")]),
+                          body: [], keepAlive: true)
+let api = API(store: store, tokens: TokenTable())
+let probe = api.handle(request)
+guard probe.status == .ok else { fatalError("API answered \(probe.status): \(String(decoding: probe.body, as: UTF8.self))") }
+print("  response: \(probe.body.count) bytes of JSON")
+print("TARGET \(request.target)")
+measure("api-handle", seconds: options.seconds) { api.handle(request).body.count }

@@ -1,0 +1,202 @@
+#!/usr/bin/env bash
+# API figures in one run (issue 4, "Figures"): the placement query on a `capreg synth` fleet
+#   1. the floor: the SQL the store compiles, run in-process through GRDB (plus the store's whole page
+#      and the API handler in-process, which show where the rest of the time goes);
+#   2. capreg serve (Sources/Server) under wrk, keep-alive, at 1 and at 64 connections;
+#   3. the framework anchor: the same API handler served by Hummingbird 2 (bench/hummingbird-anchor),
+#      the same wrk runs;
+# then one table with the aims (p99 < 5 ms at 64 connections; capreg throughput >= Hummingbird's).
+#
+# Usage: bench/api/run.sh [HOSTS] [SECONDS]     (defaults 100000 and 10; loopback only)
+# Environment: BENCH_DIR (work dir, default bench/api/work, git-ignored), DAYS (synth days, default 1),
+#   WHERE (the expression), FIELDS (fields= parameter, default none: whole hosts), LIMIT (default 100),
+#   SCRATCH (main package scratch path, default .build-apibench), BUILD=0 (skip the release builds).
+# Needs: wrk (apt-get install -y wrk), curl.
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+root="$PWD"
+
+hosts="${1:-100000}"
+seconds="${2:-10}"
+days="${DAYS:-1}"
+where="${WHERE:-pasid_bind and first_level.format = \"intel-vtd\" and pasid_bits >= 20}"
+fields="${FIELDS:-}"
+limit="${LIMIT:-100}"
+scratch="${SCRATCH:-.build-apibench}"
+work="${BENCH_DIR:-$root/bench/api/work}"
+mkdir -p "$work"
+db="$work/fleet-${hosts}h-${days}d.sqlite"
+
+command -v wrk >/dev/null || { echo "bench/api: wrk is missing (apt-get install -y wrk)" >&2; exit 69; }
+command -v curl >/dev/null || { echo "bench/api: curl is missing" >&2; exit 69; }
+
+# --- build (release) ------------------------------------------------------------------------------
+if [[ "${BUILD:-1}" != 0 ]]; then
+    echo "== building (release): capreg, capreg-api-bench, bench/hummingbird-anchor" >&2
+    swift build -c release --scratch-path "$scratch" --product capreg >&2
+    swift build -c release --scratch-path "$scratch" --product capreg-api-bench >&2
+    swift build -c release --package-path bench/hummingbird-anchor >&2
+fi
+bin="$(swift build -c release --scratch-path "$scratch" --show-bin-path)"
+capreg="$bin/capreg"
+floor="$bin/capreg-api-bench"
+anchor="$(swift build -c release --package-path bench/hummingbird-anchor --show-bin-path)/capreg-hummingbird-anchor"
+
+# --- the fleet, generated once and reused -----------------------------------------------------------
+if [[ ! -s "$db" ]]; then
+    echo "== synth: $hosts hosts x $days day(s) into $db (once; reused by later runs)" >&2
+    rm -f "$db.partial" "$db.partial-wal" "$db.partial-shm"
+    "$capreg" synth --hosts "$hosts" --days "$days" --ingest --db "$db.partial" >&2
+    mv "$db.partial" "$db"
+    rm -f "$db.partial-wal" "$db.partial-shm"
+fi
+
+# --- servers: started on free loopback ports, stopped on any exit -------------------------------------
+pids=()
+cleanup() {
+    for pid in "${pids[@]}"; do
+        if kill -0 "$pid" 2>/dev/null; then
+            kill -TERM "$pid" 2>/dev/null || true
+            for _ in $(seq 1 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+            kill -KILL "$pid" 2>/dev/null || true
+        fi
+    done
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+# Waits for "listening on 127.0.0.1:PORT" in log $1 and prints PORT.
+wait_port() {
+    local log="$1" port=""
+    for _ in $(seq 1 300); do
+        port="$(grep -so 'listening on 127\.0\.0\.1:[0-9]*' "$log" | head -1 | sed 's/.*://' || true)"
+        # Any HTTP answer will do (the anchor has no /healthz).
+        if [[ -n "$port" ]] && curl -sS -o /dev/null "http://127.0.0.1:$port/v1/hosts?limit=1" 2>/dev/null; then
+            echo "$port"; return 0
+        fi
+        sleep 0.1
+    done
+    cat "$log" >&2
+    return 1
+}
+
+results="$work/results.tsv"
+: > "$results"
+
+load_before="$(cut -d' ' -f1-3 /proc/loadavg)"
+echo "== machine: $(nproc) cores, load average $load_before (1/5/15 min) before the run" >&2
+
+# --- 1. in-process: floor SQL, store page, API handler ------------------------------------------------
+floor_args=(--db "$db" --where "$where" --limit "$limit" --seconds "$seconds")
+[[ -n "$fields" ]] && floor_args+=(--fields "$fields")
+"$floor" "${floor_args[@]}" | tee "$work/floor.txt" | grep -v '^ROW \|^TARGET ' >&2
+target="$(sed -n 's/^TARGET //p' "$work/floor.txt")"
+awk '/^ROW /{ print $2 "\t" $3 "\t" $4 "\t" $5 "\t" $6 "\t0" }' "$work/floor.txt" >> "$results"
+
+# --- 2 and 3. wrk against each server ------------------------------------------------------------------
+# Waits (at most 60 s) until process $1 has used no CPU for 300 ms: requests that wrk left in flight
+# when it stopped are finished before the next run starts.
+wait_idle() {
+    local pid="$1" before after
+    for _ in $(seq 1 200); do
+        before="$(awk '{ print $14 + $15 }' "/proc/$pid/stat")"
+        sleep 0.3
+        after="$(awk '{ print $14 + $15 }' "/proc/$pid/stat")"
+        [[ "$before" == "$after" ]] && return 0
+    done
+    echo "bench/api: pid $pid still busy after 60 s" >&2
+}
+
+# run_wrk NAME PID PORT CONNECTIONS: a fixed duration, keep-alive (wrk's default), HTTP/1.1.
+run_wrk() {
+    local name="$1" pid="$2" port="$3" conns="$4" threads=1
+    ((conns > 1)) && threads=2
+    local url="http://127.0.0.1:$port$target" out="$work/wrk-$name.txt"
+    # Warm-up on one connection, then the measured run from an idle server.
+    wrk -t 1 -c 1 -d 1s "$url" >/dev/null
+    wait_idle "$pid"
+    wrk -t "$threads" -c "$conns" -d "${seconds}s" --timeout 10s --latency "$url" > "$out"
+    wait_idle "$pid"
+    # wrk prints latencies with units (us, ms, s); convert to µs.
+    to_us() { awk -v v="$1" 'BEGIN { n = v + 0; if (v ~ /us$/) print n; else if (v ~ /ms$/) print n * 1000; else if (v ~ /s$/) print n * 1e6; else print n }'; }
+    local p50 p99 rps count errors non2xx
+    p50="$(to_us "$(awk '$1 == "50%" { print $2 }' "$out")")"
+    p99="$(to_us "$(awk '$1 == "99%" { print $2 }' "$out")")"
+    rps="$(awk '/^Requests\/sec:/ { print $2 }' "$out")"
+    count="$(awk '/requests in/ { print $1 }' "$out")"
+    # "Socket errors: connect 0, read 0, write 0, timeout 3" and "Non-2xx or 3xx responses: N".
+    errors="$(awk '/Socket errors:/ { gsub(",", ""); print $4 + $6 + $8 + $10 }' "$out")"
+    non2xx="$(awk '/Non-2xx/ { print $NF }' "$out")"
+    errors=$(( ${errors:-0} + ${non2xx:-0} ))
+    ((errors > 0)) && echo "bench/api: $name: $errors errors or non-2xx answers (see $out)" >&2
+    printf '%s\t%s\t%s\t%s\t%s\t%s\n' "$name" "$p50" "$p99" "$rps" "$count" "$errors" >> "$results"
+    printf '  %-20s p50 %10.1f µs   p99 %10.1f µs   %9.1f req/s   (%s requests, %s errors)\n' "$name" "$p50" "$p99" "$rps" "$count" "$errors" >&2
+}
+
+# capreg serve: no tokens on loopback (auth off), defaults otherwise.
+"$capreg" serve --db "$db" --listen 127.0.0.1:0 2> "$work/serve.log" &
+pids+=($!)
+capreg_pid=$!
+capreg_port="$(wait_port "$work/serve.log")"
+curl -fsS "http://127.0.0.1:$capreg_port$target" -o "$work/body-capreg.json"
+
+"$anchor" --db "$db" --port 0 > "$work/anchor.log" 2>&1 &
+pids+=($!)
+anchor_pid=$!
+anchor_port="$(wait_port "$work/anchor.log")"
+curl -fsS "http://127.0.0.1:$anchor_port$target" -o "$work/body-hummingbird.json"
+
+# The same handler must give the same bytes, or the comparison means nothing.
+if ! cmp -s "$work/body-capreg.json" "$work/body-hummingbird.json"; then
+    echo "bench/api: capreg and Hummingbird answered different bodies ($work/body-*.json)" >&2
+    exit 1
+fi
+echo "== servers: capreg serve on :$capreg_port (pid $capreg_pid), Hummingbird anchor on :$anchor_port (pid $anchor_pid);" \
+     "same $(wc -c < "$work/body-capreg.json")-byte body from both" >&2
+echo "== wrk, ${seconds}s each (after a 1 s warm-up on one connection, from an idle server), keep-alive: GET $target" >&2
+
+# Interleaved so that a change in the machine's load hits both contenders alike.
+run_wrk capreg-1c "$capreg_pid" "$capreg_port" 1
+run_wrk hummingbird-1c "$anchor_pid" "$anchor_port" 1
+run_wrk capreg-64c "$capreg_pid" "$capreg_port" 64
+run_wrk hummingbird-64c "$anchor_pid" "$anchor_port" 64
+
+load_after="$(cut -d' ' -f1-3 /proc/loadavg)"
+
+# --- the table --------------------------------------------------------------------------------------------
+cleanup
+trap - EXIT
+echo
+echo "capreg API figures: $hosts hosts ($days day(s) of synth), GET /v1/hosts?where=$where&limit=$limit${fields:+&fields=$fields}"
+echo "machine: $(nproc) cores shared by wrk and the server; load average $load_before before, $load_after after (1/5/15 min)"
+echo "wrk: ${seconds}s per row, keep-alive, 1 thread at 1 connection, 2 threads at 64; in-process rows: one thread, back to back, ${seconds}s each"
+echo
+awk -F '\t' '
+    BEGIN {
+        label["floor-sql"] = "floor: compiled SQL in SQLite (GRDB)"
+        label["store-queryHosts"] = "store.queryHosts in-process (page)"
+        label["api-handle"] = "API.handle in-process (no socket)"
+        label["capreg-1c"] = "capreg serve, 1 connection"
+        label["hummingbird-1c"] = "Hummingbird 2, 1 connection"
+        label["capreg-64c"] = "capreg serve, 64 connections"
+        label["hummingbird-64c"] = "Hummingbird 2, 64 connections"
+        printf "| %-38s | %11s | %11s | %10s | %8s | %6s |\n", "", "p50", "p99", "per second", "count", "errors"
+        printf "|%s|%s|%s|%s|%s|%s|\n", "----------------------------------------", "------------:", "------------:", "-----------:", "---------:", "-------:"
+    }
+    function ms(us, n) { return n > 0 ? sprintf("%.3f ms", us / 1000) : "n/a" }
+    {
+        printf "| %-38s | %11s | %11s | %10s | %8s | %6s |\n", label[$1], ms($2, $5 + 0), ms($3, $5 + 0), sprintf("%.1f", $4), $5, $6
+        p99[$1] = $3; rate[$1] = $4; n[$1] = $5
+    }
+    END {
+        print ""
+        ok = n["capreg-64c"] > 0 && p99["capreg-64c"] < 5000
+        printf "aim: p99 under 5 ms at 64 connections (capreg serve): %.3f ms  %s\n", p99["capreg-64c"] / 1000, ok ? "PASS" : "MISS"
+        ok = rate["capreg-64c"] >= rate["hummingbird-64c"]
+        printf "aim: capreg throughput >= Hummingbird at 64 connections: %.1f vs %.1f req/s (%.2fx)  %s\n", rate["capreg-64c"], rate["hummingbird-64c"], (rate["hummingbird-64c"] > 0 ? rate["capreg-64c"] / rate["hummingbird-64c"] : 0), ok ? "PASS" : "MISS"
+        ok = rate["capreg-1c"] >= rate["hummingbird-1c"]
+        printf "aim: capreg throughput >= Hummingbird at 1 connection:   %.1f vs %.1f req/s (%.2fx)  %s\n", rate["capreg-1c"], rate["hummingbird-1c"], (rate["hummingbird-1c"] > 0 ? rate["capreg-1c"] / rate["hummingbird-1c"] : 0), ok ? "PASS" : "MISS"
+        printf "(Hummingbird p99 at 64 connections, for reference: %.3f ms)\n", p99["hummingbird-64c"] / 1000
+    }' "$results" | tee "$work/table.md"
+echo
+echo "raw wrk outputs, logs and the table: $work"
