@@ -59,6 +59,13 @@ public enum ErrorBody {
     /// JSON string literal: escapes quote, backslash and control characters; other text passes as UTF-8.
     public static func appendJSONString(_ s: String, to out: inout String) {
         out += "\""
+        // Most strings (hostnames, fact names, kernels) need no escape: append them whole. A byte that
+        // may need one (0xE2 may start U+2028/U+2029) sends the string through the scalar loop below.
+        if !s.utf8.contains(where: { $0 < 0x20 || $0 == 0x22 || $0 == 0x5C || $0 == 0x7F || $0 == 0xE2 }) {
+            out += s
+            out += "\""
+            return
+        }
         for scalar in s.unicodeScalars {
             switch scalar {
             case "\"": out += "\\\""

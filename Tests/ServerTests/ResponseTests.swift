@@ -59,4 +59,22 @@ import Testing
         h.set("accept", "c")
         #expect(h.values("ACCEPT") == ["c"])
     }
+
+    /// The whole-string fast path and the escaping loop give the same literal.
+    @Test func jsonStringEscapes() {
+        func literal(_ s: String) -> String {
+            var out = ""
+            ErrorBody.appendJSONString(s, to: &out)
+            return out
+        }
+        #expect(literal("host-000001") == #""host-000001""#)
+        #expect(literal("") == #""""#)
+        #expect(literal("é ü 日本") == "\"é ü 日本\"")
+        #expect(literal("a\"b\\c") == #""a\"b\\c""#)
+        #expect(literal("l\nt\tr\r") == #""l\nt\tr\r""#)
+        #expect(literal("\u{01}\u{7F}") == #""\u0001\u007f""#)
+        #expect(literal("x\u{2028}y\u{2029}") == #""x\u2028y\u2029""#)
+        // 0xE2 starts other characters too: they pass unescaped through the slow path.
+        #expect(literal("€ – →") == "\"€ – →\"")
+    }
 }
