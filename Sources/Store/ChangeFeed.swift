@@ -15,43 +15,30 @@ public struct ChangePage: Sendable, Hashable {
 }
 
 extension SQLiteStore {
-    /// Net fact changes between `from` and `to` for hosts after `after` in hostname order: at most
-    /// `limit` changed hosts, and at most `scanBudget` candidate hosts examined (a host whose rows moved
-    /// but whose state at `to` equals its state at `from` is a candidate without a change), so one call
-    /// costs a bounded amount of work; `nextAfter` says where to go on. `keep` decides, per host, whether
-    /// it belongs in the answer (an API filter on the state at `to`).
+    /// The change feed as `changesPage` computes it (facts and kernel, same candidates, same diff), for
+    /// hosts after `after` in hostname order: at most `limit` changed hosts, and at most `scanBudget`
+    /// candidate hosts examined (a candidate may turn out unchanged), so one call costs a bounded amount
+    /// of work; `nextAfter` says where to go on. `keep` decides, per host, whether it belongs in the
+    /// answer (an API filter on the state at `to`, with the host's labels).
     public func changePage(from: Date, to: Date, after: String?, limit: Int, scanBudget: Int,
                            keep: (HostSnapshot, [String: String]) -> Bool = { _, _ in true }) throws -> ChangePage {
         let t1 = StoreTime.ms(from), t2 = StoreTime.ms(to)
         var page = ChangePage()
-        guard t1 < t2 else { return page }
+        guard t1 < t2, limit > 0 else { return page }
         return try pool.read { db in
-            // Hosts with a fact row opening or closing in (T1, T2], in hostname order after the cursor.
-            let sql = """
-                SELECT h.id, h.hostname FROM hosts h
-                WHERE h.hostname > ? AND h.id IN (\(QuerySQL.changedHosts))
-                ORDER BY h.hostname LIMIT ?
-                """
-            let candidates = try Row.fetchAll(db, sql: sql, arguments: [after ?? "", t1, t2, t1, t2, scanBudget + 1])
+            let sql = FleetPageSQL.changedHosts(names: nil, kernel: true)
+            let candidates = try Row.fetchAll(db.cachedStatement(sql: sql), arguments: [after ?? "", t1, t2, scanBudget + 1])
             for (i, row) in candidates.enumerated() {
                 if i == scanBudget || page.hosts.count == limit {
                     page.nextAfter = candidates[i - 1][1]
                     return page
                 }
                 let id: Int64 = row[0], hostname: String = row[1]
-                let before = try SQLiteStore.snapshot(db, host: id, hostname: hostname, at: t1)
-                guard let after = try SQLiteStore.snapshot(db, host: id, hostname: hostname, at: t2) else { continue }
-                let old = Dictionary((before?.facts ?? []).map { ($0.name, $0.value) }, uniquingKeysWith: { a, _ in a })
-                let new = Dictionary(after.facts.map { ($0.name, $0.value) }, uniquingKeysWith: { a, _ in a })
-                let changes = Set(old.keys).union(new.keys).sorted().compactMap { name -> FactChange? in
-                    old[name] == new[name] ? nil : FactChange(name: name, before: old[name], after: new[name])
-                }
-                if changes.isEmpty { continue }
+                guard let change = try SQLiteStore.change(db, host: id, hostname: hostname, t1: t1, t2: t2, names: nil, kernel: true),
+                      let state = try SQLiteStore.snapshot(db, host: id, hostname: hostname, at: t2) else { continue }
                 let labels = try labels(db, host: id)
-                guard keep(after, labels) else { continue }
-                page.hosts.append(ChangedHost(change: HostChange(hostname: hostname, kernelBefore: before?.kernelRelease,
-                                                                 kernelAfter: after.kernelRelease, changes: changes),
-                                              labels: labels))
+                guard keep(state, labels) else { continue }
+                page.hosts.append(ChangedHost(change: change, labels: labels))
             }
             return page
         }

@@ -23,12 +23,6 @@ enum QuerySQL {
         SELECT kernel_release FROM reports WHERE host_id = ? AND collected_at <= ?
         ORDER BY collected_at DESC, id DESC LIMIT 1
         """
-    /// Hosts with a fact row opening or closing in (T1, T2].
-    static let changedHosts = """
-        SELECT host_id FROM facts WHERE valid_from > ? AND valid_from <= ?
-        UNION
-        SELECT host_id FROM facts WHERE valid_to > ? AND valid_to <= ?
-        """
     static let hostHistory = """
         SELECT name, type, value_int, value_text, valid_from, valid_to FROM facts WHERE host_id = ? ORDER BY valid_from
         """

@@ -20,8 +20,6 @@ import Testing
     static let cases: [Case] = [
         Case(name: "host as of T", sql: QuerySQL.hostAsOf, arguments: ["1", "5", "5"], indexes: ["facts_host_to"]),
         Case(name: "fleet as of T", sql: QuerySQL.fleetAsOf, arguments: ["5", "5"], indexes: ["facts_to_from"]),
-        Case(name: "hosts changed between T1 and T2", sql: QuerySQL.changedHosts, arguments: ["1", "9", "1", "9"],
-             indexes: ["facts_from", "facts_to_from"]),
         Case(name: "kernel as of T", sql: QuerySQL.kernelAsOf, arguments: ["1", "5"], indexes: ["reports_host_time"]),
         Case(name: "host history", sql: QuerySQL.hostHistory, arguments: ["1"], indexes: ["facts_host_to"]),
         Case(name: "hosts with name = int now", sql: QuerySQL.currentHostsWithInt, arguments: ["nesting", "1"], indexes: ["current_facts_name_int"]),
