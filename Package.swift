@@ -60,7 +60,8 @@ let package = Package(
         // The query language compiled to SQL, on real SQLite files.
         .testTarget(name: "StoreQueryTests", dependencies: ["Store", "Query", "Report", "Decoders", .product(name: "GRDB", package: "GRDB.swift")],
                     path: "Tests/StoreQueryTests"),
-        .testTarget(name: "CollectorTests", dependencies: ["Collector", "Report", "Decoders"], path: "Tests/CollectorTests"),
+        .testTarget(name: "CollectorTests", dependencies: ["Collector", "Report", "Decoders"], path: "Tests/CollectorTests",
+                    exclude: ["Fixtures"]),  // JSON read by path at test time
         .testTarget(name: "ReportTests", dependencies: ["Report", "Decoders"], path: "Tests/ReportTests"),
         // The API over real loopback sockets, on temporary SQLite stores.
         .testTarget(name: "APITests", dependencies: ["API", "Server", "Store", "Report", "Decoders", "Query"], path: "Tests/APITests"),
