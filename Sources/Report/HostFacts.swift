@@ -6,15 +6,27 @@ import Decoders
 /// A name no unit reports stays absent (unknown), never false.
 public enum HostFacts {
     public static func combine(_ records: [CapabilityRecord]) -> [Fact] {
-        var order: [String] = []
-        var values: [String: [FactValue]] = [:]
-        for record in records {
-            for fact in record.facts {
-                if values[fact.name] == nil { order.append(fact.name) }
-                values[fact.name, default: []].append(fact.value)
+        // Every unit's facts in one array, sorted by name once, then each run of one name folded: no
+        // dictionary of arrays (hashing every name cost more than the folding).
+        var all: [Fact] = []
+        all.reserveCapacity(records.reduce(0) { $0 + $1.facts.count })
+        for record in records { all.append(contentsOf: record.facts) }
+        // Order within a run does not matter: the fold is all-true, the minimum, or the sorted distinct texts.
+        all.sort { $0.name < $1.name }
+        var result: [Fact] = []
+        result.reserveCapacity(all.count)
+        var i = 0
+        while i < all.count {
+            var j = i + 1
+            while j < all.count && all[j].name == all[i].name { j += 1 }
+            if j == i + 1 {
+                result.append(all[i])
+            } else {
+                result.append(Fact(all[i].name, combine(all[i..<j].map(\.value))))
             }
+            i = j
         }
-        return order.sorted().map { name in Fact(name, combine(values[name]!)) }
+        return result
     }
 
     static func combine(_ values: [FactValue]) -> FactValue {
