@@ -38,8 +38,7 @@ struct PreparedReport: Sendable {
         self.capabilities = records.map { CapabilityValue($0, kernel: report.kernel.release) }
         self.facts = HostFacts.combine(records)
         self.contentHash = PreparedReport.contentHash(kernel: report.kernel.release, facts: facts, records: records)
-        let data = (try? Report.encoder.encode(report)) ?? Data()
-        self.payload = String(decoding: data, as: UTF8.self)
+        self.payload = report.payloadJSON()
         self.sourceKinds = Set(report.sources.map(\.kind.rawValue)).sorted().joined(separator: ",")
     }
 
