@@ -34,10 +34,7 @@ extension SQLiteStore {
     /// unknown host.
     public func hostDetail(hostname: String) throws -> HostDetail? {
         try pool.read { db in
-            guard let host = try Row.fetchOne(db, sql: QuerySQL.hostByName, arguments: [hostname]) else { return nil }
-            let id: Int64 = host[0]
-            let facts = try Row.fetchAll(db, sql: QuerySQL.currentFactsOfHost, arguments: [id]).map(SQLiteStore.fact)
-            let state = SQLiteStore.state(host, labels: try labels(db, host: id), facts: facts)
+            guard let (id, state) = try currentState(db, hostname: hostname) else { return nil }
             let capabilities = try Row.fetchAll(db.cachedStatement(sql: CapabilitySQL.currentOfHost), arguments: [id, StoreTime.openEnd]).map { row in
                 StoredCapability(unit: row[0], capability: row[1], version: row[2], kernelRelease: row[3],
                                  raw: [UInt8]((row[4] as Data?) ?? Data()), decoderVersion: row[5], decodedJSON: row[6],

@@ -32,12 +32,15 @@ enum QuerySQL {
 
 extension SQLiteStore {
     public func currentState(hostname: String) throws -> HostState? {
-        try pool.read { db in
-            guard let host = try Row.fetchOne(db, sql: QuerySQL.hostByName, arguments: [hostname]) else { return nil }
-            let id: Int64 = host[0]
-            let facts = try Row.fetchAll(db, sql: QuerySQL.currentFactsOfHost, arguments: [id]).map(SQLiteStore.fact)
-            return SQLiteStore.state(host, labels: try labels(db, host: id), facts: facts)
-        }
+        try pool.read { db in try currentState(db, hostname: hostname)?.state }
+    }
+
+    /// The host's id and current state inside an open transaction; nil for an unknown host.
+    func currentState(_ db: Database, hostname: String) throws -> (id: Int64, state: HostState)? {
+        guard let host = try Row.fetchOne(db, sql: QuerySQL.hostByName, arguments: [hostname]) else { return nil }
+        let id: Int64 = host[0]
+        let facts = try Row.fetchAll(db, sql: QuerySQL.currentFactsOfHost, arguments: [id]).map(SQLiteStore.fact)
+        return (id, SQLiteStore.state(host, labels: try labels(db, host: id), facts: facts))
     }
 
     public func hosts() throws -> [HostState] {
