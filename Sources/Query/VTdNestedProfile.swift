@@ -4,7 +4,7 @@
 extension CompatibilityProfile {
     static let qemuAccel = "qemu/qemu commit 554a719e (development tree after 10.0; release not verified)"
     static let qemuCommon = "qemu/qemu commit 019fbfa4 (present since the host IOMMU device series)"
-    static let linux = "torvalds/linux (6.17-era split into first/second-stage allocators; earlier kernels check the same bits in intel_iommu_domain_alloc_user / _paging_flags)"
+    static let linux = "torvalds/linux with first/second-stage allocators (first release of the split not verified); earlier kernels test the same bits in intel_iommu_domain_alloc_user / _paging_flags"
 
     public static let vtdNested = CompatibilityProfile(
         name: "vtd-nested",
