@@ -21,15 +21,18 @@ let package = Package(
         .target(name: "Report", dependencies: ["Decoders"], path: "Sources/Report"),
         // The query language: parser, type checker against the vocabulary, reference evaluator. Pure.
         .target(name: "Query", dependencies: ["Decoders"], path: "Sources/Query"),
+        // JSON text written by hand (one escaper): error bodies, API answers, the store's encoded facts. Pure.
+        .target(name: "JSONText", path: "Sources/JSONText"),
         // The registry's memory: schema (migrations/), ingest, versioned history, as-of and change queries.
-        .target(name: "Store", dependencies: ["Decoders", "Report", "Query", .product(name: "GRDB", package: "GRDB.swift")],
+        .target(name: "Store", dependencies: ["Decoders", "Report", "Query", "JSONText", .product(name: "GRDB", package: "GRDB.swift"),
+                                              .product(name: "GRDBSQLite", package: "GRDB.swift")],
                 path: "Sources/Store"),
         // HTTP/1.1 on Glibc sockets: parsing, limits, timeouts, keep-alive. Knows nothing about capabilities.
-        .target(name: "Server", path: "Sources/Server"),
+        .target(name: "Server", dependencies: ["JSONText"], path: "Sources/Server"),
         // The agent: reads sysfs, VFIO and iommufd, builds reports, spools and pushes them.
         .target(name: "Collector", dependencies: ["Decoders", "Report"], path: "Sources/Collector"),
         // The HTTP API: routes, auth, endpoints' JSON, metrics. Store and Query behind, Server in front.
-        .target(name: "API", dependencies: ["Store", "Server", "Decoders", "Report", "Query"], path: "Sources/API"),
+        .target(name: "API", dependencies: ["Store", "Server", "Decoders", "Report", "Query", "JSONText"], path: "Sources/API"),
         .executableTarget(
             name: "capreg",
             dependencies: [
@@ -65,7 +68,7 @@ let package = Package(
         .testTarget(name: "ReportTests", dependencies: ["Report", "Decoders"], path: "Tests/ReportTests"),
         // The API over real loopback sockets, on temporary SQLite stores.
         .testTarget(name: "APITests", dependencies: ["API", "Server", "Store", "Report", "Decoders", "Query"], path: "Tests/APITests"),
-        .testTarget(name: "ServerTests", dependencies: ["Server"], path: "Tests/ServerTests"),
+        .testTarget(name: "ServerTests", dependencies: ["Server", "JSONText"], path: "Tests/ServerTests"),
         .testTarget(name: "StoreTests", dependencies: ["Store", "Report", "Decoders", .product(name: "GRDB", package: "GRDB.swift")],
                     path: "Tests/StoreTests"),
     ]

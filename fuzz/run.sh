@@ -3,7 +3,8 @@
 #   fuzz/run.sh [SECONDS] [TARGET...]    default: 60 seconds each, every target in fuzz/targets
 # Seeds come from fuzz/corpus/TARGET (committed); new inputs go to fuzz/out/TARGET (not committed).
 # DECODERS_SRC=DIR builds against another copy of the decoder sources (e.g. a snapshot).
-# A target whose first line is `// fuzz-sources: DIR` is built against DIR instead (e.g. Sources/Server).
+# A target whose first line is `// fuzz-sources: DIR…` is built against those folders instead, as one
+# module (e.g. Sources/Server Sources/JSONText).
 # A crash leaves crash-* files in fuzz/out/TARGET and makes this script exit non-zero.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -19,11 +20,14 @@ status=0
 for t in "${targets[@]}"; do
     bin=fuzz/bin/$t
     src=${DECODERS_SRC:-Sources/Decoders} module=FuzzDecoders
-    if [[ $(head -n1 "fuzz/targets/$t.swift") =~ ^//\ fuzz-sources:\ *([^ ]+) ]]; then
-        src=${BASH_REMATCH[1]} module=Fuzz$(basename "$src")
+    if [[ $(head -n1 "fuzz/targets/$t.swift") =~ ^//\ fuzz-sources:\ *(.+)$ ]]; then
+        src=${BASH_REMATCH[1]}
+        module=Fuzz$(basename "${src%% *}")
     fi
+    files=()
+    for dir in $src; do files+=("$dir"/*.swift); done
     swiftc -sanitize=fuzzer,address -parse-as-library -O -module-name "$module" \
-        "$src"/*.swift "fuzz/targets/$t.swift" -o "$bin" 2> >(grep -v "Cannot export local symbol" >&2)
+        "${files[@]}" "fuzz/targets/$t.swift" -o "$bin" 2> >(grep -v "Cannot export local symbol" >&2)
     mkdir -p "fuzz/out/$t" "fuzz/corpus/$t"
     echo "== $t: ${seconds}s"
     if ! (cd "fuzz/out/$t" && "../../bin/$t" -max_total_time="$seconds" -max_len=4096 -timeout=5 -rss_limit_mb=2048 \

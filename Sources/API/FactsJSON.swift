@@ -1,4 +1,6 @@
 import Decoders
+import JSONText
+import Server
 
 /// How facts look in every response: an object of vocabulary name → value in its JSON type.
 enum FactsJSON {
@@ -11,6 +13,16 @@ enum FactsJSON {
     }
 
     static func object(_ facts: [Fact]) -> JSONValue { .object(facts.map { ($0.name, value($0.value)) }) }
+
+    /// Labels written straight into a response (the hosts page builds no tree).
+    static func write(labels: [String: String], into out: inout JSONWriter) {
+        out.objectStart()
+        for (key, value) in labels.sorted(by: { $0.key < $1.key }) {
+            out.key(key)
+            out.string(value)
+        }
+        out.objectEnd()
+    }
 
     static func labels(_ labels: [String: String]) -> JSONValue {
         .object(labels.sorted { $0.key < $1.key }.map { ($0.key, .string($0.value)) })

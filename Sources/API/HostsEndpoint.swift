@@ -1,5 +1,6 @@
 import Decoders
 import Foundation
+import JSONText
 import Query
 import Server
 import Store
@@ -21,19 +22,32 @@ extension API {
         } catch let error as HostQueryError {
             throw APIError.hostQuery(error)
         }
-        let hosts: [JSONValue] = page.hosts.map { host in
-            .object([
-                ("hostname", .string(host.hostname)),
-                ("kernel", .optional(host.kernelRelease)),
-                ("reported_at", .string(RFC3339.format(host.reportedAt))),
-                ("labels", FactsJSON.labels(host.labels)),
-                ("facts", FactsJSON.object(host.facts)),
-            ])
+        // Written straight into the body: a page is thousands of facts, and a tree of them cost more
+        // than the store's reads (docs/figures.md).
+        var out = JSONWriter(capacity: 2048 * max(1, page.hosts.count))
+        out.objectStart()
+        out.key("as_of")
+        out.string(asOf.map(RFC3339.format))
+        out.key("hosts")
+        out.arrayStart()
+        for host in page.hosts {
+            out.objectStart()
+            out.key("hostname")
+            out.string(host.hostname)
+            out.key("kernel")
+            out.string(host.kernelRelease)
+            out.key("reported_at")
+            out.string(RFC3339.format(host.reportedAt))
+            out.key("labels")
+            FactsJSON.write(labels: host.labels, into: &out)
+            out.key("facts")
+            out.json(host.factsJSON)
+            out.objectEnd()
         }
-        return .json(.object([
-            ("as_of", asOf.map { .string(RFC3339.format($0)) } ?? .null),
-            ("hosts", .array(hosts)),
-            ("next_cursor", .optional(page.nextCursor)),
-        ]))
+        out.arrayEnd()
+        out.key("next_cursor")
+        out.string(page.nextCursor)
+        out.objectEnd()
+        return .json(.ok, out.bytes)
     }
 }

@@ -1,3 +1,4 @@
+import JSONText
 import Server
 
 /// A JSON value with object members in the order written, encoded by hand: responses are deterministic
@@ -17,38 +18,32 @@ public indirect enum JSONValue: Sendable, Equatable {
     public static func int(_ i: Int) -> JSONValue { .int(Int64(i)) }
     public static func optional(_ s: String?) -> JSONValue { s.map(JSONValue.string) ?? .null }
 
-    public func encoded() -> String {
-        var out = ""
-        out.reserveCapacity(256)
+    public func encoded() -> String { String(decoding: bytes, as: UTF8.self) }
+
+    public var bytes: [UInt8] {
+        var out = JSONWriter()
         write(into: &out)
-        return out
+        return out.bytes
     }
 
-    public var bytes: [UInt8] { Array(encoded().utf8) }
-
-    func write(into out: inout String) {
+    func write(into out: inout JSONWriter) {
         switch self {
-        case .null: out += "null"
-        case .bool(let b): out += b ? "true" : "false"
-        case .int(let i): out += String(i)
-        case .string(let s): ErrorBody.appendJSONString(s, to: &out)
-        case .raw(let json): out += json
+        case .null: out.null()
+        case .bool(let b): out.bool(b)
+        case .int(let i): out.int(i)
+        case .string(let s): out.string(s)
+        case .raw(let json): out.json(json)
         case .array(let items):
-            out += "["
-            for (i, item) in items.enumerated() {
-                if i > 0 { out += "," }
-                item.write(into: &out)
-            }
-            out += "]"
+            out.arrayStart()
+            for item in items { item.write(into: &out) }
+            out.arrayEnd()
         case .object(let members):
-            out += "{"
-            for (i, (key, value)) in members.enumerated() {
-                if i > 0 { out += "," }
-                ErrorBody.appendJSONString(key, to: &out)
-                out += ":"
+            out.objectStart()
+            for (key, value) in members {
+                out.key(key)
                 value.write(into: &out)
             }
-            out += "}"
+            out.objectEnd()
         }
     }
 }

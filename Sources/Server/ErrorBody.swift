@@ -1,3 +1,9 @@
+// fuzz/run.sh compiles Server and JSONText as one module (the http_request target), where there is
+// nothing to import.
+#if canImport(JSONText)
+import JSONText
+#endif
+
 /// A value that may sit beside `code` and `message` in an error body.
 public enum ErrorDetail: Sendable, Equatable {
     case string(String)
@@ -12,30 +18,30 @@ public enum ErrorDetail: Sendable, Equatable {
 /// path that also runs when the server is shedding load.
 public enum ErrorBody {
     public static func encode(code: String, message: String, details: [(String, ErrorDetail)] = []) -> [UInt8] {
-        var out = "{\"error\":{\"code\":"
-        appendJSONString(code, to: &out)
-        out += ",\"message\":"
-        appendJSONString(message, to: &out)
+        var out = JSONWriter()
+        out.objectStart()
+        out.key("error")
+        out.objectStart()
+        out.key("code")
+        out.string(code)
+        out.key("message")
+        out.string(message)
         for (key, value) in details {
-            out += ","
-            appendJSONString(key, to: &out)
-            out += ":"
+            out.key(key)
             switch value {
-            case .string(let s): appendJSONString(s, to: &out)
-            case .int(let i): out += String(i)
-            case .bool(let b): out += b ? "true" : "false"
+            case .string(let s): out.string(s)
+            case .int(let i): out.int(i)
+            case .bool(let b): out.bool(b)
             case .strings(let list):
-                out += "["
-                for (i, s) in list.enumerated() {
-                    if i > 0 { out += "," }
-                    appendJSONString(s, to: &out)
-                }
-                out += "]"
-            case .rawJSON(let json): out += json
+                out.arrayStart()
+                for s in list { out.string(s) }
+                out.arrayEnd()
+            case .rawJSON(let json): out.json(json)
             }
         }
-        out += "}}"
-        return Array(out.utf8)
+        out.objectEnd()
+        out.objectEnd()
+        return out.bytes
     }
 
     /// The machine-readable `code` the server uses for each status it produces itself.
@@ -54,31 +60,5 @@ public enum ErrorBody {
         case 505: "http_version_not_supported"
         default: "http_\(status.code)"
         }
-    }
-
-    /// JSON string literal: escapes quote, backslash and control characters; other text passes as UTF-8.
-    public static func appendJSONString(_ s: String, to out: inout String) {
-        out += "\""
-        // Most strings (hostnames, fact names, kernels) need no escape: append them whole. A byte that
-        // may need one (0xE2 may start U+2028/U+2029) sends the string through the scalar loop below.
-        if !s.utf8.contains(where: { $0 < 0x20 || $0 == 0x22 || $0 == 0x5C || $0 == 0x7F || $0 == 0xE2 }) {
-            out += s
-            out += "\""
-            return
-        }
-        for scalar in s.unicodeScalars {
-            switch scalar {
-            case "\"": out += "\\\""
-            case "\\": out += "\\\\"
-            case "\n": out += "\\n"
-            case "\r": out += "\\r"
-            case "\t": out += "\\t"
-            case _ where scalar.value < 0x20 || scalar.value == 0x7F || scalar.value == 0x2028 || scalar.value == 0x2029:
-                let hex = String(scalar.value, radix: 16)
-                out += "\\u" + String(repeating: "0", count: 4 - hex.count) + hex
-            default: out.unicodeScalars.append(scalar)
-            }
-        }
-        out += "\""
     }
 }

@@ -1,34 +1,50 @@
 import Decoders
 import Foundation
+import JSONText
 import Report
 
 /// `{"facts":{name:value,…},"notes":[…]}` with keys in byte order and values in their JSON types,
 /// written by hand: JSONSerialization with sorted keys costs more than the rest of an ingest.
 enum DecodedJSON {
     static func of(_ record: CapabilityRecord) -> String {
-        var out = "{\"facts\":{"
+        var out = JSONWriter(capacity: 1024)
+        out.objectStart()
+        out.key("facts")
         // Decoders mostly emit names in order already: check before sorting. The sort is stable, so a
         // repeated name keeps its first value (adjacent after sorting).
         func before(_ a: Fact, _ b: Fact) -> Bool { utf8Precedes(a.name, b.name) }
         let facts = zip(record.facts, record.facts.dropFirst()).allSatisfy { before($0, $1) } ? record.facts : record.facts.sorted(by: before)
+        factsObject(facts.lazy.map { ($0.name, $0.value) }, into: &out)
+        out.key("notes")
+        out.arrayStart()
+        for note in record.notes { out.string(note) }
+        out.arrayEnd()
+        out.objectEnd()
+        return String(decoding: out.bytes, as: UTF8.self)
+    }
+
+    /// `{name: value, …}` of facts sorted by name; a repeated name keeps its first value. The same
+    /// object the API answers with, so the hosts' encoded current facts go out as stored.
+    static func factsObject<S: Sequence>(_ facts: S, into out: inout JSONWriter) where S.Element == (String, FactValue) {
+        out.objectStart()
         var previous: String?
-        for fact in facts where fact.name != previous {
-            if previous != nil { out += "," }
-            previous = fact.name
-            string(fact.name, into: &out)
-            out += ":"
-            switch fact.value {
-            case .bool(let b): out += b ? "true" : "false"
-            case .int(let i): out += String(i)
-            case .text(let s): string(s, into: &out)
+        for (name, value) in facts where name != previous {
+            previous = name
+            out.key(name)
+            switch value {
+            case .bool(let b): out.bool(b)
+            case .int(let i): out.int(i)
+            case .text(let s): out.string(s)
             }
         }
-        out += "},\"notes\":["
-        for (i, note) in record.notes.enumerated() {
-            if i > 0 { out += "," }
-            string(note, into: &out)
-        }
-        return out + "]}"
+        out.objectEnd()
+    }
+
+    /// The encoded current facts of a host (hosts.cur_facts).
+    static func currentFacts(_ facts: [(key: String, value: FactValue)]) -> String {
+        var out = JSONWriter(capacity: 64 * facts.count + 2)
+        factsObject(facts.lazy.map { ($0.key, $0.value) }, into: &out)
+        return String(decoding: out.bytes, as: UTF8.self)
     }
 
     /// Byte order of the UTF-8 text (memcmp: the generic UTF8View comparison cost more than the JSON).
@@ -41,34 +57,5 @@ enum DecodedJSON {
                 return c != 0 ? c < 0 : x.count < y.count
             }
         }
-    }
-
-    static func string(_ s: String, into out: inout String) {
-        // Most text needs no escaping: append it whole.
-        var s = s
-        if !s.withUTF8({ $0.contains { $0 < 0x20 || $0 == UInt8(ascii: "\"") || $0 == UInt8(ascii: "\\") } }) {
-            out += "\""
-            out += s
-            out += "\""
-            return
-        }
-        out += "\""
-        for scalar in s.unicodeScalars {
-            switch scalar {
-            case "\"": out += "\\\""
-            case "\\": out += "\\\\"
-            case "\n": out += "\\n"
-            case "\r": out += "\\r"
-            case "\t": out += "\\t"
-            default:
-                if scalar.value < 0x20 {
-                    let hex = String(scalar.value, radix: 16)
-                    out += "\\u" + String(repeating: "0", count: 4 - hex.count) + hex
-                } else {
-                    out.unicodeScalars.append(scalar)
-                }
-            }
-        }
-        out += "\""
     }
 }

@@ -26,8 +26,32 @@ public struct QueriedHost: Sendable, Hashable {
     public var reportedAt: Date
     /// Labels as of the newest report (the store keeps no label history).
     public var labels: [String: String]
+    /// Facts (all, or the requested fields), as read.
+    var storedFacts: QueriedFacts
+
     /// Facts (all, or the requested fields), sorted by name.
-    public var facts: [Fact]
+    public var facts: [Fact] { storedFacts.list }
+
+    /// The same facts as the JSON object the API answers with (as stored, when the page read it whole).
+    public var factsJSON: String { storedFacts.json }
+
+    init(hostname: String, kernelRelease: String?, reportedAt: Date, labels: [String: String], facts: QueriedFacts) {
+        self.hostname = hostname
+        self.kernelRelease = kernelRelease
+        self.reportedAt = reportedAt
+        self.labels = labels
+        self.storedFacts = facts
+    }
+
+    public static func == (a: QueriedHost, b: QueriedHost) -> Bool {
+        a.hostname == b.hostname && a.kernelRelease == b.kernelRelease && a.reportedAt == b.reportedAt && a.labels == b.labels
+            && a.facts == b.facts
+    }
+
+    public func hash(into hasher: inout Hasher) {
+        hasher.combine(hostname)
+        hasher.combine(reportedAt)
+    }
 }
 
 public struct HostPage: Sendable, Hashable {
@@ -78,44 +102,16 @@ extension SQLiteStore: HostQuerying {
         // One row more than asked tells whether another page exists.
         let compiled = HostQuerySQL.select(expr, mode: t.map { .asOf($0) } ?? .now, after: after, limit: limit + 1)
         return try pool.read { db in
-            let rows = try Row.fetchAll(db, sql: compiled.sql, arguments: StatementArguments(compiled.arguments))
-            var hosts: [QueriedHost] = []
-            for row in rows.prefix(limit) {
-                let id: Int64 = row[0]
-                hosts.append(try SQLiteStore.queriedHost(db, id: id, hostname: row[1], at: t, fields: fields))
+            var page: [HostPageReads.PageRow] = []
+            try ColumnReader.forEachRow(db, sql: compiled.sql, arguments: StatementArguments(compiled.arguments)) { r in
+                page.append((r.int64(0), r.text(1)))
             }
-            let next = rows.count > limit ? hosts.last.map { HostCursor.encode(after: $0.hostname) } : nil
-            return HostPage(hosts: hosts, nextCursor: next)
+            let more = page.count > limit
+            if more { page.removeLast() }
+            let hosts = try HostPageReads.hosts(db, page, at: t, fields: fields)
+            return HostPage(hosts: hosts, nextCursor: more ? hosts.last.map { HostCursor.encode(after: $0.hostname) } : nil)
         }
     }
-
-    static func queriedHost(_ db: Database, id: Int64, hostname: String, at t: Int64?, fields: Set<String>?) throws -> QueriedHost {
-        let report: Row?
-        let factRows: [Row]
-        if let t {
-            report = try Row.fetchOne(db.cachedStatement(sql: HostQueryReads.reportAsOf), arguments: [id, t])
-            factRows = try Row.fetchAll(db.cachedStatement(sql: QuerySQL.hostAsOf), arguments: [id, t, t])
-        } else {
-            report = try Row.fetchOne(db.cachedStatement(sql: HostQueryReads.reportNow), arguments: [id])
-            factRows = try Row.fetchAll(db.cachedStatement(sql: QuerySQL.currentFactsOfHost), arguments: [id])
-        }
-        var facts = factRows.map(SQLiteStore.fact)
-        if let fields { facts = facts.filter { fields.contains($0.name) } }
-        var labels: [String: String] = [:]
-        for row in try Row.fetchAll(db.cachedStatement(sql: HostQueryReads.labels), arguments: [id]) { labels[row[0]] = row[1] as String }
-        return QueriedHost(hostname: hostname, kernelRelease: report?[0], reportedAt: StoreTime.date(report?[1] ?? 0), labels: labels,
-                           facts: facts)
-    }
-}
-
-/// Per-host reads of a query's page (kept together so that tests can EXPLAIN them).
-enum HostQueryReads {
-    static let reportNow = "SELECT kernel_release, last_seen FROM hosts WHERE id = ?"
-    static let reportAsOf = """
-        SELECT kernel_release, collected_at FROM reports WHERE host_id = ? AND collected_at <= ?
-        ORDER BY collected_at DESC, id DESC LIMIT 1
-        """
-    static let labels = "SELECT key, value FROM host_labels WHERE host_id = ?"
 }
 
 extension SQLArgument: DatabaseValueConvertible {

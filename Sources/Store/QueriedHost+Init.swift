@@ -5,7 +5,7 @@ import Foundation
 /// HTTP API); the memberwise initializers are internal to the store.
 extension QueriedHost {
     public static func make(hostname: String, kernelRelease: String?, reportedAt: Date, labels: [String: String], facts: [Fact]) -> QueriedHost {
-        QueriedHost(hostname: hostname, kernelRelease: kernelRelease, reportedAt: reportedAt, labels: labels, facts: facts)
+        QueriedHost(hostname: hostname, kernelRelease: kernelRelease, reportedAt: reportedAt, labels: labels, facts: .list(facts))
     }
 }
 

@@ -76,10 +76,12 @@ enum StateWriter {
     }
 
     /// current_facts mirrors the open fact rows: rewrite only the names whose value changed (a merge of
-    /// the two sorted lists).
+    /// the two sorted lists); hosts.cur_facts, their encoded object, is rewritten when any did.
     static func updateCurrentFacts(_ db: Database, _ plan: Plan) throws {
         let open = plan.previousOpenFacts
+        var changed = false
         func delete(_ name: String) throws {
+            changed = true
             try db.cachedStatement(sql: "DELETE FROM current_facts WHERE host_id = ? AND name = ?").execute(arguments: [plan.host, name])
         }
         var o = 0
@@ -94,6 +96,7 @@ enum StateWriter {
                 o += 1
             }
             if old == want.value { continue }
+            changed = true
             let c = FactColumns.split(want.value)
             try db.cachedStatement(sql: """
                 INSERT INTO current_facts (host_id, name, type, value_int, value_text, since) VALUES (?, ?, ?, ?, ?, ?)
@@ -104,6 +107,10 @@ enum StateWriter {
         while o < open.count {
             try delete(open[o].key)
             o += 1
+        }
+        if changed {
+            try db.cachedStatement(sql: "UPDATE hosts SET cur_facts = ? WHERE id = ?")
+                .execute(arguments: [DecodedJSON.currentFacts(plan.desiredFacts), plan.host])
         }
     }
 

@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import JSONText
 @testable import Server
 
 @Suite struct ResponseTests {
@@ -60,12 +61,39 @@ import Testing
         #expect(h.values("ACCEPT") == ["c"])
     }
 
+    /// Commas go between elements at every depth, never after a key or before a container's first element.
+    @Test func jsonWriterPlacesCommas() {
+        var w = JSONWriter()
+        w.objectStart()
+        w.key("a")
+        w.arrayStart()
+        w.int(1)
+        w.objectStart()
+        w.objectEnd()
+        w.arrayStart()
+        w.arrayEnd()
+        w.string(nil as String?)
+        w.json(#"{"x":[0]}"#)
+        w.arrayEnd()
+        w.key("b")
+        w.bool(false)
+        w.key("c")
+        w.int(-12345)
+        w.key("d")
+        w.objectStart()
+        w.key("e")
+        w.int(7)
+        w.objectEnd()
+        w.objectEnd()
+        #expect(String(decoding: w.bytes, as: UTF8.self) == #"{"a":[1,{},[],null,{"x":[0]}],"b":false,"c":-12345,"d":{"e":7}}"#)
+    }
+
     /// The whole-string fast path and the escaping loop give the same literal.
     @Test func jsonStringEscapes() {
         func literal(_ s: String) -> String {
-            var out = ""
-            ErrorBody.appendJSONString(s, to: &out)
-            return out
+            var out = JSONWriter()
+            out.string(s)
+            return String(decoding: out.bytes, as: UTF8.self)
         }
         #expect(literal("host-000001") == #""host-000001""#)
         #expect(literal("") == #""""#)

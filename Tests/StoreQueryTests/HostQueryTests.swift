@@ -105,10 +105,16 @@ import Testing
         #expect(plans[0].1.contains { $0.contains("SEARCH c USING INDEX sqlite_autoindex_current_facts_1 (host_id=? AND name=?)") }, "\(plans[0].1)")
         #expect(plans[1].1.contains { $0.contains("SEARCH f USING INDEX facts_host_to (host_id=? AND valid_to>?)") }, "\(plans[1].1)")
         #expect(plans[1].1.contains { $0.contains("SEARCH r USING INDEX reports_host_time (host_id=? AND collected_at<?)") }, "\(plans[1].1)")
-        // The per-host reads of a page.
-        for sql in [HostQueryReads.reportNow, HostQueryReads.reportAsOf, HostQueryReads.labels] {
-            let plan = try store.plan(sql, [.int(1), .int(5)].prefix(sql.filter { $0 == "?" }.count).map { $0 })
-            #expect(plan.allSatisfy { $0.hasPrefix("SEARCH") }, "\(sql): \(plan)")
+        // The page's reads, one statement each for all its hosts: every table is searched by key, none scanned.
+        let reads = [HostPageReads.reportsNow(4, withFacts: true), HostPageReads.reportsAsOf(4), HostPageReads.labelsOf(4),
+                     HostPageReads.factsOf(4, asOf: false, names: nil), HostPageReads.factsOf(4, asOf: true, names: 2)]
+        for sql in reads {
+            let plan = try store.plan(sql, Array(repeating: SQLArgument.int(1), count: sql.filter { $0 == "?" }.count))
+            #expect(plan.allSatisfy { $0.hasPrefix("SEARCH") || $0.hasPrefix("CORRELATED") || $0.hasPrefix("USE TEMP B-TREE") }, "\(sql): \(plan)")
+            #expect(!plan.contains { $0.hasPrefix("SCAN") }, "\(sql): \(plan)")
         }
+        // Current facts come back in key order, with no sort step.
+        #expect(!(try store.plan(HostPageReads.factsOf(4, asOf: false, names: nil), Array(repeating: .int(1), count: 4)))
+            .contains { $0.contains("TEMP B-TREE") })
     }
 }

@@ -1,4 +1,4 @@
-// fuzz-sources: Sources/Server
+// fuzz-sources: Sources/Server Sources/JSONText
 // libFuzzer entry: the HTTP/1.1 request parser on arbitrary bytes. The first byte picks the limits and
 // how the rest is split into reads; the rest is the byte stream of one connection.
 // Invariants: no crash; fed whole or split anywhere, the parser gives the same results; a request's

@@ -1,3 +1,4 @@
+import JSONText
 import Report
 
 /// Raw source bytes laid out field by field, little-endian, as the kernel returns them (compare
@@ -149,14 +150,14 @@ enum SyntheticBytes {
     /// The same bytes as SourceDecoder.sysfsRaw (sorted keys, compact), without JSONSerialization's cost;
     /// `files` must be in key order.
     static func sysfsRaw(_ files: [(String, String)]) -> [UInt8] {
-        var out = "{"
-        for (i, (name, text)) in files.enumerated() {
-            if i > 0 { out += "," }
-            DecodedJSON.string(name, into: &out)
-            out += ":"
-            DecodedJSON.string(text, into: &out)
+        var out = JSONWriter()
+        out.objectStart()
+        for (name, text) in files {
+            out.key(name)
+            out.string(text)
         }
-        return Array((out + "}").utf8)
+        out.objectEnd()
+        return out.bytes
     }
 
     static func hex(_ v: UInt64) -> String { String(v, radix: 16) }

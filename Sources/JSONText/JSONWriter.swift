@@ -1,0 +1,82 @@
+/// Writes JSON straight into the bytes of a response body: member order as written, no intermediate
+/// tree, no Foundation encoder. Commas are placed by the writer (one flag per open container), so
+/// callers only say what comes next. The only JSON string escaper of the server and the API.
+public struct JSONWriter {
+    public private(set) var bytes: [UInt8] = []
+    /// Per open container: whether the next element needs a comma before it.
+    private var needsComma: [Bool] = []
+    /// A key was just written: its value takes no comma.
+    private var afterKey = false
+
+    public init(capacity: Int = 256) { bytes.reserveCapacity(capacity) }
+
+    public mutating func objectStart() { element(); bytes.append(0x7B); needsComma.append(false) }
+    public mutating func objectEnd() { needsComma.removeLast(); bytes.append(0x7D) }
+    public mutating func arrayStart() { element(); bytes.append(0x5B); needsComma.append(false) }
+    public mutating func arrayEnd() { needsComma.removeLast(); bytes.append(0x5D) }
+
+    /// An object member's key; the next write is its value.
+    public mutating func key(_ k: String) {
+        element()
+        appendLiteral(k)
+        bytes.append(0x3A)
+        afterKey = true
+    }
+
+    public mutating func string(_ s: String) { element(); appendLiteral(s) }
+    public mutating func string(_ s: String?) { if let s { string(s) } else { null() } }
+    public mutating func int(_ i: Int64) { element(); appendDigits(i) }
+    public mutating func int(_ i: Int) { int(Int64(i)) }
+    public mutating func bool(_ b: Bool) { element(); raw(b ? "true" : "false") }
+    public mutating func null() { element(); raw("null") }
+
+    /// Already-encoded JSON (the caller vouches for it) as the next value.
+    public mutating func json(_ encoded: String) { element(); bytes.append(contentsOf: encoded.utf8) }
+
+    /// Comma bookkeeping before any value, key or container.
+    private mutating func element() {
+        if afterKey { afterKey = false; return }
+        guard let last = needsComma.indices.last else { return }
+        if needsComma[last] { bytes.append(0x2C) } else { needsComma[last] = true }
+    }
+
+    private mutating func raw(_ s: StaticString) {
+        s.withUTF8Buffer { bytes.append(contentsOf: $0) }
+    }
+
+    private mutating func appendDigits(_ i: Int64) {
+        if i >= 0 && i < 10 { bytes.append(0x30 + UInt8(i)); return }
+        bytes.append(contentsOf: String(i).utf8)
+    }
+
+    /// A JSON string literal: escapes quote, backslash, control characters, DEL and U+2028/U+2029
+    /// (which break JavaScript that embeds JSON); other text passes as UTF-8.
+    private mutating func appendLiteral(_ s: String) {
+        bytes.append(0x22)
+        // Most strings (hostnames, fact names, kernels) need no escape: append them whole. A byte that
+        // may need one (0xE2 may start U+2028/U+2029) sends the string through the scalar loop below.
+        var s = s
+        let plain = s.withUTF8 { utf8 in
+            if utf8.contains(where: { $0 < 0x20 || $0 == 0x22 || $0 == 0x5C || $0 == 0x7F || $0 == 0xE2 }) { return false }
+            bytes.append(contentsOf: utf8)
+            return true
+        }
+        if !plain {
+            for scalar in s.unicodeScalars {
+                switch scalar {
+                case "\"": bytes.append(contentsOf: [0x5C, 0x22])
+                case "\\": bytes.append(contentsOf: [0x5C, 0x5C])
+                case "\n": bytes.append(contentsOf: [0x5C, 0x6E])
+                case "\r": bytes.append(contentsOf: [0x5C, 0x72])
+                case "\t": bytes.append(contentsOf: [0x5C, 0x74])
+                case _ where scalar.value < 0x20 || scalar.value == 0x7F || scalar.value == 0x2028 || scalar.value == 0x2029:
+                    let hex = String(scalar.value, radix: 16)
+                    bytes.append(contentsOf: ("\\u" + String(repeating: "0", count: 4 - hex.count) + hex).utf8)
+                default:
+                    bytes.append(contentsOf: String(scalar).utf8)
+                }
+            }
+        }
+        bytes.append(0x22)
+    }
+}

@@ -1,0 +1,95 @@
+import Decoders
+import GRDB
+
+/// A query page's kernels, report times, facts and labels: one statement each for the whole page (not
+/// one per host), read with ColumnReader. Whole current hosts take their facts from hosts.cur_facts. The id lists are padded to a power of two (repeating the last
+/// id) so that each statement has few shapes to prepare and cache, whatever the page size.
+enum HostPageReads {
+    typealias PageRow = (id: Int64, hostname: String)
+
+    static func hosts(_ db: Database, _ page: [PageRow], at t: Int64?, fields: Set<String>?) throws -> [QueriedHost] {
+        guard !page.isEmpty else { return [] }
+        let ids = padded(page.map(\.id))
+        let idList = StatementArguments(ids)
+
+        // Now, without fields=: each host's encoded current facts come with its kernel (hosts.cur_facts).
+        let whole = t == nil && fields == nil
+        var reports: [Int64: (kernel: String?, at: Int64, facts: String?)] = [:]
+        reports.reserveCapacity(page.count)
+        if let t {
+            try ColumnReader.forEachRow(db, sql: reportsAsOf(ids.count), arguments: [t] + idList) { r in
+                reports[r.int64(0)] = (r.optionalText(1), r.int64(2), nil)
+            }
+        } else {
+            try ColumnReader.forEachRow(db, sql: reportsNow(ids.count, withFacts: whole), arguments: idList) { r in
+                reports[r.int64(0)] = (r.optionalText(1), r.int64(2), whole ? r.text(3) : nil)
+            }
+        }
+
+        var labels: [Int64: [String: String]] = [:]
+        try ColumnReader.forEachRow(db, sql: labelsOf(ids.count), arguments: idList) { r in
+            labels[r.int64(0), default: [:]][r.text(1)] = r.text(2)
+        }
+
+        let names = fields.map { padded($0.sorted()) }
+        var facts: [Int64: [Fact]] = [:]
+        facts.reserveCapacity(page.count)
+        var arguments = idList
+        if let t { arguments += [t, t] }
+        if let names { arguments += StatementArguments(names) }
+        // fields= naming no facts (only hostname, kernel or labels) reads none.
+        if !whole && names?.isEmpty != true {
+            try ColumnReader.forEachRow(db, sql: factsOf(ids.count, asOf: t != nil, names: names?.count), arguments: arguments) { r in
+                facts[r.int64(0), default: []].append(Fact(r.text(1), value(r)))
+            }
+        }
+
+        return page.map { row in
+            let report = reports[row.id]
+            return QueriedHost(hostname: row.hostname, kernelRelease: report?.kernel, reportedAt: StoreTime.date(report?.at ?? 0),
+                               labels: labels[row.id] ?? [:], facts: report?.facts.map(QueriedFacts.json) ?? .list(facts[row.id] ?? []))
+        }
+    }
+
+    /// Columns 2…4 (type, value_int, value_text) as a FactValue, as FactColumns.join reads them.
+    private static func value(_ r: ColumnReader) -> FactValue {
+        if r.textEquals(2, "bool") { return .bool(r.int64(3) != 0) }
+        if r.textEquals(2, "int") { return .int(r.int64(3)) }
+        return .text(r.text(4))
+    }
+
+    /// `values` grown to the next power of two by repeating its last element (IN ignores repeats).
+    static func padded<T>(_ values: [T]) -> [T] {
+        guard let last = values.last else { return values }
+        var size = 1
+        while size < values.count { size <<= 1 }
+        return values + Array(repeating: last, count: size - values.count)
+    }
+
+    static func list(_ n: Int) -> String { "(" + Array(repeating: "?", count: n).joined(separator: ",") + ")" }
+
+    static func reportsNow(_ n: Int, withFacts: Bool) -> String {
+        "SELECT id, kernel_release, last_seen\(withFacts ? ", cur_facts" : "") FROM hosts WHERE id IN \(list(n))"
+    }
+
+    /// The report in force at T for each host: the newest collected at or before T.
+    static func reportsAsOf(_ n: Int) -> String {
+        """
+        SELECT h.id, r.kernel_release, r.collected_at FROM hosts h JOIN reports r ON r.id = (
+            SELECT r2.id FROM reports r2 WHERE r2.host_id = h.id AND r2.collected_at <= ?
+            ORDER BY r2.collected_at DESC, r2.id DESC LIMIT 1)
+        WHERE h.id IN \(list(n))
+        """
+    }
+
+    static func labelsOf(_ n: Int) -> String { "SELECT host_id, key, value FROM host_labels WHERE host_id IN \(list(n))" }
+
+    /// Facts of the page's hosts, by host then name; as of T from the intervals, else the current table.
+    static func factsOf(_ n: Int, asOf: Bool, names: Int?) -> String {
+        var sql = asOf
+            ? "SELECT host_id, name, type, value_int, value_text FROM facts WHERE host_id IN \(list(n)) AND valid_to > ? AND valid_from <= ?"
+            : "SELECT host_id, name, type, value_int, value_text FROM current_facts WHERE host_id IN \(list(n))"
+        if let names { sql += " AND name IN \(list(names))" }
+        return sql + " ORDER BY host_id, name"
+    }
+}
