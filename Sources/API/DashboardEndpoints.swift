@@ -114,7 +114,7 @@ extension API {
         let p = try Parameters(request, allowed: ["name"])
         guard let name = p.string("name"), !name.isEmpty else { throw APIError.badParameter("name", "required (a hostname)") }
         guard let detail = try store.hostDetail(hostname: name) else { throw APIError.notFound("no host named \(name.prefix(200))") }
-        let page = HostPage(detail: detail, steps: TimelineStep.steps(try store.history(hostname: name)), now: Date(),
+        let page = HostDetailPage(detail: detail, steps: TimelineStep.steps(try store.history(hostname: name)), now: Date(),
                             staleAfterText: staleAfter.description, staleAfterSeconds: staleAfter.timeInterval)
         return Layout.response(.ok, page.render())
     }

@@ -48,5 +48,11 @@ public struct DurationText: Sendable, Hashable, CustomStringConvertible {
 public struct DurationError: Error, Sendable, Hashable, CustomStringConvertible {
     public let text: String
     public let reason: String
+
+    public init(text: String, reason: String) {
+        self.text = text
+        self.reason = reason
+    }
+
     public var description: String { "\"\(text.prefix(40))\": \(reason)" }
 }

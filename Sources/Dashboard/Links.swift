@@ -1,9 +1,10 @@
 /// The dashboard's URLs. Hostnames and expressions are percent-encoded into them (and then HTML-escaped
-/// like any other text when written into an attribute), so a hostile hostname stays one path segment.
+/// like any other text when written into an attribute). A host is a query parameter, not a path segment,
+/// so no hostname (`..` included) can change which page a link reaches.
 public enum Links {
     public static let overview = "/"
 
-    public static func host(_ hostname: String) -> String { "/ui/hosts/" + percentEncode(hostname) }
+    public static func host(_ hostname: String) -> String { "/ui/host" + queryString([("name", hostname)]) }
 
     public static func query(_ parameters: [(String, String)]) -> String { "/ui/query" + queryString(parameters) }
 

@@ -4,7 +4,7 @@ import Store
 
 /// GET /ui/host?name=H: one host's current state, its units' capabilities (decoded values beside the
 /// raw bytes), and its timeline across kernel upgrades.
-public struct HostPage: Sendable {
+public struct HostDetailPage: Sendable {
     public var detail: HostDetail
     public var steps: [TimelineStep]
     public var now: Date
