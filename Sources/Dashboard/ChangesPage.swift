@@ -91,7 +91,8 @@ public struct ChangesPage: Sendable {
             let c = host.change
             let kernel: HTML = c.kernelBefore == c.kernelAfter
                 ? "<span class=\"mono\">\(c.kernelAfter ?? "–")</span>"
-                : "<span class=\"mono\">\(c.kernelBefore ?? "(no report yet)") → \(c.kernelAfter ?? "–")</span>"
+                : c.kernelBefore == nil ? "<span class=\"tag kern\">new host</span> <span class=\"mono\">\(c.kernelAfter ?? "–")</span>"
+                : "<span class=\"mono\">\(c.kernelBefore ?? "–") → \(c.kernelAfter ?? "–")</span>"
             let items: [HTML] = c.changes.map { f in
                 switch (f.before, f.after) {
                 case (nil, let a?): return "<li><span class=\"tag gain\">gained</span> <span class=\"mono\">\(f.name) = \(a.description)</span></li>"
@@ -100,14 +101,15 @@ public struct ChangesPage: Sendable {
                 }
             }
             let list: HTML = items.isEmpty ? "<span class=\"muted\">kernel only</span>"
-                : "<details><summary>\(items.count) fact\(items.count == 1 ? "" : "s")</summary><ul>\(items)</ul></details>"
+                : items.count <= 6 ? "<ul>\(items)</ul>"
+                : "<details><summary>\(items.count) facts</summary><ul>\(items)</ul></details>"
             return "<tr><td class=\"mono name\"><a href=\"\(Links.host(c.hostname))\">\(c.hostname)</a></td><td>\(kernel)</td><td>\(list)</td></tr>"
         }
         let next: HTML = nextCursor.map { "<p><a href=\"\(Links.changes(parameters(cursor: $0)))\">Next hosts →</a></p>" } ?? ""
         return """
             <div class="grid"><section class="card"><h2>What moved</h2>\
             <p class="muted">\(hosts.count) hosts on this page changed; \(kernelUpgrades) of them changed kernel.</p>\
-            \(Charts.bars(bars, title: "Facts gained, lost and changed across the hosts on this page"))\(legend)</section></div>
+            \(Charts.bars(bars, title: "Facts gained, lost and changed across the hosts on this page", width: 760, labelWidth: 300))\(legend)</section></div>
             <section class="card"><h2>Hosts</h2><table><thead><tr><th>hostname</th><th>kernel</th><th>changes</th></tr></thead>\
             <tbody>\(rows)</tbody></table>\(next)</section>
             """

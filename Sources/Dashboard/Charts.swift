@@ -25,15 +25,15 @@ public enum Charts {
 
     /// Horizontal bars, one row each, segments stacked left to right; the total is written after the bar.
     /// `title` is the accessible name of the figure.
-    public static func bars(_ bars: [Bar], title: String, width: Int = 560) -> HTML {
-        let labelWidth = 150, valueWidth = 60, rowHeight = 30, barHeight = 20
+    public static func bars(_ bars: [Bar], title: String, width: Int = 560, labelWidth: Int = 150) -> HTML {
+        let valueWidth = 60, rowHeight = 30, barHeight = 20
         let plot = width - labelWidth - valueWidth
         let largest = max(1, bars.map(\.total).max() ?? 1)
         let height = max(1, bars.count) * rowHeight + 4
         var rows: HTML = ""
         for (i, bar) in bars.enumerated() {
             let y = i * rowHeight + 4
-            let label: HTML = "<text x=\"\(labelWidth - 8)\" y=\"\(y + 15)\" text-anchor=\"end\">\(truncate(bar.label, 22))</text>"
+            let label: HTML = "<text x=\"\(labelWidth - 8)\" y=\"\(y + 15)\" text-anchor=\"end\">\(truncate(bar.label, labelWidth / 7))</text>"
             rows += bar.href.map { href -> HTML in "<a href=\"\(href)\">\(label)</a>" } ?? label
             var x = labelWidth
             for segment in bar.segments where segment.value > 0 {

@@ -43,7 +43,7 @@ public struct HostDetailPage: Sendable {
             <div class="kpis">\(keys)</div>
             <section class="card"><h2>Timeline</h2>\(timeline())</section>
             <section class="card"><h2>Units and capabilities</h2>\(units())</section>
-            <section class="card"><h2>Current facts (\(s.facts.count))</h2>\(factTable(s.facts.map { ($0.name, $0.value.description) }))</section>
+            <section class="card"><h2>Current facts (\(s.facts.count))</h2>\(factColumns(s.facts))</section>
             """)
     }
 
@@ -59,8 +59,12 @@ public struct HostDetailPage: Sendable {
                 body = step.kernelChanged
                     ? "<span class=\"tag kern\">kernel</span> <span class=\"mono\">\(step.kernelBefore ?? "–") → \(step.kernel ?? "–")</span>"
                     : "same kernel <span class=\"mono\">\(step.kernel ?? "–")</span>"
-                body += " · <span class=\"gain\">+\(step.gained.count) gained</span> · <span class=\"lose\">−\(step.lost.count) lost</span>"
-                    + " · <span class=\"chg\">\(step.changed.count) changed</span>"
+                if step.gained.isEmpty && step.lost.isEmpty && step.changed.isEmpty {
+                    body += " · no fact changed"
+                } else {
+                    body += " · <span class=\"gain\">+\(step.gained.count) gained</span> · <span class=\"lose\">−\(step.lost.count) lost</span>"
+                        + " · <span class=\"chg\">\(step.changed.count) changed</span>"
+                }
                 var lines: [HTML] = []
                 for f in step.gained { lines.append("<li><span class=\"tag gain\">gained</span> <span class=\"mono\">\(f.name) = \(f.value.description)</span></li>") }
                 for f in step.lost { lines.append("<li><span class=\"tag lose\">lost</span> <span class=\"mono\">\(f.name) (was \(f.value.description))</span></li>") }
@@ -101,6 +105,13 @@ public struct HostDetailPage: Sendable {
                 """
         }
         return out
+    }
+
+    /// Every current fact, name and value, flowing in columns (a host has about a hundred).
+    func factColumns(_ facts: [Fact]) -> HTML {
+        guard !facts.isEmpty else { return "<p class=\"empty\">No facts.</p>" }
+        let items: [HTML] = facts.map { "<div><span class=\"mono muted\">\($0.name)</span> <span class=\"mono\">\($0.value.description)</span></div>" }
+        return "<div class=\"facts\">\(items)</div>"
     }
 
     func factTable(_ facts: [(String, String)]) -> HTML {

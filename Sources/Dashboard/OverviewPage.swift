@@ -83,7 +83,15 @@ public struct OverviewPage: Sendable {
                     .reduce(0) { $0 + $1.hosts })
             }, href: vendor == "unknown" ? nil : Links.query([("where", "iommu.vendor = \(Self.quoted(vendor))")]))
         }
+        let rows: [HTML] = vendorFormats.map { row in
+            var terms: [String] = []
+            if let v = row.vendor { terms.append("iommu.vendor = \(Self.quoted(v))") }
+            if let f = row.format { terms.append("first_level.format = \(Self.quoted(f))") }
+            let count: HTML = terms.count == 2 ? "<a href=\"\(Links.query([("where", terms.joined(separator: " and "))]))\">\(row.hosts)</a>" : "\(row.hosts)"
+            return "<tr><td class=\"mono\">\(row.vendor ?? "unknown")</td><td class=\"mono\">\(row.format ?? "unknown")</td><td class=\"num\">\(count)</td></tr>"
+        }
         return Charts.bars(bars, title: "Hosts by IOMMU vendor, split by first-level format") + Charts.legend(formats.map { "first level: \($0)" })
+            + "<table><thead><tr><th>vendor</th><th>first-level format</th><th class=\"num\">hosts</th></tr></thead><tbody>\(rows)</tbody></table>"
     }
 
     func kernelChart() -> HTML {
@@ -99,8 +107,8 @@ public struct OverviewPage: Sendable {
     func matrix() -> HTML {
         let formats = Array(Set(kernels.flatMap { $0.firstLevelFormats.keys })).filter { $0 != "none" }.sorted()
         var head: HTML = "<th>kernel release</th><th class=\"num\">hosts</th>"
-        for name in Self.matrixFacts { head += "<th class=\"mono\">\(name)</th>" }
-        for format in formats { head += "<th class=\"mono\">first level = \(format)</th>" }
+        for name in Self.matrixFacts { head += "<th class=\"mono\">\(Self.breakable(name))</th>" }
+        for format in formats { head += "<th class=\"mono\">first_<wbr>level = \(format)</th>" }
         var rows: HTML = ""
         for k in kernels {
             let kernelTerm = "kernel = \(Self.quoted(k.release))"
@@ -139,6 +147,20 @@ public struct OverviewPage: Sendable {
             <table><thead><tr><th>hostname</th><th>last seen</th><th class="num">silent for</th><th>kernel</th></tr></thead>
             <tbody>\(rows)</tbody></table>
             """
+    }
+
+    /// A long fact name that may wrap after its dots and underscores (a narrow matrix column).
+    static func breakable(_ name: String) -> HTML {
+        var out: HTML = ""
+        var part = ""
+        for c in name {
+            part.append(c)
+            if c == "." || c == "_" {
+                out += "\(part)<wbr>"
+                part = ""
+            }
+        }
+        return out + "\(part)"
     }
 
     /// A string literal of the query language.

@@ -29,12 +29,15 @@ enum Stylesheet {
     td.num,th.num{text-align:right;font-variant-numeric:tabular-nums}
     .mono,code,pre{font-family:"DejaVu Sans Mono",ui-monospace,Menlo,Consolas,monospace;font-size:13px}
     .name{overflow-wrap:anywhere}
+    h1.mono{font-size:22px}
+    .facts{columns:3 300px;column-gap:28px}
+    .facts div{break-inside:avoid;padding:2px 0;border-bottom:1px dotted var(--line);overflow-wrap:anywhere}
     a{color:var(--accent)}
     th a{color:inherit;text-decoration:none}
     th a:hover{text-decoration:underline}
     .muted{color:var(--muted)}
     .empty{color:var(--muted);font-style:italic;padding:8px 0}
-    .matrix th{white-space:normal;overflow-wrap:anywhere;font-size:12px;vertical-align:bottom}
+    .matrix th{white-space:normal;font-size:12px;vertical-align:bottom}
     .matrix td:first-child{white-space:nowrap}
     .matrix td.cell{text-align:center;min-width:72px;font-variant-numeric:tabular-nums}
     .matrix td.cell a{color:inherit;text-decoration:none;display:block}
@@ -42,7 +45,7 @@ enum Stylesheet {
     .h0{background:#fff}.h1{background:#e3ecfb}.h2{background:#c5d8f7}.h3{background:#9dbdf0}.h4{background:#6b98e3;color:#fff}.h5{background:#2f63c6;color:#fff}
     tr.stale td:first-child{border-left:3px solid var(--bad)}
     form.q{display:flex;gap:8px;flex-wrap:wrap;align-items:center}
-    form.q input[type=text]{flex:1 1 420px;padding:8px 10px;line-height:1.5;border:1px solid #b8c1cf;border-radius:6px;font:14px "DejaVu Sans Mono",ui-monospace,monospace}
+    form.q input[type=text]{flex:1 1 420px;padding:8px 10px;border:1px solid #b8c1cf;border-radius:6px;font:14px/1.6 "DejaVu Sans Mono",ui-monospace,monospace}
     form.q input[type=date],form.q input[type=number]{padding:7px 8px;border:1px solid #b8c1cf;border-radius:6px}
     form.q button{padding:8px 16px;border:0;border-radius:6px;background:var(--accent);color:#fff;font-weight:600}
     .error{border:1px solid #e8b4b0;background:#fdf1f0;border-radius:8px;padding:12px 16px;margin:14px 0}
@@ -53,9 +56,13 @@ enum Stylesheet {
     .tag{display:inline-block;padding:1px 8px;border-radius:10px;font-size:12px;font-weight:600}
     .tag.gain{background:#e3f4ea}.tag.lose{background:#fbe6e4}.tag.chg{background:#fbf1dc}.tag.kern{background:#e6ecfa;color:#2457c5}
     ol.timeline{list-style:none;margin:0;padding:0 0 0 18px;border-left:3px solid var(--line)}
-    ol.timeline li{position:relative;margin:0 0 16px;padding-left:12px}
-    ol.timeline li::before{content:"";position:absolute;left:-27px;top:4px;width:13px;height:13px;border-radius:50%;background:var(--accent);border:3px solid #fff}
-    ol.timeline ul{margin:6px 0 0;padding-left:18px}
+    ol.timeline>li{position:relative;margin:0 0 16px;padding-left:12px}
+    ol.timeline>li::before{content:"";position:absolute;left:-27px;top:4px;width:13px;height:13px;border-radius:50%;background:var(--accent);border:3px solid #fff}
+    ol.timeline ul{margin:6px 0 0;padding-left:18px;list-style:none}
+    ol.timeline ul li{margin:3px 0}
+    .chips+.kpis{margin-top:12px}
+    td ul{margin:0;padding:0;list-style:none}
+    td ul li{margin:2px 0}
     details{margin:6px 0}
     summary{cursor:pointer}
     pre.hex{background:#f3f5f9;border:1px solid var(--line);border-radius:6px;padding:8px 10px;overflow-x:auto;margin:6px 0}

@@ -30,11 +30,11 @@ struct BrowserTests {
         let db = dir.appendingPathComponent("fleet.sqlite").path
         let synth = try CapregBinary.run(["synth", "--hosts", "120", "--days", "10", "--ingest", "--db", db])
         #expect(synth.status == 0, "\(synth.stderr)")
-        // Stale: not seen since the synthetic fleet's last day began (2025-01-10), so the hosts that stopped
-        // reporting early are listed and the rest are not, whatever today's date.
+        // Stale: not seen since (about) the synthetic fleet's last day began (2025-01-10), so the hosts that
+        // stopped reporting early are listed and the rest are not, whatever today's date.
         let lastDay = Date(timeIntervalSince1970: 1_735_689_600 + 9 * 86_400)
         let server = try CapregBinary.serve(db: db, log: dir.appendingPathComponent("serve.log"),
-                                            extra: ["--stale-after", "\(Int(Date().timeIntervalSince(lastDay)))s"])
+                                            extra: ["--stale-after", "\(Int(Date().timeIntervalSince(lastDay)) / 3600)h"])
         defer { server.stop() }
 
         // The hostile report arrives the way an agent's would: POST /v1/reports.
@@ -56,7 +56,7 @@ struct BrowserTests {
             ("query-sorted", "/ui/query?where=" + q("nesting") + "&fields=pasid_bits&sort=kernel&order=desc", 1100, "kernel ▼"),
             ("query-error", "/ui/query?where=" + q("pasid_bits > 16 and kernal >= \"6\""), 700,
              "where: at 20: unknown name 'kernal'; did you mean kernel?"),
-            ("host", "/ui/host?name=host-000004", 2400, "Timeline"),
+            ("host", "/ui/host?name=host-000014", 2400, "Timeline"),  // four kernels in ten days
             ("changes", "/ui/changes?since=2025-01-03&until=2025-01-06", 1800, "What moved"),
             ("host-markup", "/ui/host?name=" + q(Self.evil), 1400, Self.evilAsText),
             ("query-markup", "/ui/query?where=" + q("has(iommu.vendor)") + "&fields=label.rack&sort=label.rack", 900, Self.evilAsText),
