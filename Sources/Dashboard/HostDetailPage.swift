@@ -89,11 +89,13 @@ public struct HostDetailPage: Sendable {
             while index < caps.count && caps[index].unit == unit {
                 let c = caps[index]
                 let decoded = RawBytes.decoded(c.decodedJSON)
+                // Small capabilities (a VFIO chain entry) open by default; register dumps of 70+ facts stay folded.
+                let open: HTML = (decoded?.facts.count ?? 0) <= 8 ? " open" : ""
                 let notes: HTML = (decoded?.notes ?? []).isEmpty ? "" : "<ul>\((decoded?.notes ?? []).map { n -> HTML in "<li>\(n)</li>" })</ul>"
                 rows += """
                     <tr><td class="mono">\(c.capability)</td><td class="num">\(c.version)</td><td class="mono">\(c.kernelRelease)</td>\
                     <td>\(DisplayText.time(c.validFrom))</td><td class="num">\(c.decoderVersion)</td>\
-                    <td><details><summary>\(decoded?.facts.count ?? 0) facts · \(c.raw.count) bytes</summary>\
+                    <td><details\(open)><summary>\(decoded?.facts.count ?? 0) facts · \(c.raw.count) bytes</summary>\
                     \(factTable(decoded?.facts ?? []))\(notes)<pre class="hex">\(RawBytes.hexDump(c.raw))</pre></details></td></tr>
                     """
                 index += 1

@@ -50,7 +50,7 @@ struct BrowserTests {
         let base = "http://127.0.0.1:\(server.port)"
         let chromium = Chromium(path: path, profile: dir.appendingPathComponent("profile"))
         let pages: [(name: String, target: String, height: Int, expect: String)] = [
-            ("overview", "/", 2300, "Key capabilities by kernel release"),
+            ("overview", "/", 1800, "Key capabilities by kernel release"),
             ("query", "/ui/query?where=" + q("pasid_bind and first_level.format = \"intel-vtd\"") + "&fields=pasid_bits,label.rack", 1400,
              "matching hosts"),
             ("query-sorted", "/ui/query?where=" + q("nesting") + "&fields=pasid_bits&sort=kernel&order=desc", 1100, "kernel ▼"),
