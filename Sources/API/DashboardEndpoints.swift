@@ -32,6 +32,9 @@ extension API {
     func dashboardQuery(_ request: HTTPRequest) throws -> HTTPResponse {
         let p = try Parameters(request, allowed: ["where", "fields", "sort", "order", "limit", "format"])
         let csv = try Self.csvFormat(p)
+        guard ["asc", "desc", nil].contains(p.string("order")) else {
+            throw APIError.badParameter("order", "expected asc or desc, found \"\(p.string("order")!.prefix(40))\"")
+        }
         // Absent `where`: the form alone; present but blank: every host, as in GET /v1/hosts.
         guard let text = p.string("where") else {
             if csv { throw APIError.badParameter("where", "required with format=csv") }

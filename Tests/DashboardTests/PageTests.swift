@@ -138,6 +138,12 @@ struct PageTests {
         let unknown = try s.get("/ui/query?wehre=nesting")
         #expect(unknown.status == 400)
         #expect(unknown.text.contains("wehre: unknown parameter (accepted: fields, format, limit, order, sort, where)"))
+        let order = try s.get("/ui/query?where=nesting&order=down")
+        #expect(order.status == 400)
+        #expect(order.text.contains("order: expected asc or desc, found &quot;down&quot;"))
+        let format = try s.get("/ui/query?where=nesting&format=xml")
+        #expect(format.status == 400)
+        #expect(format.text.contains("format: expected html or csv"))
     }
 
     @Test("host page: units with decoded values and raw bytes, and a timeline of kernel upgrades with gains and losses")
