@@ -93,8 +93,8 @@ public struct HostDetailPage: Sendable {
                 let open: HTML = (decoded?.facts.count ?? 0) <= 8 ? " open" : ""
                 let notes: HTML = (decoded?.notes ?? []).isEmpty ? "" : "<ul>\((decoded?.notes ?? []).map { n -> HTML in "<li>\(n)</li>" })</ul>"
                 rows += """
-                    <tr><td class="mono">\(c.capability)</td><td class="num">\(c.version)</td><td class="mono">\(c.kernelRelease)</td>\
-                    <td>\(DisplayText.time(c.validFrom))</td><td class="num">\(c.decoderVersion)</td>\
+                    <tr><td class="mono nw">\(c.capability)</td><td class="num">\(c.version)</td><td class="mono nw">\(c.kernelRelease)</td>\
+                    <td class="nw">\(DisplayText.time(c.validFrom))</td><td class="num">\(c.decoderVersion)</td>\
                     <td><details\(open)><summary>\(decoded?.facts.count ?? 0) facts · \(c.raw.count) bytes</summary>\
                     \(factTable(decoded?.facts ?? []))\(notes)<pre class="hex">\(RawBytes.hexDump(c.raw))</pre></details></td></tr>
                     """

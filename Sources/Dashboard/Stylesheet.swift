@@ -30,6 +30,7 @@ enum Stylesheet {
     .mono,code,pre{font-family:"DejaVu Sans Mono",ui-monospace,Menlo,Consolas,monospace;font-size:13px}
     .name{overflow-wrap:anywhere}
     h1.mono{font-size:22px}
+    .nw{white-space:nowrap}
     .facts{columns:3 300px;column-gap:28px}
     .facts div{break-inside:avoid;padding:2px 0;border-bottom:1px dotted var(--line);overflow-wrap:anywhere}
     a{color:var(--accent)}

@@ -157,7 +157,7 @@ struct PageTests {
         let detail = try #require(try s.store.hostDetail(hostname: name))
         for cap in detail.capabilities {
             #expect(r.text.contains("<h3 class=\"mono\">\(cap.unit)</h3>"))
-            #expect(r.text.contains("<td class=\"mono\">\(cap.capability)</td>"))
+            #expect(r.text.contains("<td class=\"mono nw\">\(cap.capability)</td>"))
         }
         // The first raw bytes of the first capability, as the hex dump prints them.
         let first = try #require(detail.capabilities.first)
