@@ -74,6 +74,18 @@ struct PageTests {
         #expect(page.contains("<b>\(stats.hosts)</b><span>hosts</span>"))
         #expect(page.contains("<b>\(stats.nesting)</b><span>nesting</span>"))
         #expect(page.contains("<svg role=\"img\" aria-label=\"Hosts by IOMMU vendor, split by first-level format\""))
+        // Vendor × first-level format, counted here from every host's current facts.
+        var pairs: [String: Int] = [:]
+        for h in try t.store.hosts() {
+            let facts = Dictionary(h.facts.map { ($0.name, $0.value.description) }, uniquingKeysWith: { a, _ in a })
+            pairs["\(facts["iommu.vendor"] ?? "unknown")|\(facts["first_level.format"] ?? "unknown")", default: 0] += 1
+        }
+        #expect(pairs.count >= 2)
+        for (pair, count) in pairs {
+            let (vendor, format) = (pair.split(separator: "|")[0], pair.split(separator: "|")[1])
+            let link = Links.query([("where", "iommu.vendor = \"\(vendor)\" and first_level.format = \"\(format)\"")])
+            #expect(page.contains("<tr><td class=\"mono\">\(vendor)</td><td class=\"mono\">\(format)</td><td class=\"num\"><a href=\"\(HTML.escape(link))\">\(count)</a></td></tr>"), "\(pair)")
+        }
         // One matrix row per current kernel, with the nesting count the store gives.
         for row in try t.store.kernelSummaries(after: nil, limit: 100) {
             let k = row.summary
