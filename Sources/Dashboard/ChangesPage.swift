@@ -50,7 +50,13 @@ public struct ChangesPage: Sendable {
             </form>
             """
         if let refusal {
-            body += "<div class=\"error\" role=\"alert\"><b>\(refusal.message)</b><pre class=\"mono\">\(refusal.pointing)</pre></div>"
+            let fixes: [HTML] = zip(refusal.suggestions, refusal.corrections).map { name, fixed in
+                var fixedPage = self
+                fixedPage.expression = fixed
+                return "<a href=\"\(Links.changes(fixedPage.parameters()))\">\(name)</a>"
+            }
+            let hint: HTML = fixes.isEmpty ? "" : "<div class=\"chips\">did you mean: \(fixes)</div>"
+            body += "<div class=\"error\" role=\"alert\"><b>\(refusal.message)</b><pre class=\"mono\">\(refusal.pointing)</pre>\(hint)</div>"
         } else {
             body += results()
         }

@@ -226,6 +226,9 @@ struct PageTests {
         let refused = try s.get("/ui/changes?since=2025-01-02&where=\(q("nestin"))")
         #expect(refused.status == 400)
         #expect(refused.text.contains("where: at 0: unknown name &#39;nestin&#39;"))
+        let fix = Links.changes([("since", "2025-01-02"), ("until", "2025-01-05"), ("where", "nesting")])
+        let refusedWindow = try s.get("/ui/changes?since=2025-01-02&until=2025-01-05&where=\(q("nestin"))")
+        #expect(refusedWindow.text.contains("<a href=\"\(HTML.escape(fix))\">nesting</a>"))
     }
 
     @Test("with tokens, pages need a reader token like every GET; refusals are pages with the API's headers")
