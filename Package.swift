@@ -31,8 +31,10 @@ let package = Package(
         .target(name: "Server", dependencies: ["JSONText"], path: "Sources/Server"),
         // The agent: reads sysfs, VFIO and iommufd, builds reports, spools and pushes them.
         .target(name: "Collector", dependencies: ["Decoders", "Report"], path: "Sources/Collector"),
+        // The fleet dashboard: server-rendered HTML and SVG pages (no script), served by API under / and /ui/.
+        .target(name: "Dashboard", dependencies: ["Store", "Query", "Decoders", "Server"], path: "Sources/Dashboard"),
         // The HTTP API: routes, auth, endpoints' JSON, metrics. Store and Query behind, Server in front.
-        .target(name: "API", dependencies: ["Store", "Server", "Decoders", "Report", "Query", "JSONText"], path: "Sources/API"),
+        .target(name: "API", dependencies: ["Store", "Server", "Decoders", "Report", "Query", "JSONText", "Dashboard"], path: "Sources/API"),
         .executableTarget(
             name: "capreg",
             dependencies: [
@@ -68,6 +70,9 @@ let package = Package(
         .testTarget(name: "ReportTests", dependencies: ["Report", "Decoders"], path: "Tests/ReportTests"),
         // The API over real loopback sockets, on temporary SQLite stores.
         .testTarget(name: "APITests", dependencies: ["API", "Server", "Store", "Report", "Decoders", "Query"], path: "Tests/APITests"),
+        // Dashboard pages on temporary stores, and in headless Chromium against a real capreg serve.
+        .testTarget(name: "DashboardTests", dependencies: ["Dashboard", "API", "Server", "Store", "Report", "Decoders", "Query", "capreg"],
+                    path: "Tests/DashboardTests"),
         .testTarget(name: "ServerTests", dependencies: ["Server", "JSONText"], path: "Tests/ServerTests"),
         .testTarget(name: "StoreTests", dependencies: ["Store", "Report", "Decoders", .product(name: "GRDB", package: "GRDB.swift")],
                     path: "Tests/StoreTests"),

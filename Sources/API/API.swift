@@ -10,11 +10,15 @@ public final class API: HTTPHandler, Sendable {
     public let metrics: Metrics
     /// Reports per POST: one store batch, so a request is one transaction (all or nothing).
     let maxReportsPerRequest: Int
+    /// The dashboard lists hosts silent for longer than this as stale (`capreg serve --stale-after`).
+    let staleAfter: DurationText
     private let log: @Sendable (String) -> Void
 
     /// `log` receives internal errors (500s), one line each; the CLI sends them to swift-log.
-    public init(store: SQLiteStore, tokens: TokenTable, log: @escaping @Sendable (String) -> Void = { _ in }) {
+    public init(store: SQLiteStore, tokens: TokenTable, staleAfter: DurationText = DurationText(seconds: 7200),
+                log: @escaping @Sendable (String) -> Void = { _ in }) {
         self.store = store
+        self.staleAfter = staleAfter
         self.authorizer = Authorizer(tokens: tokens)
         self.metrics = Metrics()
         self.maxReportsPerRequest = max(1, store.config.batchSize)
@@ -26,6 +30,8 @@ public final class API: HTTPHandler, Sendable {
             return try route(request)
         } catch let error as APIError {
             metrics.countError(error.code)
+            // A browser on a dashboard page gets the same refusal as a page (its status, headers and message).
+            if let (route, _) = Route.match(request.pathSegments), route.isDashboard { return dashboardRefusal(error) }
             return error.response
         } catch {
             metrics.countError("internal_error")
@@ -56,6 +62,10 @@ public final class API: HTTPHandler, Sendable {
         case .healthz: return try healthz(request)
         case .readyz: return try readyz(request)
         case .metrics: return try metricsText(request)
+        case .dashboard: return try dashboardOverview(request)
+        case .uiQuery: return try dashboardQuery(request)
+        case .uiHost: return try dashboardHost(request)
+        case .uiChanges: return try dashboardChanges(request)
         }
     }
 

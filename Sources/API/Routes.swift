@@ -14,8 +14,16 @@ enum Route: String, CaseIterable, Sendable {
     case healthz = "/healthz"
     case readyz = "/readyz"
     case metrics = "/metrics"
+    // The dashboard's HTML pages (Sources/Dashboard): readers only, like every GET.
+    case dashboard = "/"
+    case uiQuery = "/ui/query"
+    case uiHost = "/ui/host"
+    case uiChanges = "/ui/changes"
 
     var method: String { self == .reports ? "POST" : "GET" }
+
+    /// Answers HTML (its refusals too), not JSON.
+    var isDashboard: Bool { self == .dashboard || self == .uiQuery || self == .uiHost || self == .uiChanges }
 
     /// The `Allow` header for a 405 (HEAD is answered wherever GET is).
     var allow: String { method == "GET" ? "GET, HEAD" : method }
@@ -32,6 +40,8 @@ enum Route: String, CaseIterable, Sendable {
     /// The route for decoded path segments (and the `{host}` value), or nil for an unknown path.
     static func match(_ segments: [String]) -> (Route, host: String?)? {
         switch segments.count {
+        case 0:
+            return (.dashboard, nil)
         case 1:
             switch segments[0] {
             case "healthz": return (.healthz, nil)
@@ -49,6 +59,13 @@ enum Route: String, CaseIterable, Sendable {
             case "stats": return (.stats, nil)
             default: return nil
             }
+        case 2 where segments[0] == "ui":
+            switch segments[1] {
+            case "query": return (.uiQuery, nil)
+            case "host": return (.uiHost, nil)
+            case "changes": return (.uiChanges, nil)
+            default: return nil
+            }
         case 3 where segments[0] == "v1" && segments[1] == "hosts" && !segments[2].isEmpty:
             return (.host, segments[2])
         case 4 where segments[0] == "v1" && segments[1] == "hosts" && !segments[2].isEmpty && segments[3] == "history":
@@ -64,7 +81,7 @@ enum Route: String, CaseIterable, Sendable {
     static func label(forRawPath path: String) -> String {
         if path.isEmpty { return "none" }
         guard path.hasPrefix("/") else { return "unmatched" }
-        let segments = path.dropFirst().split(separator: "/", omittingEmptySubsequences: false).map(String.init)
+        let segments = path == "/" ? [] : path.dropFirst().split(separator: "/", omittingEmptySubsequences: false).map(String.init)
         return match(segments).map { $0.0.rawValue } ?? "unmatched"
     }
 }

@@ -31,6 +31,10 @@ struct ServeCommand: ParsableCommand {
     @Flag(help: "Log every request (method, path, status, handler time).")
     var verbose = false
 
+    @Option(help: ArgumentHelp("The dashboard lists hosts not seen for longer than this as stale (90s, 30m, 2h, 7d).",
+                               valueName: "duration"))
+    var staleAfter = "2h"
+
     @Option(help: "Connections served at once; the next gets 503.")
     var maxConnections = 256
 
@@ -55,6 +59,7 @@ struct ServeCommand: ParsableCommand {
     @OptionGroup var store: StoreOptions
 
     func validate() throws {
+        do { _ = try DurationText.parse(staleAfter) } catch { throw ValidationError("--stale-after \(error)") }
         if ServeCommand.split(listen) == nil { throw ValidationError("--listen \(listen): expected HOST:PORT, e.g. 127.0.0.1:8080 or [::1]:8080") }
         for (name, value) in [("--max-connections", maxConnections), ("--max-body-bytes", maxBodyBytes), ("--max-head-bytes", maxHeadBytes),
                               ("--max-header-count", maxHeaderCount), ("--header-timeout", headerTimeout), ("--idle-timeout", idleTimeout)]
@@ -87,7 +92,7 @@ struct ServeCommand: ParsableCommand {
             throw ExitCode(64)
         }
         let registry = try store.open()
-        let api = API(store: registry, tokens: table) { message in logger.error("\(message)") }
+        let api = API(store: registry, tokens: table, staleAfter: try DurationText.parse(staleAfter)) { message in logger.error("\(message)") }
         let verbose = verbose
         let config = ServerConfig(
             host: host, port: port,
