@@ -8,7 +8,7 @@ import Testing
 @Suite("Query table: sorting and CSV")
 struct QueryTableTests {
     func host(_ name: String, kernel: String?, facts: [Fact], labels: [String: String] = [:]) -> QueriedHost {
-        QueriedHost(hostname: name, kernelRelease: kernel, reportedAt: Date(timeIntervalSince1970: 0), labels: labels, facts: facts)
+        QueriedHost(hostname: name, kernelRelease: kernel, reportedAt: Date(timeIntervalSince1970: 0), labels: labels, facts: .list(facts))
     }
 
     var table: QueryTable {
