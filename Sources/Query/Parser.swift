@@ -5,11 +5,13 @@ import Decoders
 ///     expr    := and ("or" and)*
 ///     and     := unary ("and" unary)*
 ///     unary   := "not" unary | primary
-///     primary := "(" expr ")" | "has" "(" NAME ")" | NAME [ OP value | ["not"] "in" "(" value ("," value)* ")" ]
+///     primary := "(" expr ")" | ("known" | "has") "(" NAME ")" | profile
+///              | NAME [ OP value | ["not"] "in" "(" value ("," value)* ")" ]
+///     profile := "profile" "(" STRING ("," NAME "=" value)* ")"
 ///     value   := STRING | INT | "true" | "false"
 ///
-/// Precedence: not > and > or. Recursion happens only through "(" and "not", both counted against
-/// `QueryLimits.maxDepth`, so no input can exhaust the stack.
+/// Precedence: not > and > or. Recursion happens only through "(", "not" and "profile(", all counted
+/// against `QueryLimits.maxDepth`, so no input can exhaust the stack.
 public struct QueryParser {
     let tokens: [Token]
     let limits: QueryLimits
@@ -105,22 +107,28 @@ public struct QueryParser {
             let inner = try orExpr()
             try expect(.rparen, "')' to close the '(' at \(token.position)")
             return inner
-        case .keyword(.has):
+        case .keyword(.known), .keyword(.has):
             _ = advance()
-            try expect(.lparen, "'(' after 'has'")
+            let keyword = token.text.lowercased()
+            try expect(.lparen, "'(' after '\(keyword)'")
             let name = advance()
             guard case .name(let text) = name.kind else {
-                throw QueryError(.syntax, at: name.position, "expected a name inside has(), found \(name.shown)")
+                throw QueryError(.syntax, at: name.position, "expected a name inside \(keyword)(), found \(name.shown)")
             }
             let term = try QueryParser.term(text, at: name.position, vocabulary: vocabulary)
-            try expect(.rparen, "')' after has(\(text)")
+            try expect(.rparen, "')' after \(keyword)(\(text)")
             return .has(term)
+        case .keyword(.profile):
+            _ = advance()
+            try enter(token)
+            defer { depth -= 1 }
+            return try profileCall()
         case .name(let text):
             _ = advance()
             return try predicate(QueryParser.term(text, at: token.position, vocabulary: vocabulary), name: token)
         default:
             let after = previous.map { " after '\($0.text)'" } ?? ""
-            throw QueryError(.syntax, at: token.position, "expected a name, 'not', 'has(' or '('\(after), found \(token.shown)")
+            throw QueryError(.syntax, at: token.position, "expected a name, 'not', 'known(', 'profile(' or '('\(after), found \(token.shown)")
         }
     }
 
@@ -223,10 +231,10 @@ public struct QueryParser {
 
     static func usage(_ term: QueryTerm) -> String {
         switch term {
-        case .fact(let name, .int): return "compare it (e.g. \(name) >= 20) or test has(\(name))"
-        case .fact(let name, _): return "compare it (e.g. \(name) = \"…\") or test has(\(name))"
+        case .fact(let name, .int): return "compare it (e.g. \(name) >= 20) or test known(\(name))"
+        case .fact(let name, _): return "compare it (e.g. \(name) = \"…\") or test known(\(name))"
         case .kernel: return "compare it, e.g. kernel >= \"5.10\""
-        case .label: return "compare it (e.g. \(term) = \"r12\") or test has(\(term))"
+        case .label: return "compare it (e.g. \(term) = \"r12\") or test known(\(term))"
         }
     }
 }

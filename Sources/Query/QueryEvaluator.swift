@@ -42,6 +42,8 @@ public struct QueryEvaluator: Sendable {
             return result
         case .not(let inner):
             return evaluate(inner).map { !$0 }
+        case .named(_, let inner):
+            return evaluate(inner)
         case .has(let term):
             switch term {
             case .fact(let name, _): return facts[name] != nil

@@ -63,10 +63,14 @@ public indirect enum QueryExpr: Hashable, Sendable, CustomStringConvertible {
     case compare(QueryTerm, QueryOp, QueryLiteral)
     /// `term in (v1, v2, …)`.
     case oneOf(QueryTerm, [QueryLiteral])
-    /// `has(term)`: the fact (label, kernel) is present.
+    /// `known(term)` (or its synonym `has(term)`): the fact (label, kernel) was reported. Never unknown.
     case has(QueryTerm)
+    /// A named group: evaluates exactly as its expression; explain reports its name. A profile call
+    /// becomes `.named(profile, .and([.named(condition id, condition), …]))`.
+    case named(String, QueryExpr)
 
-    /// Fully parenthesized, so that tests can see how an expression was grouped.
+    /// Fully parenthesized, so that tests can see how an expression was grouped. Always query text that
+    /// parses to an equivalent expression: a named group prints as its expression (names are lost).
     public var description: String {
         switch self {
         case .and(let parts): return "(" + parts.map(\.description).joined(separator: " and ") + ")"
@@ -74,7 +78,8 @@ public indirect enum QueryExpr: Hashable, Sendable, CustomStringConvertible {
         case .not(let e): return "(not \(e))"
         case .compare(let t, let op, let v): return "\(t) \(op.rawValue) \(v)"
         case .oneOf(let t, let vs): return "\(t) in (" + vs.map(\.description).joined(separator: ", ") + ")"
-        case .has(let t): return "has(\(t))"
+        case .has(let t): return "known(\(t))"
+        case .named(_, let e): return e.description
         }
     }
 
@@ -85,7 +90,7 @@ public indirect enum QueryExpr: Hashable, Sendable, CustomStringConvertible {
         func walk(_ e: QueryExpr) {
             switch e {
             case .and(let parts), .or(let parts): parts.forEach(walk)
-            case .not(let inner): walk(inner)
+            case .not(let inner), .named(_, let inner): walk(inner)
             case .compare(let t, _, _), .oneOf(let t, _), .has(let t):
                 if seen.insert(t).inserted { out.append(t) }
             }

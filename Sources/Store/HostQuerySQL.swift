@@ -75,6 +75,8 @@ public struct HostQuerySQL {
             return "(" + parts.map { truth($0, want) }.joined(separator: want ? " OR " : " AND ") + ")"
         case .not(let inner):
             return truth(inner, !want)
+        case .named(_, let inner):
+            return truth(inner, want)
         case .has(let term):
             return present(term, want)
         case .compare(let term, let op, let literal):

@@ -27,7 +27,7 @@ import Testing
     }
 
     static let cases: [Case] = [
-        Case(text: "", kind: .syntax, position: 0, mentions: "expected a name, 'not', 'has(' or '(', found end of input"),
+        Case(text: "", kind: .syntax, position: 0, mentions: "expected a name, 'not', 'known(', 'profile(' or '(', found end of input"),
         Case(text: "nesting and", kind: .syntax, position: 11, mentions: "after 'and', found end of input"),
         Case(text: "nesting or or pasid_bind", kind: .syntax, position: 11, mentions: "found 'or'"),
         Case(text: "(nesting", kind: .syntax, position: 8, mentions: "expected ')' to close the '(' at 0"),
@@ -42,6 +42,7 @@ import Testing
         Case(text: "! nesting", kind: .syntax, position: 0, mentions: "write 'not'"),
         Case(text: "pasid_bits in (1,)", kind: .syntax, position: 17, mentions: "expected a value after ','"),
         Case(text: "pasid_bits in (1 2)", kind: .syntax, position: 17, mentions: "expected ',' or ')'"),
+        Case(text: "known(20)", kind: .syntax, position: 6, mentions: "expected a name inside known()"),
         Case(text: "has(20)", kind: .syntax, position: 4, mentions: "expected a name inside has()"),
         Case(text: "label. = \"x\"", kind: .syntax, position: 6, mentions: "expected a label key after 'label.'"),
         // Types.
@@ -50,7 +51,7 @@ import Testing
         Case(text: "vtd.ecap.ers = 1", kind: .type, position: 15, mentions: "expected true or false"),
         Case(text: "vtd.ecap.ers < true", kind: .type, position: 13, mentions: "'<' orders values, but vtd.ecap.ers is bool"),
         Case(text: #"label.rack > "r1""#, kind: .type, position: 11, mentions: "use =, != or in"),
-        Case(text: "pasid_bits and nesting", kind: .type, position: 0, mentions: "pasid_bits is int: compare it (e.g. pasid_bits >= 20)"),
+        Case(text: "pasid_bits and nesting", kind: .type, position: 0, mentions: "pasid_bits is int: compare it (e.g. pasid_bits >= 20) or test known(pasid_bits)"),
         Case(text: "kernel", kind: .type, position: 0, mentions: "compare it, e.g. kernel >="),
         Case(text: #"kernel >= "linux""#, kind: .type, position: 10, mentions: "expected a kernel version"),
         Case(text: "kernel >= 5", kind: .type, position: 10, mentions: "expected a quoted kernel version"),

@@ -56,6 +56,48 @@ import Testing
         #expect(split >= 120, "only \(split) expressions split the fleet")
     }
 
+    /// Profiles compile to the same SQL as their conditions would: on a synthetic fleet plus two hosts
+    /// that report iommufd and VFIO together (the fleet's iommufd hosts report no VFIO IOVA range, so
+    /// vtd-nested is never true there), SQL and the evaluator pick the same hosts now and as of a day.
+    @Test func profilesEqualReferenceEvaluation() throws {
+        let dir = try TempDir()
+        let (store, fleet) = try Fleet.synthetic(dir, hosts: 60, days: 6, seed: 11)
+        _ = try store.ingest([Self.nestingReport("nest-48", topIOVA: 0xffff_ffff_ffff), Self.nestingReport("nest-39", topIOVA: 0x7f_ffff_ffff)])
+        let hosts = try store.hosts()
+        // The synthetic nesting registers have no FL1GP: the guest must not ask for 1 GiB pages.
+        let queries = [#"profile("vtd-nested", fs1gp=false)"#, #"profile("vtd-nested", aw_bits=39, fs1gp=false, pasid_bits=20)"#,
+                       #"not profile("vtd-nested", aw_bits=57)"#, #"known(iommufd.data_type) and not profile("vtd-nested", fs1gp=false)"#,
+                       #"profile("vtd-nested", fs1gp=false) or profile("smmuv3-nested") or pasid_bits < 20"#]
+        var split = 0
+        for text in queries {
+            let expr = try QueryParser.parse(text)
+            let expected = hosts.filter {
+                QueryEvaluator(facts: Self.facts($0.facts), kernelRelease: $0.kernelRelease, labels: $0.labels).matches(expr)
+            }
+            #expect(try store.allPages(expr, limit: 7).map(\.hostname) == expected.map(\.hostname), "\(text)")
+            if !expected.isEmpty && expected.count < hosts.count { split += 1 }
+            let t = fleet.start.addingTimeInterval(2.5 * 86_400)
+            let snapshots = try store.factsAsOf(t, hostname: nil)
+            let labels = Dictionary(hosts.map { ($0.hostname, $0.labels) }, uniquingKeysWith: { a, _ in a })
+            let expectedThen = snapshots.filter {
+                QueryEvaluator(facts: Self.facts($0.facts), kernelRelease: $0.kernelRelease, labels: labels[$0.hostname] ?? [:]).matches(expr)
+            }
+            #expect(try store.allPages(expr, asOf: t, limit: 7).map(\.hostname) == expectedThen.map(\.hostname), "as of day 2.5: \(text)")
+        }
+        #expect(split == queries.count, "only \(split) profile queries split the fleet")
+    }
+
+    /// A nesting-capable VT-d host on kernel 7 with iommufd and a VFIO device whose IOVA ends at `topIOVA`.
+    static func nestingReport(_ host: String, topIOVA: UInt64) -> Report {
+        let (cap, ecap) = SyntheticFleet.vtdRegisters(.vtdNesting)
+        var shape = SyntheticBytes.VFIOShape()
+        shape.topIOVA = topIOVA
+        return Report(reportId: "r-\(host)", collectedAt: Fleet.time(1), host: Report.Host(hostname: host, machineId: "m-\(host)", labels: [:]),
+                      kernel: Report.Kernel(release: "7.0.1-1-amd64"), collectorVersion: "test",
+                      sources: [Report.Source(kind: .iommufd, unit: "iommufd-dev-1", raw: SyntheticBytes.iommufdVTd(cap: cap, ecap: ecap, maxPasidLog2: 20)),
+                                Report.Source(kind: .vfio, unit: "vfio-group-1", raw: SyntheticBytes.vfioInfo(shape))])
+    }
+
     /// What a page says of each host is the host's state (now) or snapshot (as of T).
     @Test func returnedHostsCarryTheirState() throws {
         let dir = try TempDir()

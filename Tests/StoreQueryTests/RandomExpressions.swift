@@ -19,7 +19,7 @@ struct Dice {
 }
 
 /// Random expression text over the names and values a fleet actually holds, plus absent names, absent
-/// labels, kernel series and exact releases: every construct of the language, nested.
+/// labels, kernel series and exact releases, profile calls: every construct of the language, nested.
 struct RandomExpressions {
     var dice: Dice
     /// Observed values per fact name.
@@ -59,11 +59,19 @@ struct RandomExpressions {
 
     mutating func predicate() -> String {
         switch dice.below(10) {
-        case 0: return "has(\(dice.pick(names)))"
+        case 0:
+            if dice.chance(25) { return profile() }
+            return "\(dice.chance(50) ? "known" : "has")(\(dice.pick(names)))"
         case 1: return kernel()
         case 2: return label()
         default: return fact()
         }
+    }
+
+    /// A profile call: named groups of conditions, most of them on facts no synthetic host reports.
+    mutating func profile() -> String {
+        if dice.chance(30) { return #"profile("smmuv3-nested", oas_bits=48)"# }
+        return #"profile("vtd-nested", aw_bits="# + "\(dice.pick([39, 48, 57])), pasid_bits=\(dice.pick([0, 16, 20])), dirty_tracking=\(dice.chance(50)))"
     }
 
     mutating func kernel() -> String {
