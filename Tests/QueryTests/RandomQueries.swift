@@ -1,0 +1,99 @@
+import Decoders
+import Query
+
+/// Deterministic pseudo-random numbers (SplitMix64), so a failing case can be reproduced from its seed.
+struct Dice {
+    var state: UInt64
+    mutating func next() -> UInt64 {
+        state &+= 0x9E37_79B9_7F4A_7C15
+        var z = state
+        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+        return z ^ (z >> 31)
+    }
+    mutating func below(_ n: Int) -> Int { Int(next() % UInt64(n)) }
+    mutating func pick<T>(_ xs: [T]) -> T { xs[below(xs.count)] }
+    mutating func chance(_ percent: Int) -> Bool { below(100) < percent }
+}
+
+/// Random hosts and expression text over a small pool of facts (those of the vtd-nested profile among
+/// them, so that profile calls come out true, false and unknown), kernels and labels.
+struct RandomQueries {
+    var dice: Dice
+
+    static let facts = ["pasid_bind", "nesting", "vtd.ecap.ers", "pasid_bits", "addr_width", "first_level.format", "iommu.vendor",
+                        "iommufd.data_type", "vtd.scalable_mode", "vtd.ecap.nest", "vtd.ecap.slts", "vtd.ecap.flts", "vfio.iova_top_bits",
+                        "vtd.cap.fl1gp", "vtd.cap.fl5lp", "vtd.ecap.pasid", "vtd.pasid_bits", "vtd.ecap.slads", "vtd.ecap.smpwc",
+                        "iommufd.vtd.errata_772415_spr17"]
+    static let ints: [Int64] = [0, 8, 16, 20, 39, 47, 48, 57]
+    static let texts = ["intel-vtd", "amd-v2", "arm-smmuv3", "intel", ""]
+    static let kernels = ["5.4.0-150-generic", "5.10.0", "6.1.0-18-amd64", "6.8.0-45-generic", "7.0.1"]
+    static let versions = ["5", "5.4", "5.10", "6.1", "6.1.0-18-amd64", "6.8", "7"]
+    static let racks = ["r1", "r2", "r3"]
+
+    static func type(_ name: String) -> FactType { Vocabulary.byName[name]!.type }
+
+    mutating func host() -> QueryEvaluator {
+        var facts: [String: FactValue] = [:]
+        for name in Self.facts where dice.chance(80) {
+            switch Self.type(name) {
+            case .bool: facts[name] = .bool(dice.chance(70))
+            case .int: facts[name] = .int(dice.pick(Self.ints))
+            case .text: facts[name] = .text(dice.pick(Self.texts))
+            }
+            if dice.chance(2) { facts[name] = .text("42") }  // stored with another type than the vocabulary's: unknown
+        }
+        let kernel = dice.chance(85) ? dice.pick(Self.kernels) : nil
+        let labels = dice.chance(70) ? ["rack": dice.pick(Self.racks)] : [:]
+        return QueryEvaluator(facts: facts, kernelRelease: kernel, labels: labels)
+    }
+
+    mutating func expression(depth: Int = 0) -> String {
+        if depth >= 4 || dice.chance(35) { return predicate() }
+        switch dice.below(4) {
+        case 0: return "not " + expression(depth: depth + 1)
+        case 1: return "(" + expression(depth: depth + 1) + ")"
+        case 2: return expression(depth: depth + 1) + " and " + expression(depth: depth + 1)
+        default: return "(" + expression(depth: depth + 1) + " or " + expression(depth: depth + 1) + ")"
+        }
+    }
+
+    mutating func predicate() -> String {
+        switch dice.below(12) {
+        case 0: return "\(dice.pick(["known", "has"]))(\(dice.pick(Self.facts + ["kernel", "label.rack", "label.row"])))"
+        case 1: return profile()
+        case 2:
+            if dice.chance(20) { return "kernel in (\"\(dice.pick(Self.versions))\", \"\(dice.pick(Self.versions))\")" }
+            return "kernel \(dice.pick(QueryOp.allCases).rawValue) \"\(dice.pick(Self.versions))\""
+        case 3:
+            let key = dice.pick(["rack", "row"])
+            if dice.chance(25) { return "label.\(key) in (\"\(dice.pick(Self.racks))\", \"\(dice.pick(Self.racks))\")" }
+            return "label.\(key) \(dice.chance(50) ? "=" : "!=") \"\(dice.pick(Self.racks))\""
+        default: return fact()
+        }
+    }
+
+    mutating func fact() -> String {
+        let name = dice.pick(Self.facts)
+        switch Self.type(name) {
+        case .bool:
+            if dice.chance(40) { return name }
+            return "\(name) \(dice.chance(50) ? "=" : "!=") \(dice.chance(50))"
+        case .int:
+            if dice.chance(15) { return "\(name) \(dice.chance(30) ? "not in" : "in") (\(dice.pick(Self.ints)), \(dice.pick(Self.ints)))" }
+            return "\(name) \(dice.pick(QueryOp.allCases).rawValue) \(dice.pick(Self.ints) + Int64(dice.below(3)) - 1)"
+        case .text:
+            if dice.chance(20) { return "\(name) in (\"\(dice.pick(Self.texts))\", \"\(dice.pick(Self.texts))\")" }
+            return "\(name) \(dice.chance(60) ? "=" : "!=") \"\(dice.pick(Self.texts))\""
+        }
+    }
+
+    mutating func profile() -> String {
+        if dice.chance(15) { return #"profile("smmuv3-nested")"# }
+        var arguments = ""
+        if dice.chance(50) { arguments += ", aw_bits=\(dice.pick([39, 48, 57]))" }
+        if dice.chance(50) { arguments += ", pasid_bits=\(dice.pick([0, 16, 20]))" }
+        for flag in ["fs1gp", "dirty_tracking", "strict_ro"] where dice.chance(30) { arguments += ", \(flag)=\(dice.chance(50))" }
+        return #"profile("vtd-nested""# + arguments + ")"
+    }
+}
