@@ -22,8 +22,9 @@ reader="reader-$(head -c 16 /dev/urandom | od -An -tx1 | tr -d ' \n')"
 admin="admin-$(head -c 16 /dev/urandom | od -An -tx1 | tr -d ' \n')"
 printf '# contract test tokens\nreader %s\nadmin %s\n' "$reader" "$admin" > "$tmp/tokens"
 
-# Port 0: the kernel picks a free port, and the start line in the log says which.
-"$capreg" serve --db "$tmp/ci.sqlite" --listen 127.0.0.1:0 --tokens "$tmp/tokens" 2> "$tmp/serve.log" &
+# Port 0: the kernel picks a free port, and the start line in the log says which. The synthetic fleet is
+# dated 2025: a wide --stale-after keeps its hosts fresh, so answers carry hosts (stale lists are empty).
+"$capreg" serve --db "$tmp/ci.sqlite" --listen 127.0.0.1:0 --tokens "$tmp/tokens" --stale-after 36500d 2> "$tmp/serve.log" &
 server_pid=$!
 port=""
 for _ in $(seq 1 100); do

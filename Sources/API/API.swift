@@ -58,6 +58,7 @@ public final class API: HTTPHandler, Sendable {
         case .changes: return try changes(request)
         case .kernels: return try kernels(request)
         case .capabilities: return try capabilities(request)
+        case .profiles: return try profiles(request)
         case .stats: return try stats(request)
         case .healthz: return try healthz(request)
         case .readyz: return try readyz(request)

@@ -31,6 +31,35 @@ struct Parameters {
         return n
     }
 
+    /// `true` or `false` (absent: false).
+    func flag(_ name: String) throws(APIError) -> Bool {
+        switch values[name] {
+        case nil, "false": return false
+        case "true": return true
+        case let text?: throw APIError.badParameter(name, "expected true or false, found \"\(text.prefix(40))\"")
+        }
+    }
+
+    /// A decimal integer ≥ 1.
+    func positiveInteger(_ name: String) throws(APIError) -> Int64? {
+        guard let text = values[name] else { return nil }
+        guard !text.isEmpty, text.utf8.count <= 18, text.utf8.allSatisfy({ $0 >= 0x30 && $0 <= 0x39 }), let n = Int64(text), n >= 1 else {
+            throw APIError.badParameter(name, "expected a whole number of at least 1, found \"\(text.prefix(40))\"")
+        }
+        return n
+    }
+
+    /// `fresh_within=DURATION` (90s, 30m, 2h, 7d) or `off`; absent: the server's default.
+    func freshWithin(default fallback: DurationText?) throws(APIError) -> DurationText? {
+        guard let text = values["fresh_within"] else { return fallback }
+        if text == "off" { return nil }
+        do {
+            return try DurationText.parse(text)
+        } catch {
+            throw APIError.badParameter("fresh_within", "\(error.reason), or off")
+        }
+    }
+
     func time(_ name: String) throws(APIError) -> Date? {
         guard let text = values[name] else { return nil }
         guard let date = RFC3339.parse(text) else {

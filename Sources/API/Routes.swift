@@ -10,6 +10,7 @@ enum Route: String, CaseIterable, Sendable {
     case changes = "/v1/changes"
     case kernels = "/v1/kernels"
     case capabilities = "/v1/capabilities"
+    case profiles = "/v1/profiles"
     case stats = "/v1/stats"
     case healthz = "/healthz"
     case readyz = "/readyz"
@@ -56,6 +57,7 @@ enum Route: String, CaseIterable, Sendable {
             case "changes": return (.changes, nil)
             case "kernels": return (.kernels, nil)
             case "capabilities": return (.capabilities, nil)
+            case "profiles": return (.profiles, nil)
             case "stats": return (.stats, nil)
             default: return nil
             }

@@ -7,22 +7,24 @@ import GRDB
 enum HostPageReads {
     typealias PageRow = (id: Int64, hostname: String)
 
-    static func hosts(_ db: Database, _ page: [PageRow], at t: Int64?, fields: Set<String>?) throws -> [QueriedHost] {
+    static func hosts(_ db: Database, _ page: [PageRow], mode: HostQuerySQL.Mode, fields: Set<String>?) throws -> [QueriedHost] {
         guard !page.isEmpty else { return [] }
         let ids = padded(page.map(\.id))
         let idList = StatementArguments(ids)
 
         // Now, without fields=: each host's encoded current facts come with its kernel (hosts.cur_facts).
-        let whole = t == nil && fields == nil
+        let whole = mode == .now && fields == nil
         var reports: [Int64: (kernel: String?, at: Int64, facts: String?)] = [:]
         reports.reserveCapacity(page.count)
-        if let t {
-            try ColumnReader.forEachRow(db, sql: reportsAsOf(ids.count), arguments: [t] + idList) { r in
-                reports[r.int64(0)] = (r.optionalText(1), r.int64(2), nil)
-            }
-        } else {
+        switch mode {
+        case .now:
             try ColumnReader.forEachRow(db, sql: reportsNow(ids.count, withFacts: whole), arguments: idList) { r in
                 reports[r.int64(0)] = (r.optionalText(1), r.int64(2), whole ? r.text(3) : nil)
+            }
+        case .asOf(let bound), .revision(let bound):
+            let byRevision = if case .revision = mode { true } else { false }
+            try ColumnReader.forEachRow(db, sql: reportsInForce(ids.count, byRevision: byRevision), arguments: [bound] + idList) { r in
+                reports[r.int64(0)] = (r.optionalText(1), r.int64(2), nil)
             }
         }
 
@@ -34,13 +36,21 @@ enum HostPageReads {
         let names = fields.map { padded($0.sorted()) }
         var facts: [Int64: [Fact]] = [:]
         facts.reserveCapacity(page.count)
-        var arguments = idList
-        if let t { arguments += [t, t] }
-        if let names { arguments += StatementArguments(names) }
         // fields= naming no facts (only hostname, kernel or labels) reads none.
         if !whole && names?.isEmpty != true {
-            try ColumnReader.forEachRow(db, sql: factsOf(ids.count, asOf: t != nil, names: names?.count), arguments: arguments) { r in
-                facts[r.int64(0), default: []].append(Fact(r.text(1), value(r)))
+            if mode == .now {
+                try ColumnReader.forEachRow(db, sql: factsOf(ids.count, asOf: false, names: names?.count),
+                                            arguments: idList + StatementArguments(names ?? [])) { r in
+                    facts[r.int64(0), default: []].append(Fact(r.text(1), value(r)))
+                }
+            } else {
+                // Each host's facts at its own state time (the report in force read above).
+                let sql = factsOf(1, asOf: true, names: names?.count)
+                for (id, report) in reports {
+                    try ColumnReader.forEachRow(db, sql: sql, arguments: [id, report.at, report.at] + StatementArguments(names ?? [])) { r in
+                        facts[r.int64(0), default: []].append(Fact(r.text(1), value(r)))
+                    }
+                }
             }
         }
 
@@ -72,11 +82,12 @@ enum HostPageReads {
         "SELECT id, kernel_release, last_seen\(withFacts ? ", cur_facts" : "") FROM hosts WHERE id IN \(list(n))"
     }
 
-    /// The report in force at T for each host: the newest collected at or before T.
-    static func reportsAsOf(_ n: Int) -> String {
+    /// The report in force for each host: the newest collected at or before T, or the newest among
+    /// report rows 1…N (a revision).
+    static func reportsInForce(_ n: Int, byRevision: Bool) -> String {
         """
         SELECT h.id, r.kernel_release, r.collected_at FROM hosts h JOIN reports r ON r.id = (
-            SELECT r2.id FROM reports r2 WHERE r2.host_id = h.id AND r2.collected_at <= ?
+            SELECT r2.id FROM reports r2 WHERE r2.host_id = h.id AND \(byRevision ? "r2.id" : "r2.collected_at") <= ?
             ORDER BY r2.collected_at DESC, r2.id DESC LIMIT 1)
         WHERE h.id IN \(list(n))
         """

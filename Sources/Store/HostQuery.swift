@@ -96,21 +96,7 @@ public enum HostCursor {
 extension SQLiteStore: HostQuerying {
     public func queryHosts(_ expr: QueryExpr?, asOf: Date? = nil, fields: Set<String>? = nil, limit: Int = HostQueryLimits.default,
                            after cursor: String? = nil) throws -> HostPage {
-        guard (1...HostQueryLimits.max).contains(limit) else { throw HostQueryError.badLimit(limit) }
-        let after = try cursor.map(HostCursor.decode)
-        let t = asOf.map(StoreTime.ms)
-        // One row more than asked tells whether another page exists.
-        let compiled = HostQuerySQL.select(expr, mode: t.map { .asOf($0) } ?? .now, after: after, limit: limit + 1)
-        return try pool.read { db in
-            var page: [HostPageReads.PageRow] = []
-            try ColumnReader.forEachRow(db, sql: compiled.sql, arguments: StatementArguments(compiled.arguments)) { r in
-                page.append((r.int64(0), r.text(1)))
-            }
-            let more = page.count > limit
-            if more { page.removeLast() }
-            let hosts = try HostPageReads.hosts(db, page, at: t, fields: fields)
-            return HostPage(hosts: hosts, nextCursor: more ? hosts.last.map { HostCursor.encode(after: $0.hostname) } : nil)
-        }
+        try answer(HostQueryRequest(expr, reference: asOf.map(QueryReference.time) ?? .now, fields: fields, limit: limit, cursor: cursor)).matches
     }
 }
 

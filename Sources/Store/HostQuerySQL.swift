@@ -32,6 +32,24 @@ public struct HostQuerySQL {
         case now
         /// Milliseconds since the epoch.
         case asOf(Int64)
+        /// The registry as it stood when report row N was stored: each host's state is that of its
+        /// newest report among rows 1…N (HostAnswer's revision).
+        case revision(Int64)
+    }
+
+    /// Which hosts a select lists, beside the expression.
+    public struct Filter: Hashable, Sendable {
+        /// Hosts whose state is at least this recent (ms), or, with `stale`, older than it.
+        public var freshSince: Int64?
+        public var stale = false
+        /// Hosts for which the expression is not true (false or unknown): explain's other list.
+        public var notMatching = false
+
+        public init(freshSince: Int64? = nil, stale: Bool = false, notMatching: Bool = false) {
+            self.freshSince = freshSince
+            self.stale = stale
+            self.notMatching = notMatching
+        }
     }
 
     /// Key facts mirrored in `hosts` columns by ingest (StateWriter.updateKeyFacts); NULL = absent.
@@ -48,22 +66,93 @@ public struct HostQuerySQL {
     var arguments: [SQLArgument] = []
 
     /// Hosts matching `expr` (all hosts when nil), ordered by hostname, after `hostname` (keyset), at most `limit`.
-    public static func select(_ expr: QueryExpr?, mode: Mode, after hostname: String?, limit: Int) -> CompiledHostQuery {
+    public static func select(_ expr: QueryExpr?, mode: Mode, after hostname: String?, limit: Int, filter: Filter = Filter()) -> CompiledHostQuery {
         var compiler = HostQuerySQL(mode: mode)
-        var conditions: [String] = []
-        if case .asOf(let t) = mode {
-            conditions.append("h.first_seen <= ?")
-            compiler.arguments.append(.int(t))
-        }
+        var conditions = compiler.conditions(expr, filter)
         if let hostname {
             conditions.append("h.hostname > ?")
             compiler.arguments.append(.text(hostname))
         }
-        if let expr { conditions.append(compiler.truth(expr, true)) }
-        let filter = conditions.isEmpty ? "" : " WHERE " + conditions.joined(separator: " AND ")
         compiler.arguments.append(.int(Int64(limit)))
-        return CompiledHostQuery(sql: "SELECT h.id, h.hostname FROM hosts h" + filter + " ORDER BY h.hostname LIMIT ?",
+        // Stale hosts are few in a healthy fleet: find them through hosts_last_seen and sort them, rather
+        // than walk the whole fleet in hostname order looking for them (ordering by an expression keeps
+        // SQLite's planner off the hostname index; the order is the same).
+        let order = filter.stale && mode == .now ? "h.hostname || ''" : "h.hostname"
+        return CompiledHostQuery(sql: "SELECT h.id, h.hostname FROM hosts h" + whereClause(conditions) + " ORDER BY \(order) LIMIT ?",
                                  arguments: compiler.arguments)
+    }
+
+    /// How many hosts `select` would list over all pages (computed in SQL, nothing materialized).
+    public static func count(_ expr: QueryExpr?, mode: Mode, filter: Filter = Filter()) -> CompiledHostQuery {
+        var compiler = HostQuerySQL(mode: mode)
+        let conditions = compiler.conditions(expr, filter)
+        return CompiledHostQuery(sql: "SELECT count(*) FROM hosts h" + whereClause(conditions), arguments: compiler.arguments)
+    }
+
+    static func whereClause(_ conditions: [String]) -> String { conditions.isEmpty ? "" : " WHERE " + conditions.joined(separator: " AND ") }
+
+    /// The host existed at the reference, the freshness bound, and the expression's side.
+    mutating func conditions(_ expr: QueryExpr?, _ filter: Filter) -> [String] {
+        var out: [String] = []
+        switch mode {
+        case .now: break
+        case .asOf(let t):
+            out.append("h.first_seen <= ?")
+            arguments.append(.int(t))
+        case .revision(let n):
+            out.append("EXISTS (SELECT 1 FROM reports r WHERE r.host_id = h.id AND r.id <= ?)")
+            arguments.append(.int(n))
+        }
+        if let since = filter.freshSince {
+            out.append(stateTime() + (filter.stale ? " < ?" : " >= ?"))
+            arguments.append(.int(since))
+        }
+        if let expr {
+            // NOT of a condition that may be NULL (a key column of an absent fact) is NULL again: the
+            // other side is every host for which the condition is not TRUE.
+            out.append(filter.notMatching ? "(" + truth(expr, true) + ") IS NOT TRUE" : truth(expr, true))
+        } else if filter.notMatching {
+            out.append("1 = 0")
+        }
+        return out
+    }
+
+    /// SQL for the time of the host's state at the reference: its newest report's collected time now,
+    /// the report in force at T, or its newest report among rows 1…N.
+    mutating func stateTime() -> String {
+        switch mode {
+        case .now: return "h.last_seen"
+        case .asOf, .revision: return "(SELECT r.collected_at FROM reports r WHERE r.host_id = h.id AND \(reportInForce()) LIMIT 1)"
+        }
+    }
+
+    /// The WHERE and ORDER BY tail that picks, among `reports r` of host h, the one in force.
+    mutating func reportInForce() -> String {
+        switch mode {
+        case .now:
+            return "1 = 1 ORDER BY r.collected_at DESC, r.id DESC"
+        case .asOf(let t):
+            arguments.append(.int(t))
+            return "r.collected_at <= ? ORDER BY r.collected_at DESC, r.id DESC"
+        case .revision(let n):
+            arguments.append(.int(n))
+            return "r.id <= ? ORDER BY r.collected_at DESC, r.id DESC"
+        }
+    }
+
+    /// The fact-interval test "valid at the reference" for facts f (as of T, or at each host's state
+    /// time for a revision).
+    mutating func validAtReference() -> String {
+        switch mode {
+        case .now: return "1 = 1"  // not reached: now reads current_facts
+        case .asOf(let t):
+            arguments += [.int(t), .int(t)]
+            return "f.valid_to > ? AND f.valid_from <= ?"
+        case .revision:
+            let t = stateTime()
+            let t2 = stateTime()
+            return "f.valid_to > \(t) AND f.valid_from <= \(t2)"
+        }
     }
 
     /// The condition that `expr` is true (`want`) or false (`!want`) for host `h`.
@@ -107,9 +196,10 @@ public struct HostQuerySQL {
                 arguments.append(.text(name))
                 return "EXISTS (SELECT 1 FROM current_facts c WHERE c.host_id = h.id AND c.name = ? AND c.\(column) "
                     + values(op, literals) + ")"
-            case .asOf(let t):
-                arguments += [.int(t), .int(t), .text(name)]
-                return "EXISTS (SELECT 1 FROM facts f WHERE f.host_id = h.id AND f.valid_to > ? AND f.valid_from <= ? AND f.name = ? AND f.\(column) "
+            case .asOf, .revision:
+                let valid = validAtReference()
+                arguments.append(.text(name))
+                return "EXISTS (SELECT 1 FROM facts f WHERE f.host_id = h.id AND \(valid) AND f.name = ? AND f.\(column) "
                     + values(op, literals) + ")"
             }
         }
@@ -150,9 +240,7 @@ public struct HostQuerySQL {
     mutating func kernelKey() -> String {
         switch mode {
         case .now: return "h.kernel_key"
-        case .asOf(let t):
-            arguments.append(.int(t))
-            return "(SELECT r.kernel_key FROM reports r WHERE r.host_id = h.id AND r.collected_at <= ? ORDER BY r.collected_at DESC, r.id DESC LIMIT 1)"
+        case .asOf, .revision: return "(SELECT r.kernel_key FROM reports r WHERE r.host_id = h.id AND \(reportInForce()) LIMIT 1)"
         }
     }
 
@@ -171,9 +259,10 @@ public struct HostQuerySQL {
                 if let key = HostQuerySQL.keyColumns[name] { return "h.\(key)" + (want ? " IS NOT NULL" : " IS NULL") }
                 arguments.append(.text(name))
                 return exists + " (SELECT 1 FROM current_facts c WHERE c.host_id = h.id AND c.name = ?)"
-            case .asOf(let t):
-                arguments += [.int(t), .int(t), .text(name)]
-                return exists + " (SELECT 1 FROM facts f WHERE f.host_id = h.id AND f.valid_to > ? AND f.valid_from <= ? AND f.name = ?)"
+            case .asOf, .revision:
+                let valid = validAtReference()
+                arguments.append(.text(name))
+                return exists + " (SELECT 1 FROM facts f WHERE f.host_id = h.id AND \(valid) AND f.name = ?)"
             }
         }
     }

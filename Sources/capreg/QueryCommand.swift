@@ -1,3 +1,4 @@
+import API
 import ArgumentParser
 import Decoders
 import Foundation
@@ -21,6 +22,11 @@ struct QueryCommand: ParsableCommand {
 
         With --server URL the same question goes to a running `capreg serve` (GET /v1/hosts) instead of
         --db; --token (or CAPREG_TOKEN) is a reader token when the server has tokens.
+
+        --explain also lists (one page of) the hosts that did not match, each with the predicates that failed
+        and the host's values, e.g. `pasid_bits = 8, needs >= 20` or `vtd.ecap.nest unknown (never reported)`.
+        --fresh-within DURATION (90s, 30m, 2h, 7d, or off) leaves out hosts whose newest report is older; with
+        --server the server's default (--stale-after) applies unless given, with --db nothing is left out.
 
         Exit status: 0 answered (even with no hosts), 65 expression or field refused (the message points at
         the position), 66 no database at --db, 64 usage error, 69 server unreachable or failing, 77 token
@@ -50,6 +56,13 @@ struct QueryCommand: ParsableCommand {
     @Flag(help: "Print CSV (RFC 4180).")
     var csv = false
 
+    @Flag(help: "Also list the hosts that did not match, with the predicate and value that failed.")
+    var explain = false
+
+    @Option(name: .customLong("fresh-within"), help: ArgumentHelp("Leave out hosts whose newest report is older (90s, 30m, 2h, 7d, off).",
+                                                                  valueName: "duration"))
+    var freshWithin: String?
+
     @Option(help: ArgumentHelp("Ask a running registry (capreg serve) instead of --db.", valueName: "url"))
     var server: String?
 
@@ -60,6 +73,10 @@ struct QueryCommand: ParsableCommand {
 
     func validate() throws {
         if json && csv { throw ValidationError("give --json or --csv, not both") }
+        if explain && csv { throw ValidationError("--explain prints a table or --json, not --csv") }
+        if let freshWithin, freshWithin != "off" {
+            do { _ = try DurationText.parse(freshWithin) } catch { throw ValidationError("--fresh-within \(error.text): \(error.reason), or off") }
+        }
         if !(1...HostQueryLimits.max).contains(limit) { throw ValidationError("--limit must be within 1…\(HostQueryLimits.max)") }
         if let asOf, QueryCommand.time(asOf) == nil {
             throw ValidationError("--as-of \(asOf): expected an ISO 8601 time (2025-01-05T12:00:00Z) or a date (2025-01-05)")
@@ -83,11 +100,12 @@ struct QueryCommand: ParsableCommand {
         }
         let factNames = Set(columns.compactMap { if case .fact(let name, _) = $0 { name } else { nil } })
         if let server {
-            let page: HostPage
+            let answer: RemoteQuery.Answer
             do {
-                page = try RemoteQuery.page(server: server, token: token ?? ProcessInfo.processInfo.environment["CAPREG_TOKEN"],
-                                            expression: expression, asOf: asOf.flatMap(QueryCommand.time),
-                                            fields: json && fields == nil ? nil : factNames.sorted(), limit: limit, cursor: cursor)
+                answer = try RemoteQuery.page(server: server, token: token ?? ProcessInfo.processInfo.environment["CAPREG_TOKEN"],
+                                              expression: expression, asOf: asOf.flatMap(QueryCommand.time),
+                                              fields: json && fields == nil ? nil : factNames.sorted(), limit: limit, cursor: cursor,
+                                              explain: explain, freshWithin: freshWithin)
             } catch RemoteQuery.Failure.refused(_, let message, let position, let parameter) {
                 printError("capreg query: \(message)")
                 if let position, parameter == "where" { printError("  " + QueryError(.syntax, at: position, "").pointing(into: expression ?? "").replacingOccurrences(of: "\n", with: "\n  ")) }
@@ -99,35 +117,56 @@ struct QueryCommand: ParsableCommand {
                 printError("capreg query: \(message)")
                 throw ExitCode(69)
             }
-            show(page, columns: columns)
+            show(answer.page, columns: columns, notMatching: answer.notMatching, notMatchingTotal: answer.notMatchingTotal)
             return
         }
         guard FileManager.default.fileExists(atPath: store.db) else {
             printError("capreg query: no registry database at \(store.db) (create one with capreg ingest or capreg synth --ingest, or give --db)")
             throw ExitCode(66)
         }
-        let page: HostPage
+        let answer: HostAnswer
         do {
             // JSON without --fields carries every fact; otherwise only the columns' facts are read.
-            page = try store.open().queryHosts(expr, asOf: asOf.flatMap(QueryCommand.time), fields: json && fields == nil ? nil : factNames,
-                                               limit: limit, after: cursor)
+            let fresh = try freshWithin.flatMap { $0 == "off" ? nil : try DurationText.parse($0).timeInterval }
+            answer = try store.open().answer(HostQueryRequest(expr, reference: asOf.flatMap(QueryCommand.time).map(QueryReference.time) ?? .now,
+                                                              fields: json && fields == nil ? nil : factNames, limit: limit, cursor: cursor,
+                                                              freshWithin: fresh, notMatching: explain))
         } catch let error as HostQueryError {
             printError("capreg query: \(error)")
             throw ExitCode(64)
         }
-        show(page, columns: columns)
+        let explained = answer.notMatching.map { page in
+            page.hosts.map { host in
+                let values = QueryEvaluator(facts: Dictionary(host.facts.map { ($0.name, $0.value) }, uniquingKeysWith: { a, _ in a }),
+                                            kernelRelease: host.kernelRelease, labels: host.labels)
+                return RemoteQuery.Explained(hostname: host.hostname, reasons: expr.map { QueryExplainer(values).reasons($0).map(\.message) } ?? [])
+            }
+        }
+        if let stale = answer.staleTotal, stale > 0 { printError("\(stale) matching host\(stale == 1 ? "" : "s") left out as stale (older than --fresh-within)") }
+        show(answer.matches, columns: columns, notMatching: explained, notMatchingTotal: answer.notMatchingTotal)
     }
 
-    /// The page as a table, CSV or JSON; the cursor of the next page after it.
-    func show(_ page: HostPage, columns: [QueryTerm]) {
+    /// The page as a table, CSV or JSON; the cursor of the next page after it; with --explain the hosts
+    /// that did not match.
+    func show(_ page: HostPage, columns: [QueryTerm], notMatching: [RemoteQuery.Explained]? = nil, notMatchingTotal: Int? = nil) {
         let shown = columns.filter { $0 != .kernel }
-        if json {
+        if json, let notMatching {
+            print(QueryOutput.explainedJSON(page.hosts, notMatching: notMatching, total: notMatchingTotal), terminator: "")
+        } else if json {
             print(QueryOutput.json(page.hosts), terminator: "")
         } else if csv {
             print(QueryOutput.csv(page.hosts, columns: shown), terminator: "")
         } else {
             print(QueryOutput.table(page.hosts, columns: shown), terminator: "")
             print("\(page.hosts.count) host\(page.hosts.count == 1 ? "" : "s")" + (page.nextCursor.map { "; more with --cursor \($0)" } ?? ""))
+            if let notMatching {
+                print("\nnot matching: \(notMatchingTotal ?? notMatching.count) host\((notMatchingTotal ?? notMatching.count) == 1 ? "" : "s")"
+                      + (notMatching.count < (notMatchingTotal ?? 0) ? " (first \(notMatching.count) shown)" : ""))
+                let width = notMatching.map(\.hostname.count).max() ?? 0
+                for host in notMatching {
+                    print("  " + host.hostname.padding(toLength: width, withPad: " ", startingAt: 0) + "  " + host.reasons.joined(separator: "; "))
+                }
+            }
             return
         }
         if let next = page.nextCursor { printError("more with --cursor \(next)") }

@@ -46,13 +46,24 @@ enum QueryOutput {
     }
 
     /// `[{"hostname", "kernel", "reported_at", "labels": {…}, "facts": {name: value}}]`, facts typed as JSON.
-    static func json(_ hosts: [QueriedHost]) -> String {
+    static func json(_ hosts: [QueriedHost]) -> String { text(objects(hosts)) }
+
+    /// --explain --json: `{"hosts": […], "not_matching": {"total": N, "hosts": [{"hostname", "reasons": […]}]}}`.
+    static func explainedJSON(_ hosts: [QueriedHost], notMatching: [RemoteQuery.Explained], total: Int?) -> String {
+        let rejected: [[String: Any]] = notMatching.map { ["hostname": $0.hostname, "reasons": $0.reasons] }
+        return text(["hosts": objects(hosts), "not_matching": ["total": total.map { $0 as Any } ?? NSNull(), "hosts": rejected]])
+    }
+
+    static func objects(_ hosts: [QueriedHost]) -> [[String: Any]] {
         let time = ISO8601DateFormatter()
-        let array: [[String: Any]] = hosts.map { host in
+        return hosts.map { host in
             ["hostname": host.hostname, "kernel": host.kernelRelease.map { $0 as Any } ?? NSNull(),
              "reported_at": time.string(from: host.reportedAt), "labels": host.labels, "facts": DecodeOutput.factsObject(host.facts)]
         }
-        let data = try! JSONSerialization.data(withJSONObject: array, options: [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes])
+    }
+
+    static func text(_ object: Any) -> String {
+        let data = try! JSONSerialization.data(withJSONObject: object, options: [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes])
         return String(decoding: data, as: UTF8.self) + "\n"
     }
 }

@@ -12,8 +12,21 @@ enum RemoteQuery {
         case unavailable(String)
     }
 
+    /// One host that did not match and why (explain), as one line per reason.
+    struct Explained: Sendable {
+        var hostname: String
+        var reasons: [String]
+    }
+
+    struct Answer {
+        var page: HostPage
+        /// With explain: the hosts that did not match (one page) and how many there are in all.
+        var notMatching: [Explained]?
+        var notMatchingTotal: Int?
+    }
+
     static func page(server: String, token: String?, expression: String?, asOf: Date?, fields: [String]?, limit: Int,
-                     cursor: String?) throws -> HostPage {
+                     cursor: String?, explain: Bool = false, freshWithin: String? = nil) throws -> Answer {
         let client: APIClient
         do {
             client = try APIClient(baseURL: server, token: token)
@@ -25,6 +38,8 @@ enum RemoteQuery {
         if let asOf { items.append(("as_of", RFC3339.format(asOf))) }
         if let fields { items.append(("fields", fields.joined(separator: ","))) }
         if let cursor { items.append(("cursor", cursor)) }
+        if explain { items.append(("explain", "true")) }
+        if let freshWithin { items.append(("fresh_within", freshWithin)) }
         let target = "/v1/hosts?" + items.map { "\($0.0)=\(APIClient.encode($0.1))" }.joined(separator: "&")
         let response: APIClient.Response
         do {
@@ -44,15 +59,28 @@ enum RemoteQuery {
             throw Failure.unavailable("\(server): \(message)")
         }
         let page = try JSONDecoder().decode(Page.self, from: Data(response.body))
-        return HostPage.make(hosts: page.hosts.map { h in
+        let hosts = HostPage.make(hosts: page.hosts.map { h in
             QueriedHost.make(hostname: h.hostname, kernelRelease: h.kernel, reportedAt: RFC3339.parse(h.reported_at) ?? Date(timeIntervalSince1970: 0),
                         labels: h.labels, facts: h.facts.map { Fact($0.key, $0.value.value) }.sorted { $0.name < $1.name })
         }, nextCursor: page.next_cursor)
+        let rejected = page.not_matching?.hosts.map { Explained(hostname: $0.hostname, reasons: ($0.reasons ?? []).map(\.message)) }
+        return Answer(page: hosts, notMatching: rejected, notMatchingTotal: page.not_matching?.total)
     }
 
     struct Page: Decodable {
         var hosts: [Host]
         var next_cursor: String?
+        var not_matching: Rejected?
+    }
+
+    struct Rejected: Decodable {
+        struct Host: Decodable {
+            var hostname: String
+            var reasons: [Reason]?
+        }
+        struct Reason: Decodable { var message: String }
+        var total: Int?
+        var hosts: [Host]
     }
 
     struct Host: Decodable {

@@ -16,7 +16,10 @@ final class TestAPI {
     let api: API
     let server: HTTPServer
 
-    init(tokens: Bool = true) throws {
+    /// The fixtures are dated 2025, so by default nothing counts as stale; freshness tests pass their own bound.
+    static let neverStale = DurationText(seconds: DurationText.maxSeconds)
+
+    init(tokens: Bool = true, staleAfter: DurationText = TestAPI.neverStale) throws {
         dir = FileManager.default.temporaryDirectory.appendingPathComponent("capreg-api-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
         store = try SQLiteStore(path: dir.appendingPathComponent("r.sqlite").path)
@@ -26,7 +29,7 @@ final class TestAPI {
             table.add(token: Self.collectorToken, role: .collector)
             table.add(token: Self.adminToken, role: .admin)
         }
-        let api = API(store: store, tokens: table)
+        let api = API(store: store, tokens: table, staleAfter: staleAfter)
         self.api = api
         server = HTTPServer(config: ServerConfig(host: "127.0.0.1", port: 0, drainTimeout: .seconds(2),
                                                  onResponse: { api.record($0) }), handler: api)

@@ -42,6 +42,30 @@ import Testing
         #expect(rows.dropFirst().map { $0.split(separator: ",")[0] } == hosts.map { Substring($0["hostname"] as! String) })
     }
 
+    /// --explain: the matches as before, then every other host with the predicate and value that failed.
+    @Test func explainListsTheOtherHostsWithReasons() throws {
+        let fleet = try Fleet()
+        let plain = try Capreg.run(["query", "pasid_bits >= 20", "--db", fleet.db, "--json", "--limit", "1000"])
+        let matched = try JSONSerialization.jsonObject(with: Data(plain.stdout.utf8)) as! [[String: Any]]
+        let run = try Capreg.run(["query", "pasid_bits >= 20", "--db", fleet.db, "--explain", "--json", "--limit", "1000"])
+        #expect(run.status == 0, "\(run.stderr)")
+        let object = try JSONSerialization.jsonObject(with: Data(run.stdout.utf8)) as! [String: Any]
+        #expect((object["hosts"] as! [[String: Any]]).count == matched.count)
+        let rejected = (object["not_matching"] as! [String: Any])["hosts"] as! [[String: Any]]
+        #expect(!rejected.isEmpty && matched.count + rejected.count == 40)
+        let reasons = rejected.flatMap { $0["reasons"] as! [String] }
+        #expect(reasons.contains { $0.hasPrefix("pasid_bits = ") && $0.hasSuffix(", needs >= 20") }, "\(reasons.prefix(3))")
+        #expect(reasons.contains { $0.contains("unknown") }, "hosts without PASID never report pasid_bits")
+
+        let table = try Capreg.run(["query", "pasid_bits >= 20", "--db", fleet.db, "--explain", "--limit", "1000"])
+        #expect(table.stdout.contains("\nnot matching: \(rejected.count) hosts\n"), "\(table.stdout.suffix(400))")
+        #expect(try Capreg.run(["query", "pasid_bits >= 20", "--db", fleet.db, "--explain", "--csv"]).status == 64)
+        #expect(try Capreg.run(["query", "--db", fleet.db, "--fresh-within", "2x"]).status == 64)
+        // The fleet is dated 2025: a freshness bound leaves every host out.
+        let fresh = try Capreg.run(["query", "--db", fleet.db, "--fresh-within", "2h"])
+        #expect(fresh.stdout.hasSuffix("0 hosts\n") && fresh.stderr.contains("left out as stale"), "\(fresh.stdout) \(fresh.stderr)")
+    }
+
     @Test func pagesWithCursor() throws {
         let fleet = try Fleet()
         let all = try Capreg.run(["query", "--db", fleet.db, "--csv", "--limit", "1000"])

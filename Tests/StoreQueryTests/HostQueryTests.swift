@@ -106,13 +106,20 @@ import Testing
         #expect(plans[1].1.contains { $0.contains("SEARCH f USING INDEX facts_host_to (host_id=? AND valid_to>?)") }, "\(plans[1].1)")
         #expect(plans[1].1.contains { $0.contains("SEARCH r USING INDEX reports_host_time (host_id=? AND collected_at<?)") }, "\(plans[1].1)")
         // The page's reads, one statement each for all its hosts: every table is searched by key, none scanned.
-        let reads = [HostPageReads.reportsNow(4, withFacts: true), HostPageReads.reportsAsOf(4), HostPageReads.labelsOf(4),
+        let reads = [HostPageReads.reportsNow(4, withFacts: true), HostPageReads.reportsInForce(4, byRevision: false), HostPageReads.reportsInForce(4, byRevision: true), HostPageReads.labelsOf(4),
                      HostPageReads.factsOf(4, asOf: false, names: nil), HostPageReads.factsOf(4, asOf: true, names: 2)]
         for sql in reads {
             let plan = try store.plan(sql, Array(repeating: SQLArgument.int(1), count: sql.filter { $0 == "?" }.count))
             #expect(plan.allSatisfy { $0.hasPrefix("SEARCH") || $0.hasPrefix("CORRELATED") || $0.hasPrefix("USE TEMP B-TREE") }, "\(sql): \(plan)")
             #expect(!plan.contains { $0.hasPrefix("SCAN") }, "\(sql): \(plan)")
         }
+        // Freshness: the matches keep the hostname walk; stale hosts are found by hosts_last_seen, not by
+        // walking the whole fleet in hostname order.
+        let fresh = HostQuerySQL.select(expr, mode: .now, after: nil, limit: 101, filter: HostQuerySQL.Filter(freshSince: 5))
+        #expect(try store.plan(fresh.sql, fresh.arguments).contains { $0.contains("h USING INDEX sqlite_autoindex_hosts_1") })
+        let stale = HostQuerySQL.select(expr, mode: .now, after: nil, limit: 101, filter: HostQuerySQL.Filter(freshSince: 5, stale: true))
+        let stalePlan = try store.plan(stale.sql, stale.arguments)
+        #expect(stalePlan.contains { $0.contains("SEARCH h USING INDEX hosts_last_seen (last_seen<?)") }, "\(stalePlan)")
         // Current facts come back in key order, with no sort step.
         #expect(!(try store.plan(HostPageReads.factsOf(4, asOf: false, names: nil), Array(repeating: .int(1), count: 4)))
             .contains { $0.contains("TEMP B-TREE") })

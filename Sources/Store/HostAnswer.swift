@@ -1,0 +1,150 @@
+import Foundation
+import GRDB
+import Query
+
+/// The state a question is asked against: now, as of a time, or as of a registry revision.
+public enum QueryReference: Hashable, Sendable {
+    case now
+    case time(Date)
+    /// Report row N: the registry as it stood when its Nth stored report was written.
+    case revision(Int64)
+}
+
+/// One question of the hosts endpoint, with every bound it may set.
+public struct HostQueryRequest: Sendable {
+    public var expr: QueryExpr?
+    public var reference: QueryReference
+    /// Fact names to return (nil: every fact).
+    public var fields: Set<String>?
+    public var limit: Int
+    public var cursor: String?
+    /// Hosts whose state is older than this at the reference are stale: left out of `matches` and
+    /// listed in `stale` (nil: every host counts as fresh).
+    public var freshWithin: TimeInterval?
+    public var staleCursor: String?
+    /// Also list (a page of) the hosts for which the expression is not true, for explain.
+    public var notMatching: Bool
+    public var notMatchingCursor: String?
+    /// Count every list over all its pages.
+    public var totals: Bool
+
+    public init(_ expr: QueryExpr?, reference: QueryReference = .now, fields: Set<String>? = nil, limit: Int = HostQueryLimits.default,
+                cursor: String? = nil, freshWithin: TimeInterval? = nil, staleCursor: String? = nil, notMatching: Bool = false,
+                notMatchingCursor: String? = nil, totals: Bool = false) {
+        self.expr = expr
+        self.reference = reference
+        self.fields = fields
+        self.limit = limit
+        self.cursor = cursor
+        self.freshWithin = freshWithin
+        self.staleCursor = staleCursor
+        self.notMatching = notMatching
+        self.notMatchingCursor = notMatchingCursor
+        self.totals = totals
+    }
+}
+
+public struct HostAnswer: Sendable {
+    /// The registry revision the answer was computed at: the newest stored report row at the time of
+    /// the read (or the requested one). 0 for an empty registry.
+    public var revision: Int64
+    /// The time ages are measured from: now, T, or when the revision's report was received.
+    public var referenceTime: Date
+    /// Fresh hosts for which the expression is true.
+    public var matches: HostPage
+    public var matchTotal: Int?
+    /// Hosts that match but whose state is older than the freshness bound (nil without one).
+    public var stale: HostPage?
+    public var staleTotal: Int?
+    /// Fresh hosts for which the expression is false or unknown, with the facts it names (explain).
+    public var notMatching: HostPage?
+    public var notMatchingTotal: Int?
+}
+
+public enum HostAnswerError: Error, Hashable, Sendable, CustomStringConvertible {
+    case noSuchRevision(requested: Int64, newest: Int64)
+
+    public var description: String {
+        switch self {
+        case .noSuchRevision(let n, let newest):
+            return newest == 0 ? "revision \(n) does not exist: the registry is empty"
+                : "revision \(n) does not exist: revisions run from 1 to \(newest)"
+        }
+    }
+}
+
+extension SQLiteStore {
+    /// Answers a request in one read transaction, so every list and count sees the same revision.
+    public func answer(_ request: HostQueryRequest, now: Date = Date()) throws -> HostAnswer {
+        guard (1...HostQueryLimits.max).contains(request.limit) else { throw HostQueryError.badLimit(request.limit) }
+        let cursors = try (request.cursor.map(HostCursor.decode), request.staleCursor.map(HostCursor.decode),
+                           request.notMatchingCursor.map(HostCursor.decode))
+        return try pool.read { db in
+            let newest = try Int64.fetchOne(db, sql: "SELECT coalesce(max(id), 0) FROM reports") ?? 0
+            let mode: HostQuerySQL.Mode
+            let reference: Date
+            let revision: Int64
+            switch request.reference {
+            case .now:
+                (mode, reference, revision) = (.now, now, newest)
+            case .time(let t):
+                (mode, reference, revision) = (.asOf(StoreTime.ms(t)), t, newest)
+            case .revision(let n):
+                guard n >= 1, n <= newest,
+                      let received = try Int64.fetchOne(db, sql: "SELECT received_at FROM reports WHERE id = ?", arguments: [n])
+                else { throw HostAnswerError.noSuchRevision(requested: n, newest: newest) }
+                (mode, reference, revision) = (.revision(n), StoreTime.date(received), n)
+            }
+            let since = request.freshWithin.map { StoreTime.ms(reference.addingTimeInterval(-$0)) }
+
+            func list(_ filter: HostQuerySQL.Filter, after: String?, fields: Set<String>?) throws -> (HostPage, Int?) {
+                let page = try SQLiteStore.page(db, request.expr, mode: mode, filter: filter, after: after, limit: request.limit, fields: fields)
+                guard request.totals || (page.nextCursor == nil && after == nil) else {
+                    return (page, request.totals ? try SQLiteStore.count(db, request.expr, mode: mode, filter: filter) : nil)
+                }
+                // A first page that holds everything is its own count.
+                return (page, after == nil && page.nextCursor == nil ? page.hosts.count
+                        : try SQLiteStore.count(db, request.expr, mode: mode, filter: filter))
+            }
+            let (matches, matchTotal) = try list(HostQuerySQL.Filter(freshSince: since), after: cursors.0, fields: request.fields)
+            var answer = HostAnswer(revision: revision, referenceTime: reference, matches: matches, matchTotal: matchTotal)
+            if let since {
+                // Stale hosts are always counted: a scheduler must see how much of the fleet it cannot trust.
+                (answer.stale, answer.staleTotal) = try list(HostQuerySQL.Filter(freshSince: since, stale: true), after: cursors.1, fields: [])
+                if answer.staleTotal == nil {
+                    answer.staleTotal = try SQLiteStore.count(db, request.expr, mode: mode, filter: HostQuerySQL.Filter(freshSince: since, stale: true))
+                }
+            }
+            if request.notMatching {
+                // The facts the expression names, which explain needs to say why.
+                let named = Set((request.expr?.terms ?? []).compactMap { if case .fact(let name, _) = $0 { name } else { nil } })
+                (answer.notMatching, answer.notMatchingTotal) = try list(HostQuerySQL.Filter(freshSince: since, notMatching: true),
+                                                                        after: cursors.2, fields: named)
+                if answer.notMatchingTotal == nil {
+                    answer.notMatchingTotal = try SQLiteStore.count(db, request.expr, mode: mode,
+                                                                    filter: HostQuerySQL.Filter(freshSince: since, notMatching: true))
+                }
+            }
+            return answer
+        }
+    }
+
+    static func page(_ db: Database, _ expr: QueryExpr?, mode: HostQuerySQL.Mode, filter: HostQuerySQL.Filter, after: String?, limit: Int,
+                     fields: Set<String>?) throws -> HostPage {
+        // One row more than asked tells whether another page exists.
+        let compiled = HostQuerySQL.select(expr, mode: mode, after: after, limit: limit + 1, filter: filter)
+        var rows: [HostPageReads.PageRow] = []
+        try ColumnReader.forEachRow(db, sql: compiled.sql, arguments: StatementArguments(compiled.arguments)) { r in
+            rows.append((r.int64(0), r.text(1)))
+        }
+        let more = rows.count > limit
+        if more { rows.removeLast() }
+        let hosts = try HostPageReads.hosts(db, rows, mode: mode, fields: fields)
+        return HostPage(hosts: hosts, nextCursor: more ? hosts.last.map { HostCursor.encode(after: $0.hostname) } : nil)
+    }
+
+    static func count(_ db: Database, _ expr: QueryExpr?, mode: HostQuerySQL.Mode, filter: HostQuerySQL.Filter) throws -> Int {
+        let compiled = HostQuerySQL.count(expr, mode: mode, filter: filter)
+        return try Int.fetchOne(db, sql: compiled.sql, arguments: StatementArguments(compiled.arguments)) ?? 0
+    }
+}
