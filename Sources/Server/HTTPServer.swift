@@ -130,14 +130,15 @@ public final class HTTPServer: @unchecked Sendable {
     private func reject(_ fd: Int32) {
         let bytes = ResponseSerializer.serverError(.serviceUnavailable, "too many connections; retry later",
                                                    date: HTTPDate.now())
-        Socket.sendNow(fd, bytes)
-        _ = Glibc.shutdown(fd, Int32(SHUT_WR))
-        Socket.drainNow(fd)
-        close(fd)
+        // Counted before the client can see the answer, so stats never lag what a client observed.
         counters.update {
             $0.connectionsRejected += 1
             $0.responsesByClass[5] += 1
         }
+        Socket.sendNow(fd, bytes)
+        _ = Glibc.shutdown(fd, Int32(SHUT_WR))
+        Socket.drainNow(fd)
+        close(fd)
         config.onResponse?(ResponseMetric(method: "", path: "", status: 503, handlerDuration: .zero,
                                           requestBodyBytes: 0, responseBytes: bytes.count, fromHandler: false))
     }
