@@ -5,7 +5,9 @@ import Report
 /// A deterministic, realistic-looking fleet for tests and benchmarks: Intel VT-d (legacy, scalable,
 /// first-stage-only and nesting-capable register values) and AMD hosts, VFIO type1 info buffers whose
 /// capability chain follows the kernel (5.4 has no MIGRATION/DMA_AVAIL, 6.12 pads to 8 bytes, 7.x
-/// nesting hosts move from VFIO type1 to iommufd), kernel upgrades, late joiners and hosts that go stale.
+/// nesting and first-stage hosts add iommufd; nesting hosts keep the VFIO type1 container beside it, so
+/// that their address width is known and some pass the vtd-nested profile), kernel upgrades, late
+/// joiners and hosts that go stale.
 /// The same (hosts, days, seed) always gives the same reports.
 public struct SyntheticFleet: Sendable {
     public var hosts: Int
@@ -151,7 +153,8 @@ public struct SyntheticFleet: Sendable {
                                              raw: SyntheticBytes.sysfsAMD(cap: 0x1c0b_400f, efr: efr, efr2: k.atLeast(6, 8) ? efr2 : nil)))
             }
         }
-        if !usesIOMMUFD {
+        // Nesting hosts keep the type1 container beside iommufd (its IOVA range gives QEMU's aw-bits).
+        if !usesIOMMUFD || p.hardware == .vtdNesting {
             if let group = p.vfioGroup {
                 sources.append(Report.Source(kind: .vfio, unit: "vfio-group-\(group)", raw: SyntheticBytes.vfioInfo(vfio)))
             } else {
@@ -166,7 +169,8 @@ public struct SyntheticFleet: Sendable {
     }
 
     /// VT-d CAP/ECAP values: the first three as QEMU's emulated unit reports them (../shared/captures);
-    /// the nesting one is the scalable unit with NEST (26), PASID (40), PSS = 19 (39:35) and FLTS (47) set.
+    /// the nesting one is the scalable unit with NEST (26), PASID (40), PSS = 19 (39:35) and FLTS (47) set,
+    /// and first-level 1 GiB pages (CAP.FL1GP, 56) as on recent server parts.
     static func vtdRegisters(_ hardware: Hardware) -> (cap: UInt64, ecap: UInt64) {
         switch hardware {
         case .vtdLegacy: return (0xd2_008c_2226_0286, 0xf0_0f4a)
@@ -174,7 +178,7 @@ public struct SyntheticFleet: Sendable {
         case .vtdFirstStageOnly: return (0x1d2_008c_222f_0686, 0x8800_00f0_0f4a)
         default:
             let ecap: UInt64 = 0x4800_80f0_0f4a | 1 << 26 | 1 << 40 | 19 << 35 | 1 << 47
-            return (0xd2_008c_222f_0686, ecap)
+            return (0xd2_008c_222f_0686 | 1 << 56, ecap)
         }
     }
 }
