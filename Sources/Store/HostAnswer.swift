@@ -97,32 +97,31 @@ extension SQLiteStore {
             }
             let since = request.freshWithin.map { StoreTime.ms(reference.addingTimeInterval(-$0)) }
 
-            func list(_ filter: HostQuerySQL.Filter, after: String?, fields: Set<String>?) throws -> (HostPage, Int?) {
-                let page = try SQLiteStore.page(db, request.expr, mode: mode, filter: filter, after: after, limit: request.limit, fields: fields)
-                guard request.totals || (page.nextCursor == nil && after == nil) else {
-                    return (page, request.totals ? try SQLiteStore.count(db, request.expr, mode: mode, filter: filter) : nil)
-                }
-                // A first page that holds everything is its own count.
-                return (page, after == nil && page.nextCursor == nil ? page.hosts.count
-                        : try SQLiteStore.count(db, request.expr, mode: mode, filter: filter))
+            func count(_ expr: QueryExpr?, _ filter: HostQuerySQL.Filter) throws -> Int {
+                try SQLiteStore.count(db, expr, mode: mode, filter: filter)
             }
-            let (matches, matchTotal) = try list(HostQuerySQL.Filter(freshSince: since), after: cursors.0, fields: request.fields)
+            /// A page, and its list's total when asked for (or free: a first page that holds everything).
+            func list(_ filter: HostQuerySQL.Filter, after: String?, fields: Set<String>?, counted: Bool) throws -> (HostPage, Int?) {
+                let page = try SQLiteStore.page(db, request.expr, mode: mode, filter: filter, after: after, limit: request.limit, fields: fields)
+                if after == nil && page.nextCursor == nil { return (page, page.hosts.count) }
+                return (page, counted ? try count(request.expr, filter) : nil)
+            }
+            let fresh = HostQuerySQL.Filter(freshSince: since)
+            let (matches, matchTotal) = try list(fresh, after: cursors.0, fields: request.fields, counted: request.totals || request.notMatching)
             var answer = HostAnswer(revision: revision, referenceTime: reference, matches: matches, matchTotal: matchTotal)
             if let since {
                 // Stale hosts are always counted: a scheduler must see how much of the fleet it cannot trust.
-                (answer.stale, answer.staleTotal) = try list(HostQuerySQL.Filter(freshSince: since, stale: true), after: cursors.1, fields: [])
-                if answer.staleTotal == nil {
-                    answer.staleTotal = try SQLiteStore.count(db, request.expr, mode: mode, filter: HostQuerySQL.Filter(freshSince: since, stale: true))
-                }
+                (answer.stale, answer.staleTotal) = try list(HostQuerySQL.Filter(freshSince: since, stale: true), after: cursors.1, fields: [],
+                                                             counted: true)
             }
             if request.notMatching {
                 // The facts the expression names, which explain needs to say why.
                 let named = Set((request.expr?.terms ?? []).compactMap { if case .fact(let name, _) = $0 { name } else { nil } })
-                (answer.notMatching, answer.notMatchingTotal) = try list(HostQuerySQL.Filter(freshSince: since, notMatching: true),
-                                                                        after: cursors.2, fields: named)
-                if answer.notMatchingTotal == nil {
-                    answer.notMatchingTotal = try SQLiteStore.count(db, request.expr, mode: mode,
-                                                                    filter: HostQuerySQL.Filter(freshSince: since, notMatching: true))
+                let other = HostQuerySQL.Filter(freshSince: since, notMatching: true)
+                (answer.notMatching, answer.notMatchingTotal) = try list(other, after: cursors.2, fields: named, counted: false)
+                // Every fresh host is on one side: the other side's total is the rest (one scan, not two).
+                if answer.notMatchingTotal == nil, let matchTotal = answer.matchTotal {
+                    answer.notMatchingTotal = try count(nil, fresh) - matchTotal
                 }
             }
             return answer

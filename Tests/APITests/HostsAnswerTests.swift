@@ -130,6 +130,17 @@ struct HostsAnswerTests {
             }
         }
         #expect(outcomes == ["false", "unknown"], "the fleet has hosts reporting false and hosts never reporting")
+        // Both sides are counted and paged: small pages add up to the totals, which every page repeats.
+        var seen: [String] = []
+        var cursor: String?
+        repeat {
+            let page = try t.get("/v1/hosts?where=\(q(expr))&explain=true&limit=4" + (cursor.map { "&not_matching_cursor=\(q($0))" } ?? ""))
+            #expect((page.json["not_matching"] as? [String: Any])?["total"] as? Int == rejected.count)
+            #expect(page.json["total"] as? Int == names(r).count)
+            seen += names(page, "not_matching")
+            cursor = (page.json["not_matching"] as? [String: Any])?["next_cursor"] as? String
+        } while cursor != nil
+        #expect(seen == rejected.compactMap { $0["hostname"] as? String })
         // Without explain the list is absent, and explain must be a boolean.
         #expect(plain.json["not_matching"] is NSNull)
         #expect(try t.get("/v1/hosts?explain=yes").status == 400)
