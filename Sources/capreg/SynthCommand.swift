@@ -11,7 +11,8 @@ struct SynthCommand: ParsableCommand {
         Mixed Intel VT-d (legacy, scalable, first-stage-only, nesting-capable) and AMD hosts with VFIO
         type1 info buffers built byte by byte, one report per host per day; kernel upgrades add and drop
         capabilities, some hosts join late and some go stale. With --ingest the reports go straight into
-        --db as well.
+        --db as well. Day 0 starts at --start (default 2025-01-01); `--start now` dates the last day's
+        reports within the last day, so the fleet is fresh for the API's default freshness bound.
         """
     )
 
@@ -27,6 +28,9 @@ struct SynthCommand: ParsableCommand {
     @Option(help: "Where to write JSON Lines: a file, or - for standard output. Default: - unless --ingest.")
     var out: String?
 
+    @Option(help: ArgumentHelp("Day 0: an RFC 3339 time, a date, or `now` (the last day ends now).", valueName: "time"))
+    var start = "2025-01-01"
+
     @Flag(help: "Ingest the reports into --db.")
     var ingest = false
 
@@ -34,10 +38,16 @@ struct SynthCommand: ParsableCommand {
 
     func validate() throws {
         if hosts < 1 || days < 1 { throw ValidationError("--hosts and --days must be at least 1") }
+        if startDate == nil { throw ValidationError("--start \(start): expected an RFC 3339 time (2025-01-05T12:00:00Z), a date (2025-01-05) or now") }
+    }
+
+    var startDate: Date? {
+        if start == "now" { return Date().addingTimeInterval(-Double(days) * 86_400) }
+        return QueryCommand.time(start)
     }
 
     func run() throws {
-        let fleet = SyntheticFleet(hosts: hosts, days: days, seed: seed)
+        let fleet = SyntheticFleet(hosts: hosts, days: days, seed: seed, start: startDate!)
         let destination = out ?? (ingest ? nil : "-")
         var output: FileHandle?
         if let destination, destination != "-" {
