@@ -10,7 +10,8 @@ public final class API: HTTPHandler, Sendable {
     public let metrics: Metrics
     /// Reports per POST: one store batch, so a request is one transaction (all or nothing).
     let maxReportsPerRequest: Int
-    /// The dashboard lists hosts silent for longer than this as stale (`capreg serve --stale-after`).
+    /// Hosts silent for longer than this are stale (`capreg serve --stale-after`): the dashboard lists them
+    /// and GET /v1/hosts leaves them out unless the query states its own `fresh_within`.
     let staleAfter: DurationText
     private let log: @Sendable (String) -> Void
 

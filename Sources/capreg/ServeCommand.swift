@@ -31,8 +31,10 @@ struct ServeCommand: ParsableCommand {
     @Flag(help: "Log every request (method, path, status, handler time).")
     var verbose = false
 
-    @Option(help: ArgumentHelp("The dashboard lists hosts not seen for longer than this as stale (90s, 30m, 2h, 7d).",
-                               valueName: "duration"))
+    @Option(help: ArgumentHelp("""
+        Hosts not seen for longer are stale (90s, 30m, 2h, 7d): the dashboard lists them, and GET /v1/hosts leaves \
+        them out of its answers unless a query states fresh_within.
+        """, valueName: "duration"))
     var staleAfter = "2h"
 
     @Option(help: "Connections served at once; the next gets 503.")
