@@ -4,9 +4,9 @@ import Report
 import Server
 import Store
 
-/// POST /v1/reports: a collector's push, one report or an array. All or nothing per request: every
-/// source is decoded before anything is written, so an undecodable one answers 400 (naming the unit,
-/// the capability and the byte offset) with nothing stored; the rest is one store batch, one transaction.
+/// POST /v1/reports: a collector's push, one report or an array. All or nothing per request: the store
+/// decodes every source (once) before anything is written, so an undecodable one answers 400 (naming
+/// the unit, the capability and the byte offset) with nothing stored; the rest is one transaction.
 extension API {
     static let maxIdentifierLength = 255
 
@@ -29,11 +29,11 @@ extension API {
     func postReports(_ request: HTTPRequest) throws -> HTTPResponse {
         _ = try Parameters(request, allowed: [])
         let reports = try Self.parseReports(request.body, max: maxReportsPerRequest)
-        for (index, report) in reports.enumerated() { try Self.preflight(report, index: index) }
-        let results = try store.ingest(reports, receivedAt: Date())
-        if let rejected = results.first(where: { $0.outcome == .rejected }) {
-            // Unreachable while preflight runs the same decoders as the store; loud if that ever changes.
-            throw APIError(.internalServerError, "internal_error", "report \(rejected.reportId) rejected after preflight: \(rejected.error ?? "")")
+        let results: [IngestResult]
+        do {
+            results = try store.ingestAllOrNothing(reports, receivedAt: Date())
+        } catch let refusal as UndecodableReport {
+            throw Self.refusal(refusal)
         }
         for result in results { metrics.countIngest(result.duplicate ? "duplicate" : result.outcome.rawValue) }
         let items: [JSONValue] = results.map { r in
@@ -80,29 +80,23 @@ extension API {
         return reports
     }
 
-    /// Decodes every source with the store's decoders; the first failure names where.
-    static func preflight(_ report: Report, index: Int) throws(APIError) {
-        let kernel = KernelRelease(report.kernel.release)
-        for source in report.sources {
-            do {
-                _ = try SourceDecoder.records(source, kernel: kernel)
-            } catch {
-                var details: [(String, ErrorDetail)] = [("report_id", .string(report.reportId)), ("report_index", .int(index))]
-                switch error {
-                case .decode(let unit, let kind, let e):
-                    details += [("unit", .string(unit)), ("source_kind", .string(kind)), ("capability", .string(e.context)),
-                                ("offset", .int(e.offset)), ("expected", .string(e.expected))]
-                    if let found = e.found { details.append(("found", .string(found))) }
-                    throw APIError(.badRequest, "undecodable_source",
-                                   "report \(report.reportId): \(kind) \(unit): \(e.context): at byte \(e.offset): expected \(e.expected)"
-                                       + (e.found.map { ", found \($0)" } ?? "") + "; nothing was stored",
-                                   details: details)
-                case .badSource(let unit, let kind, let message):
-                    details += [("unit", .string(unit)), ("source_kind", .string(kind))]
-                    throw APIError(.badRequest, "bad_source", "report \(report.reportId): \(kind) \(unit): \(message); nothing was stored",
-                                   details: details)
-                }
-            }
+    /// The 400 for a report the decoders refuse: which report, unit, capability and byte offset.
+    static func refusal(_ refusal: UndecodableReport) -> APIError {
+        let reportId = refusal.reportId
+        var details: [(String, ErrorDetail)] = [("report_id", .string(reportId)), ("report_index", .int(refusal.index))]
+        switch refusal.error {
+        case .decode(let unit, let kind, let e):
+            details += [("unit", .string(unit)), ("source_kind", .string(kind)), ("capability", .string(e.context)),
+                        ("offset", .int(e.offset)), ("expected", .string(e.expected))]
+            if let found = e.found { details.append(("found", .string(found))) }
+            return APIError(.badRequest, "undecodable_source",
+                            "report \(reportId): \(kind) \(unit): \(e.context): at byte \(e.offset): expected \(e.expected)"
+                                + (e.found.map { ", found \($0)" } ?? "") + "; nothing was stored",
+                            details: details)
+        case .badSource(let unit, let kind, let message):
+            details += [("unit", .string(unit)), ("source_kind", .string(kind))]
+            return APIError(.badRequest, "bad_source", "report \(reportId): \(kind) \(unit): \(message); nothing was stored",
+                            details: details)
         }
     }
 

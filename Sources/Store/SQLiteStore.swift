@@ -41,19 +41,38 @@ public final class SQLiteStore: RegistryStore {
         for index in batches.indices {
             let items = next
             let following = index + 1 < batches.count ? PreparedBatch(batches[index + 1]) : nil
-            // Results leave this function only after the batch's transaction committed.
-            results += try pool.write { db in
-                // One lookup for the batch's ids; a repeat within the batch looks itself up.
-                var maybeStored = try Ingestor.storedAmong(db, items.map(\.report.reportId))
-                return try items.map { item in
-                    let id = item.report.reportId
-                    defer { maybeStored.insert(id) }
-                    return try Ingestor.ingest(db, item, receivedAt: received, mayBeStored: maybeStored.contains(id))
-                }
-            }
+            results += try write(items, receivedAt: received)
             next = following?.wait() ?? []
         }
         return results
+    }
+
+    /// One request's reports, all or nothing (POST /v1/reports): every report is decoded first, and the
+    /// first that does not decode is thrown with nothing written; then all are written in one transaction.
+    public func ingestAllOrNothing(_ reports: [Report], receivedAt: Date = Date()) throws -> [IngestResult] {
+        var items: [Ingestor.Item] = []
+        items.reserveCapacity(reports.count)
+        for (index, report) in reports.enumerated() {
+            do {
+                items.append(.ready(try PreparedReport(report)))
+            } catch {
+                throw UndecodableReport(index: index, reportId: report.reportId, error: error)
+            }
+        }
+        return try write(items, receivedAt: StoreTime.ms(receivedAt))
+    }
+
+    /// Writes decoded reports in one transaction; results leave only after it committed.
+    private func write(_ items: [Ingestor.Item], receivedAt received: Int64) throws -> [IngestResult] {
+        try pool.write { db in
+            // One lookup for the batch's ids; a repeat within the batch looks itself up.
+            var maybeStored = try Ingestor.storedAmong(db, items.map(\.report.reportId))
+            return try items.map { item in
+                let id = item.report.reportId
+                defer { maybeStored.insert(id) }
+                return try Ingestor.ingest(db, item, receivedAt: received, mayBeStored: maybeStored.contains(id))
+            }
+        }
     }
 
     /// Decodes reports (no database work), on every core for large batches.
@@ -92,6 +111,13 @@ public final class SQLiteStore: RegistryStore {
             return found
         }
     }
+}
+
+/// The report of an all-or-nothing ingest that today's decoders refuse, and where.
+public struct UndecodableReport: Error, Sendable {
+    public var index: Int
+    public var reportId: String
+    public var error: ReportError
 }
 
 /// A batch being decoded in the background.

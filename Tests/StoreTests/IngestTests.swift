@@ -134,4 +134,24 @@ import Testing
         #expect(results[0].error?.contains("vfio-group-1") == true)
         #expect(try store.count("SELECT count(*) FROM reports") == 1)
     }
+
+    /// All or nothing (POST /v1/reports): one undecodable report refuses the whole request, naming it.
+    @Test func allOrNothingWritesNoneWhenOneIsUndecodable() throws {
+        let dir = try TempDir()
+        let store = try Fixture.store(dir)
+        var bad = Fixture.report("bad", host: "h2", at: 0)
+        bad.sources = [Report.Source(kind: .vfio, unit: "vfio-group-7", raw: [1, 2, 3])]
+        do {
+            _ = try store.ingestAllOrNothing([Fixture.report("good", at: 1), bad, Fixture.report("later", at: 2)])
+            Issue.record("an undecodable report must refuse the request")
+        } catch let refusal as UndecodableReport {
+            #expect(refusal.index == 1 && refusal.reportId == "bad")
+            guard case .decode(let unit, _, let error) = refusal.error else { Issue.record("\(refusal.error)"); return }
+            #expect(unit == "vfio-group-7" && error.offset >= 0)
+        }
+        #expect(try store.count("SELECT count(*) FROM reports") == 0)
+        #expect(try store.count("SELECT count(*) FROM hosts") == 0)
+        let results = try store.ingestAllOrNothing([Fixture.report("good", at: 1), Fixture.report("later", at: 2)])
+        #expect(results.map(\.outcome) == [.created, .unchanged])
+    }
 }
