@@ -235,7 +235,7 @@ awk -F '\t' '
         printf "(Hummingbird p99 at 64 connections, for reference: %.3f ms)\n", p99["hummingbird-64c"] / 1000
         # Little: a closed loop of 64 connections waits 64 / rate on average, so p99 under 5 ms needs
         # more than 12,800 answers a second.
-        printf "bound: 64 connections at %.1f req/s wait %.1f ms on average (64 / rate); p99 < 5 ms needs > 12800 req/s\n", rate["capreg-64c"], rate["capreg-64c"] > 0 ? 64000 / rate["capreg-64c"] : 0
+        printf "bound: 64 connections at %.1f req/s wait %.1f ms on average (64 / rate); p99 < 5 ms needs > 12800 req/s\n", rate["capreg-64c"], (rate["capreg-64c"] > 0 ? 64000 / rate["capreg-64c"] : 0)
     }' "$results" | tee "$work/table.md"
 echo
 echo "raw wrk outputs, logs and the table: $work"
