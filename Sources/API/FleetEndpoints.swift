@@ -55,6 +55,7 @@ extension API {
         _ = try Parameters(request, allowed: [])
         let s = try store.fleetStats()
         return .json(.object([
+            ("revision", .int(s.revision)),
             ("hosts", .int(s.hosts)),
             ("reports", .int(s.reports)),
             ("kernels", .int(s.kernels)),

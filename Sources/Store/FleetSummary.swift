@@ -15,6 +15,8 @@ public struct KernelSummary: Sendable, Hashable {
 }
 
 public struct FleetStats: Sendable, Hashable {
+    /// The registry revision these counts were read at (the newest stored report row; 0 when empty).
+    public var revision: Int64
     public var hosts: Int
     public var reports: Int
     public var capabilityVersions: Int
@@ -72,6 +74,7 @@ extension SQLiteStore {
             }
             let times = try Row.fetchOne(db, sql: "SELECT min(first_seen), max(last_seen) FROM hosts")
             return FleetStats(
+                revision: try Int64.fetchOne(db, sql: "SELECT coalesce(max(id), 0) FROM reports") ?? 0,
                 hosts: try count("SELECT count(*) FROM hosts"),
                 reports: try count("SELECT count(*) FROM reports"),
                 capabilityVersions: try count("SELECT count(*) FROM capability_versions"),

@@ -92,6 +92,9 @@ struct FleetEndpointsTests {
         let stats = try t.get("/v1/stats").json
         #expect(stats["hosts"] as? Int == (try t.store.hosts().count))
         #expect(stats["reports"] as? Int == (try t.store.reportCount()))
+        // Nothing deleted, so the newest report row is the report count; the hosts answer says the same.
+        #expect(stats["revision"] as? Int == (try t.store.reportCount()))
+        #expect(try t.get("/v1/hosts?limit=1").json["revision"] as? Int == stats["revision"] as? Int)
         #expect((stats["database_bytes"] as? Int ?? 0) > 0)
         #expect(try t.get("/healthz", token: nil).json["status"] as? String == "ok")
         let ready = try t.get("/readyz", token: nil)
