@@ -35,21 +35,25 @@ extension API {
         ]))
     }
 
-    /// GET /v1/hosts/{host}/history: versions oldest first, each with its span and kernel; paged by the
-    /// start time of the last version returned.
+    /// GET /v1/hosts/{host}/history: versions oldest first, each with its span and kernel. A page reads a
+    /// bounded span of the history (SQLiteStore.historyPage), so it may hold fewer than `limit` versions
+    /// while `next_cursor` is not null. The cursor holds the next version's start and how far the history
+    /// was read; the one-number cursors of earlier releases are refused.
     func hostHistory(_ request: HTTPRequest, hostname: String) throws -> HTTPResponse {
         let p = try Parameters(request, allowed: ["limit", "cursor"])
         let limit = try p.limit()
-        var after: Int64?
-        if let text = try PageCursor.decode("v", p.string("cursor")) {
-            guard let ms = Int64(text) else { throw APIError.badParameter("cursor", "the cursor is not one this endpoint handed out") }
-            after = ms
+        var after: HistoryCursor?
+        if let text = try PageCursor.decode(Self.historyCursorTag, p.string("cursor")) {
+            let parts = text.split(separator: ".", omittingEmptySubsequences: false)
+            guard parts.count == 2, let start = Int64(parts[0]), let scanned = Int64(parts[1]), start <= scanned else {
+                throw APIError.badParameter("cursor", "the cursor is not one this endpoint handed out")
+            }
+            after = HistoryCursor(versionStart: start, scannedTo: scanned)
         }
-        guard try store.currentState(hostname: hostname) != nil else { throw APIError.notFound("no host named \(hostname.prefix(200))") }
-        let all = try store.history(hostname: hostname)
-        let rest = all.filter { after == nil || Self.ms($0.validFrom) > after! }
-        let page = rest.prefix(limit)
-        let versions: [JSONValue] = page.map { v in
+        guard let page = try store.historyPage(hostname: hostname, after: after, limit: limit) else {
+            throw APIError.notFound("no host named \(hostname.prefix(200))")
+        }
+        let versions: [JSONValue] = page.versions.map { v in
             .object([
                 ("valid_from", .string(RFC3339.format(v.validFrom))),
                 ("valid_to", v.validTo.map { .string(RFC3339.format($0)) } ?? .null),
@@ -57,9 +61,10 @@ extension API {
                 ("facts", FactsJSON.object(v.facts)),
             ])
         }
-        let next = rest.count > limit ? page.last.map { PageCursor.encode("v", String(Self.ms($0.validFrom))) } : nil
+        let next = page.next.map { PageCursor.encode(Self.historyCursorTag, "\($0.versionStart).\($0.scannedTo)") }
         return .json(.object([("hostname", .string(hostname)), ("versions", .array(versions)), ("next_cursor", .optional(next))]))
     }
 
-    static func ms(_ date: Date) -> Int64 { Int64((date.timeIntervalSince1970 * 1000).rounded()) }
+    /// "v" was the cursor that held one time (the last version's start).
+    static let historyCursorTag = "v2"
 }

@@ -23,11 +23,6 @@ enum QuerySQL {
         SELECT kernel_release FROM reports WHERE host_id = ? AND collected_at <= ?
         ORDER BY collected_at DESC, id DESC LIMIT 1
         """
-    static let hostHistory = """
-        SELECT name, type, value_int, value_text, valid_from, valid_to FROM facts WHERE host_id = ? ORDER BY valid_from
-        """
-    static let hostCapabilityBounds = "SELECT valid_from, valid_to FROM capability_versions WHERE host_id = ?"
-    static let hostReports = "SELECT collected_at, kernel_release FROM reports WHERE host_id = ? ORDER BY collected_at, id"
 }
 
 extension SQLiteStore {
@@ -95,37 +90,6 @@ extension SQLiteStore {
                 after = page.nextAfter
             } while after != nil
             return out
-        }
-    }
-
-    public func history(hostname: String) throws -> [HostVersion] {
-        try pool.read { db in
-            guard let host = try Row.fetchOne(db, sql: QuerySQL.hostByName, arguments: [hostname]) else { return [] }
-            let id: Int64 = host[0]
-            let rows = try Row.fetchAll(db, sql: QuerySQL.hostHistory, arguments: [id]).map { r in
-                (fact: Fact(r[0], FactColumns.join(type: r[1], int: r[2], text: r[3])), from: r[4] as Int64, to: r[5] as Int64)
-            }
-            var bounds = Set<Int64>()
-            for row in rows { bounds.insert(row.from); if row.to != StoreTime.openEnd { bounds.insert(row.to) } }
-            for r in try Row.fetchAll(db, sql: QuerySQL.hostCapabilityBounds, arguments: [id]) {
-                bounds.insert(r[0])
-                let to: Int64 = r[1]
-                if to != StoreTime.openEnd { bounds.insert(to) }
-            }
-            let reports = try Row.fetchAll(db, sql: QuerySQL.hostReports, arguments: [id]).map { ($0[0] as Int64, $0[1] as String) }
-            let starts = bounds.sorted()
-            var versions: [HostVersion] = []
-            for (i, start) in starts.enumerated() {
-                let end = i + 1 < starts.count ? starts[i + 1] : StoreTime.openEnd
-                let facts = rows.filter { $0.from <= start && $0.to > start }.map(\.fact).sorted { $0.name < $1.name }
-                let kernel = reports.last { $0.0 <= start }?.1
-                if let last = versions.last, last.facts == facts, last.kernelRelease == kernel {
-                    versions[versions.count - 1].validTo = StoreTime.end(end)
-                    continue
-                }
-                versions.append(HostVersion(validFrom: StoreTime.date(start), validTo: StoreTime.end(end), kernelRelease: kernel, facts: facts))
-            }
-            return versions
         }
     }
 

@@ -157,4 +157,40 @@ struct HostsEndpointTests {
         } while cursor != nil
         #expect(paged == versions.compactMap { $0["valid_from"] as? String })
     }
+
+    @Test("history: a long history paged by 3 gives every version once, in order; old and forged cursors are refused")
+    func longHistoryPaged() throws {
+        let t = try TestAPI()
+        var reports = Self.fleet.versionedReports(host: 7, versions: 40)
+        reports.reverse()  // newest first: every report but the first arrives out of order
+        #expect(try t.push(reports).status == 200)
+        let host = reports[0].host.hostname
+        let stored = try t.store.history(hostname: host)
+        #expect(stored.count == 40)
+        var paged: [[String: Any]] = []
+        var cursor: String?
+        var pages = 0
+        repeat {
+            let page = try t.get("/v1/hosts/\(q(host))/history?limit=3" + (cursor.map { "&cursor=\(q($0))" } ?? ""))
+            #expect(page.status == 200)
+            let versions = page.json["versions"] as? [[String: Any]] ?? []
+            #expect(versions.count <= 3)
+            paged += versions
+            cursor = page.json["next_cursor"] as? String
+            pages += 1
+        } while cursor != nil && pages < 100
+        #expect(pages == 14)
+        #expect(paged.compactMap { $0["valid_from"] as? String } == stored.map { RFC3339.format($0.validFrom) })
+        #expect(paged.map { $0["valid_to"] as? String } == stored.map { $0.validTo.map(RFC3339.format) })
+        #expect(paged.map { $0["kernel"] as? String } == stored.map(\.kernelRelease))
+        #expect(paged.map { ($0["facts"] as? [String: Any])?.count } == stored.map(\.facts.count))
+
+        // The cursor of earlier releases (one time, tag "v") and cursors not handed out answer 400.
+        let old = Data("v:\(Int64(reports[5].collectedAt.timeIntervalSince1970 * 1000))".utf8).base64EncodedString()
+        for bad in [old, "bm90LWEtY3Vyc29y", Data("v2:5".utf8).base64EncodedString(), Data("v2:9.5".utf8).base64EncodedString()] {
+            let r = try t.get("/v1/hosts/\(q(host))/history?limit=3&cursor=\(q(bad))")
+            #expect(r.status == 400, "\(bad)")
+            #expect(r.error["message"] as? String == "cursor: the cursor is not one this endpoint handed out")
+        }
+    }
 }

@@ -21,7 +21,12 @@ import Testing
         Case(name: "host as of T", sql: QuerySQL.hostAsOf, arguments: ["1", "5", "5"], indexes: ["facts_host_to"]),
         Case(name: "fleet as of T", sql: QuerySQL.fleetAsOf, arguments: ["5", "5"], indexes: ["facts_to_from"]),
         Case(name: "kernel as of T", sql: QuerySQL.kernelAsOf, arguments: ["1", "5"], indexes: ["reports_host_time"]),
-        Case(name: "host history", sql: QuerySQL.hostHistory, arguments: ["1"], indexes: ["facts_host_to"]),
+        Case(name: "history page: fact row ends after T", sql: HistorySQL.factEnds, arguments: ["1", "5", "9", "4"], indexes: ["facts_host_to"]),
+        Case(name: "history page: capability ends after T", sql: HistorySQL.capabilityEnds, arguments: ["1", "5", "9", "4"],
+             indexes: ["capability_versions_host_to"]),
+        Case(name: "history page: fact rows of the span", sql: HistorySQL.factsInSpan, arguments: ["1", "5", "9"], indexes: ["facts_host_to"]),
+        Case(name: "history page: capability starts in the span", sql: HistorySQL.capabilityStarts, arguments: ["1", "5", "5", "9"],
+             indexes: ["capability_versions_host_to"]),
         Case(name: "hosts with name = int now", sql: QuerySQL.currentHostsWithInt, arguments: ["nesting", "1"], indexes: ["current_facts_name_int"]),
         Case(name: "nesting hosts now", sql: QuerySQL.nestingHosts, arguments: ["16"], indexes: ["hosts_nesting"]),
         Case(name: "hosts known at T, one page", sql: FleetPageSQL.hostsKnownAt, arguments: ["host-5", "5", "10"],
@@ -34,15 +39,25 @@ import Testing
              indexes: ["facts_host_to"]),
     ]
 
-    @Test(arguments: cases) func usesAnIndex(_ c: Case) throws {
+    static func plan(_ sql: String, _ arguments: [String]) throws -> [String] {
         let dir = try TempDir()
         let store = try Fixture.store(dir)
         var reports: [Report] = []
         SyntheticFleet(hosts: 20, days: 4, seed: 3).forEachReport { reports.append($0) }
         _ = try store.ingest(reports)
-        let plan = try store.pool.read { db in
-            try Row.fetchAll(db, sql: "EXPLAIN QUERY PLAN " + c.sql, arguments: StatementArguments(c.arguments)).map { $0["detail"] as String }
+        return try store.pool.read { db in
+            try Row.fetchAll(db, sql: "EXPLAIN QUERY PLAN " + sql, arguments: StatementArguments(arguments)).map { $0["detail"] as String }
         }
+    }
+
+    /// A history page's LIMIT bounds its read only if the ends come in index order: no sort, no DISTINCT table.
+    @Test(arguments: [HistorySQL.factEnds, HistorySQL.capabilityEnds]) func historyEndsComeInIndexOrder(_ sql: String) throws {
+        let plan = try Self.plan(sql, ["1", "5", "9", "4"])
+        #expect(!plan.contains { $0.contains("TEMP B-TREE") }, "\(plan)")
+    }
+
+    @Test(arguments: cases) func usesAnIndex(_ c: Case) throws {
+        let plan = try Self.plan(c.sql, c.arguments)
         for index in c.indexes {
             #expect(plan.contains { $0.hasPrefix("SEARCH") && $0.contains("INDEX \(index) ") }, "\(c.name): \(plan)")
         }
