@@ -28,9 +28,9 @@ extension API {
         return Layout.response(.ok, page.render())
     }
 
-    /// GET /ui/query?where=EXPR&fields=a,b&sort=COLUMN&order=desc&limit=N&format=csv
+    /// GET /ui/query?where=EXPR&fields=a,b&sort=COLUMN&order=desc&limit=N&format=csv&cursor=C
     func dashboardQuery(_ request: HTTPRequest) throws -> HTTPResponse {
-        let p = try Parameters(request, allowed: ["where", "fields", "sort", "order", "limit", "format"])
+        let p = try Parameters(request, allowed: ["where", "fields", "sort", "order", "limit", "format", "cursor"])
         let csv = try Self.csvFormat(p)
         guard ["asc", "desc", nil].contains(p.string("order")) else {
             throw APIError.badParameter("order", "expected asc or desc, found \"\(p.string("order")!.prefix(40))\"")
@@ -53,21 +53,33 @@ extension API {
         }
         let columns = fields ?? expr?.terms ?? []
         let names = Set(columns.compactMap { if case .fact(let name, _) = $0 { name } else { nil } })
-        // The page shows one store page (sorted within it); the CSV walks every page.
-        let limit = p.string("limit") == nil ? 500 : try p.limit()
+        // The page shows one store page, a CSV download at most csvRowLimit rows (store pages of up to 1000
+        // after `cursor`), each sorted within itself; the next download goes on after the last hostname.
+        let limit = p.string("limit") == nil ? (csv ? QueryTable.csvRowLimit : 500) : try p.limit(max: csv ? QueryTable.csvRowLimit : HostQueryLimits.max)
         var hosts: [QueriedHost] = []
-        var cursor: String?
-        repeat {
-            let result = try store.queryHosts(expr, asOf: nil, fields: names, limit: csv ? HostQueryLimits.max : limit, after: cursor)
-            hosts += result.hosts
-            cursor = result.nextCursor
-            if !csv { page.more = cursor != nil }
-        } while csv && cursor != nil
+        var cursor = p.string("cursor")
+        do {
+            repeat {
+                let result = try store.queryHosts(expr, asOf: nil, fields: names, limit: min(HostQueryLimits.max, limit - hosts.count), after: cursor)
+                hosts += result.hosts
+                cursor = result.nextCursor
+            } while cursor != nil && hosts.count < limit
+        } catch let error as HostQueryError {
+            throw APIError.hostQuery(error)
+        }
+        page.more = cursor != nil
         let table = QueryTable(columns: columns, hosts: hosts).sorted(by: page.sort, descending: page.descending)
         if csv {
             var response = HTTPResponse.text(.ok, table.csv(), contentType: "text/csv; charset=utf-8")
             response.headers.set("Content-Disposition", "attachment; filename=\"capreg-hosts.csv\"")
             response.headers.set("X-Content-Type-Options", "nosniff")
+            if let cursor {
+                var next = page.parameters(sort: page.sort, descending: page.descending, csv: true)
+                if let text = p.string("limit") { next.append(("limit", text)) }
+                next.append(("cursor", cursor))
+                response.headers.set("X-Next-Cursor", cursor)
+                response.headers.set("Link", "<\(Links.query(next))>; rel=\"next\"")
+            }
             return response
         }
         page.table = table

@@ -1,6 +1,6 @@
 /// GET /ui/query?where=EXPR: the query box, a refused expression shown as the API refuses it (same
 /// message, position and nearest names, plus a caret under the spot), and the matching hosts as a table
-/// sorted by any column (links, no script), with a CSV download of every match.
+/// sorted by any column (links, no script), with a CSV download (QueryTable.csvRowLimit rows per file).
 public struct QueryPage: Sendable {
     /// What the API says about a refused expression or field list.
     public struct Refusal: Sendable {
@@ -50,7 +50,7 @@ public struct QueryPage: Sendable {
     ]
 
     /// The parameters that reproduce this page (for sort links and the CSV link).
-    func parameters(sort: String? = nil, descending: Bool = false, csv: Bool = false) -> [(String, String)] {
+    public func parameters(sort: String? = nil, descending: Bool = false, csv: Bool = false) -> [(String, String)] {
         var out: [(String, String)] = [("where", expression ?? "")]
         if let fields, !fields.isEmpty { out.append(("fields", fields)) }
         if let sort { out.append(("sort", sort)) }
@@ -90,7 +90,7 @@ public struct QueryPage: Sendable {
         guard !table.hosts.isEmpty else {
             return "<div class=\"card\"><p class=\"empty\">No host matches \(expression.map { "“\($0)”" } ?? "").</p></div>"
         }
-        let count = more ? "The first \(table.hosts.count) matching hosts (by hostname); more match: the CSV has every one."
+        let count = more ? "The first \(table.hosts.count) matching hosts (by hostname); more match: the CSV has up to \(QueryTable.csvRowLimit) per download, its Link header points to the next."
             : "\(table.hosts.count) matching host\(table.hosts.count == 1 ? "" : "s")."
         var head: HTML = ""
         for name in table.header {

@@ -5,6 +5,10 @@ import Store
 /// The rows of a query answer as the dashboard shows and downloads them: hostname, kernel, then one
 /// column per extra term; sorted by any column.
 public struct QueryTable: Sendable {
+    /// Rows per CSV download: the server holds one download's hosts at a time, never the whole fleet's
+    /// (the `Link: rel="next"` header reaches the next download).
+    public static let csvRowLimit = 10_000
+
     public var columns: [QueryTerm]
     public var hosts: [QueriedHost]
 

@@ -96,7 +96,7 @@ struct PageTests {
         }
     }
 
-    @Test("query: the same hosts as GET /v1/hosts, sortable columns, CSV with every match")
+    @Test("query: the same hosts as GET /v1/hosts, sortable columns, CSV of every match")
     func query() throws {
         let s = try DashboardServer()
         try s.ingest(Self.fleet)
@@ -115,15 +115,62 @@ struct PageTests {
         let first = try #require(names.last), last = try #require(names.first)
         #expect(desc.range(of: ">\(first)</a>")!.lowerBound < desc.range(of: ">\(last)</a>")!.lowerBound)
 
-        // A page of 3 says more match; the CSV still has every one.
+        // A page of 3 says more match; one CSV download (under the row limit) has every one, and no next link.
         #expect(try s.get("/ui/query?where=\(q(expr))&limit=3").text.contains("The first 3 matching hosts"))
-        let csv = try s.get("/ui/query?where=\(q(expr))&limit=3&format=csv")
+        let csv = try s.get("/ui/query?where=\(q(expr))&format=csv")
         #expect(csv.status == 200)
         #expect(csv.header("Content-Type") == "text/csv; charset=utf-8")
         #expect(csv.header("Content-Disposition") == "attachment; filename=\"capreg-hosts.csv\"")
+        #expect(csv.header("Link") == nil && csv.header("X-Next-Cursor") == nil)
         let lines = csv.text.components(separatedBy: "\r\n").dropLast()
         #expect(lines.first == "hostname,kernel,nesting,pasid_bits")
         #expect(lines.dropFirst().map { String($0.prefix { $0 != "," }) } == names)
+    }
+
+    @Test("CSV: at most limit rows (capped by QueryTable.csvRowLimit) per download; Link rel=next reaches the rest")
+    func csvPages() throws {
+        let s = try DashboardServer()
+        try s.ingest(Self.fleet)
+        let expr = "nesting and pasid_bits >= 16"
+        let all = try s.get("/ui/query?where=\(q(expr))&format=csv").text.components(separatedBy: "\r\n").dropLast().dropFirst()
+        #expect(all.count > 6)
+        var rows: [String] = []
+        var target: String? = "/ui/query?where=\(q(expr))&sort=pasid_bits&order=desc&limit=3&format=csv"
+        var downloads = 0
+        while let t = target, downloads < 100 {
+            let r = try s.get(t)
+            #expect(r.status == 200, "\(t): \(r.text.prefix(200))")
+            let lines = r.text.components(separatedBy: "\r\n").dropLast()
+            #expect(lines.first == "hostname,kernel,nesting,pasid_bits")
+            let page = Array(lines.dropFirst())
+            #expect(page.count <= 3)
+            // Sorted within the download: pasid_bits descending.
+            let bits = page.map { Int($0.split(separator: ",", omittingEmptySubsequences: false)[3]) ?? -1 }
+            #expect(bits == bits.sorted(by: >), "\(page)")
+            rows += page
+            downloads += 1
+            target = nil
+            if let link = r.header("Link") {
+                let cursor = try #require(r.header("X-Next-Cursor"))
+                #expect(link.hasPrefix("</ui/query?") && link.hasSuffix(">; rel=\"next\""))
+                #expect(link.contains("&cursor=\(q(cursor))") && link.contains("&limit=3") && link.contains("&sort=pasid_bits&order=desc"))
+                target = String(link.dropFirst().prefix { $0 != ">" })
+            } else {
+                #expect(r.header("X-Next-Cursor") == nil)
+            }
+        }
+        #expect(downloads == (all.count + 2) / 3)
+        #expect(rows.sorted() == all.sorted())
+        #expect(Set(rows).count == rows.count)
+
+        let over = try s.get("/ui/query?where=nesting&format=csv&limit=\(QueryTable.csvRowLimit + 1)")
+        #expect(over.status == 400)
+        #expect(over.text.contains("limit: expected an integer within 1…\(QueryTable.csvRowLimit)"))
+        #expect(try s.get("/ui/query?where=nesting&format=csv&limit=\(QueryTable.csvRowLimit)").status == 200)
+        #expect(try s.get("/ui/query?where=nesting&limit=\(HostQueryLimits.max + 1)").status == 400)
+        let forged = try s.get("/ui/query?where=nesting&format=csv&cursor=not-a-cursor")
+        #expect(forged.status == 400)
+        #expect(forged.text.contains("cursor: the cursor is not one this registry handed out"))
     }
 
     @Test("a refused expression reads exactly as the API's error, with a caret and the nearest names as fixes")
@@ -150,7 +197,7 @@ struct PageTests {
         // Parameters too: the API's message, as a page.
         let unknown = try s.get("/ui/query?wehre=nesting")
         #expect(unknown.status == 400)
-        #expect(unknown.text.contains("wehre: unknown parameter (accepted: fields, format, limit, order, sort, where)"))
+        #expect(unknown.text.contains("wehre: unknown parameter (accepted: cursor, fields, format, limit, order, sort, where)"))
         let order = try s.get("/ui/query?where=nesting&order=down")
         #expect(order.status == 400)
         #expect(order.text.contains("order: expected asc or desc, found &quot;down&quot;"))
