@@ -34,7 +34,8 @@ enum HistorySQL {
     static let capabilityEnds = """
         SELECT DISTINCT valid_to FROM capability_versions WHERE host_id = ? AND valid_to > ? AND valid_to < ? ORDER BY valid_to LIMIT ?
         """
-    /// Fact rows alive at some time in [T1, T2].
+    /// Fact rows alive at some time in [T1, T2]. The index range is valid_to > T1, so an early page also
+    /// walks the index entries of later rows (valid_from is tested in the index; only the span's rows are read).
     static let factsInSpan = """
         SELECT name, type, value_int, value_text, valid_from, valid_to FROM facts WHERE host_id = ? AND valid_to > ? AND valid_from <= ?
         """
