@@ -1,15 +1,13 @@
 import Decoders
 import Foundation
+import Server
 
 /// How times, ages and values read on a page.
 public enum DisplayText {
-    /// `2025-01-10 23:59 UTC`.
+    /// `2025-01-10 23:59 UTC`: RFC 3339's date and minute.
     public static func time(_ date: Date) -> String {
-        let s = Int64((date.timeIntervalSince1970).rounded(.down))
-        let days = s >= 0 ? s / 86_400 : (s - 86_399) / 86_400
-        let secondOfDay = s - days * 86_400
-        let (y, m, d) = civil(days)
-        return String(format: "%04lld-%02lld-%02lld %02lld:%02lld UTC", y, m, d, secondOfDay / 3600, secondOfDay / 60 % 60)
+        let text = RFC3339.format(date)  // 2025-01-10T23:59:59.000Z
+        return text.prefix(10) + " " + text.dropFirst(11).prefix(5) + " UTC"
     }
 
     /// `2025-01-10`, for date inputs and links.
@@ -25,17 +23,4 @@ public enum DisplayText {
     }
 
     public static func value(_ v: FactValue?) -> String { v.map(\.description) ?? "–" }
-
-    /// Days since 1970-01-01 to (year, month, day) (H. Hinnant's algorithm).
-    static func civil(_ z0: Int64) -> (Int64, Int64, Int64) {
-        let z = z0 + 719_468
-        let era = (z >= 0 ? z : z - 146_096) / 146_097
-        let doe = z - era * 146_097
-        let yoe = (doe - doe / 1460 + doe / 36524 - doe / 146_096) / 365
-        let doy = doe - (365 * yoe + yoe / 4 - yoe / 100)
-        let mp = (5 * doy + 2) / 153
-        let d = doy - (153 * mp + 2) / 5 + 1
-        let m = mp < 10 ? mp + 3 : mp - 9
-        return (yoe + era * 400 + (m <= 2 ? 1 : 0), m, d)
-    }
 }

@@ -1,6 +1,7 @@
 import API
 import Decoders
 import Foundation
+import Server
 import Store
 
 /// `capreg query --server URL`: the same page, asked of a running registry over HTTP.

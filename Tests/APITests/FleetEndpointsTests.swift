@@ -2,6 +2,7 @@ import API
 import Decoders
 import Foundation
 import Query
+import Server
 import Store
 import Testing
 

@@ -2,6 +2,7 @@ import API
 import Foundation
 import Query
 import Report
+import Server
 import Store
 import Testing
 
