@@ -18,11 +18,8 @@ extension API {
         let expr = try p.expression("where")
         let limit = try p.limit()
         let after = try PageCursor.decode("c", p.string("cursor"))
-        let page = try store.changePage(from: since, to: until, after: after, limit: limit, scanBudget: 4 * limit + 100) { state, labels in
-            guard let expr else { return true }
-            let facts = Dictionary(state.facts.map { ($0.name, $0.value) }, uniquingKeysWith: { a, _ in a })
-            return QueryEvaluator(facts: facts, kernelRelease: state.kernelRelease, labels: labels).matches(expr)
-        }
+        let page = try store.changePage(from: since, to: until, after: after, limit: limit, scanBudget: 4 * limit + 100,
+                                        keep: Self.changeFilter(expr))
         let hosts: [JSONValue] = page.hosts.map { item in
             let c = item.change
             return .object([
@@ -46,5 +43,15 @@ extension API {
             ("hosts", .array(hosts)),
             ("next_cursor", .optional(page.nextAfter.map { PageCursor.encode("c", $0) })),
         ]))
+    }
+
+    /// The change feed's host filter (API and dashboard): the host's state at `until`, with its labels,
+    /// matches `where` as the query language evaluates it; no expression keeps every host.
+    static func changeFilter(_ expr: QueryExpr?) -> (HostSnapshot, [String: String]) -> Bool {
+        { state, labels in
+            guard let expr else { return true }
+            let facts = Dictionary(state.facts.map { ($0.name, $0.value) }, uniquingKeysWith: { first, _ in first })
+            return QueryEvaluator(facts: facts, kernelRelease: state.kernelRelease, labels: labels).matches(expr)
+        }
     }
 }

@@ -154,11 +154,8 @@ extension API {
         let limit = HostQueryLimits.default
         let after = try PageCursor.decode("c", p.string("cursor"))
         // The same page, budget and filter as GET /v1/changes.
-        let result = try store.changePage(from: since, to: until, after: after, limit: limit, scanBudget: 4 * limit + 100) { state, labels in
-            guard let expr else { return true }
-            let facts = Dictionary(state.facts.map { ($0.name, $0.value) }, uniquingKeysWith: { a, _ in a })
-            return QueryEvaluator(facts: facts, kernelRelease: state.kernelRelease, labels: labels).matches(expr)
-        }
+        let result = try store.changePage(from: since, to: until, after: after, limit: limit, scanBudget: 4 * limit + 100,
+                                          keep: Self.changeFilter(expr))
         page.hosts = result.hosts
         page.nextCursor = result.nextAfter.map { PageCursor.encode("c", $0) }
         return Layout.response(.ok, page.render())

@@ -98,7 +98,7 @@ enum HostsAnswerJSON {
         if let rejected = answer.notMatching, let expr {
             list(rejected, total: answer.notMatchingTotal, answer, into: &out) { host, out in
                 out.key("reasons")
-                ExplainJSON.write(QueryExplainer(evaluator(host)).reasons(expr), into: &out)
+                ExplainJSON.write(QueryExplainer(host.evaluator).reasons(expr), into: &out)
             }
         } else {
             out.null()
@@ -141,10 +141,5 @@ enum HostsAnswerJSON {
     /// Whole seconds from the host's state to the reference (0 for a report dated after it).
     static func age(_ host: QueriedHost, _ answer: HostAnswer) -> Int64 {
         max(0, Int64(answer.referenceTime.timeIntervalSince(host.reportedAt).rounded(.down)))
-    }
-
-    static func evaluator(_ host: QueriedHost) -> QueryEvaluator {
-        QueryEvaluator(facts: Dictionary(host.facts.map { ($0.name, $0.value) }, uniquingKeysWith: { a, _ in a }),
-                       kernelRelease: host.kernelRelease, labels: host.labels)
     }
 }

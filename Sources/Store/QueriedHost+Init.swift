@@ -1,5 +1,6 @@
 import Decoders
 import Foundation
+import Query
 
 /// Public builders for answers that arrive from elsewhere (`capreg query --server` reads them from the
 /// HTTP API); the memberwise initializers are internal to the store.
@@ -12,5 +13,13 @@ extension QueriedHost {
 extension HostPage {
     public static func make(hosts: [QueriedHost], nextCursor: String?) -> HostPage {
         HostPage(hosts: hosts, nextCursor: nextCursor)
+    }
+}
+
+extension QueriedHost {
+    /// The host's values as the query language evaluates (and explains) them.
+    public var evaluator: QueryEvaluator {
+        QueryEvaluator(facts: Dictionary(facts.map { ($0.name, $0.value) }, uniquingKeysWith: { first, _ in first }),
+                       kernelRelease: kernelRelease, labels: labels)
     }
 }

@@ -137,9 +137,7 @@ struct QueryCommand: ParsableCommand {
         }
         let explained = answer.notMatching.map { page in
             page.hosts.map { host in
-                let values = QueryEvaluator(facts: Dictionary(host.facts.map { ($0.name, $0.value) }, uniquingKeysWith: { a, _ in a }),
-                                            kernelRelease: host.kernelRelease, labels: host.labels)
-                return RemoteQuery.Explained(hostname: host.hostname, reasons: expr.map { QueryExplainer(values).reasons($0).map(\.message) } ?? [])
+                RemoteQuery.Explained(hostname: host.hostname, reasons: expr.map { QueryExplainer(host.evaluator).reasons($0).map(\.message) } ?? [])
             }
         }
         if let stale = answer.staleTotal, stale > 0 { printError("\(stale) matching host\(stale == 1 ? "" : "s") left out as stale (older than --fresh-within)") }
