@@ -74,7 +74,7 @@ extension SQLiteStore {
             }
             let times = try Row.fetchOne(db, sql: "SELECT min(first_seen), max(last_seen) FROM hosts")
             return FleetStats(
-                revision: try Int64.fetchOne(db, sql: "SELECT coalesce(max(id), 0) FROM reports") ?? 0,
+                revision: try SQLiteStore.revision(db),
                 hosts: try count("SELECT count(*) FROM hosts"),
                 reports: try count("SELECT count(*) FROM reports"),
                 capabilityVersions: try count("SELECT count(*) FROM capability_versions"),

@@ -80,7 +80,7 @@ extension SQLiteStore {
         let cursors = try (request.cursor.map(HostCursor.decode), request.staleCursor.map(HostCursor.decode),
                            request.notMatchingCursor.map(HostCursor.decode))
         return try pool.read { db in
-            let newest = try Int64.fetchOne(db, sql: "SELECT coalesce(max(id), 0) FROM reports") ?? 0
+            let newest = try SQLiteStore.revision(db)
             let mode: HostQuerySQL.Mode
             let reference: Date
             let revision: Int64
