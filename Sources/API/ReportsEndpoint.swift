@@ -46,6 +46,8 @@ extension API {
                 ("recorded", .bool(!r.duplicate && r.outcome != .unchanged)),
                 ("facts_opened", .int(r.factsOpened)),
                 ("facts_closed", .int(r.factsClosed)),
+                // ingestAllOrNothing stores every report it returns: each has its revision.
+                ("revision", .int(r.revision ?? 0)),
             ])
         }
         return .json(.object([("results", .array(items))]))

@@ -6,7 +6,7 @@ import Query
 public enum QueryReference: Hashable, Sendable {
     case now
     case time(Date)
-    /// Report row N: the registry as it stood when its Nth stored report was written.
+    /// The registry as it stood when revision N was written (migrations/0004).
     case revision(Int64)
 }
 
@@ -45,10 +45,10 @@ public struct HostQueryRequest: Sendable {
 }
 
 public struct HostAnswer: Sendable {
-    /// The registry revision the answer was computed at: the newest stored report row at the time of
-    /// the read (or the requested one). 0 for an empty registry.
+    /// The registry revision the answer was computed at: the newest write at the time of the read (or
+    /// the requested one). 0 for an empty registry.
     public var revision: Int64
-    /// The time ages are measured from: now, T, or when the revision's report was received.
+    /// The time ages are measured from: now, T, or when the revision was written.
     public var referenceTime: Date
     /// Fresh hosts for which the expression is true.
     public var matches: HostPage
@@ -90,10 +90,9 @@ extension SQLiteStore {
             case .time(let t):
                 (mode, reference, revision) = (.asOf(StoreTime.ms(t)), t, newest)
             case .revision(let n):
-                guard n >= 1, n <= newest,
-                      let received = try Int64.fetchOne(db, sql: "SELECT received_at FROM reports WHERE id = ?", arguments: [n])
+                guard n >= 1, n <= newest, let written = try SQLiteStore.revisionTime(db, n)
                 else { throw HostAnswerError.noSuchRevision(requested: n, newest: newest) }
-                (mode, reference, revision) = (.revision(n), StoreTime.date(received), n)
+                (mode, reference, revision) = (.revision(n), StoreTime.date(written), n)
             }
             let since = request.freshWithin.map { StoreTime.ms(reference.addingTimeInterval(-$0)) }
 

@@ -44,10 +44,20 @@ enum HostPageReads {
                     facts[r.int64(0), default: []].append(Fact(r.text(1), value(r)))
                 }
             } else {
-                // Each host's facts at its own state time (the report in force read above).
+                // Each host's facts at its own state time (the report in force read above); at a revision,
+                // from the copy a later redecode saved, if one did (HostQuerySQL.factExists).
+                var saved: [Int64: Int64] = [:]
+                if case .revision(let n) = mode {
+                    try ColumnReader.forEachRow(db, sql: savedFactsOf(ids.count), arguments: [n] + idList) { r in
+                        saved[r.int64(0)] = r.int64(1)
+                    }
+                }
                 let sql = factsOf(1, asOf: true, names: names?.count)
+                let savedSQL = factsOf(1, asOf: true, names: names?.count, saved: true)
                 for (id, report) in reports {
-                    try ColumnReader.forEachRow(db, sql: sql, arguments: [id, report.at, report.at] + StatementArguments(names ?? [])) { r in
+                    let arguments: StatementArguments = [id, report.at, report.at] + StatementArguments(names ?? [])
+                    try ColumnReader.forEachRow(db, sql: saved[id] == nil ? sql : savedSQL,
+                                                arguments: saved[id].map { [$0] + arguments } ?? arguments) { r in
                         facts[r.int64(0), default: []].append(Fact(r.text(1), value(r)))
                     }
                 }
@@ -95,9 +105,18 @@ enum HostPageReads {
 
     static func labelsOf(_ n: Int) -> String { "SELECT host_id, key, value FROM host_labels WHERE host_id IN \(list(n))" }
 
-    /// Facts of the page's hosts, by host then name; as of T from the intervals, else the current table.
-    static func factsOf(_ n: Int, asOf: Bool, names: Int?) -> String {
-        var sql = asOf
+    /// For each host rewritten by a redecode after revision N, the earliest such redecode: its saved rows
+    /// are the facts as revision N knew them.
+    static func savedFactsOf(_ n: Int) -> String {
+        "SELECT host_id, min(revision) FROM facts_superseded WHERE revision > ? AND host_id IN \(list(n)) GROUP BY host_id"
+    }
+
+    /// Facts of the page's hosts, by host then name; as of T from the intervals (or the rows a redecode
+    /// saved, `saved`: the revision is the first argument), else the current table.
+    static func factsOf(_ n: Int, asOf: Bool, names: Int?, saved: Bool = false) -> String {
+        var sql = saved
+            ? "SELECT host_id, name, type, value_int, value_text FROM facts_superseded WHERE revision = ? AND host_id IN \(list(n)) AND valid_to > ? AND valid_from <= ?"
+            : asOf
             ? "SELECT host_id, name, type, value_int, value_text FROM facts WHERE host_id IN \(list(n)) AND valid_to > ? AND valid_from <= ?"
             : "SELECT host_id, name, type, value_int, value_text FROM current_facts WHERE host_id IN \(list(n))"
         if let names { sql += " AND name IN \(list(names))" }

@@ -26,7 +26,8 @@ public struct CompiledHostQuery: Hashable, Sendable {
 /// an EXISTS on `current_facts` by its primary key (host_id, name); labels an EXISTS on `host_labels`
 /// by (host_id, key); the kernel `hosts.kernel_key`. As of T: an EXISTS on `facts` through
 /// `facts_host_to` (host_id, valid_to > T, valid_from <= T), the kernel from the report in force at T
-/// (`reports_host_time`), labels as they are now (the store keeps no label history).
+/// (`reports_host_time`), labels as they are now (the store keeps no label history). At revision N
+/// like as of a time, at each host's newest report stored by N, its facts read through `factExists`.
 public struct HostQuerySQL {
     public enum Mode: Hashable, Sendable {
         case now
@@ -200,12 +201,30 @@ public struct HostQuerySQL {
                 return "EXISTS (SELECT 1 FROM current_facts c WHERE c.host_id = h.id AND c.name = ? AND c.\(column) "
                     + values(op, literals) + ")"
             case .asOf, .revision:
-                let valid = validAtReference()
-                arguments.append(.text(name))
-                return "EXISTS (SELECT 1 FROM facts f WHERE f.host_id = h.id AND \(valid) AND f.name = ? AND f.\(column) "
-                    + values(op, literals) + ")"
+                return factExists { q in
+                    let valid = q.validAtReference()
+                    q.arguments.append(.text(name))
+                    return "\(valid) AND f.name = ? AND f.\(column) " + q.values(op, literals)
+                }
             }
         }
+    }
+
+    /// Whether host h has a fact row `f` meeting `condition` (built after the SQL before it, as arguments
+    /// bind in text order). As of T the rows are the facts table. At a revision they are the rows as that
+    /// revision left them: the copy a later redecode saved of them (facts_superseded, the earliest after
+    /// N), or the facts table when no redecode has rewritten the host since.
+    mutating func factExists(_ condition: (inout HostQuerySQL) -> String) -> String {
+        guard case .revision(let n) = mode else {
+            return "EXISTS (SELECT 1 FROM facts f WHERE f.host_id = h.id AND " + condition(&self) + ")"
+        }
+        arguments.append(.int(n))
+        let rewritten = "EXISTS (SELECT 1 FROM facts_superseded s WHERE s.host_id = h.id AND s.revision > ?)"
+        arguments.append(.int(n))
+        let saved = "EXISTS (SELECT 1 FROM facts_superseded f WHERE f.host_id = h.id AND f.revision = "
+            + "(SELECT min(s.revision) FROM facts_superseded s WHERE s.host_id = h.id AND s.revision > ?) AND " + condition(&self) + ")"
+        let live = "EXISTS (SELECT 1 FROM facts f WHERE f.host_id = h.id AND " + condition(&self) + ")"
+        return "(CASE WHEN \(rewritten) THEN \(saved) ELSE \(live) END)"
     }
 
     /// `op ?`, or `[NOT] IN (?, …)` for a list, binding the literals.
@@ -263,9 +282,12 @@ public struct HostQuerySQL {
                 arguments.append(.text(name))
                 return exists + " (SELECT 1 FROM current_facts c WHERE c.host_id = h.id AND c.name = ?)"
             case .asOf, .revision:
-                let valid = validAtReference()
-                arguments.append(.text(name))
-                return exists + " (SELECT 1 FROM facts f WHERE f.host_id = h.id AND \(valid) AND f.name = ?)"
+                let found = factExists { q in
+                    let valid = q.validAtReference()
+                    q.arguments.append(.text(name))
+                    return "\(valid) AND f.name = ?"
+                }
+                return want ? found : "NOT " + found
             }
         }
     }

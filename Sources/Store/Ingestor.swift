@@ -66,7 +66,7 @@ enum Ingestor {
         try updateHost(db, p, host: host, at: at, receivedAt: receivedAt, report: reportRow, isNewest: placement.isNewest,
                        factsChanged: outcome == .created || outcome == .changed, storedLabels: storedLabels ?? "")
         return IngestResult(reportId: report.reportId, hostname: report.host.hostname, outcome: outcome,
-                            factsOpened: written.opened, factsClosed: written.closed)
+                            factsOpened: written.opened, factsClosed: written.closed, revision: reportRow)
     }
 
     /// Which of `ids` are stored: one query per 500 ids instead of one per report.
@@ -82,27 +82,29 @@ enum Ingestor {
 
     static func storedOutcome(_ db: Database, reportId: String) throws -> IngestResult? {
         let sql = """
-            SELECT r.outcome, r.facts_opened, r.facts_closed, h.hostname FROM reports r JOIN hosts h ON h.id = r.host_id
+            SELECT r.outcome, r.facts_opened, r.facts_closed, h.hostname, r.id FROM reports r JOIN hosts h ON h.id = r.host_id
             WHERE r.report_id = ?
             """
         guard let row = try Row.fetchOne(db.cachedStatement(sql: sql), arguments: [reportId]) else { return nil }
         let outcome = IngestOutcome(rawValue: row[0]) ?? .changed
         return IngestResult(reportId: reportId, hostname: row[3], outcome: outcome, duplicate: true,
-                            factsOpened: row[1], factsClosed: row[2])
+                            factsOpened: row[1], factsClosed: row[2], revision: row[4])
     }
 
     static func insertReport(_ db: Database, _ p: PreparedReport, host: Int64, at: Int64, receivedAt: Int64,
                              outcome: IngestOutcome, written: StateWriter.Written) throws -> Int64 {
         let k = p.kernel
+        // The report's row id is its revision's number (migrations/0004).
+        let revision = try SQLiteStore.newRevision(db, .report, at: receivedAt)
         try db.cachedStatement(sql: """
-            INSERT INTO reports (report_id, host_id, collected_at, received_at, kernel_release, kernel_major, kernel_minor,
+            INSERT INTO reports (id, report_id, host_id, collected_at, received_at, kernel_release, kernel_major, kernel_minor,
                 kernel_patch, kernel_flavour, kernel_key, collector_version, source_kinds, content_hash, payload,
                 decoder_version, outcome, facts_opened, facts_closed)
-            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-            """).execute(arguments: [p.report.reportId, host, at, receivedAt, k.text, k.major, k.minor, k.patch, k.flavour,
+            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+            """).execute(arguments: [revision, p.report.reportId, host, at, receivedAt, k.text, k.major, k.minor, k.patch, k.flavour,
                                      KernelKey.of(k), p.report.collectorVersion, p.sourceKinds, p.contentHash, p.payload,
                                      SourceDecoder.decoderVersion, outcome.rawValue, written.opened, written.closed])
-        return db.lastInsertedRowID
+        return revision
     }
 
     static func updateHost(_ db: Database, _ p: PreparedReport, host: Int64, at: Int64, receivedAt: Int64, report: Int64,

@@ -10,6 +10,8 @@ public struct RedecodeSummary: Sendable, Hashable {
     public var changed = 0
     /// Reports today's decoders cannot read (left at their old decoder version).
     public var failed: [String] = []
+    /// The revisions the run wrote (one per batch), nil when it had nothing to do.
+    public var revisions: ClosedRange<Int64>?
 }
 
 extension SQLiteStore {
@@ -42,10 +44,15 @@ extension SQLiteStore {
                 return (row[0], row[1], row[2], Result { () throws(RedecodeFailure) in try SQLiteStore.decodeStored(payload) })
             }
             summary.changed += try pool.write { db in
+                // The batch is one revision: it rewrites decoded bytes and decoder versions, maybe facts.
+                let revision = try SQLiteStore.newRevision(db, .redecode, at: StoreTime.ms(Date()))
+                summary.revisions = (summary.revisions?.lowerBound ?? revision)...revision
+                var saved = Set<Int64>()
                 var changed = 0
                 for (id, host, at, result) in decoded {
                     switch result {
-                    case .success(let p): if try SQLiteStore.redecodeOne(db, report: id, host: host, at: at, p) { changed += 1 }
+                    case .success(let p):
+                        if try SQLiteStore.redecodeOne(db, report: id, host: host, at: at, p, revision: revision, saved: &saved) { changed += 1 }
                     case .failure(let f): summary.failed.append("report row \(id): \(f.message)")
                     }
                 }
@@ -67,8 +74,10 @@ extension SQLiteStore {
         do { return try PreparedReport(report) } catch { throw RedecodeFailure(message: error.description) }
     }
 
-    /// Returns true when history changed.
-    static func redecodeOne(_ db: Database, report: Int64, host: Int64, at: Int64, _ p: PreparedReport) throws -> Bool {
+    /// Returns true when history changed. Before the first change to a host's facts in this revision,
+    /// its fact rows are saved (facts_superseded), so answers at earlier revisions still read them.
+    static func redecodeOne(_ db: Database, report: Int64, host: Int64, at: Int64, _ p: PreparedReport,
+                            revision: Int64, saved: inout Set<Int64>) throws -> Bool {
         let placement = try Placement.of(db, host: host, at: at, receivedAfter: report)
         var changed = false
         // A later-received report of the same time shadows this one: nothing of it is in force.
@@ -76,6 +85,12 @@ extension SQLiteStore {
             let capabilities = p.capabilities
             let plan = try StateWriter.plan(db, host: host, placement: placement, report: report, facts: p.facts, capabilities: capabilities)
             changed = !plan.isEmpty
+            if changed && saved.insert(host).inserted {
+                try db.cachedStatement(sql: """
+                    INSERT INTO facts_superseded (revision, host_id, name, type, value_int, value_text, valid_from, valid_to)
+                    SELECT ?, host_id, name, type, value_int, value_text, valid_from, valid_to FROM facts WHERE host_id = ?
+                    """).execute(arguments: [revision, host])
+            }
             try StateWriter.commit(db, plan, report: report)
             for c in capabilities {
                 try db.cachedStatement(sql: """

@@ -44,9 +44,11 @@ public struct IngestResult: Sendable, Hashable {
     public var factsOpened: Int
     public var factsClosed: Int
     public var error: String?
+    /// The revision that stored the report (its first arrival's, for a duplicate); nil when rejected.
+    public var revision: Int64?
 
     public init(reportId: String, hostname: String, outcome: IngestOutcome, duplicate: Bool = false,
-                factsOpened: Int = 0, factsClosed: Int = 0, error: String? = nil) {
+                factsOpened: Int = 0, factsClosed: Int = 0, error: String? = nil, revision: Int64? = nil) {
         self.reportId = reportId
         self.hostname = hostname
         self.outcome = outcome
@@ -54,6 +56,7 @@ public struct IngestResult: Sendable, Hashable {
         self.factsOpened = factsOpened
         self.factsClosed = factsClosed
         self.error = error
+        self.revision = revision
     }
 }
 

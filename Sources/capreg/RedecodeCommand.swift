@@ -11,7 +11,8 @@ struct RedecodeCommand: ParsableCommand {
         discussion: """
         Reports already read by this decoder version (\(SourceDecoder.decoderVersion)) are skipped unless --all.
         Work is committed in batches: interrupting loses only the batch in flight, and running again
-        continues where it stopped.
+        continues where it stopped. Each batch is a registry revision of its own; answers asked at an
+        earlier revision (as_of_revision) keep the facts that revision held.
         """
     )
 
@@ -28,7 +29,8 @@ struct RedecodeCommand: ParsableCommand {
         progress.finish()
         try? registry.checkpoint()
         print("redecoded \(summary.reports) reports with decoder version \(SourceDecoder.decoderVersion): "
-              + "\(summary.changed) changed history, \(summary.failed.count) could not be decoded")
+              + "\(summary.changed) changed history, \(summary.failed.count) could not be decoded"
+              + (summary.revisions.map { $0.count == 1 ? ", revision \($0.lowerBound)" : ", revisions \($0.lowerBound)–\($0.upperBound)" } ?? ""))
         for failure in summary.failed.prefix(20) { printError(failure) }
         if !summary.failed.isEmpty { throw ExitCode(1) }
     }

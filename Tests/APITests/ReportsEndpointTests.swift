@@ -25,6 +25,11 @@ struct ReportsEndpointTests {
         #expect(repeated["duplicate"] as? Bool == true)
         #expect(repeated["recorded"] as? Bool == false)
         #expect(try t.store.reportCount() == 1)
+        // The write's revision; a duplicate answers the original's and advances nothing.
+        #expect(result["revision"] as? Int == 1)
+        #expect(repeated["revision"] as? Int == 1)
+        let other = try t.push([try #require(fleet.report(host: 1, day: 0))])
+        #expect((other.json["results"] as? [[String: Any]])?.first?["revision"] as? Int == 2)
     }
 
     @Test("a later report with the same content is unchanged; with other content, changed")
