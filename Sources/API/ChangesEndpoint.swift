@@ -38,6 +38,7 @@ extension API {
             ])
         }
         return .json(.object([
+            ("revision", .int(page.revision)),
             ("since", .string(RFC3339.format(since))),
             ("until", .string(RFC3339.format(until))),
             ("hosts", .array(hosts)),

@@ -18,7 +18,7 @@ extension API {
     func dashboardOverview(_ request: HTTPRequest) throws -> HTTPResponse {
         _ = try Parameters(request, allowed: [])
         let now = Date()
-        let kernels = try store.kernelSummaries(after: nil, limit: OverviewPage.kernelLimit + 1)
+        let kernels = try store.kernelSummaries(after: nil, limit: OverviewPage.kernelLimit + 1).rows
         let stale = try store.staleHosts(seenBefore: now.addingTimeInterval(-staleAfter.timeInterval), limit: OverviewPage.staleLimit)
         let page = OverviewPage(
             now: now, staleAfterText: staleAfter.description, staleAfterSeconds: staleAfter.timeInterval, stats: try store.fleetStats(),

@@ -6,7 +6,7 @@ import Store
 /// The fleet-level reads: kernels, the vocabulary, and a summary.
 extension API {
     /// GET /v1/kernels: per kernel release (version order), current hosts and how many support each key
-    /// capability.
+    /// capability, with the revision they were counted at.
     func kernels(_ request: HTTPRequest) throws -> HTTPResponse {
         let p = try Parameters(request, allowed: ["limit", "cursor"])
         let limit = try p.limit()
@@ -16,7 +16,8 @@ extension API {
             guard parts.count == 2 else { throw APIError.badParameter("cursor", "the cursor is not one this endpoint handed out") }
             after = (String(parts[0]), String(parts[1]))
         }
-        let rows = try store.kernelSummaries(after: after, limit: limit + 1)
+        let result = try store.kernelSummaries(after: after, limit: limit + 1)
+        let rows = result.rows
         let page = rows.prefix(limit)
         let kernels: [JSONValue] = page.map { row in
             let k = row.summary
@@ -30,7 +31,7 @@ extension API {
             ])
         }
         let next = rows.count > limit ? page.last.map { PageCursor.encode("k", $0.key + "\u{0}" + $0.summary.release) } : nil
-        return .json(.object([("kernels", .array(kernels)), ("next_cursor", .optional(next))]))
+        return .json(.object([("revision", .int(result.revision)), ("kernels", .array(kernels)), ("next_cursor", .optional(next))]))
     }
 
     /// GET /v1/capabilities: the vocabulary (every name a fact, a query or `fields` may use), by name.

@@ -3,7 +3,7 @@ import Server
 import Store
 
 /// GET /v1/hosts/{host}: the current state, and every unit's capabilities with their decoded values and
-/// raw bytes (base64), exactly as reported.
+/// raw bytes (base64), exactly as reported. Both answers here carry the revision their data was read at.
 extension API {
     func hostDetail(_ request: HTTPRequest, hostname: String) throws -> HTTPResponse {
         _ = try Parameters(request, allowed: [])
@@ -24,6 +24,7 @@ extension API {
             if units.last?.0 == cap.unit { units[units.count - 1].1.append(item) } else { units.append((cap.unit, [item])) }
         }
         return .json(.object([
+            ("revision", .int(detail.revision)),
             ("hostname", .string(s.hostname)),
             ("machine_id", .optional(s.machineId)),
             ("kernel", .optional(s.kernelRelease)),
@@ -62,7 +63,8 @@ extension API {
             ])
         }
         let next = page.next.map { PageCursor.encode(Self.historyCursorTag, "\($0.versionStart).\($0.scannedTo)") }
-        return .json(.object([("hostname", .string(hostname)), ("versions", .array(versions)), ("next_cursor", .optional(next))]))
+        return .json(.object([("revision", .int(page.revision)), ("hostname", .string(hostname)), ("versions", .array(versions)),
+                              ("next_cursor", .optional(next))]))
     }
 
     /// "v" was the cursor that held one time (the last version's start).

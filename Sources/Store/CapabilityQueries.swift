@@ -17,6 +17,8 @@ public struct StoredCapability: Sendable, Hashable {
 }
 
 public struct HostDetail: Sendable, Hashable {
+    /// The registry revision the state and capabilities were read at (same transaction).
+    public var revision: Int64
     public var state: HostState
     /// Open capability versions, ordered by unit then capability.
     public var capabilities: [StoredCapability]
@@ -30,8 +32,8 @@ enum CapabilitySQL {
 }
 
 extension SQLiteStore {
-    /// The host's current facts and every open capability version, read in one transaction; nil for an
-    /// unknown host.
+    /// The host's current facts and every open capability version, read in one transaction with the
+    /// revision that stamps them; nil for an unknown host.
     public func hostDetail(hostname: String) throws -> HostDetail? {
         try pool.read { db in
             guard let (id, state) = try currentState(db, hostname: hostname) else { return nil }
@@ -40,7 +42,7 @@ extension SQLiteStore {
                                  raw: [UInt8]((row[4] as Data?) ?? Data()), decoderVersion: row[5], decodedJSON: row[6],
                                  validFrom: StoreTime.date(row[7]))
             }
-            return HostDetail(state: state, capabilities: capabilities)
+            return HostDetail(revision: try SQLiteStore.revision(db), state: state, capabilities: capabilities)
         }
     }
 }

@@ -9,6 +9,8 @@ public struct ChangedHost: Sendable, Hashable {
 }
 
 public struct ChangePage: Sendable, Hashable {
+    /// The registry revision the page was read at (same transaction as its hosts).
+    public var revision: Int64
     public var hosts: [ChangedHost] = []
     /// The hostname to continue after; nil when the window has no more hosts.
     public var nextAfter: String?
@@ -23,9 +25,10 @@ extension SQLiteStore {
     public func changePage(from: Date, to: Date, after: String?, limit: Int, scanBudget: Int,
                            keep: (HostSnapshot, [String: String]) -> Bool = { _, _ in true }) throws -> ChangePage {
         let t1 = StoreTime.ms(from), t2 = StoreTime.ms(to)
-        var page = ChangePage()
-        guard t1 < t2, limit > 0 else { return page }
         return try pool.read { db in
+            // Even an empty page is read in a transaction, so that it carries a real revision.
+            var page = ChangePage(revision: try SQLiteStore.revision(db))
+            guard t1 < t2, limit > 0 else { return page }
             let sql = FleetPageSQL.changedHosts(names: nil, kernel: true)
             let candidates = try Row.fetchAll(db.cachedStatement(sql: sql), arguments: [after ?? "", t1, t2, scanBudget + 1])
             for (i, row) in candidates.enumerated() {

@@ -14,6 +14,13 @@ public struct KernelSummary: Sendable, Hashable {
     public var vendors: [String: Int]
 }
 
+/// A page of `kernelSummaries`: rows in version order, each with its sort key (the cursor's half), and the
+/// registry revision they were read at (same transaction).
+public struct KernelSummaryPage: Sendable {
+    public var revision: Int64
+    public var rows: [(key: String, summary: KernelSummary)]
+}
+
 public struct FleetStats: Sendable, Hashable {
     /// The registry revision these counts were read at (the newest stored report row; 0 when empty).
     public var revision: Int64
@@ -33,8 +40,8 @@ public struct FleetStats: Sendable, Hashable {
 
 extension SQLiteStore {
     /// Kernel releases in version order (kernel_key, then the text), a page at a time after `after`
-    /// (the previous page's last (key, release)).
-    public func kernelSummaries(after: (key: String, release: String)?, limit: Int) throws -> [(key: String, summary: KernelSummary)] {
+    /// (the previous page's last (key, release)), stamped with the revision of the same read.
+    public func kernelSummaries(after: (key: String, release: String)?, limit: Int) throws -> KernelSummaryPage {
         try pool.read { db in
             let sql = """
                 SELECT kernel_key, kernel_release, count(*),
@@ -44,13 +51,15 @@ extension SQLiteStore {
                 GROUP BY kernel_key, kernel_release ORDER BY kernel_key, kernel_release LIMIT ?
                 """
             let key = after?.key ?? "", release = after?.release ?? ""
-            return try Row.fetchAll(db, sql: sql, arguments: [key, key, release, limit]).map { row in
+            let found = try Row.fetchAll(db, sql: sql, arguments: [key, key, release, limit])
+            let rows: [(key: String, summary: KernelSummary)] = try found.map { row in
                 let k: String = row[0], r: String = row[1]
                 let formats = try counts(db, column: "cur_first_level_format", key: k, release: r)
                 let vendors = try counts(db, column: "cur_vendor", key: k, release: r)
                 return (k, KernelSummary(release: r, hosts: row[2], nesting: row[3], pasidBind: row[4],
                                          firstLevelFormats: formats, vendors: vendors))
             }
+            return KernelSummaryPage(revision: try SQLiteStore.revision(db), rows: rows)
         }
     }
 

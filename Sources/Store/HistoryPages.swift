@@ -19,6 +19,8 @@ public struct HistoryCursor: Sendable, Hashable {
 }
 
 public struct HistoryPage: Sendable, Hashable {
+    /// The registry revision the page was read at (same transaction as its versions).
+    public var revision: Int64
     /// Oldest first; may be fewer than the limit (even none) while `next` is not nil.
     public var versions: [HostVersion]
     /// nil: the page ends with the current version.
@@ -68,6 +70,7 @@ enum HistoryPages {
 
     static func page(_ db: Database, host: Int64, after cursor: HistoryCursor?, limit: Int) throws -> HistoryPage {
         precondition(limit >= 1, "a page holds at least one version")
+        let revision = try SQLiteStore.revision(db)
         let scanned = cursor?.scannedTo ?? Int64.min
         let n = endsToRead(limit: limit)
         var ends: [Int64] = []
@@ -113,17 +116,19 @@ enum HistoryPages {
                 if p.state == s { continue }
                 versions.append(HostVersion(validFrom: StoreTime.date(p.start), validTo: StoreTime.end(b),
                                             kernelRelease: p.state.kernel, facts: p.state.facts))
-                if versions.count == limit { return HistoryPage(versions: versions, next: HistoryCursor(versionStart: b, scannedTo: b)) }
+                if versions.count == limit {
+                    return HistoryPage(revision: revision, versions: versions, next: HistoryCursor(versionStart: b, scannedTo: b))
+                }
             }
             pending = (b, s)
         }
-        guard let p = pending else { return HistoryPage(versions: [], next: nil) }  // a host without rows
+        guard let p = pending else { return HistoryPage(revision: revision, versions: [], next: nil) }  // a host without rows
         guard reachesEnd else {
             // The pending version may go on past the span: the next page finds its end.
-            return HistoryPage(versions: versions, next: HistoryCursor(versionStart: p.start, scannedTo: spanEnd))
+            return HistoryPage(revision: revision, versions: versions, next: HistoryCursor(versionStart: p.start, scannedTo: spanEnd))
         }
         versions.append(HostVersion(validFrom: StoreTime.date(p.start), validTo: nil, kernelRelease: p.state.kernel, facts: p.state.facts))
-        return HistoryPage(versions: versions, next: nil)
+        return HistoryPage(revision: revision, versions: versions, next: nil)
     }
 }
 

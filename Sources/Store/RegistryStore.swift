@@ -17,7 +17,8 @@ public protocol RegistryStore: Sendable {
     func changes(from: Date, to: Date) throws -> [HostChange]
     /// The host's versions, oldest first, with their time spans and kernel.
     func history(hostname: String) throws -> [HostVersion]
-    /// One bounded page of `history`, after `cursor` (nil: from the first); nil for an unknown host.
+    /// One bounded page of `history`, after `cursor` (nil: from the first), stamped with the revision it
+    /// was read at (one transaction); nil for an unknown host.
     func historyPage(hostname: String, after cursor: HistoryCursor?, limit: Int) throws -> HistoryPage?
 }
 

@@ -87,7 +87,7 @@ struct PageTests {
             #expect(page.contains("<tr><td class=\"mono\">\(vendor)</td><td class=\"mono\">\(format)</td><td class=\"num\"><a href=\"\(HTML.escape(link))\">\(count)</a></td></tr>"), "\(pair)")
         }
         // One matrix row per current kernel, with the nesting count the store gives.
-        for row in try t.store.kernelSummaries(after: nil, limit: 100) {
+        for row in try t.store.kernelSummaries(after: nil, limit: 100).rows {
             let k = row.summary
             #expect(page.contains("<td class=\"mono\">\(k.release)</td><td class=\"num\">\(k.hosts)</td>"), "\(k.release)")
             let share = k.nesting * 100 / k.hosts
