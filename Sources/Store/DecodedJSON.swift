@@ -40,7 +40,7 @@ enum DecodedJSON {
         out.objectEnd()
     }
 
-    /// The encoded current facts of a host (hosts.cur_facts).
+    /// The encoded current facts of a host (host_facts_json).
     static func currentFacts(_ facts: [(key: String, value: FactValue)]) -> String {
         var out = JSONWriter(capacity: 64 * facts.count + 2)
         factsObject(facts.lazy.map { ($0.key, $0.value) }, into: &out)

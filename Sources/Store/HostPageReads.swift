@@ -2,7 +2,7 @@ import Decoders
 import GRDB
 
 /// A query page's kernels, report times, facts and labels: one statement each for the whole page (not
-/// one per host), read with ColumnReader. Whole current hosts take their facts from hosts.cur_facts. The id lists are padded to a power of two (repeating the last
+/// one per host), read with ColumnReader. Whole current hosts take their facts from host_facts_json. The id lists are padded to a power of two (repeating the last
 /// id) so that each statement has few shapes to prepare and cache, whatever the page size.
 enum HostPageReads {
     typealias PageRow = (id: Int64, hostname: String)
@@ -12,7 +12,7 @@ enum HostPageReads {
         let ids = padded(page.map(\.id))
         let idList = StatementArguments(ids)
 
-        // Now, without fields=: each host's encoded current facts come with its kernel (hosts.cur_facts).
+        // Now, without fields=: each host's encoded current facts come with its kernel (host_facts_json).
         let whole = mode == .now && fields == nil
         var reports: [Int64: (kernel: String?, at: Int64, facts: String?)] = [:]
         reports.reserveCapacity(page.count)
@@ -89,7 +89,9 @@ enum HostPageReads {
     static func list(_ n: Int) -> String { "(" + Array(repeating: "?", count: n).joined(separator: ",") + ")" }
 
     static func reportsNow(_ n: Int, withFacts: Bool) -> String {
-        "SELECT id, kernel_release, last_seen\(withFacts ? ", cur_facts" : "") FROM hosts WHERE id IN \(list(n))"
+        withFacts
+            ? "SELECT h.id, h.kernel_release, h.last_seen, coalesce(j.facts, '{}') FROM hosts h LEFT JOIN host_facts_json j ON j.host_id = h.id WHERE h.id IN \(list(n))"
+            : "SELECT id, kernel_release, last_seen FROM hosts WHERE id IN \(list(n))"
     }
 
     /// The report in force for each host: the newest collected at or before T, or the newest among

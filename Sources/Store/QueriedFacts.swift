@@ -3,7 +3,7 @@ import Foundation
 import JSONText
 
 /// A queried host's facts, held as they were read: a list (from fact rows) or the encoded object
-/// (hosts.cur_facts, as ingest wrote it). The API sends the object as is; typed consumers get the list.
+/// (host_facts_json, as ingest wrote it). The API sends the object as is; typed consumers get the list.
 enum QueriedFacts: Sendable {
     case list([Fact])
     case json(String)

@@ -76,7 +76,7 @@ enum StateWriter {
     }
 
     /// current_facts mirrors the open fact rows: rewrite only the names whose value changed (a merge of
-    /// the two sorted lists); hosts.cur_facts, their encoded object, is rewritten when any did.
+    /// the two sorted lists); host_facts_json, their encoded object, is rewritten when any did.
     static func updateCurrentFacts(_ db: Database, _ plan: Plan) throws {
         let open = plan.previousOpenFacts
         var changed = false
@@ -109,8 +109,9 @@ enum StateWriter {
             o += 1
         }
         if changed {
-            try db.cachedStatement(sql: "UPDATE hosts SET cur_facts = ? WHERE id = ?")
-                .execute(arguments: [DecodedJSON.currentFacts(plan.desiredFacts), plan.host])
+            try db.cachedStatement(sql: """
+                INSERT INTO host_facts_json (host_id, facts) VALUES (?, ?) ON CONFLICT (host_id) DO UPDATE SET facts = excluded.facts
+                """).execute(arguments: [plan.host, DecodedJSON.currentFacts(plan.desiredFacts)])
         }
     }
 

@@ -41,6 +41,10 @@ struct QueryCommand: ParsableCommand {
                                                            valueName: "time"))
     var asOf: String?
 
+    @Option(name: .customLong("as-of-revision"),
+            help: ArgumentHelp("Answer against the registry as it stood at this revision (printed with every table answer).", valueName: "N"))
+    var asOfRevision: Int64?
+
     @Option(help: ArgumentHelp("Columns after hostname and kernel: vocabulary names, kernel, label.KEY.", valueName: "a,b,…"))
     var fields: String?
 
@@ -78,6 +82,8 @@ struct QueryCommand: ParsableCommand {
             do { _ = try DurationText.parse(freshWithin) } catch { throw ValidationError("--fresh-within \(error.text): \(error.reason), or off") }
         }
         if !(1...HostQueryLimits.max).contains(limit) { throw ValidationError("--limit must be within 1…\(HostQueryLimits.max)") }
+        if asOf != nil && asOfRevision != nil { throw ValidationError("give --as-of or --as-of-revision, not both") }
+        if let asOfRevision, asOfRevision < 1 { throw ValidationError("--as-of-revision must be 1 or more") }
         if let asOf, QueryCommand.time(asOf) == nil {
             throw ValidationError("--as-of \(asOf): expected an ISO 8601 time (2025-01-05T12:00:00Z) or a date (2025-01-05)")
         }
@@ -103,7 +109,7 @@ struct QueryCommand: ParsableCommand {
             let answer: RemoteQuery.Answer
             do {
                 answer = try RemoteQuery.page(server: server, token: token ?? ProcessInfo.processInfo.environment["CAPREG_TOKEN"],
-                                              expression: expression, asOf: asOf.flatMap(QueryCommand.time),
+                                              expression: expression, asOf: asOf.flatMap(QueryCommand.time), asOfRevision: asOfRevision,
                                               fields: json && fields == nil ? nil : factNames.sorted(), limit: limit, cursor: cursor,
                                               explain: explain, freshWithin: freshWithin)
             } catch RemoteQuery.Failure.refused(_, let message, let position, let parameter) {
@@ -117,7 +123,8 @@ struct QueryCommand: ParsableCommand {
                 printError("capreg query: \(message)")
                 throw ExitCode(69)
             }
-            show(answer.page, columns: columns, notMatching: answer.notMatching, notMatchingTotal: answer.notMatchingTotal)
+            show(answer.page, revision: answer.revision, columns: columns, notMatching: answer.notMatching,
+                 notMatchingTotal: answer.notMatchingTotal)
             return
         }
         guard FileManager.default.fileExists(atPath: store.db) else {
@@ -128,11 +135,15 @@ struct QueryCommand: ParsableCommand {
         do {
             // JSON without --fields carries every fact; otherwise only the columns' facts are read.
             let fresh = try freshWithin.flatMap { $0 == "off" ? nil : try DurationText.parse($0).timeInterval }
-            answer = try store.open().answer(HostQueryRequest(expr, reference: asOf.flatMap(QueryCommand.time).map(QueryReference.time) ?? .now,
+            let reference = asOfRevision.map(QueryReference.revision) ?? asOf.flatMap(QueryCommand.time).map(QueryReference.time) ?? .now
+            answer = try store.open().answer(HostQueryRequest(expr, reference: reference,
                                                               fields: json && fields == nil ? nil : factNames, limit: limit, cursor: cursor,
                                                               freshWithin: fresh, notMatching: explain))
         } catch let error as HostQueryError {
             printError("capreg query: \(error)")
+            throw ExitCode(64)
+        } catch let error as HostAnswerError {
+            printError("capreg query: --as-of-revision: \(error)")
             throw ExitCode(64)
         }
         let explained = answer.notMatching.map { page in
@@ -141,12 +152,12 @@ struct QueryCommand: ParsableCommand {
             }
         }
         if let stale = answer.staleTotal, stale > 0 { printError("\(stale) matching host\(stale == 1 ? "" : "s") left out as stale (older than --fresh-within)") }
-        show(answer.matches, columns: columns, notMatching: explained, notMatchingTotal: answer.notMatchingTotal)
+        show(answer.matches, revision: answer.revision, columns: columns, notMatching: explained, notMatchingTotal: answer.notMatchingTotal)
     }
 
     /// The page as a table, CSV or JSON; the cursor of the next page after it; with --explain the hosts
-    /// that did not match.
-    func show(_ page: HostPage, columns: [QueryTerm], notMatching: [RemoteQuery.Explained]? = nil, notMatchingTotal: Int? = nil) {
+    /// that did not match. The table says the revision it was read at, which --as-of-revision asks again.
+    func show(_ page: HostPage, revision: Int64, columns: [QueryTerm], notMatching: [RemoteQuery.Explained]? = nil, notMatchingTotal: Int? = nil) {
         let shown = columns.filter { $0 != .kernel }
         if json, let notMatching {
             print(QueryOutput.explainedJSON(page.hosts, notMatching: notMatching, total: notMatchingTotal), terminator: "")
@@ -156,7 +167,8 @@ struct QueryCommand: ParsableCommand {
             print(QueryOutput.csv(page.hosts, columns: shown), terminator: "")
         } else {
             print(QueryOutput.table(page.hosts, columns: shown), terminator: "")
-            print("\(page.hosts.count) host\(page.hosts.count == 1 ? "" : "s")" + (page.nextCursor.map { "; more with --cursor \($0)" } ?? ""))
+            print("\(page.hosts.count) host\(page.hosts.count == 1 ? "" : "s") at revision \(revision)"
+                  + (page.nextCursor.map { "; more with --cursor \($0)" } ?? ""))
             if let notMatching {
                 print("\nnot matching: \(notMatchingTotal ?? notMatching.count) host\((notMatchingTotal ?? notMatching.count) == 1 ? "" : "s")"
                       + (notMatching.count < (notMatchingTotal ?? 0) ? " (first \(notMatching.count) shown)" : ""))

@@ -24,10 +24,12 @@ enum RemoteQuery {
         /// With explain: the hosts that did not match (one page) and how many there are in all.
         var notMatching: [Explained]?
         var notMatchingTotal: Int?
+        /// The registry revision the server answered at.
+        var revision: Int64
     }
 
-    static func page(server: String, token: String?, expression: String?, asOf: Date?, fields: [String]?, limit: Int,
-                     cursor: String?, explain: Bool = false, freshWithin: String? = nil) throws -> Answer {
+    static func page(server: String, token: String?, expression: String?, asOf: Date?, asOfRevision: Int64? = nil, fields: [String]?,
+                     limit: Int, cursor: String?, explain: Bool = false, freshWithin: String? = nil) throws -> Answer {
         let client: APIClient
         do {
             client = try APIClient(baseURL: server, token: token)
@@ -37,6 +39,7 @@ enum RemoteQuery {
         var items: [(String, String)] = [("limit", String(limit))]
         if let expression, !expression.isEmpty { items.append(("where", expression)) }
         if let asOf { items.append(("as_of", RFC3339.format(asOf))) }
+        if let asOfRevision { items.append(("as_of_revision", String(asOfRevision))) }
         if let fields { items.append(("fields", fields.joined(separator: ","))) }
         if let cursor { items.append(("cursor", cursor)) }
         if explain { items.append(("explain", "true")) }
@@ -65,10 +68,11 @@ enum RemoteQuery {
                         labels: h.labels, facts: h.facts.map { Fact($0.key, $0.value.value) }.sorted { $0.name < $1.name })
         }, nextCursor: page.next_cursor)
         let rejected = page.not_matching?.hosts.map { Explained(hostname: $0.hostname, reasons: ($0.reasons ?? []).map(\.message)) }
-        return Answer(page: hosts, notMatching: rejected, notMatchingTotal: page.not_matching?.total)
+        return Answer(page: hosts, notMatching: rejected, notMatchingTotal: page.not_matching?.total, revision: page.revision)
     }
 
     struct Page: Decodable {
+        var revision: Int64
         var hosts: [Host]
         var next_cursor: String?
         var not_matching: Rejected?

@@ -30,7 +30,7 @@ import Testing
         let json = try Capreg.run(["query", Self.seed, "--db", fleet.db, "--json"])
         let hosts = try JSONSerialization.jsonObject(with: Data(json.stdout.utf8)) as! [[String: Any]]
         #expect(!hosts.isEmpty && lines.count == hosts.count + 2)
-        #expect(lines.last == "\(hosts.count) hosts")
+        #expect(lines.last?.hasPrefix("\(hosts.count) hosts at revision ") == true, "\(lines.last ?? "")")
         for host in hosts {
             let facts = host["facts"] as! [String: Any]
             #expect(facts["pasid_bind"] as? Bool == true && (facts["pasid_bits"] as! Int) >= 20)
@@ -63,7 +63,7 @@ import Testing
         #expect(try Capreg.run(["query", "--db", fleet.db, "--fresh-within", "2x"]).status == 64)
         // The fleet is dated 2025: a freshness bound leaves every host out.
         let fresh = try Capreg.run(["query", "--db", fleet.db, "--fresh-within", "2h"])
-        #expect(fresh.stdout.hasSuffix("0 hosts\n") && fresh.stderr.contains("left out as stale"), "\(fresh.stdout) \(fresh.stderr)")
+        #expect(fresh.stdout.contains("\n0 hosts at revision ") && fresh.stderr.contains("left out as stale"), "\(fresh.stdout) \(fresh.stderr)")
     }
 
     @Test func pagesWithCursor() throws {
@@ -96,6 +96,22 @@ import Testing
         #expect(try Capreg.run(["query", "nesting", "--db", fleet.db, "--cursor", "zzz"]).status == 64)
         #expect(try Capreg.run(["query", "nesting", "--db", fleet.db, "--as-of", "yesterday"]).status == 64)
         #expect(try Capreg.run(["query", "nesting", "--db", fleet.db, "--limit", "0"]).status == 64)
+    }
+
+    /// The table names the revision it read; --as-of-revision asks that revision (or an earlier one) again.
+    @Test func asOfRevisionAsksAnEarlierRegistry() throws {
+        let fleet = try Fleet()
+        let now = try Capreg.run(["query", "--db", fleet.db, "--limit", "1000"])
+        let revision = try #require(now.stdout.split(separator: "\n").last?.components(separatedBy: "at revision ").last.flatMap { Int($0) })
+        #expect(revision == 80, "40 hosts x 2 days, one revision per report")
+        let again = try Capreg.run(["query", "--db", fleet.db, "--limit", "1000", "--as-of-revision", String(revision)])
+        #expect(again.stdout == now.stdout)
+        let first = try Capreg.run(["query", "--db", fleet.db, "--json", "--as-of-revision", "1"])
+        #expect(first.status == 0, "\(first.stderr)")
+        #expect((try JSONSerialization.jsonObject(with: Data(first.stdout.utf8)) as! [Any]).count == 1, "one report stored: one host")
+        let missing = try Capreg.run(["query", "--db", fleet.db, "--as-of-revision", "99999"])
+        #expect(missing.status == 64 && missing.stderr.contains("revision 99999 does not exist: revisions run from 1 to 80"), "\(missing.stderr)")
+        #expect(try Capreg.run(["query", "--db", fleet.db, "--as-of-revision", "2", "--as-of", "2025-01-02"]).status == 64)
     }
 
     @Test func asOfBeforeTheFleetIsEmpty() throws {

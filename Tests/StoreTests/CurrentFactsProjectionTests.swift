@@ -6,7 +6,7 @@ import Report
 import Testing
 @testable import Store
 
-/// hosts.cur_facts (migration 0003) must always say what current_facts says: ingest writes both in
+/// host_facts_json (migrations 0003, 0005) must always say what current_facts says: ingest writes both in
 /// one transaction, the migration backfills it, and the query page sends it as is.
 @Suite struct CurrentFactsProjectionTests {
     func fleet(_ dir: TempDir, reversed: Bool = false) throws -> SQLiteStore {
@@ -22,7 +22,9 @@ import Testing
     /// (cur_facts, the current_facts rows as Facts) per host.
     func both(_ store: SQLiteStore) throws -> [(String, String, [Fact])] {
         try store.pool.read { db in
-            try Row.fetchAll(db, sql: "SELECT id, hostname, cur_facts FROM hosts ORDER BY id").map { host in
+            try Row.fetchAll(db, sql: """
+                SELECT h.id, h.hostname, coalesce(j.facts, '{}') FROM hosts h LEFT JOIN host_facts_json j ON j.host_id = h.id ORDER BY h.id
+                """).map { host in
                 let id: Int64 = host[0]
                 let rows = try Row.fetchAll(db, sql: "SELECT name, type, value_int, value_text FROM current_facts WHERE host_id = ? ORDER BY name",
                                             arguments: [id])
@@ -44,20 +46,37 @@ import Testing
         }
     }
 
-    /// The migration's SQL backfill writes the same bytes as ingest's encoder (synthetic text is ASCII).
+    /// Migration 0003's SQL backfill (evaluated per host on today's schema) writes the same bytes as
+    /// ingest's encoder (synthetic text is ASCII).
     @Test func migrationBackfillEqualsTheEncoder() throws {
         let dir = try TempDir()
         let store = try fleet(dir)
-        let before = try both(store)
+        let stored = try both(store).map(\.1)
         let sql = try #require(Migration.all.first { $0.name == "0003_host_facts_json" }?.sql)
-        let backfill = String(sql[try #require(sql.firstRange(of: "UPDATE hosts")).lowerBound...])
-        try store.pool.write { db in
-            try db.execute(sql: "UPDATE hosts SET cur_facts = '{}'")
-            try db.execute(sql: backfill)
+        let assignment = try #require(sql.firstRange(of: "UPDATE hosts SET cur_facts = "))
+        let expression = sql[assignment.upperBound...].trimmingCharacters(in: .whitespacesAndNewlines).dropLast()  // the ';'
+        let backfilled = try store.pool.read { db in try String.fetchAll(db, sql: "SELECT \(expression) FROM hosts ORDER BY id") }
+        #expect(backfilled == stored)
+        #expect(stored.contains { $0 != "{}" })
+    }
+
+    /// Migration 0005 moves each host's object out of the hosts row unchanged.
+    @Test func leanHostsMigrationMovesEveryObject() throws {
+        let dir = try TempDir()
+        let path = dir.path("old.sqlite")
+        let objects = ["{}", #"{"a":1,"b":"x"}"#, #"{"pasid_bits":20,"vendor":"intel"}"#]
+        do {
+            let old = try SQLiteStore(path: path, migrations: Array(Migration.all.prefix { $0.name != "0005_lean_hosts" }))
+            try old.pool.write { db in
+                for (i, object) in objects.enumerated() {
+                    try db.execute(sql: "INSERT INTO hosts (hostname, first_seen, last_seen, last_received, cur_facts) VALUES (?, 1, 2, 3, ?)",
+                                   arguments: ["h\(i)", object])
+                }
+            }
         }
-        let after = try both(store)
-        #expect(after.map(\.1) == before.map(\.1))
-        #expect(after.contains { $0.1 != "{}" })
+        let upgraded = try SQLiteStore(path: path)
+        #expect(try both(upgraded).map(\.1) == objects)
+        #expect(try upgraded.pool.read { db in try db.columns(in: "hosts").contains { $0.name == "cur_facts" } } == false)
     }
 
     /// The page answers whole hosts from cur_facts and field subsets from the rows: the same facts.
