@@ -1,5 +1,6 @@
 import Foundation
 import GRDB
+import Query
 import Report
 import Testing
 @testable import Store
@@ -54,6 +55,27 @@ import Testing
     @Test(arguments: [HistorySQL.factEnds, HistorySQL.capabilityEnds]) func historyEndsComeInIndexOrder(_ sql: String) throws {
         let plan = try Self.plan(sql, ["1", "5", "9", "4"])
         #expect(!plan.contains { $0.contains("TEMP B-TREE") }, "\(plan)")
+    }
+
+    /// A count of fresh hosts on key facts and the kernel (explain's total, totals=true) reads the
+    /// hosts_count index alone, not the host rows; a page still walks hostnames in order. (A kernel
+    /// range may lead SQLite to hosts_kernel instead, reading the host rows in that range.)
+    @Test func countsReadTheCountIndexAlone() throws {
+        let expr = try QueryParser.parse(#"pasid_bind and first_level.format = "intel-vtd" and pasid_bits >= 20"#)
+        let filter = HostQuerySQL.Filter(freshSince: 5)
+        let count = HostQuerySQL.count(expr, mode: .now, filter: filter)
+        let countPlan = try Self.plan(count.sql, count.arguments.map(Self.text))
+        #expect(countPlan == ["SCAN h USING COVERING INDEX hosts_count"], "\(countPlan)")
+        let page = HostQuerySQL.select(expr, mode: .now, after: nil, limit: 100, filter: filter)
+        let pagePlan = try Self.plan(page.sql, page.arguments.map(Self.text))
+        #expect(pagePlan == ["SCAN h USING INDEX sqlite_autoindex_hosts_1"], "\(pagePlan)")
+    }
+
+    static func text(_ argument: SQLArgument) -> String {
+        switch argument {
+        case .text(let t): return t
+        case .int(let i): return String(i)
+        }
     }
 
     @Test(arguments: cases) func usesAnIndex(_ c: Case) throws {
