@@ -2,8 +2,9 @@ import Decoders
 import GRDB
 
 /// A query page's kernels, report times, facts and labels: one statement each for the whole page (not
-/// one per host), read with ColumnReader. Whole current hosts take their facts from host_facts_json. The id lists are padded to a power of two (repeating the last
-/// id) so that each statement has few shapes to prepare and cache, whatever the page size.
+/// one per host), read with ColumnReader. Whole current hosts take their facts from host_facts_json.
+/// The id lists are padded to a power of two (repeating the last id) so that each statement has few
+/// shapes to prepare and cache, whatever the page size.
 enum HostPageReads {
     typealias PageRow = (id: Int64, hostname: String)
 
