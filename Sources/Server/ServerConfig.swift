@@ -1,3 +1,5 @@
+import Foundation
+
 /// Everything the server can be told. Defaults suit a registry behind a scheduler on one host; the CLI
 /// picks the listen address (127.0.0.1:8080), tests pick port 0 and short timeouts.
 public struct ServerConfig: Sendable {
@@ -8,6 +10,8 @@ public struct ServerConfig: Sendable {
     public var limits: HTTPLimits
     /// Connections served at once (one worker thread each). The next one gets 503 and is closed.
     public var maxConnections: Int
+    /// GET and HEAD handlers running at once (ReadGate); other methods are not counted.
+    public var maxConcurrentReads: Int
     /// From a request's first byte until its empty line. A client dribbling its head gets 408.
     /// Also bounds a new connection's wait for its first byte (closed silently).
     public var headerReadTimeout: Duration
@@ -29,7 +33,7 @@ public struct ServerConfig: Sendable {
     public var onResponse: (@Sendable (ResponseMetric) -> Void)?
 
     public init(host: String = "127.0.0.1", port: UInt16 = 8080, limits: HTTPLimits = HTTPLimits(),
-                maxConnections: Int = 256, headerReadTimeout: Duration = .seconds(10),
+                maxConnections: Int = 256, maxConcurrentReads: Int = ServerConfig.defaultConcurrentReads, headerReadTimeout: Duration = .seconds(10),
                 bodyReadTimeout: Duration = .seconds(30), idleTimeout: Duration = .seconds(30),
                 writeTimeout: Duration = .seconds(30), drainTimeout: Duration = .seconds(10),
                 lingerTimeout: Duration = .milliseconds(500), listenBacklog: Int32 = 512,
@@ -38,6 +42,7 @@ public struct ServerConfig: Sendable {
         self.port = port
         self.limits = limits
         self.maxConnections = max(1, maxConnections)
+        self.maxConcurrentReads = max(1, maxConcurrentReads)
         self.headerReadTimeout = headerReadTimeout
         self.bodyReadTimeout = bodyReadTimeout
         self.idleTimeout = idleTimeout
@@ -47,4 +52,7 @@ public struct ServerConfig: Sendable {
         self.listenBacklog = listenBacklog
         self.onResponse = onResponse
     }
+
+    /// Two reads per core: one computing while the other's thread is switched in or out.
+    public static var defaultConcurrentReads: Int { 2 * ProcessInfo.processInfo.activeProcessorCount }
 }

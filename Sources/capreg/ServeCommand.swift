@@ -40,6 +40,9 @@ struct ServeCommand: ParsableCommand {
     @Option(help: "Connections served at once; the next gets 503.")
     var maxConnections = 256
 
+    @Option(help: "GET and HEAD requests computed at once; more wait their turn (default: two per core).")
+    var maxConcurrentReads = ServerConfig.defaultConcurrentReads
+
     @Option(help: "Largest request body in bytes (413 past it).")
     var maxBodyBytes = HTTPLimits().maxBodyBytes
 
@@ -63,7 +66,7 @@ struct ServeCommand: ParsableCommand {
     func validate() throws {
         do { _ = try DurationText.parse(staleAfter) } catch { throw ValidationError("--stale-after \(error)") }
         if ServeCommand.split(listen) == nil { throw ValidationError("--listen \(listen): expected HOST:PORT, e.g. 127.0.0.1:8080 or [::1]:8080") }
-        for (name, value) in [("--max-connections", maxConnections), ("--max-body-bytes", maxBodyBytes), ("--max-head-bytes", maxHeadBytes),
+        for (name, value) in [("--max-connections", maxConnections), ("--max-concurrent-reads", maxConcurrentReads), ("--max-body-bytes", maxBodyBytes), ("--max-head-bytes", maxHeadBytes),
                               ("--max-header-count", maxHeaderCount), ("--header-timeout", headerTimeout), ("--idle-timeout", idleTimeout)]
         where value < 1 {
             throw ValidationError("\(name) must be at least 1")
@@ -99,7 +102,7 @@ struct ServeCommand: ParsableCommand {
         let config = ServerConfig(
             host: host, port: port,
             limits: HTTPLimits(maxHeadBytes: maxHeadBytes, maxHeaderCount: maxHeaderCount, maxBodyBytes: maxBodyBytes),
-            maxConnections: maxConnections, headerReadTimeout: .seconds(headerTimeout), idleTimeout: .seconds(idleTimeout),
+            maxConnections: maxConnections, maxConcurrentReads: maxConcurrentReads, headerReadTimeout: .seconds(headerTimeout), idleTimeout: .seconds(idleTimeout),
             drainTimeout: .seconds(drainTimeout),
             onResponse: { metric in
                 api.record(metric)
