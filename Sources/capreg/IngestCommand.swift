@@ -148,10 +148,13 @@ struct IngestTally {
     var outcomes: [IngestOutcome: Int] = [:]
     var duplicates = 0
     var failures: [String] = []
+    /// The revisions this run's stored reports took (duplicates keep their first arrival's).
+    var revisions: ClosedRange<Int64>?
     let start = Date()
 
     mutating func count(_ result: IngestResult) {
         if result.duplicate { duplicates += 1 } else { outcomes[result.outcome, default: 0] += 1 }
+        if !result.duplicate, let r = result.revision { revisions = min(revisions?.lowerBound ?? r, r)...max(revisions?.upperBound ?? r, r) }
     }
 
     var summary: String {
@@ -161,5 +164,6 @@ struct IngestTally {
         let counts = parts.map { "\($0.rawValue) \(outcomes[$0] ?? 0)" }.joined(separator: ", ")
         return "ingested \(stored) reports (\(counts)), \(duplicates) already stored, \(outcomes[.rejected] ?? 0) rejected, "
             + "\(failures.count) errors in \(String(format: "%.1f", seconds)) s"
+            + (revisions.map { ", revisions \($0.lowerBound)–\($0.upperBound)" } ?? "")
     }
 }
