@@ -58,23 +58,28 @@ let package = Package(
         // API figures in-process: the placement query's SQL floor, the store's page, the handler (bench/api/run.sh drives the rest).
         .executableTarget(name: "capreg-api-bench", dependencies: ["API", "Server", "Store", "Query", .product(name: "GRDB", package: "GRDB.swift")],
                           path: "bench/api/floor"),
+        // Helpers shared by the test targets: seeded random source and query text, temporary folders, the built capreg binary.
+        // Foundation only, so any test target can use it without pulling in product modules.
+        .target(name: "TestSupport", path: "Tests/TestSupport"),
         .testTarget(name: "DecodersTests", dependencies: ["Decoders"], path: "Tests/DecodersTests"),
         // Runs the built capreg binary as a user would.
-        .testTarget(name: "CLITests", dependencies: ["capreg"], path: "Tests/CLITests"),
-        .testTarget(name: "QueryTests", dependencies: ["Query", "Decoders"], path: "Tests/QueryTests"),
+        .testTarget(name: "CLITests", dependencies: ["capreg", "TestSupport"], path: "Tests/CLITests"),
+        .testTarget(name: "QueryTests", dependencies: ["Query", "Decoders", "TestSupport"], path: "Tests/QueryTests"),
         // The query language compiled to SQL, on real SQLite files.
-        .testTarget(name: "StoreQueryTests", dependencies: ["Store", "Query", "Report", "Decoders", .product(name: "GRDB", package: "GRDB.swift")],
+        .testTarget(name: "StoreQueryTests", dependencies: ["Store", "Query", "Report", "Decoders", "TestSupport",
+                                                          .product(name: "GRDB", package: "GRDB.swift")],
                     path: "Tests/StoreQueryTests"),
         .testTarget(name: "CollectorTests", dependencies: ["Collector", "Report", "Decoders"], path: "Tests/CollectorTests",
                     exclude: ["Fixtures"]),  // JSON read by path at test time
         .testTarget(name: "ReportTests", dependencies: ["Report", "Decoders"], path: "Tests/ReportTests"),
         // The API over real loopback sockets, on temporary SQLite stores.
-        .testTarget(name: "APITests", dependencies: ["API", "Server", "Store", "Report", "Decoders", "Query"], path: "Tests/APITests"),
+        .testTarget(name: "APITests", dependencies: ["API", "Server", "Store", "Report", "Decoders", "Query", "TestSupport"], path: "Tests/APITests"),
         // Dashboard pages on temporary stores, and in headless Chromium against a real capreg serve.
-        .testTarget(name: "DashboardTests", dependencies: ["Dashboard", "API", "Server", "Store", "Report", "Decoders", "Query", "capreg"],
+        .testTarget(name: "DashboardTests", dependencies: ["Dashboard", "API", "Server", "Store", "Report", "Decoders", "Query", "capreg",
+                                                         "TestSupport"],
                     path: "Tests/DashboardTests"),
         .testTarget(name: "ServerTests", dependencies: ["Server", "JSONText"], path: "Tests/ServerTests"),
-        .testTarget(name: "StoreTests", dependencies: ["Store", "Report", "Decoders", .product(name: "GRDB", package: "GRDB.swift")],
+        .testTarget(name: "StoreTests", dependencies: ["Store", "Report", "Decoders", "TestSupport", .product(name: "GRDB", package: "GRDB.swift")],
                     path: "Tests/StoreTests"),
     ]
 )

@@ -4,6 +4,7 @@ import Report
 import Server
 import Store
 import Testing
+import TestSupport
 
 /// A real API server on an ephemeral loopback port over a fresh SQLite file, torn down with the value.
 final class TestAPI {
@@ -11,7 +12,7 @@ final class TestAPI {
     static let collectorToken = "collector-token-0123456789abcdef"
     static let adminToken = "admin-token-0123456789abcdef"
 
-    let dir: URL
+    let dir: TempDir
     let store: SQLiteStore
     let api: API
     let server: HTTPServer
@@ -20,9 +21,8 @@ final class TestAPI {
     static let neverStale = DurationText(seconds: DurationText.maxSeconds)
 
     init(tokens: Bool = true, staleAfter: DurationText = TestAPI.neverStale) throws {
-        dir = FileManager.default.temporaryDirectory.appendingPathComponent("capreg-api-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
-        store = try SQLiteStore(path: dir.appendingPathComponent("r.sqlite").path)
+        dir = try TempDir()
+        store = try SQLiteStore(path: dir.path("r.sqlite"))
         var table = TokenTable()
         if tokens {
             table.add(token: Self.readerToken, role: .reader)
@@ -37,10 +37,7 @@ final class TestAPI {
         try server.start()
     }
 
-    deinit {
-        server.shutdown()
-        try? FileManager.default.removeItem(at: dir)
-    }
+    deinit { server.shutdown() }  // before `dir` goes
 
     func client(_ token: String? = TestAPI.adminToken) -> APIClient {
         APIClient(host: "127.0.0.1", port: server.port, token: token)

@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import TestSupport
 
 /// `capreg collect` as an agent against the real `capreg serve`.
 @Suite("capreg collect", .serialized)
@@ -22,33 +23,31 @@ struct CollectCommandTests {
 
     @Test("registry down, agent restarted, registry up: every report arrives, once")
     func spoolSurvivesDownRegistryAndRestarts() throws {
-        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("capreg-collect-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
-        defer { try? FileManager.default.removeItem(at: dir) }
-        let tokens = dir.appendingPathComponent("tokens")
+        let dir = try TempDir()
+        let tokens = dir.url.appendingPathComponent("tokens")
         try "collector collector-token-0123456789abcdef\nreader reader-token-0123456789abcdef\n".write(to: tokens, atomically: true, encoding: .utf8)
         let port = Self.freePort()
         let agent = ["collect", "--push", "http://127.0.0.1:\(port)", "--token", "collector-token-0123456789abcdef",
-                     "--spool", dir.appendingPathComponent("spool").path, "--once", "--attempts", "2", "--backoff-base", "0.05",
+                     "--spool", dir.path("spool"), "--once", "--attempts", "2", "--backoff-base", "0.05",
                      "--sysfs-root", Self.sysfs, "--hostname", "spool-host"]
         // Down: each run (a fresh process: a restarted agent) keeps its report and exits 75.
         for expected in 1...2 {
-            let run = try Capreg.run(agent)
+            let run = try CapregBinary.run(agent)
             #expect(run.status == 75, "stderr: \(run.stderr)")
             #expect(run.stderr.contains("ECONNREFUSED") && run.stderr.contains("waiting \(expected)"))
         }
         let server = Process()
-        server.executableURL = try Capreg.binary()
-        server.arguments = ["serve", "--db", dir.appendingPathComponent("r.sqlite").path, "--listen", "127.0.0.1:\(port)", "--tokens", tokens.path]
+        server.executableURL = try CapregBinary.url()
+        server.arguments = ["serve", "--db", dir.path("r.sqlite"), "--listen", "127.0.0.1:\(port)", "--tokens", tokens.path]
         server.standardError = FileHandle.nullDevice
         server.standardOutput = FileHandle.nullDevice
         try server.run()
         defer { server.terminate(); server.waitUntilExit() }
-        var up = try Capreg.run(agent)
+        var up = try CapregBinary.run(agent)
         var collected = 3
-        for _ in 0..<50 where up.status == 75 { usleep(100_000); up = try Capreg.run(agent); collected += 1 }
+        for _ in 0..<50 where up.status == 75 { usleep(100_000); up = try CapregBinary.run(agent); collected += 1 }
         #expect(up.status == 0, "stderr: \(up.stderr)")
-        #expect(try FileManager.default.contentsOfDirectory(atPath: dir.appendingPathComponent("spool").path).filter { $0.hasSuffix(".json") }.isEmpty)
+        #expect(try FileManager.default.contentsOfDirectory(atPath: dir.path("spool")).filter { $0.hasSuffix(".json") }.isEmpty)
         // Every report collected (two while down, then each run while starting up) was stored once.
         let text = try Self.get("http://127.0.0.1:\(port)/metrics", token: "reader-token-0123456789abcdef")
         func count(_ outcome: String) -> Int {
@@ -76,7 +75,7 @@ struct CollectCommandTests {
         let file = FileManager.default.temporaryDirectory.appendingPathComponent("capreg-\(UUID().uuidString).conf")
         try "registry = http://127.0.0.1:1\nspool_max_bytes = many\n".write(to: file, atomically: true, encoding: .utf8)
         defer { try? FileManager.default.removeItem(at: file) }
-        let run = try Capreg.run(["collect", "--config", file.path])
+        let run = try CapregBinary.run(["collect", "--config", file.path])
         #expect(run.status == 78)
         #expect(run.stderr.contains("\(file.path):2: spool_max_bytes must be a positive whole number"), "\(run.stderr)")
     }

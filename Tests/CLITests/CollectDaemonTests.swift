@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import TestSupport
 
 /// `capreg collect --interval` as a daemon against a loopback `capreg serve`: one full report, then
 /// heartbeats; SIGTERM exits 0; the registry has 1 created + N unchanged and last-seen moved.
@@ -27,17 +28,15 @@ struct CollectDaemonTests {
 
     @Test("full report, then heartbeats; SIGTERM exits 0; 1 created + N unchanged, last_seen moves")
     func daemonHeartbeats() throws {
-        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("capreg-daemon-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
-        defer { try? FileManager.default.removeItem(at: dir) }
-        let tokens = dir.appendingPathComponent("tokens")
+        let dir = try TempDir()
+        let tokens = dir.url.appendingPathComponent("tokens")
         try "collector \(Self.collector)\nreader \(Self.reader)\n".write(to: tokens, atomically: true, encoding: .utf8)
 
-        let serveLog = dir.appendingPathComponent("serve.log")
+        let serveLog = dir.url.appendingPathComponent("serve.log")
         FileManager.default.createFile(atPath: serveLog.path, contents: nil)
         let server = Process()
-        server.executableURL = try Capreg.binary()
-        server.arguments = ["serve", "--db", dir.appendingPathComponent("r.sqlite").path, "--listen", "127.0.0.1:0", "--tokens", tokens.path]
+        server.executableURL = try CapregBinary.url()
+        server.arguments = ["serve", "--db", dir.path("r.sqlite"), "--listen", "127.0.0.1:0", "--tokens", tokens.path]
         server.standardError = try FileHandle(forWritingTo: serveLog)
         server.standardOutput = FileHandle.nullDevice
         try server.run()
@@ -48,11 +47,11 @@ struct CollectDaemonTests {
         let port = log[match].split(separator: ":").last!
         let base = "http://127.0.0.1:\(port)"
 
-        let spool = dir.appendingPathComponent("spool")
-        let agentLog = dir.appendingPathComponent("agent.log")
+        let spool = dir.url.appendingPathComponent("spool")
+        let agentLog = dir.url.appendingPathComponent("agent.log")
         FileManager.default.createFile(atPath: agentLog.path, contents: nil)
         let agent = Process()
-        agent.executableURL = try Capreg.binary()
+        agent.executableURL = try CapregBinary.url()
         agent.arguments = ["collect", "--push", base, "--token", Self.collector, "--spool", spool.path, "--interval", "1",
                            "--sysfs-root", CollectCommandTests.sysfs, "--hostname", "daemon-host", "--label", "role=test"]
         agent.standardError = try FileHandle(forWritingTo: agentLog)

@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import TestSupport
 
 /// `capreg decode` as a user runs it: the real binary, files and standard input, exit statuses.
 @Suite struct DecodeCommandTests {
@@ -7,7 +8,7 @@ import Testing
         .deletingLastPathComponent().deletingLastPathComponent().appendingPathComponent("shared/captures")
 
     @Test func decodesACapturedBufferAsTable() throws {
-        let run = try Capreg.run(["decode", "--kind", "vfio-info", "--kernel", "6.1.0-56-amd64",
+        let run = try CapregBinary.run(["decode", "--kind", "vfio-info", "--kernel", "6.1.0-56-amd64",
                                   Self.captures.appendingPathComponent("scalable-aw48/vfio-info.hex").path])
         #expect(run.status == 0, "stderr: \(run.stderr)")
         #expect(run.stdout.contains("argsz 116"))
@@ -21,7 +22,7 @@ import Testing
             let a = hex.index(hex.startIndex, offsetBy: i)
             return UInt8(hex[a..<hex.index(a, offsetBy: 2)], radix: 16)
         }
-        let run = try Capreg.run(["decode", "--kind", "vfio-info", "--json"], stdin: Data(Data(bytes).base64EncodedString().utf8))
+        let run = try CapregBinary.run(["decode", "--kind", "vfio-info", "--json"], stdin: Data(Data(bytes).base64EncodedString().utf8))
         #expect(run.status == 0, "stderr: \(run.stderr)")
         let object = try JSONSerialization.jsonObject(with: Data(run.stdout.utf8)) as! [String: Any]
         let facts = object["facts"] as! [String: Any]
@@ -33,7 +34,7 @@ import Testing
     }
 
     @Test func registersGivenDirectly() throws {
-        let run = try Capreg.run(["decode", "--vtd-cap", "0x1d2008c222f0686", "--vtd-ecap", "880000f00f4a", "--json"])
+        let run = try CapregBinary.run(["decode", "--vtd-cap", "0x1d2008c222f0686", "--vtd-ecap", "880000f00f4a", "--json"])
         #expect(run.status == 0, "stderr: \(run.stderr)")
         let facts = (try JSONSerialization.jsonObject(with: Data(run.stdout.utf8)) as! [String: Any])["facts"] as! [String: Any]
         #expect(facts["vtd.ecap.flts"] as? Bool == true)
@@ -41,33 +42,33 @@ import Testing
     }
 
     @Test func sysfsTextOnStandardInput() throws {
-        let run = try Capreg.run(["decode", "--kind", "vtd-regs"], stdin: Data("d2008c22260286\nf00f4a\n".utf8))
+        let run = try CapregBinary.run(["decode", "--kind", "vtd-regs"], stdin: Data("d2008c22260286\nf00f4a\n".utf8))
         #expect(run.status == 0, "stderr: \(run.stderr)")
         #expect(run.stdout.contains("vtd.max_guest_addr_width"))
     }
 
     /// Malformed input: exit 65 and a message naming the byte offset and what was expected.
     @Test func truncatedBufferExits65WithOffset() throws {
-        let run = try Capreg.run(["decode", "--kind", "vfio-info", "--encoding", "hex"], stdin: Data("7400000003000000".utf8))
+        let run = try CapregBinary.run(["decode", "--kind", "vfio-info", "--encoding", "hex"], stdin: Data("7400000003000000".utf8))
         #expect(run.status == 65)
         #expect(run.stderr.contains("at byte 8: expected 116 bytes as argsz says"), "stderr: \(run.stderr)")
     }
 
     @Test func badHexExits65() throws {
-        let run = try Capreg.run(["decode", "--kind", "vfio-info", "--encoding", "hex"], stdin: Data("74zz".utf8))
+        let run = try CapregBinary.run(["decode", "--kind", "vfio-info", "--encoding", "hex"], stdin: Data("74zz".utf8))
         #expect(run.status == 65)
         #expect(run.stderr.contains("expected a hex digit"))
     }
 
     @Test func missingFileExits66AndUsageErrorsExit64() throws {
-        #expect(try Capreg.run(["decode", "--kind", "vfio-info", "/nonexistent/blob"]).status == 66)
-        #expect(try Capreg.run(["decode"]).status == 64)
-        #expect(try Capreg.run(["decode", "--kind", "nonsense"]).status == 64)
-        #expect(try Capreg.run(["decode", "--vtd-cap", "1"]).status == 64)
+        #expect(try CapregBinary.run(["decode", "--kind", "vfio-info", "/nonexistent/blob"]).status == 66)
+        #expect(try CapregBinary.run(["decode"]).status == 64)
+        #expect(try CapregBinary.run(["decode", "--kind", "nonsense"]).status == 64)
+        #expect(try CapregBinary.run(["decode", "--vtd-cap", "1"]).status == 64)
     }
 
     @Test func vocabularyMarkdownIsTheDocsFile() throws {
-        let run = try Capreg.run(["vocabulary", "--markdown"])
+        let run = try CapregBinary.run(["vocabulary", "--markdown"])
         let docs = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
             .deletingLastPathComponent().appendingPathComponent("docs/capabilities.md")
         #expect(run.stdout == (try String(contentsOf: docs, encoding: .utf8)))

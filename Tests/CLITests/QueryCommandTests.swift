@@ -1,24 +1,24 @@
 import Foundation
 import Testing
+import TestSupport
 
 /// `capreg query` on a database `capreg synth --ingest` made: table, CSV, JSON, pages, refusals.
 @Suite(.serialized) struct QueryCommandTests {
     final class Fleet: @unchecked Sendable {
-        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("capreg-cli-query-\(UUID().uuidString)")
-        var db: String { dir.appendingPathComponent("fleet.sqlite").path }
+        let dir: TempDir
+        var db: String { dir.path("fleet.sqlite") }
         init() throws {
-            try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
-            let run = try Capreg.run(["synth", "--hosts", "40", "--days", "2", "--seed", "3", "--ingest", "--db", db])
+            dir = try TempDir()
+            let run = try CapregBinary.run(["synth", "--hosts", "40", "--days", "2", "--seed", "3", "--ingest", "--db", db])
             guard run.status == 0 else { throw CocoaError(.fileWriteUnknown, userInfo: ["stderr": run.stderr]) }
         }
-        deinit { try? FileManager.default.removeItem(at: dir) }
     }
 
     static let seed = #"pasid_bind and first_level.format = "intel-vtd" and pasid_bits >= 20"#
 
     @Test func tableJSONAndCSVAgree() throws {
         let fleet = try Fleet()
-        let table = try Capreg.run(["query", Self.seed, "--db", fleet.db])
+        let table = try CapregBinary.run(["query", Self.seed, "--db", fleet.db])
         #expect(table.status == 0, "\(table.stderr)")
         let lines = table.stdout.split(separator: "\n").map(String.init)
         #expect(lines.first?.split(separator: " ", omittingEmptySubsequences: true)
@@ -27,7 +27,7 @@ import Testing
         let start = lines[0].range(of: "first_level.format")!.lowerBound.utf16Offset(in: lines[0])
         for line in lines.dropFirst().dropLast() { #expect(line.dropFirst(start).hasPrefix("intel-vtd"), "\(line)") }
 
-        let json = try Capreg.run(["query", Self.seed, "--db", fleet.db, "--json"])
+        let json = try CapregBinary.run(["query", Self.seed, "--db", fleet.db, "--json"])
         let hosts = try JSONSerialization.jsonObject(with: Data(json.stdout.utf8)) as! [[String: Any]]
         #expect(!hosts.isEmpty && lines.count == hosts.count + 2)
         #expect(lines.last?.hasPrefix("\(hosts.count) hosts at revision ") == true, "\(lines.last ?? "")")
@@ -36,7 +36,7 @@ import Testing
             #expect(facts["pasid_bind"] as? Bool == true && (facts["pasid_bits"] as! Int) >= 20)
             #expect(facts.count > 10, "without --fields JSON carries every fact")
         }
-        let csv = try Capreg.run(["query", Self.seed, "--db", fleet.db, "--csv", "--fields", "pasid_bits,label.rack"])
+        let csv = try CapregBinary.run(["query", Self.seed, "--db", fleet.db, "--csv", "--fields", "pasid_bits,label.rack"])
         let rows = csv.stdout.components(separatedBy: "\r\n").filter { !$0.isEmpty }
         #expect(rows.first == "hostname,kernel,pasid_bits,label.rack")
         #expect(rows.dropFirst().map { $0.split(separator: ",")[0] } == hosts.map { Substring($0["hostname"] as! String) })
@@ -45,9 +45,9 @@ import Testing
     /// --explain: the matches as before, then every other host with the predicate and value that failed.
     @Test func explainListsTheOtherHostsWithReasons() throws {
         let fleet = try Fleet()
-        let plain = try Capreg.run(["query", "pasid_bits >= 20", "--db", fleet.db, "--json", "--limit", "1000"])
+        let plain = try CapregBinary.run(["query", "pasid_bits >= 20", "--db", fleet.db, "--json", "--limit", "1000"])
         let matched = try JSONSerialization.jsonObject(with: Data(plain.stdout.utf8)) as! [[String: Any]]
-        let run = try Capreg.run(["query", "pasid_bits >= 20", "--db", fleet.db, "--explain", "--json", "--limit", "1000"])
+        let run = try CapregBinary.run(["query", "pasid_bits >= 20", "--db", fleet.db, "--explain", "--json", "--limit", "1000"])
         #expect(run.status == 0, "\(run.stderr)")
         let object = try JSONSerialization.jsonObject(with: Data(run.stdout.utf8)) as! [String: Any]
         #expect((object["hosts"] as! [[String: Any]]).count == matched.count)
@@ -57,22 +57,22 @@ import Testing
         #expect(reasons.contains { $0.hasPrefix("pasid_bits = ") && $0.hasSuffix(", needs >= 20") }, "\(reasons.prefix(3))")
         #expect(reasons.contains { $0.contains("unknown") }, "hosts without PASID never report pasid_bits")
 
-        let table = try Capreg.run(["query", "pasid_bits >= 20", "--db", fleet.db, "--explain", "--limit", "1000"])
+        let table = try CapregBinary.run(["query", "pasid_bits >= 20", "--db", fleet.db, "--explain", "--limit", "1000"])
         #expect(table.stdout.contains("\nnot matching: \(rejected.count) hosts\n"), "\(table.stdout.suffix(400))")
-        #expect(try Capreg.run(["query", "pasid_bits >= 20", "--db", fleet.db, "--explain", "--csv"]).status == 64)
-        #expect(try Capreg.run(["query", "--db", fleet.db, "--fresh-within", "2x"]).status == 64)
+        #expect(try CapregBinary.run(["query", "pasid_bits >= 20", "--db", fleet.db, "--explain", "--csv"]).status == 64)
+        #expect(try CapregBinary.run(["query", "--db", fleet.db, "--fresh-within", "2x"]).status == 64)
         // The fleet is dated 2025: a freshness bound leaves every host out.
-        let fresh = try Capreg.run(["query", "--db", fleet.db, "--fresh-within", "2h"])
+        let fresh = try CapregBinary.run(["query", "--db", fleet.db, "--fresh-within", "2h"])
         #expect(fresh.stdout.contains("\n0 hosts at revision ") && fresh.stderr.contains("left out as stale"), "\(fresh.stdout) \(fresh.stderr)")
     }
 
     @Test func pagesWithCursor() throws {
         let fleet = try Fleet()
-        let all = try Capreg.run(["query", "--db", fleet.db, "--csv", "--limit", "1000"])
+        let all = try CapregBinary.run(["query", "--db", fleet.db, "--csv", "--limit", "1000"])
         var got: [String] = []
         var cursor: [String] = []
         for _ in 0..<100 {
-            let run = try Capreg.run(["query", "--db", fleet.db, "--csv", "--limit", "15"] + cursor)
+            let run = try CapregBinary.run(["query", "--db", fleet.db, "--csv", "--limit", "15"] + cursor)
             #expect(run.status == 0)
             got += run.stdout.components(separatedBy: "\r\n").dropFirst().filter { !$0.isEmpty }
             guard let next = run.stderr.components(separatedBy: "--cursor ").dropFirst().first else { break }
@@ -84,39 +84,39 @@ import Testing
 
     @Test func refusalsPointAtThePosition() throws {
         let fleet = try Fleet()
-        let unknown = try Capreg.run(["query", "pasid_bind and pasid_bitz >= 20", "--db", fleet.db])
+        let unknown = try CapregBinary.run(["query", "pasid_bind and pasid_bitz >= 20", "--db", fleet.db])
         #expect(unknown.status == 65)
         #expect(unknown.stderr.contains("at 15: unknown name 'pasid_bitz'; did you mean pasid_bits"))
         #expect(unknown.stderr.contains("  pasid_bind and pasid_bitz >= 20\n                 ^\n"))
-        let syntax = try Capreg.run(["query", "pasid_bits >=", "--db", fleet.db])
+        let syntax = try CapregBinary.run(["query", "pasid_bits >=", "--db", fleet.db])
         #expect(syntax.status == 65 && syntax.stderr.contains("at 13: expected a value after '>=', found end of input"))
-        let field = try Capreg.run(["query", "nesting", "--fields", "pasid_bits,vtd.ecap.nets", "--db", fleet.db])
+        let field = try CapregBinary.run(["query", "nesting", "--fields", "pasid_bits,vtd.ecap.nets", "--db", fleet.db])
         #expect(field.status == 65 && field.stderr.contains("did you mean vtd.ecap.nest"))
-        #expect(try Capreg.run(["query", "nesting", "--db", fleet.dir.appendingPathComponent("none.sqlite").path]).status == 66)
-        #expect(try Capreg.run(["query", "nesting", "--db", fleet.db, "--cursor", "zzz"]).status == 64)
-        #expect(try Capreg.run(["query", "nesting", "--db", fleet.db, "--as-of", "yesterday"]).status == 64)
-        #expect(try Capreg.run(["query", "nesting", "--db", fleet.db, "--limit", "0"]).status == 64)
+        #expect(try CapregBinary.run(["query", "nesting", "--db", fleet.dir.path("none.sqlite")]).status == 66)
+        #expect(try CapregBinary.run(["query", "nesting", "--db", fleet.db, "--cursor", "zzz"]).status == 64)
+        #expect(try CapregBinary.run(["query", "nesting", "--db", fleet.db, "--as-of", "yesterday"]).status == 64)
+        #expect(try CapregBinary.run(["query", "nesting", "--db", fleet.db, "--limit", "0"]).status == 64)
     }
 
     /// The table names the revision it read; --as-of-revision asks that revision (or an earlier one) again.
     @Test func asOfRevisionAsksAnEarlierRegistry() throws {
         let fleet = try Fleet()
-        let now = try Capreg.run(["query", "--db", fleet.db, "--limit", "1000"])
+        let now = try CapregBinary.run(["query", "--db", fleet.db, "--limit", "1000"])
         let revision = try #require(now.stdout.split(separator: "\n").last?.components(separatedBy: "at revision ").last.flatMap { Int($0) })
         #expect(revision == 80, "40 hosts x 2 days, one revision per report")
-        let again = try Capreg.run(["query", "--db", fleet.db, "--limit", "1000", "--as-of-revision", String(revision)])
+        let again = try CapregBinary.run(["query", "--db", fleet.db, "--limit", "1000", "--as-of-revision", String(revision)])
         #expect(again.stdout == now.stdout)
-        let first = try Capreg.run(["query", "--db", fleet.db, "--json", "--as-of-revision", "1"])
+        let first = try CapregBinary.run(["query", "--db", fleet.db, "--json", "--as-of-revision", "1"])
         #expect(first.status == 0, "\(first.stderr)")
         #expect((try JSONSerialization.jsonObject(with: Data(first.stdout.utf8)) as! [Any]).count == 1, "one report stored: one host")
-        let missing = try Capreg.run(["query", "--db", fleet.db, "--as-of-revision", "99999"])
+        let missing = try CapregBinary.run(["query", "--db", fleet.db, "--as-of-revision", "99999"])
         #expect(missing.status == 64 && missing.stderr.contains("revision 99999 does not exist: revisions run from 1 to 80"), "\(missing.stderr)")
-        #expect(try Capreg.run(["query", "--db", fleet.db, "--as-of-revision", "2", "--as-of", "2025-01-02"]).status == 64)
+        #expect(try CapregBinary.run(["query", "--db", fleet.db, "--as-of-revision", "2", "--as-of", "2025-01-02"]).status == 64)
     }
 
     @Test func asOfBeforeTheFleetIsEmpty() throws {
         let fleet = try Fleet()
-        let run = try Capreg.run(["query", "--db", fleet.db, "--json", "--as-of", "2020-01-01"])
+        let run = try CapregBinary.run(["query", "--db", fleet.db, "--json", "--as-of", "2020-01-01"])
         #expect(run.status == 0)
         let hosts = try JSONSerialization.jsonObject(with: Data(run.stdout.utf8)) as! [Any]
         #expect(hosts.isEmpty)

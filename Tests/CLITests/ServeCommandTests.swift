@@ -1,20 +1,19 @@
 import Foundation
 import Testing
+import TestSupport
 
 @Suite("capreg serve")
 struct ServeCommandTests {
     @Test("SIGTERM: stops, checkpoints the WAL and exits 0")
     func gracefulShutdown() throws {
-        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("capreg-serve-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
-        defer { try? FileManager.default.removeItem(at: dir) }
-        let db = dir.appendingPathComponent("r.sqlite").path
-        let synth = try Capreg.run(["synth", "--hosts", "3", "--days", "2", "--ingest", "--db", db])
+        let dir = try TempDir()
+        let db = dir.path("r.sqlite")
+        let synth = try CapregBinary.run(["synth", "--hosts", "3", "--days", "2", "--ingest", "--db", db])
         #expect(synth.status == 0)
-        let log = dir.appendingPathComponent("serve.log")
+        let log = dir.url.appendingPathComponent("serve.log")
         FileManager.default.createFile(atPath: log.path, contents: nil)
         let process = Process()
-        process.executableURL = try Capreg.binary()
+        process.executableURL = try CapregBinary.url()
         process.arguments = ["serve", "--db", db, "--listen", "127.0.0.1:0"]
         process.standardError = try FileHandle(forWritingTo: log)
         process.standardOutput = FileHandle.nullDevice
@@ -38,10 +37,8 @@ struct ServeCommandTests {
 
     @Test("a non-loopback address without tokens is refused unless --insecure")
     func refusesOpenListen() throws {
-        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("capreg-serve-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
-        defer { try? FileManager.default.removeItem(at: dir) }
-        let run = try Capreg.run(["serve", "--db", dir.appendingPathComponent("r.sqlite").path, "--listen", "0.0.0.0:0"])
+        let dir = try TempDir()
+        let run = try CapregBinary.run(["serve", "--db", dir.path("r.sqlite"), "--listen", "0.0.0.0:0"])
         #expect(run.status == 64)
         #expect(run.stderr.contains("refusing to listen on 0.0.0.0 without tokens"))
         #expect(run.stderr.contains("--insecure"))

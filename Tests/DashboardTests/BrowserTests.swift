@@ -3,6 +3,7 @@ import Foundation
 import Report
 import Store
 import Testing
+import TestSupport
 
 /// The dashboard in a real headless Chromium against a real `capreg serve` on a `capreg synth` fleet,
 /// plus one report whose hostname is markup. Screenshots go to test-output/dashboard/ (git-ignored).
@@ -20,20 +21,18 @@ struct BrowserTests {
             Issue.record("CAPREG_BROWSER_REQUIRED=1 but no chromium on PATH (or CAPREG_CHROMIUM)")
             return
         }
-        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("capreg-browser-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
-        defer { try? FileManager.default.removeItem(at: dir) }
+        let dir = try TempDir()
         let shots = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
             .appendingPathComponent("test-output/dashboard")
         try FileManager.default.createDirectory(at: shots, withIntermediateDirectories: true)
 
-        let db = dir.appendingPathComponent("fleet.sqlite").path
+        let db = dir.path("fleet.sqlite")
         let synth = try CapregBinary.run(["synth", "--hosts", "120", "--days", "10", "--ingest", "--db", db])
         #expect(synth.status == 0, "\(synth.stderr)")
         // Stale: not seen since (about) the synthetic fleet's last day began (2025-01-10), so the hosts that
         // stopped reporting early are listed and the rest are not, whatever today's date.
         let lastDay = Date(timeIntervalSince1970: 1_735_689_600 + 9 * 86_400)
-        let server = try CapregBinary.serve(db: db, log: dir.appendingPathComponent("serve.log"),
+        let server = try CapregBinary.serve(db: db, log: dir.url.appendingPathComponent("serve.log"),
                                             extra: ["--stale-after", "\(Int(Date().timeIntervalSince(lastDay)) / 3600)h"])
         defer { server.stop() }
 
@@ -48,7 +47,7 @@ struct BrowserTests {
         #expect(posted.status == 200, "\(posted.text)")
 
         let base = "http://127.0.0.1:\(server.port)"
-        let chromium = Chromium(path: path, profile: dir.appendingPathComponent("profile"))
+        let chromium = Chromium(path: path, profile: dir.url.appendingPathComponent("profile"))
         let pages: [(name: String, target: String, height: Int, expect: String)] = [
             ("overview", "/", 1800, "Key capabilities by kernel release"),
             ("query", "/ui/query?where=" + q("pasid_bind and first_level.format = \"intel-vtd\"") + "&fields=pasid_bits,label.rack", 1400,

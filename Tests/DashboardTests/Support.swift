@@ -4,21 +4,21 @@ import Report
 import Server
 import Store
 import Testing
+import TestSupport
 
 /// The API (dashboard included) on an ephemeral loopback port over a fresh SQLite file.
 final class DashboardServer {
     static let readerToken = "reader-token-0123456789abcdef"
     static let collectorToken = "collector-token-0123456789abcdef"
 
-    let dir: URL
+    let dir: TempDir
     let store: SQLiteStore
     let server: HTTPServer
     let tokens: Bool
 
     init(tokens: Bool = false, staleAfter: DurationText = DurationText(seconds: 7200)) throws {
-        dir = FileManager.default.temporaryDirectory.appendingPathComponent("capreg-dash-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
-        store = try SQLiteStore(path: dir.appendingPathComponent("r.sqlite").path)
+        dir = try TempDir()
+        store = try SQLiteStore(path: dir.path("r.sqlite"))
         var table = TokenTable()
         if tokens {
             table.add(token: Self.readerToken, role: .reader)
@@ -30,10 +30,7 @@ final class DashboardServer {
         try server.start()
     }
 
-    deinit {
-        server.shutdown()
-        try? FileManager.default.removeItem(at: dir)
-    }
+    deinit { server.shutdown() }  // before `dir` goes
 
     func get(_ target: String, token: String? = nil) throws -> APIClient.Response {
         try APIClient(host: "127.0.0.1", port: server.port, token: token ?? (tokens ? Self.readerToken : nil)).get(target)

@@ -1,6 +1,7 @@
 import Decoders
 import Query
 import Testing
+import TestSupport
 
 /// Why a host does not match: the predicates that failed (false) or could not be decided (unknown),
 /// with the host's values, down to a profile's condition.

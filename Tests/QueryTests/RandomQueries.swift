@@ -1,24 +1,10 @@
 import Decoders
 import Query
-
-/// Deterministic pseudo-random numbers (SplitMix64), so a failing case can be reproduced from its seed.
-struct Dice {
-    var state: UInt64
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-    mutating func below(_ n: Int) -> Int { Int(next() % UInt64(n)) }
-    mutating func pick<T>(_ xs: [T]) -> T { xs[below(xs.count)] }
-    mutating func chance(_ percent: Int) -> Bool { below(100) < percent }
-}
+import TestSupport
 
 /// Random hosts and expression text over a small pool of facts (those of the vtd-nested profile among
 /// them, so that profile calls come out true, false and unknown), kernels and labels.
-struct RandomQueries {
+struct RandomQueries: RandomQueryText {
     var dice: Dice
 
     static let facts = ["pasid_bind", "nesting", "vtd.ecap.ers", "pasid_bits", "addr_width", "first_level.format", "iommu.vendor",
@@ -46,16 +32,6 @@ struct RandomQueries {
         let kernel = dice.chance(85) ? dice.pick(Self.kernels) : nil
         let labels = dice.chance(70) ? ["rack": dice.pick(Self.racks)] : [:]
         return QueryEvaluator(facts: facts, kernelRelease: kernel, labels: labels)
-    }
-
-    mutating func expression(depth: Int = 0) -> String {
-        if depth >= 4 || dice.chance(35) { return predicate() }
-        switch dice.below(4) {
-        case 0: return "not " + expression(depth: depth + 1)
-        case 1: return "(" + expression(depth: depth + 1) + ")"
-        case 2: return expression(depth: depth + 1) + " and " + expression(depth: depth + 1)
-        default: return "(" + expression(depth: depth + 1) + " or " + expression(depth: depth + 1) + ")"
-        }
     }
 
     mutating func predicate() -> String {

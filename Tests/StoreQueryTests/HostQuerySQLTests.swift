@@ -3,6 +3,7 @@ import Foundation
 import Query
 import Report
 import Testing
+import TestSupport
 @testable import Store
 
 /// The SQL text is built only from fixed fragments: no value or name of a query ever appears in it,

@@ -3,6 +3,7 @@ import Foundation
 import Query
 import Report
 import Testing
+import TestSupport
 @testable import Store
 
 /// Kernel ordering, as-of answers, pagination and the query plans, on hand-made reports and a synthetic fleet.

@@ -3,6 +3,7 @@ import Foundation
 import Query
 import Report
 import Testing
+import TestSupport
 @testable import Store
 
 /// The strongest check of the SQL compiler: on a synthetic fleet, for hundreds of random expressions,

@@ -2,25 +2,11 @@ import Decoders
 import Foundation
 import Query
 @testable import Store
-
-/// Deterministic pseudo-random numbers (SplitMix64), so a failing expression can be reproduced.
-struct Dice {
-    var state: UInt64
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-    mutating func below(_ n: Int) -> Int { Int(next() % UInt64(n)) }
-    mutating func pick<T>(_ xs: [T]) -> T { xs[below(xs.count)] }
-    mutating func chance(_ percent: Int) -> Bool { below(100) < percent }
-}
+import TestSupport
 
 /// Random expression text over the names and values a fleet actually holds, plus absent names, absent
 /// labels, kernel series and exact releases, profile calls: every construct of the language, nested.
-struct RandomExpressions {
+struct RandomExpressions: RandomQueryText {
     var dice: Dice
     /// Observed values per fact name.
     let values: [String: [FactValue]]
@@ -46,16 +32,6 @@ struct RandomExpressions {
 
     static let kernels = ["5", "5.4", "5.9", "5.10", "5.15", "5.15.0", "6", "6.1", "6.1.0-18-amd64", "6.6", "6.8.0-45-generic",
                           "6.12.9", "6.12.9-amd64", "7", "7.0.1-1-amd64"]
-
-    mutating func expression(depth: Int = 0) -> String {
-        if depth >= 4 || dice.chance(35) { return predicate() }
-        switch dice.below(4) {
-        case 0: return "not " + expression(depth: depth + 1)
-        case 1: return "(" + expression(depth: depth + 1) + ")"
-        case 2: return expression(depth: depth + 1) + " and " + expression(depth: depth + 1)
-        default: return "(" + expression(depth: depth + 1) + " or " + expression(depth: depth + 1) + ")"
-        }
-    }
 
     mutating func predicate() -> String {
         switch dice.below(10) {

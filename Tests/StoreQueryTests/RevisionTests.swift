@@ -3,6 +3,7 @@ import GRDB
 import Query
 import Report
 import Testing
+import TestSupport
 @testable import Store
 
 /// as_of_revision N must answer exactly what a registry that had received only the first N reports

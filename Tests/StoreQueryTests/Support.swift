@@ -4,17 +4,7 @@ import GRDB
 import Query
 import Report
 @testable import Store
-
-/// A fresh folder under the system temporary directory, removed when the value goes away.
-final class TempDir {
-    let url: URL
-    init() throws {
-        url = FileManager.default.temporaryDirectory.appendingPathComponent("capreg-query-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
-    }
-    deinit { try? FileManager.default.removeItem(at: url) }
-    func path(_ name: String) -> String { url.appendingPathComponent(name).path }
-}
+import TestSupport
 
 enum Fleet {
     static let t0 = Date(timeIntervalSince1970: 1_750_000_000)

@@ -2,6 +2,7 @@ import Foundation
 import GRDB
 import Report
 import Testing
+import TestSupport
 @testable import Store
 #if canImport(Glibc)
 import Glibc
@@ -10,21 +11,6 @@ import Glibc
 /// kill -9 while `capreg ingest - --ack` is committing: every report it acknowledged must be in the
 /// database afterwards, and the database must pass PRAGMA integrity_check.
 @Suite(.serialized) struct CrashTests {
-    /// The `capreg` binary built beside this test bundle (`swift build --build-tests` builds both).
-    static func capregBinary() throws -> URL {
-        var candidates: [URL] = []
-        let argv0 = URL(fileURLWithPath: CommandLine.arguments[0]).resolvingSymlinksInPath()
-        candidates.append(argv0.deletingLastPathComponent())
-        let bundle = Bundle.main.bundleURL.resolvingSymlinksInPath()
-        candidates += [bundle, bundle.deletingLastPathComponent()]
-        for dir in candidates {
-            let binary = dir.appendingPathComponent("capreg")
-            if FileManager.default.isExecutableFile(atPath: binary.path) { return binary }
-        }
-        Issue.record("the capreg binary is not beside the test bundle (looked in \(candidates.map(\.path))); run `swift build --build-tests` first")
-        throw CancellationError()
-    }
-
     /// Reads a child's standard output on a thread of its own.
     final class Collector: @unchecked Sendable {
         private let lock = NSLock()
@@ -51,7 +37,7 @@ import Glibc
 
     @Test func killedIngestLosesNoAcknowledgedReport() throws {
         signal(SIGPIPE, SIG_IGN)
-        let binary = try Self.capregBinary()
+        let binary = try CapregBinary.url()
         let dir = try TempDir()
         let db = dir.path("crash.sqlite")
         var g = SplitMix64(seed: 42)

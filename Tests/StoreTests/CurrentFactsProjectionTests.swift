@@ -4,6 +4,7 @@ import GRDB
 import JSONText
 import Report
 import Testing
+import TestSupport
 @testable import Store
 
 /// host_facts_json (migrations 0003, 0005) must always say what current_facts says: ingest writes both in

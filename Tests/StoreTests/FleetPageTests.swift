@@ -2,6 +2,7 @@ import Decoders
 import Foundation
 import Report
 import Testing
+import TestSupport
 @testable import Store
 
 /// The paged fleet-wide as-of and change feed give the whole-fleet answers, a page at a time.

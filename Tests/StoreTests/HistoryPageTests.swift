@@ -3,6 +3,7 @@ import Foundation
 import GRDB
 import Report
 import Testing
+import TestSupport
 @testable import Store
 
 /// History read a page at a time must equal the whole history as the registry computed it before pages

@@ -3,6 +3,7 @@ import Foundation
 import GRDB
 import Report
 import Testing
+import TestSupport
 @testable import Store
 
 /// Reports arriving in any order (ties, repeats, older ones last) must give the history a simple model

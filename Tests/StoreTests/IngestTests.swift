@@ -2,6 +2,7 @@ import Decoders
 import Foundation
 import Report
 import Testing
+import TestSupport
 @testable import Store
 
 @Suite struct IngestTests {

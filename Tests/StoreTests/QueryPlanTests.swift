@@ -3,6 +3,7 @@ import GRDB
 import Query
 import Report
 import Testing
+import TestSupport
 @testable import Store
 
 /// Evidence that the main queries are index lookups: each plan names the index it searches, and no

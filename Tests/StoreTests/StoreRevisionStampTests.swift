@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import TestSupport
 @testable import Store
 
 /// The store reads whose return types carry a revision: each stamps the revision of its own read.

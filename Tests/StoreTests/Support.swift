@@ -3,17 +3,7 @@ import Foundation
 import GRDB
 import Report
 @testable import Store
-
-/// A fresh folder under the system temporary directory, removed when the test's value goes away.
-final class TempDir {
-    let url: URL
-    init() throws {
-        url = FileManager.default.temporaryDirectory.appendingPathComponent("capreg-store-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
-    }
-    deinit { try? FileManager.default.removeItem(at: url) }
-    func path(_ name: String) -> String { url.appendingPathComponent(name).path }
-}
+import TestSupport
 
 /// Reports whose only source is a VFIO type1 info buffer, so that these tests rest on the VFIO decoder
 /// alone. `pgsizes` and `top` change facts (vfio.iova_pgsizes, vfio.pgsize_2m/_1g, the IOVA range).

@@ -1,16 +1,22 @@
 import Foundation
-import Testing
 
-/// The `capreg` binary built beside this test bundle (`swift build --build-tests` builds both), run as
-/// a user would.
-enum CapregBinary {
-    struct Run {
-        var status: Int32
-        var stdout: String
-        var stderr: String
+/// The `capreg` binary built beside the test bundle (`swift build --build-tests` builds both), run as a
+/// user would. Found from the running test process, so any scratch path (`.build`, `--scratch-path`) works.
+public enum CapregBinary {
+    /// Thrown when the binary is missing or `capreg serve` does not start; Swift Testing records it
+    /// as the test's failure, with this text.
+    public struct Failure: Error, CustomStringConvertible {
+        public let description: String
     }
 
-    static func path() throws -> URL {
+    public struct Run: Sendable {
+        public var status: Int32
+        public var stdout: String
+        public var stderr: String
+    }
+
+    /// Looks beside argv[0] (the test runner), then in and beside the main bundle.
+    public static func url() throws -> URL {
         let argv0 = URL(fileURLWithPath: CommandLine.arguments[0]).resolvingSymlinksInPath()
         let bundle = Bundle.main.bundleURL.resolvingSymlinksInPath()
         let candidates = [argv0.deletingLastPathComponent(), bundle, bundle.deletingLastPathComponent()]
@@ -18,19 +24,22 @@ enum CapregBinary {
             let binary = dir.appendingPathComponent("capreg")
             if FileManager.default.isExecutableFile(atPath: binary.path) { return binary }
         }
-        Issue.record("the capreg binary is not beside the test bundle (looked in \(candidates.map(\.path))); run `swift build --build-tests` first")
-        throw CancellationError()
+        throw Failure(description: "the capreg binary is not beside the test bundle (looked in \(candidates.map(\.path))); "
+                                 + "run `swift build --build-tests` first")
     }
 
-    static func run(_ arguments: [String]) throws -> Run {
+    /// Runs `capreg arguments` to the end, `stdin` piped in (empty: the child reads end of file at once).
+    public static func run(_ arguments: [String], stdin: Data = Data()) throws -> Run {
         let process = Process()
-        process.executableURL = try path()
+        process.executableURL = try url()
         process.arguments = arguments
-        let output = Pipe(), error = Pipe()
+        let input = Pipe(), output = Pipe(), error = Pipe()
+        process.standardInput = input
         process.standardOutput = output
         process.standardError = error
-        process.standardInput = FileHandle.nullDevice
         try process.run()
+        input.fileHandleForWriting.write(stdin)
+        try input.fileHandleForWriting.close()
         let out = output.fileHandleForReading.readDataToEndOfFile()
         let err = error.fileHandleForReading.readDataToEndOfFile()
         process.waitUntilExit()
@@ -38,10 +47,10 @@ enum CapregBinary {
     }
 
     /// A running `capreg serve` on a free loopback port (read from its start line), without tokens.
-    final class Server {
-        let process: Process
-        let port: UInt16
-        let log: URL
+    public final class Server {
+        public let process: Process
+        public let port: UInt16
+        public let log: URL
 
         init(process: Process, port: UInt16, log: URL) {
             self.process = process
@@ -51,7 +60,7 @@ enum CapregBinary {
 
         /// SIGTERM and wait; the exit status.
         @discardableResult
-        func stop() -> Int32 {
+        public func stop() -> Int32 {
             if process.isRunning {
                 process.terminate()
                 process.waitUntilExit()
@@ -60,10 +69,12 @@ enum CapregBinary {
         }
     }
 
-    static func serve(db: String, log: URL, extra: [String] = []) throws -> Server {
+    /// Starts `capreg serve --db db --listen 127.0.0.1:0 extra…`, its standard error going to `log`, and
+    /// waits (up to 10 s) for the port it prints.
+    public static func serve(db: String, log: URL, extra: [String] = []) throws -> Server {
         _ = FileManager.default.createFile(atPath: log.path, contents: nil)
         let process = Process()
-        process.executableURL = try path()
+        process.executableURL = try url()
         process.arguments = ["serve", "--db", db, "--listen", "127.0.0.1:0"] + extra
         process.standardError = try FileHandle(forWritingTo: log)
         process.standardOutput = FileHandle.nullDevice
@@ -78,7 +89,6 @@ enum CapregBinary {
             usleep(50_000)
         }
         process.terminate()
-        Issue.record("capreg serve did not start: \((try? String(contentsOf: log, encoding: .utf8)) ?? "")")
-        throw CancellationError()
+        throw Failure(description: "capreg serve did not start: \((try? String(contentsOf: log, encoding: .utf8)) ?? "")")
     }
 }
