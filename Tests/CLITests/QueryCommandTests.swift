@@ -114,6 +114,19 @@ import TestSupport
         #expect(try CapregBinary.run(["query", "--db", fleet.db, "--as-of-revision", "2", "--as-of", "2025-01-02"]).status == 64)
     }
 
+    /// capreg ingest names the revisions its reports took; a repeat stores nothing and names none.
+    @Test func ingestNamesItsRevisions() throws {
+        let dir = try TempDir()
+        let synth = try CapregBinary.run(["synth", "--hosts", "3", "--days", "1"])
+        try Data(synth.stdout.utf8).write(to: URL(fileURLWithPath: dir.path("r.jsonl")))
+        let first = try CapregBinary.run(["ingest", dir.path("r.jsonl"), "--db", dir.path("i.sqlite")])
+        #expect(first.status == 0 && (first.stdout + first.stderr).contains("ingested 3 reports") && (first.stdout + first.stderr).hasSuffix(", revisions 1–3\n"),
+                "\(first.stdout)\(first.stderr)")
+        let again = try CapregBinary.run(["ingest", dir.path("r.jsonl"), "--db", dir.path("i.sqlite")])
+        #expect(again.status == 0 && (again.stdout + again.stderr).contains("3 already stored") && !(again.stdout + again.stderr).contains("revisions"),
+                "\(again.stdout)\(again.stderr)")
+    }
+
     @Test func asOfBeforeTheFleetIsEmpty() throws {
         let fleet = try Fleet()
         let run = try CapregBinary.run(["query", "--db", fleet.db, "--json", "--as-of", "2020-01-01"])
