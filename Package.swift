@@ -69,7 +69,7 @@ let package = Package(
         .testTarget(name: "StoreQueryTests", dependencies: ["Store", "Query", "Report", "Decoders", "TestSupport",
                                                           .product(name: "GRDB", package: "GRDB.swift")],
                     path: "Tests/StoreQueryTests"),
-        .testTarget(name: "CollectorTests", dependencies: ["Collector", "Report", "Decoders"], path: "Tests/CollectorTests",
+        .testTarget(name: "CollectorTests", dependencies: ["Collector", "Report", "Decoders", "TestSupport"], path: "Tests/CollectorTests",
                     exclude: ["Fixtures"]),  // JSON read by path at test time
         .testTarget(name: "ReportTests", dependencies: ["Report", "Decoders"], path: "Tests/ReportTests"),
         // The API over real loopback sockets, on temporary SQLite stores.

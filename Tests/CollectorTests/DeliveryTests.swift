@@ -3,6 +3,7 @@ import Foundation
 import Report
 import Synchronization
 import Testing
+import TestSupport
 
 /// Spool, push, retry and heartbeat against a loopback sink.
 @Suite(.serialized) struct DeliveryTests {
@@ -20,8 +21,8 @@ import Testing
     }
 
     @Test func spoolWritesDurablyOldestFirstAndLeavesNoTemporaryFiles() throws {
-        let dir = try Fixtures.temporaryDirectory()
-        let spool = try Spool(directory: dir.path)
+        let dir = try TempDir()
+        let spool = try Spool(directory: dir.url.path)
         let later = Self.report(2), earlier = Self.report(1)
         try spool.add(later)
         try spool.add(earlier)
@@ -29,14 +30,14 @@ import Testing
         #expect(pending.map(\.name) == ["r-001700000001000-\(earlier.reportId).json", "r-001700000002000-\(later.reportId).json"])
         let back = try Report.decoder.decode(Report.self, from: Data(try spool.read(pending[0]).get()))
         #expect(back == earlier)
-        let all = try FileManager.default.contentsOfDirectory(atPath: dir.path)
+        let all = try FileManager.default.contentsOfDirectory(atPath: dir.url.path)
         #expect(!all.contains { $0.hasPrefix(".tmp") })
     }
 
     @Test func fullSpoolRefusesTheNewReportLoudlyAndKeepsTheOld() throws {
-        let dir = try Fixtures.temporaryDirectory()
+        let dir = try TempDir()
         let one = try Report.encoder.encode(Self.report(1)).count
-        let spool = try Spool(directory: dir.path, maxBytes: one + one / 2)
+        let spool = try Spool(directory: dir.url.path, maxBytes: one + one / 2)
         try spool.add(Self.report(1))
         #expect(throws: Spool.SpoolError.self) { try spool.add(Self.report(2)) }
         do { try spool.add(Self.report(3)) } catch {
@@ -48,7 +49,8 @@ import Testing
     @Test func deliversEveryReportOnceAndEmptiesTheSpool() throws {
         let sink = try TestSink()
         defer { sink.stop() }
-        let spool = try Spool(directory: try Fixtures.temporaryDirectory().path)
+        let spoolDir = try TempDir()
+        let spool = try Spool(directory: spoolDir.url.path)
         let reports = (1...3).map { Self.report($0) }
         for r in reports { try spool.add(r) }
         let outcome = try Self.delivery(spool, sink).drain(maxFailures: 3)
@@ -62,7 +64,8 @@ import Testing
         let sink = try TestSink()
         defer { sink.stop() }
         sink.status = 503
-        let spool = try Spool(directory: try Fixtures.temporaryDirectory().path)
+        let spoolDir = try TempDir()
+        let spool = try Spool(directory: spoolDir.url.path)
         try spool.add(Self.report(1))
         let log = Lines()
         let outcome = try Self.delivery(spool, sink, log: log).drain(maxFailures: 3)
@@ -79,7 +82,8 @@ import Testing
         let sink = try TestSink()
         let url = sink.url
         sink.stop()
-        let spool = try Spool(directory: try Fixtures.temporaryDirectory().path)
+        let spoolDir = try TempDir()
+        let spool = try Spool(directory: spoolDir.url.path)
         try spool.add(Self.report(1))
         let log = Lines()
         let d = Delivery(spool: spool, client: try HTTPPost(url: url, token: nil), backoff: Backoff(base: 0.01, cap: 0.01),
@@ -92,7 +96,8 @@ import Testing
         let sink = try TestSink()
         defer { sink.stop() }
         sink.status = 400
-        let spool = try Spool(directory: try Fixtures.temporaryDirectory().path)
+        let spoolDir = try TempDir()
+        let spool = try Spool(directory: spoolDir.url.path)
         try spool.add(Self.report(1))
         let outcome = try Self.delivery(spool, sink).drain(maxFailures: 3)
         #expect(outcome.rejected == 1 && outcome.remaining == 0 && sink.requests == 1)
@@ -126,7 +131,8 @@ import Testing
     @Test func agentOnceSpoolsFullThenHeartbeatsAndExitStatuses() throws {
         let sink = try TestSink()
         defer { sink.stop() }
-        let spool = try Spool(directory: try Fixtures.temporaryDirectory().path)
+        let spoolDir = try TempDir()
+        let spool = try Spool(directory: spoolDir.url.path)
         var o = Collector.Options()
         o.sysfsRoot = Fixtures.capture("scalable-aw48").appendingPathComponent("sysfs").path
         o.hostname = "agent1"
@@ -143,7 +149,8 @@ import Testing
         #expect(sent[1].sources.allSatisfy { $0.decoded == nil }, "second was a heartbeat")
         #expect(sent[0].sources.allSatisfy { $0.decoded != nil })
         // Spool full: the report of this run is lost, and the status says so.
-        let tiny = Agent(collector: Collector(options: o), delivery: Delivery(spool: try Spool(directory: try Fixtures.temporaryDirectory().path, maxBytes: 100),
+        let tinyDir = try TempDir()
+        let tiny = Agent(collector: Collector(options: o), delivery: Delivery(spool: try Spool(directory: tinyDir.url.path, maxBytes: 100),
                          client: try HTTPPost(url: sink.url, token: nil), log: { _ in }), log: { _ in })
         #expect(tiny.once(maxFailures: 1) == .dropped)
     }

@@ -20,10 +20,4 @@ enum Fixtures {
         let line = console.split(separator: "\n").first { $0.hasPrefix(prefix + " ") }!
         return String(line.dropFirst(prefix.count + 1))
     }
-
-    static func temporaryDirectory() throws -> URL {
-        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("capreg-collector-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
-        return dir
-    }
 }

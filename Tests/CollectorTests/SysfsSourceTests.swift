@@ -3,6 +3,7 @@ import Decoders
 import Foundation
 import Report
 import Testing
+import TestSupport
 
 /// sysfs trees captured from real kernels, read with --sysfs-root.
 @Suite struct SysfsSourceTests {
@@ -39,39 +40,39 @@ import Testing
     }
 
     @Test func missingClassDirectoryIsUnavailableWithENOENT() throws {
-        let dir = try Fixtures.temporaryDirectory()
-        let sources = SysfsSource.collect(root: dir.path)
+        let dir = try TempDir()
+        let sources = SysfsSource.collect(root: dir.url.path)
         #expect(sources.count == 1)
         #expect(sources[0].status == .unavailable && sources[0].reason == "ENOENT")
         #expect(sources[0].detail?.contains("class/iommu") == true)
     }
 
     @Test func unreadableFileIsUnavailableNamingIt() throws {
-        let dir = try Fixtures.temporaryDirectory()
-        let unit = dir.appendingPathComponent("class/iommu/dmar1/intel-iommu")
+        let dir = try TempDir()
+        let unit = dir.url.appendingPathComponent("class/iommu/dmar1/intel-iommu")
         try FileManager.default.createDirectory(at: unit, withIntermediateDirectories: true)
         for f in ["version", "address", "cap"] { try "1\n".write(to: unit.appendingPathComponent(f), atomically: true, encoding: .utf8) }
         try FileManager.default.createDirectory(at: unit.appendingPathComponent("ecap"), withIntermediateDirectories: true)
-        let source = SysfsSource.collect(root: dir.path)[0]
+        let source = SysfsSource.collect(root: dir.url.path)[0]
         #expect(source.unit == "dmar1" && source.status == .unavailable && source.reason == "EISDIR")
         #expect(source.detail?.hasSuffix("intel-iommu/ecap: EISDIR") == true)
     }
 
     @Test func amdUnitAndUnitsWithoutRegistersAndNaturalOrder() throws {
-        let dir = try Fixtures.temporaryDirectory()
-        let amd = dir.appendingPathComponent("class/iommu/ivhd0/amd-iommu")
+        let dir = try TempDir()
+        let amd = dir.url.appendingPathComponent("class/iommu/ivhd0/amd-iommu")
         try FileManager.default.createDirectory(at: amd, withIntermediateDirectories: true)
         try "40\n".write(to: amd.appendingPathComponent("cap"), atomically: true, encoding: .utf8)
         try "206d73ef22254ade\n".write(to: amd.appendingPathComponent("features"), atomically: true, encoding: .utf8)
-        try FileManager.default.createDirectory(at: dir.appendingPathComponent("class/iommu/smmu3.0x0000000009050000"), withIntermediateDirectories: true)
+        try FileManager.default.createDirectory(at: dir.url.appendingPathComponent("class/iommu/smmu3.0x0000000009050000"), withIntermediateDirectories: true)
         for n in [10, 2] {
-            let u = dir.appendingPathComponent("class/iommu/dmar\(n)/intel-iommu")
+            let u = dir.url.appendingPathComponent("class/iommu/dmar\(n)/intel-iommu")
             try FileManager.default.createDirectory(at: u, withIntermediateDirectories: true)
             for (f, v) in [("version", "1:0"), ("address", "fed90000"), ("cap", "d2008c22260286"), ("ecap", "f00f4a")] {
                 try (v + "\n").write(to: u.appendingPathComponent(f), atomically: true, encoding: .utf8)
             }
         }
-        let sources = SysfsSource.collect(root: dir.path)
+        let sources = SysfsSource.collect(root: dir.url.path)
         #expect(sources.map(\.unit) == ["dmar2", "dmar10", "ivhd0"])
         let amdSource = Collector.decode(sources[2], kernel: KernelRelease("5.15.0"))
         #expect(amdSource.kind == .sysfsAMD && amdSource.status == .ok)
