@@ -2,7 +2,7 @@ import Decoders
 import Foundation
 import GRDB
 
-/// One host of the change feed, with its labels (as of its newest report: the store keeps no label history).
+/// One host of the change feed, with its labels at the window's end (those of its report in force then).
 public struct ChangedHost: Sendable, Hashable {
     public var change: HostChange
     public var labels: [String: String]
@@ -39,7 +39,7 @@ extension SQLiteStore {
                 let id: Int64 = row[0], hostname: String = row[1]
                 guard let change = try SQLiteStore.change(db, host: id, hostname: hostname, t1: t1, t2: t2, names: nil, kernel: true),
                       let state = try SQLiteStore.snapshot(db, host: id, hostname: hostname, at: t2) else { continue }
-                let labels = try labels(db, host: id)
+                let labels = try labels(db, host: id, at: t2)
                 guard keep(state, labels) else { continue }
                 page.hosts.append(ChangedHost(change: change, labels: labels))
             }

@@ -16,6 +16,7 @@ enum HostPageReads {
         // Now, without fields=: each host's encoded current facts come with its kernel (host_facts_json).
         let whole = mode == .now && fields == nil
         var reports: [Int64: (kernel: String?, at: Int64, facts: String?)] = [:]
+        var labelSets: [Int64: Int64] = [:]
         reports.reserveCapacity(page.count)
         switch mode {
         case .now:
@@ -26,12 +27,23 @@ enum HostPageReads {
             let byRevision = if case .revision = mode { true } else { false }
             try ColumnReader.forEachRow(db, sql: reportsInForce(ids.count, byRevision: byRevision), arguments: [bound] + idList) { r in
                 reports[r.int64(0)] = (r.optionalText(1), r.int64(2), nil)
+                if let set = r.optionalInt64(3) { labelSets[r.int64(0)] = set }
             }
         }
 
         var labels: [Int64: [String: String]] = [:]
-        try ColumnReader.forEachRow(db, sql: labelsOf(ids.count), arguments: idList) { r in
-            labels[r.int64(0), default: [:]][r.text(1)] = r.text(2)
+        if mode == .now {
+            try ColumnReader.forEachRow(db, sql: labelsOf(ids.count), arguments: idList) { r in
+                labels[r.int64(0), default: [:]][r.text(1)] = r.text(2)
+            }
+        } else if !labelSets.isEmpty {
+            // The labels each host's report in force gave (migrations/0007).
+            let sets = padded(Array(Set(labelSets.values)).sorted())
+            var entries: [Int64: [String: String]] = [:]
+            try ColumnReader.forEachRow(db, sql: labelSetEntries(sets.count), arguments: StatementArguments(sets)) { r in
+                entries[r.int64(0), default: [:]][r.text(1)] = r.text(2)
+            }
+            for (host, set) in labelSets { labels[host] = entries[set] ?? [:] }
         }
 
         let names = fields.map { padded($0.sorted()) }
@@ -99,7 +111,7 @@ enum HostPageReads {
     /// report rows 1…N (a revision).
     static func reportsInForce(_ n: Int, byRevision: Bool) -> String {
         """
-        SELECT h.id, r.kernel_release, r.collected_at FROM hosts h JOIN reports r ON r.id = (
+        SELECT h.id, r.kernel_release, r.collected_at, r.label_set_id FROM hosts h JOIN reports r ON r.id = (
             SELECT r2.id FROM reports r2 WHERE r2.host_id = h.id AND \(byRevision ? "r2.id" : "r2.collected_at") <= ?
             ORDER BY r2.collected_at DESC, r2.id DESC LIMIT 1)
         WHERE h.id IN \(list(n))
@@ -107,6 +119,8 @@ enum HostPageReads {
     }
 
     static func labelsOf(_ n: Int) -> String { "SELECT host_id, key, value FROM host_labels WHERE host_id IN \(list(n))" }
+
+    static func labelSetEntries(_ n: Int) -> String { "SELECT set_id, key, value FROM label_set_entries WHERE set_id IN \(list(n))" }
 
     /// For each host rewritten by a redecode after revision N, the earliest such redecode: its saved rows
     /// are the facts as revision N knew them.

@@ -24,7 +24,7 @@ public struct QueriedHost: Sendable, Hashable {
     public var kernelRelease: String?
     /// Collected-at time of that report.
     public var reportedAt: Date
-    /// Labels as of the newest report (the store keeps no label history).
+    /// Labels as that report gave them.
     public var labels: [String: String]
     /// Facts (all, or the requested fields), as read.
     var storedFacts: QueriedFacts

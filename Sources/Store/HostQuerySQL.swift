@@ -26,7 +26,7 @@ public struct CompiledHostQuery: Hashable, Sendable {
 /// an EXISTS on `current_facts` by its primary key (host_id, name); labels an EXISTS on `host_labels`
 /// by (host_id, key); the kernel `hosts.kernel_key`. As of T: an EXISTS on `facts` through
 /// `facts_host_to` (host_id, valid_to > T, valid_from <= T), the kernel from the report in force at T
-/// (`reports_host_time`), labels as they are now (the store keeps no label history). At revision N
+/// (`reports_host_time`), the labels from that report's label set. At revision N
 /// like as of a time, at each host's newest report stored by N, its facts read through `factExists`.
 public struct HostQuerySQL {
     public enum Mode: Hashable, Sendable {
@@ -144,6 +144,16 @@ public struct HostQuerySQL {
         }
     }
 
+    /// The host's labels `l` (key, value) at the reference, as `table l WHERE …`: now `host_labels`; as of
+    /// T or at a revision the label set of the report in force (migrations/0007).
+    mutating func labelOwner() -> String {
+        switch mode {
+        case .now: return "host_labels l WHERE l.host_id = h.id"
+        case .asOf, .revision:
+            return "label_set_entries l WHERE l.set_id = (SELECT r.label_set_id FROM reports r WHERE r.host_id = h.id AND \(reportInForce()) LIMIT 1)"
+        }
+    }
+
     /// The fact-interval test "valid at the reference" for facts f (as of T, or at each host's state
     /// time for a revision).
     mutating func validAtReference() -> String {
@@ -190,8 +200,9 @@ public struct HostQuerySQL {
             guard case .kernel(let version)? = literals.first else { return "0 = 1" }  // the parser never builds this
             return kernel(version, op)
         case .label(let key):
+            let owner = labelOwner()
             arguments.append(.text(key))
-            return "EXISTS (SELECT 1 FROM host_labels l WHERE l.host_id = h.id AND l.key = ? AND l.value " + values(op, literals) + ")"
+            return "EXISTS (SELECT 1 FROM \(owner) AND l.key = ? AND l.value " + values(op, literals) + ")"
         case .fact(let name, let type):
             let column = type == .text ? "value_text" : "value_int"
             switch mode {
@@ -273,8 +284,9 @@ public struct HostQuerySQL {
         case .kernel:
             return kernelKey() + (want ? " IS NOT NULL" : " IS NULL")
         case .label(let key):
+            let owner = labelOwner()
             arguments.append(.text(key))
-            return exists + " (SELECT 1 FROM host_labels l WHERE l.host_id = h.id AND l.key = ?)"
+            return exists + " (SELECT 1 FROM \(owner) AND l.key = ?)"
         case .fact(let name, _):
             switch mode {
             case .now:

@@ -96,12 +96,13 @@ enum Ingestor {
         let k = p.kernel
         // The report's row id is its revision's number (migrations/0004).
         let revision = try SQLiteStore.newRevision(db, .report, at: receivedAt)
+        let labelSet = try labelSet(db, p.report.host.labels)
         try db.cachedStatement(sql: """
-            INSERT INTO reports (id, report_id, host_id, collected_at, received_at, kernel_release, kernel_major, kernel_minor,
+            INSERT INTO reports (id, label_set_id, report_id, host_id, collected_at, received_at, kernel_release, kernel_major, kernel_minor,
                 kernel_patch, kernel_flavour, kernel_key, collector_version, source_kinds, content_hash, payload,
                 decoder_version, outcome, facts_opened, facts_closed)
-            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-            """).execute(arguments: [revision, p.report.reportId, host, at, receivedAt, k.text, k.major, k.minor, k.patch, k.flavour,
+            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+            """).execute(arguments: [revision, labelSet, p.report.reportId, host, at, receivedAt, k.text, k.major, k.minor, k.patch, k.flavour,
                                      KernelKey.of(k), p.report.collectorVersion, p.sourceKinds, p.contentHash, p.payload,
                                      SourceDecoder.decoderVersion, outcome.rawValue, written.opened, written.closed])
         return revision
@@ -133,6 +134,20 @@ enum Ingestor {
         if storedLabels != LabelPrint.of(labels) { try writeLabels(db, host: host, labels: labels) }
     }
 
+    /// The stored label set equal to `labels` (migrations/0007), added on first sight.
+    static func labelSet(_ db: Database, _ labels: [String: String]) throws -> Int64 {
+        let print = LabelPrint.of(labels)
+        if let id = try Int64.fetchOne(db.cachedStatement(sql: "SELECT id FROM label_sets WHERE print = ?"), arguments: [print]) {
+            return id
+        }
+        try db.cachedStatement(sql: "INSERT INTO label_sets (print) VALUES (?)").execute(arguments: [print])
+        let id = db.lastInsertedRowID
+        for (key, value) in labels {
+            try db.cachedStatement(sql: "INSERT INTO label_set_entries (set_id, key, value) VALUES (?, ?, ?)").execute(arguments: [id, key, value])
+        }
+        return id
+    }
+
     static func writeLabels(_ db: Database, host: Int64, labels: [String: String]) throws {
         try db.cachedStatement(sql: "DELETE FROM host_labels WHERE host_id = ?").execute(arguments: [host])
         for (key, value) in labels.sorted(by: { $0.key < $1.key }) {
@@ -143,7 +158,8 @@ enum Ingestor {
 
 /// A host's labels as one string, computed alike in SQL (from host_labels) and in Swift (from a report):
 /// `len:key len:value` per label in key order, lengths in characters so that no text can fake a boundary.
-/// Equal strings mean equal labels; a spurious difference would only cost a rewrite.
+/// Equal strings mean equal labels (label_sets keys on it); a spurious difference would only cost a
+/// rewrite, or a second set with the same entries.
 enum LabelPrint {
     static let sql = """
         (SELECT coalesce(group_concat(e, ''), '') FROM (SELECT length(key) || ':' || key || length(value) || ':' || value AS e

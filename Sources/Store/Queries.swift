@@ -93,6 +93,19 @@ extension SQLiteStore {
         }
     }
 
+    /// The labels that the host's report in force at `t` (ms) gave (migrations/0007).
+    func labels(_ db: Database, host: Int64, at t: Int64) throws -> [String: String] {
+        var labels: [String: String] = [:]
+        for row in try Row.fetchAll(db.cachedStatement(sql: """
+            SELECT e.key, e.value FROM label_set_entries e WHERE e.set_id = (
+                SELECT r.label_set_id FROM reports r WHERE r.host_id = ? AND r.collected_at <= ?
+                ORDER BY r.collected_at DESC, r.id DESC LIMIT 1)
+            """), arguments: [host, t]) {
+            labels[row[0]] = row[1] as String
+        }
+        return labels
+    }
+
     func labels(_ db: Database, host: Int64) throws -> [String: String] {
         var labels: [String: String] = [:]
         for row in try Row.fetchAll(db, sql: "SELECT key, value FROM host_labels WHERE host_id = ?", arguments: [host]) {

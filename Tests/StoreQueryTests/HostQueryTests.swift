@@ -49,8 +49,12 @@ import TestSupport
         #expect(try hostnames(store, #"kernel >= "6""#, asOf: 6) == ["h2"])
         #expect(try hostnames(store, #"kernel >= "6""#, asOf: 11) == ["h1", "h2"])
         #expect(try hostnames(store, "has(kernel)", asOf: -1) == [])
-        // Labels have no history: as of any time they read as now.
-        #expect(try hostnames(store, #"label.rack = "r2""#, asOf: 1) == ["h1"])
+        // Labels as the report in force gave them (migrations/0007), not as they are now.
+        #expect(try hostnames(store, #"label.rack = "r2""#, asOf: 1) == [])
+        #expect(try hostnames(store, #"label.rack = "r1""#, asOf: 1) == ["h1"])
+        #expect(try hostnames(store, #"label.rack = "r2""#, asOf: 11) == ["h1"])
+        #expect(try hostnames(store, #"not has(label.rack)"#, asOf: 6) == ["h2"])
+        #expect(try store.queryHosts(nil, asOf: Fleet.time(1), fields: nil, limit: 10, after: nil).hosts.map(\.labels) == [["rack": "r1"]])
         let page = try store.queryHosts(nil, asOf: Fleet.time(6), fields: nil, limit: 10, after: nil)
         #expect(page.hosts.map(\.kernelRelease) == ["5.15.0-91-generic", "6.1.0-18-amd64"])
         #expect(page.hosts.map(\.reportedAt) == [Fleet.time(0), Fleet.time(5)])
@@ -100,7 +104,8 @@ import TestSupport
         for (name, plan) in plans {
             #expect(plan.contains { $0.contains("h USING INDEX sqlite_autoindex_hosts_1") }, "\(name): \(plan)")
             #expect(!plan.contains { $0.hasPrefix("SCAN") && !$0.hasPrefix("SCAN h USING INDEX sqlite_autoindex_hosts_1") }, "\(name): \(plan)")
-            #expect(plan.contains { $0.contains("SEARCH l USING INDEX sqlite_autoindex_host_labels_1 (host_id=? AND key=?)") }, "\(name): \(plan)")
+            let labels = name == "now" ? "host_labels_1 (host_id=? AND key=?)" : "label_set_entries_1 (set_id=? AND key=?)"
+            #expect(plan.contains { $0.contains("SEARCH l USING INDEX sqlite_autoindex_\(labels)") }, "\(name): \(plan)")
         }
         #expect(plans[0].1.contains { $0.contains("SEARCH h USING INDEX sqlite_autoindex_hosts_1 (hostname>?)") }, "\(plans[0].1)")
         #expect(plans[0].1.contains { $0.contains("SEARCH c USING INDEX sqlite_autoindex_current_facts_1 (host_id=? AND name=?)") }, "\(plans[0].1)")
@@ -108,6 +113,7 @@ import TestSupport
         #expect(plans[1].1.contains { $0.contains("SEARCH r USING INDEX reports_host_time (host_id=? AND collected_at<?)") }, "\(plans[1].1)")
         // The page's reads, one statement each for all its hosts: every table is searched by key, none scanned.
         let reads = [HostPageReads.reportsNow(4, withFacts: true), HostPageReads.reportsInForce(4, byRevision: false), HostPageReads.reportsInForce(4, byRevision: true), HostPageReads.labelsOf(4),
+                     HostPageReads.labelSetEntries(4),
                      HostPageReads.factsOf(4, asOf: false, names: nil), HostPageReads.factsOf(4, asOf: true, names: 2)]
         for sql in reads {
             let plan = try store.plan(sql, Array(repeating: SQLArgument.int(1), count: sql.filter { $0 == "?" }.count))

@@ -30,7 +30,8 @@ import TestSupport
                 #expect(past.revision == Int64(cut))
                 #expect(past.matches.hosts.map(\.hostname) == now.matches.hosts.map(\.hostname), "cut \(cut), \(expr?.description ?? "all")")
                 for (a, b) in zip(past.matches.hosts, now.matches.hosts) {
-                    #expect(a.facts == b.facts && a.kernelRelease == b.kernelRelease && a.reportedAt == b.reportedAt, "\(a.hostname) at \(cut)")
+                    #expect(a.facts == b.facts && a.kernelRelease == b.kernelRelease && a.reportedAt == b.reportedAt && a.labels == b.labels,
+                            "\(a.hostname) at \(cut)")
                 }
             }
         }
@@ -89,5 +90,80 @@ import TestSupport
         let batches = (reports.count + 9) / 10
         #expect(try store.answer(HostQueryRequest(nil, limit: 1)).revision == Int64(reports.count + batches))
         #expect(try store.pool.read { db in try Int.fetchOne(db, sql: "SELECT count(*) FROM facts_superseded") } == 0)
+    }
+}
+
+/// Labels come from the report in force at the revision (or time), not from today's host row; the
+/// migration's backfill from stored payloads gives every report the label set ingest gave it.
+@Suite struct LabelHistoryTests {
+    func store(_ dir: TempDir) throws -> SQLiteStore {
+        let store = try SQLiteStore(path: dir.path("l.sqlite"))
+        _ = try store.ingest([
+            Fleet.report("1", host: "h1", at: 0, kernel: "6.1.0-18-amd64", labels: ["rack": "r1", "pool": "gpu"]),
+            Fleet.report("2", host: "h2", at: 1, kernel: "6.1.0-18-amd64", labels: ["rack": "r1"]),
+            Fleet.report("3", host: "h1", at: 2, kernel: "6.1.0-18-amd64", labels: ["rack": "r2"]),
+            Fleet.report("4", host: "h2", at: 3, kernel: "6.1.0-18-amd64", labels: ["rack": "r1"]),
+        ])
+        return store
+    }
+
+    @Test func revisionsReadTheLabelsOfTheirTime() throws {
+        let dir = try TempDir()
+        let store = try store(dir)
+        func hosts(_ query: String, _ reference: QueryReference) throws -> [String] {
+            try store.answer(HostQueryRequest(try QueryParser.parse(query), reference: reference, limit: 100)).matches.hosts.map(\.hostname)
+        }
+        #expect(try hosts(#"label.rack = "r1""#, .now) == ["h2"])
+        #expect(try hosts(#"label.rack = "r1""#, .revision(2)) == ["h1", "h2"])
+        #expect(try hosts(#"label.pool = "gpu""#, .revision(2)) == ["h1"])
+        #expect(try hosts(#"has(label.pool)"#, .revision(3)) == [])
+        let page = try store.answer(HostQueryRequest(nil, reference: .revision(1), limit: 100)).matches.hosts
+        #expect(page.map(\.labels) == [["rack": "r1", "pool": "gpu"]])
+    }
+
+    @Test func backfillFromPayloadsEqualsIngest() throws {
+        let dir = try TempDir()
+        let store = try store(dir)
+        let sql = try #require(Migration.all.first { $0.name == "0007_report_labels" }?.sql)
+        let backfill = String(sql[try #require(sql.firstRange(of: "-- Backfill")).lowerBound...])
+        func labelsPerReport() throws -> [[String: String]] {
+            try store.pool.read { db in
+                try Int64.fetchAll(db, sql: "SELECT id FROM reports ORDER BY id").map { id in
+                    var labels: [String: String] = [:]
+                    for row in try Row.fetchAll(db, sql: """
+                        SELECT e.key, e.value FROM reports r JOIN label_set_entries e ON e.set_id = r.label_set_id WHERE r.id = ?
+                        """, arguments: [id]) { labels[row[0]] = row[1] }
+                    return labels
+                }
+            }
+        }
+        let ingested = try labelsPerReport()
+        #expect(ingested == [["rack": "r1", "pool": "gpu"], ["rack": "r1"], ["rack": "r2"], ["rack": "r1"]])
+        let sets = try store.pool.read { db in try Int.fetchOne(db, sql: "SELECT count(*) FROM label_sets") }
+        #expect(sets == 3, "equal label sets are stored once")
+        try store.pool.write { db in
+            try db.execute(sql: "UPDATE reports SET label_set_id = NULL; DELETE FROM label_set_entries; DELETE FROM label_sets;")
+            try db.execute(sql: backfill)
+        }
+        #expect(try labelsPerReport() == ingested)
+        #expect(try store.pool.read { db in try Int.fetchOne(db, sql: "SELECT count(*) FROM label_sets") } == 3)
+    }
+}
+
+extension LabelHistoryTests {
+    /// The change feed filters on, and shows, the labels at the window's end, not today's.
+    @Test func changeFeedUsesTheLabelsAtItsEnd() throws {
+        let dir = try TempDir()
+        let store = try SQLiteStore(path: dir.path("c.sqlite"))
+        _ = try store.ingest([
+            Fleet.report("1", host: "h1", at: 0, kernel: "6.1.0-18-amd64", pgsizes: 0x1000, labels: ["rack": "r1"]),
+            Fleet.report("2", host: "h1", at: 2, kernel: "6.1.0-18-amd64", pgsizes: 0x4020_1000, labels: ["rack": "r2"]),
+            Fleet.report("3", host: "h1", at: 4, kernel: "6.1.0-18-amd64", pgsizes: 0x1000, labels: ["rack": "r3"]),
+        ])
+        let page = try store.changePage(from: Fleet.time(1), to: Fleet.time(3), after: nil, limit: 10, scanBudget: 10) { _, labels in
+            labels["rack"] == "r2"
+        }
+        #expect(page.hosts.map(\.change.hostname) == ["h1"])
+        #expect(page.hosts.first?.labels == ["rack": "r2"])
     }
 }
