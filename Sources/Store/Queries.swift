@@ -23,6 +23,12 @@ enum QuerySQL {
         SELECT kernel_release FROM reports WHERE host_id = ? AND collected_at <= ?
         ORDER BY collected_at DESC, id DESC LIMIT 1
         """
+    /// The labels of the same report (kernelAsOf's), from its label set (migrations/0007).
+    static let labelsAsOf = """
+        SELECT key, value FROM label_set_entries WHERE set_id = (
+            SELECT label_set_id FROM reports WHERE host_id = ? AND collected_at <= ?
+            ORDER BY collected_at DESC, id DESC LIMIT 1)
+        """
 }
 
 extension SQLiteStore {
@@ -96,11 +102,7 @@ extension SQLiteStore {
     /// The labels that the host's report in force at `t` (ms) gave (migrations/0007).
     func labels(_ db: Database, host: Int64, at t: Int64) throws -> [String: String] {
         var labels: [String: String] = [:]
-        for row in try Row.fetchAll(db.cachedStatement(sql: """
-            SELECT e.key, e.value FROM label_set_entries e WHERE e.set_id = (
-                SELECT r.label_set_id FROM reports r WHERE r.host_id = ? AND r.collected_at <= ?
-                ORDER BY r.collected_at DESC, r.id DESC LIMIT 1)
-            """), arguments: [host, t]) {
+        for row in try Row.fetchAll(db.cachedStatement(sql: QuerySQL.labelsAsOf), arguments: [host, t]) {
             labels[row[0]] = row[1] as String
         }
         return labels

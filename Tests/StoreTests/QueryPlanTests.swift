@@ -23,6 +23,8 @@ import TestSupport
         Case(name: "host as of T", sql: QuerySQL.hostAsOf, arguments: ["1", "5", "5"], indexes: ["facts_host_to"]),
         Case(name: "fleet as of T", sql: QuerySQL.fleetAsOf, arguments: ["5", "5"], indexes: ["facts_to_from"]),
         Case(name: "kernel as of T", sql: QuerySQL.kernelAsOf, arguments: ["1", "5"], indexes: ["reports_host_time"]),
+        Case(name: "labels as of T", sql: QuerySQL.labelsAsOf, arguments: ["1", "5"],
+             indexes: ["reports_host_time", "sqlite_autoindex_label_set_entries_1"]),
         Case(name: "history page: fact row ends after T", sql: HistorySQL.factEnds, arguments: ["1", "5", "9", "4"], indexes: ["facts_host_to"]),
         Case(name: "history page: capability ends after T", sql: HistorySQL.capabilityEnds, arguments: ["1", "5", "9", "4"],
              indexes: ["capability_versions_host_to"]),
