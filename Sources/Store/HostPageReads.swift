@@ -52,7 +52,7 @@ enum HostPageReads {
         // fields= naming no facts (only hostname, kernel or labels) reads none.
         if !whole && names?.isEmpty != true {
             if mode == .now {
-                try ColumnReader.forEachRow(db, sql: factsOf(ids.count, asOf: false, names: names?.count),
+                try ColumnReader.forEachRow(db, sql: factsOf(ids.count, from: .current, names: names?.count),
                                             arguments: idList + StatementArguments(names ?? [])) { r in
                     facts[r.int64(0), default: []].append(Fact(r.text(1), value(r)))
                 }
@@ -65,8 +65,8 @@ enum HostPageReads {
                         saved[r.int64(0)] = r.int64(1)
                     }
                 }
-                let sql = factsOf(1, asOf: true, names: names?.count)
-                let savedSQL = factsOf(1, asOf: true, names: names?.count, saved: true)
+                let sql = factsOf(1, from: .intervals, names: names?.count)
+                let savedSQL = factsOf(1, from: .saved, names: names?.count)
                 for (id, report) in reports {
                     let arguments: StatementArguments = [id, report.at, report.at] + StatementArguments(names ?? [])
                     try ColumnReader.forEachRow(db, sql: saved[id] == nil ? sql : savedSQL,
@@ -128,14 +128,20 @@ enum HostPageReads {
         "SELECT host_id, min(revision) FROM facts_superseded WHERE revision > ? AND host_id IN \(list(n)) GROUP BY host_id"
     }
 
-    /// Facts of the page's hosts, by host then name; as of T from the intervals (or the rows a redecode
-    /// saved, `saved`: the revision is the first argument), else the current table.
-    static func factsOf(_ n: Int, asOf: Bool, names: Int?, saved: Bool = false) -> String {
-        var sql = saved
-            ? "SELECT host_id, name, type, value_int, value_text FROM facts_superseded WHERE revision = ? AND host_id IN \(list(n)) AND valid_to > ? AND valid_from <= ?"
-            : asOf
-            ? "SELECT host_id, name, type, value_int, value_text FROM facts WHERE host_id IN \(list(n)) AND valid_to > ? AND valid_from <= ?"
-            : "SELECT host_id, name, type, value_int, value_text FROM current_facts WHERE host_id IN \(list(n))"
+    /// Where a page's fact rows come from: the current table, the intervals (valid at T), or the rows a
+    /// redecode saved (valid at T, of one redecode revision: the first argument).
+    enum FactRows {
+        case current, intervals, saved
+    }
+
+    /// Facts of the page's hosts, by host then name, from `rows`.
+    static func factsOf(_ n: Int, from rows: FactRows, names: Int?) -> String {
+        let columns = "SELECT host_id, name, type, value_int, value_text"
+        var sql = switch rows {
+        case .current: "\(columns) FROM current_facts WHERE host_id IN \(list(n))"
+        case .intervals: "\(columns) FROM facts WHERE host_id IN \(list(n)) AND valid_to > ? AND valid_from <= ?"
+        case .saved: "\(columns) FROM facts_superseded WHERE revision = ? AND host_id IN \(list(n)) AND valid_to > ? AND valid_from <= ?"
+        }
         if let names { sql += " AND name IN \(list(names))" }
         return sql + " ORDER BY host_id, name"
     }

@@ -114,7 +114,8 @@ import TestSupport
         // The page's reads, one statement each for all its hosts: every table is searched by key, none scanned.
         let reads = [HostPageReads.reportsNow(4, withFacts: true), HostPageReads.reportsInForce(4, byRevision: false), HostPageReads.reportsInForce(4, byRevision: true), HostPageReads.labelsOf(4),
                      HostPageReads.labelSetEntries(4),
-                     HostPageReads.factsOf(4, asOf: false, names: nil), HostPageReads.factsOf(4, asOf: true, names: 2)]
+                     HostPageReads.factsOf(4, from: .current, names: nil), HostPageReads.factsOf(4, from: .intervals, names: 2),
+                     HostPageReads.factsOf(4, from: .saved, names: 2), HostPageReads.savedFactsOf(4)]
         for sql in reads {
             let plan = try store.plan(sql, Array(repeating: SQLArgument.int(1), count: sql.filter { $0 == "?" }.count))
             #expect(plan.allSatisfy { $0.hasPrefix("SEARCH") || $0.hasPrefix("CORRELATED") || $0.hasPrefix("USE TEMP B-TREE") }, "\(sql): \(plan)")
@@ -128,7 +129,7 @@ import TestSupport
         let stalePlan = try store.plan(stale.sql, stale.arguments)
         #expect(stalePlan.contains { $0.contains("SEARCH h USING INDEX hosts_last_seen (last_seen<?)") }, "\(stalePlan)")
         // Current facts come back in key order, with no sort step.
-        #expect(!(try store.plan(HostPageReads.factsOf(4, asOf: false, names: nil), Array(repeating: .int(1), count: 4)))
+        #expect(!(try store.plan(HostPageReads.factsOf(4, from: .current, names: nil), Array(repeating: .int(1), count: 4)))
             .contains { $0.contains("TEMP B-TREE") })
     }
 }
