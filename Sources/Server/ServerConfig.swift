@@ -33,7 +33,8 @@ public struct ServerConfig: Sendable {
     public var onResponse: (@Sendable (ResponseMetric) -> Void)?
 
     public init(host: String = "127.0.0.1", port: UInt16 = 8080, limits: HTTPLimits = HTTPLimits(),
-                maxConnections: Int = 256, maxConcurrentReads: Int = ServerConfig.defaultConcurrentReads, headerReadTimeout: Duration = .seconds(10),
+                maxConnections: Int = 256, maxConcurrentReads: Int = ServerConfig.defaultConcurrentReads,
+                headerReadTimeout: Duration = .seconds(10),
                 bodyReadTimeout: Duration = .seconds(30), idleTimeout: Duration = .seconds(30),
                 writeTimeout: Duration = .seconds(30), drainTimeout: Duration = .seconds(10),
                 lingerTimeout: Duration = .milliseconds(500), listenBacklog: Int32 = 512,

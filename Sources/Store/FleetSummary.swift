@@ -22,7 +22,7 @@ public struct KernelSummaryPage: Sendable {
 }
 
 public struct FleetStats: Sendable, Hashable {
-    /// The registry revision these counts were read at (the newest stored report row; 0 when empty).
+    /// The registry revision these counts were read at (the newest write; 0 when empty).
     public var revision: Int64
     public var hosts: Int
     public var reports: Int
