@@ -52,10 +52,11 @@ public enum AMDRegisters {
         let nesting = gt && gio
         out.append(Fact(CrossVendor.vendor, text: "amd"))
         if let hostLevels { out.append(Fact(CrossVendor.addrWidth, int: min(64, 12 + 9 * hostLevels))) }
-        if gt { out.append(Fact(CrossVendor.pasidBits, int: pasmax + 1)) }
-        out.append(Fact(CrossVendor.nesting, nesting))
-        out.append(Fact(CrossVendor.pasidBind, nesting && pasmax > 0))
-        out.append(Fact(CrossVendor.firstLevelFormat, text: gt ? CrossVendor.Format.amdV2 : CrossVendor.Format.none))
+        if gt { out.append(Fact(CrossVendor.hw(CrossVendor.pasidBits), int: pasmax + 1)) }
+        out.append(Fact(CrossVendor.hw(CrossVendor.nesting), nesting))
+        out.append(Fact(CrossVendor.hw(CrossVendor.pasidBind), nesting && pasmax > 0))
+        out.append(Fact(CrossVendor.hw(CrossVendor.firstLevelFormat), text: gt ? CrossVendor.Format.amdV2 : CrossVendor.Format.none))
+        out.append(Fact(CrossVendor.hw(CrossVendor.dirtyTracking), efr & (1 << 52) != 0))
         return out
     }
 

@@ -185,12 +185,13 @@ public struct NestingInfo: Hashable, Sendable {
             for field in Self.vtdCapFields { out.append(field.fact(vtd.cap)) }
             for field in Self.vtdEcapFields { out.append(field.fact(vtd.ecap)) }
         }
-        // Cross-vendor: a nesting capability with a format means the container runs two-stage translation.
-        out.append(Fact(CrossVendor.nesting, format != 0))
-        out.append(Fact(CrossVendor.firstLevelFormat, text: Self.formatName(format)))
+        // Cross-vendor, hardware half: a nesting capability with a format means the container runs
+        // two-stage translation. (Its presence is also the kernel's evidence: Report/UsableFacts.swift.)
+        out.append(Fact(CrossVendor.hw(CrossVendor.nesting), format != 0))
+        out.append(Fact(CrossVendor.hw(CrossVendor.firstLevelFormat), text: Self.formatName(format)))
         if format != 0 {
-            out.append(Fact(CrossVendor.pasidBind, hasFeature(.bindPgtbl)))
-            if pasidBits > 0 { out.append(Fact(CrossVendor.pasidBits, int: pasidBits)) }
+            out.append(Fact(CrossVendor.hw(CrossVendor.pasidBind), hasFeature(.bindPgtbl)))
+            if pasidBits > 0 { out.append(Fact(CrossVendor.hw(CrossVendor.pasidBits), int: pasidBits)) }
         }
         return out
     }

@@ -77,10 +77,12 @@ public enum SMMUv3Registers {
         let s1 = idr0 & 0x2 != 0, s2 = idr0 & 0x1 != 0
         out.append(Fact(CrossVendor.vendor, text: "arm"))
         if let oasWidth { out.append(Fact(CrossVendor.addrWidth, int: oasWidth)) }
-        if ssid > 0 { out.append(Fact(CrossVendor.pasidBits, int: ssid)) }
-        out.append(Fact(CrossVendor.nesting, s1 && s2))
-        out.append(Fact(CrossVendor.pasidBind, s1 && s2 && ssid > 0))
-        out.append(Fact(CrossVendor.firstLevelFormat, text: s1 ? CrossVendor.Format.armSMMUv3 : CrossVendor.Format.none))
+        if ssid > 0 { out.append(Fact(CrossVendor.hw(CrossVendor.pasidBits), int: ssid)) }
+        out.append(Fact(CrossVendor.hw(CrossVendor.nesting), s1 && s2))
+        out.append(Fact(CrossVendor.hw(CrossVendor.pasidBind), s1 && s2 && ssid > 0))
+        out.append(Fact(CrossVendor.hw(CrossVendor.firstLevelFormat), text: s1 ? CrossVendor.Format.armSMMUv3 : CrossVendor.Format.none))
+        let httu = (idr0 >> 6) & 0x3
+        out.append(Fact(CrossVendor.hw(CrossVendor.dirtyTracking), httu == 2 || httu == 3))
         return out
     }
 

@@ -112,10 +112,11 @@ public enum VTdRegisters {
         out.append(Fact(CrossVendor.vendor, text: "intel"))
         // The kernel keeps the table depth SAGAW gives but caps the domain's width at MGAW + 1.
         if let widest = effectiveWidths.max() { out.append(Fact(CrossVendor.addrWidth, int: min(widest, mgaw))) }
-        if pasid && smts { out.append(Fact(CrossVendor.pasidBits, int: pss + 1)) }
-        out.append(Fact(CrossVendor.nesting, nesting))
-        out.append(Fact(CrossVendor.pasidBind, nesting && pasid && flts))
-        out.append(Fact(CrossVendor.firstLevelFormat, text: flts && smts ? CrossVendor.Format.intelVTd : CrossVendor.Format.none))
+        if pasid && smts { out.append(Fact(CrossVendor.hw(CrossVendor.pasidBits), int: pss + 1)) }
+        out.append(Fact(CrossVendor.hw(CrossVendor.nesting), nesting))
+        out.append(Fact(CrossVendor.hw(CrossVendor.pasidBind), nesting && pasid && flts))
+        out.append(Fact(CrossVendor.hw(CrossVendor.firstLevelFormat), text: flts && smts ? CrossVendor.Format.intelVTd : CrossVendor.Format.none))
+        out.append(Fact(CrossVendor.hw(CrossVendor.dirtyTracking), smts && bit(ecap, 45)))
         return out
     }
 

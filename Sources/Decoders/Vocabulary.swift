@@ -26,6 +26,7 @@ public enum Vocabulary {
             VFIOInfo.vocabulary,
             NestingInfo.vocabulary,
             IOMMUFDHWInfo.vocabulary,
+            KernelProbes.vocabulary,
         ]
         return groups.flatMap { $0 }
     }()

@@ -2,13 +2,14 @@
 /// and a test fails when it differs, so the docs cannot drift from the decoders.
 public enum VocabularyDocument {
     static let groups: [(title: String, about: String, entries: [VocabularyEntry])] = [
-        ("Cross-vendor facts", "The facts a scheduler asks for first. Each vendor decoder derives the ones it can; a fact a source cannot tell stays absent (unknown), never false. On a host with several IOMMU units they combine conservatively: a boolean holds only if every reporting unit has it, a number is the smallest reported, differing text becomes the sorted distinct values joined by `,`.", CrossVendor.vocabulary),
+        ("Cross-vendor facts: hardware and usable", "The facts a scheduler asks for first, in two halves. `hw.NAME` is what the hardware registers say the IOMMU can do; the unprefixed `NAME` is what a VM can get on this host, with this kernel, now: true only where the collector's probes saw the kernel allow it, false where the kernel refused, absent (unknown) where nothing was asked, with `evidence.NAME` saying which probe decided or what kept the collector from asking. Hardware facts a source cannot tell stay absent, never false. On a host with several IOMMU units hardware facts combine conservatively: a boolean holds only if every reporting unit has it, a number is the smallest reported, differing text becomes the sorted distinct values joined by `,`; a usable fact holds only if every probed device allowed it.", CrossVendor.vocabulary),
         ("Intel VT-d registers", "From sysfs `intel-iommu/cap` and `ecap`, the boot log, or iommufd's VT-d data. Field facts hold the raw bit-field value; derived facts say how they are computed.", VTdRegisters.vocabulary),
         ("AMD-Vi extended features", "From sysfs `amd-iommu/features`, the boot log, or iommufd's AMD data.", AMDRegisters.vocabulary),
         ("Arm SMMUv3 ID registers", "From iommufd's SMMUv3 data (SMMUv3 exports no register files in sysfs).", SMMUv3Registers.vocabulary),
         ("VFIO type1 container", "From the `VFIO_IOMMU_GET_INFO` buffer and its capability chain.", VFIOInfo.vocabulary),
         ("Proposed VFIO nesting capability", "From `struct iommu_nesting_info` in the unmerged 2020–2021 nesting series (capability id 2, 3 or 4 depending on revision).", NestingInfo.vocabulary),
         ("iommufd IOMMU_GET_HW_INFO", "From `struct iommu_hw_info` (kernels 6.6 and later) and its type-specific data.", IOMMUFDHWInfo.vocabulary),
+        ("Kernel probes", "What the collector asked the running kernel and how it answered (report source `probe`): the evidence behind the usable facts. Each probe allocates, checks and frees at once on a private container or an idle device bound through its cdev; a device a VM holds is never touched. Outcomes are `ok`, `skipped`, an errno name, or the kernel's answer.", KernelProbes.vocabulary),
     ]
 
     public static func markdown() -> String {

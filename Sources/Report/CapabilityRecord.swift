@@ -7,7 +7,8 @@ import Foundation
 public struct CapabilityRecord: Hashable, Sendable {
     /// `dmar0`, `vfio-group-12`, …
     public var unit: String
-    /// `vtd-regs`, `amd-efr`, `vfio-info` (the fixed struct), `vfio-cap-N` (chain capability id N), `iommufd-hw-info`.
+    /// `vtd-regs`, `amd-efr`, `vfio-info` (the fixed struct), `vfio-cap-N` (chain capability id N), `iommufd-hw-info`,
+    /// `kernel-probes`.
     public var capability: String
     /// The capability's layout version (the VFIO header version; 1 elsewhere).
     public var version: Int
@@ -30,7 +31,10 @@ public struct CapabilityRecord: Hashable, Sendable {
 public enum SourceDecoder {
     /// Bumped whenever a decoder's output for the same bytes changes; stored with every record so
     /// `capreg redecode` knows what is stale.
-    public static let decoderVersion = 1
+    public static let decoderVersion = 2
+
+    /// The capability name of a `probe` source's record.
+    public static let kernelProbes = "kernel-probes"
 
     /// Records of one source. Unavailable sources yield none (the report keeps their reason).
     public static func records(_ source: Report.Source, kernel: KernelRelease?) throws(ReportError) -> [CapabilityRecord] {
@@ -64,6 +68,10 @@ public enum SourceDecoder {
                 let info = try IOMMUFDHWInfo.decode(raw)
                 return [CapabilityRecord(unit: source.unit, capability: "iommufd-hw-info", version: 1, raw: raw,
                                          facts: info.facts, notes: info.notes)]
+            case .probe:
+                let probes = try KernelProbes.decode(raw)
+                return [CapabilityRecord(unit: source.unit, capability: kernelProbes, version: 1, raw: raw,
+                                         facts: probes.facts, notes: probes.notes)]
             }
         } catch {
             throw .decode(unit: source.unit, kind: source.kind.rawValue, error: error)

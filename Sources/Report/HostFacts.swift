@@ -5,6 +5,14 @@ import Decoders
 /// reported, and text that differs between units becomes the sorted distinct values joined by `,`.
 /// A name no unit reports stays absent (unknown), never false.
 public enum HostFacts {
+    /// Every host-level fact of one report: the units' facts combined, then the usable half derived
+    /// from them and the report's probes (UsableFacts), sorted by name.
+    public static func of(_ records: [CapabilityRecord], kernel: String, collectorVersion: String) -> [Fact] {
+        let hardware = combine(records)
+        let usable = UsableFacts.derive(records: records, facts: hardware, kernel: kernel, collectorVersion: collectorVersion)
+        return (hardware + usable).sorted { $0.name < $1.name }
+    }
+
     public static func combine(_ records: [CapabilityRecord]) -> [Fact] {
         // Every unit's facts in one array, sorted by name once, then each run of one name folded: no
         // dictionary of arrays (hashing every name cost more than the folding).

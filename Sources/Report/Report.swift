@@ -128,6 +128,10 @@ public enum SourceKind: String, Codable, Sendable, CaseIterable {
     case vfio
     /// `struct iommu_hw_info` as returned, immediately followed by the type-specific data.
     case iommufd
+    /// What the kernel allowed when asked (Decoders/KernelProbes.swift): raw is a JSON object of probe
+    /// name → outcome (`{"iommufd.hwpt_alloc.nest_parent":"EOPNOTSUPP",…}`). Unit: the VFIO group or
+    /// device cdev probed, or `iommufd` for the device-less probes.
+    case probe
 }
 
 public enum ReportError: Error, Equatable, Sendable, CustomStringConvertible {

@@ -10,7 +10,7 @@ struct PreparedReport: Sendable {
     var records: [CapabilityRecord]
     /// The records as capability versions (decoded JSON written here, outside the write transaction).
     var capabilities: [CapabilityValue]
-    /// Host-level facts (HostFacts.combine over every record), sorted by name.
+    /// Host-level facts (HostFacts.of: every record combined, plus the usable half), sorted by name.
     var facts: [Fact]
     var contentHash: String
     var payload: String
@@ -36,7 +36,7 @@ struct PreparedReport: Sendable {
         self.kernel = kernel
         self.records = records
         self.capabilities = records.map { CapabilityValue($0, kernel: report.kernel.release) }
-        self.facts = HostFacts.combine(records)
+        self.facts = HostFacts.of(records, kernel: report.kernel.release, collectorVersion: report.collectorVersion)
         self.contentHash = PreparedReport.contentHash(kernel: report.kernel.release, facts: facts, records: records)
         self.payload = report.payloadJSON()
         self.sourceKinds = Set(report.sources.map(\.kind.rawValue)).sorted().joined(separator: ",")
