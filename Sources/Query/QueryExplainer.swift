@@ -89,7 +89,33 @@ public struct QueryExplainer: Sendable {
             message = "\(term) unknown (" + (QueryExplainer.isLabel(term) ? "no such label" : "never reported") + "), needs \(needs)"
         }
         return QueryReason(predicate: negated ? "not \(expr)" : expr.description, outcome: outcome, term: term, value: value,
-                           message: message, condition: condition)
+                           message: message + usableHalves(term), condition: condition)
+    }
+
+    /// The facts explaining `expr` reads: those it names, plus `hw.NAME` and `evidence.NAME` beside each
+    /// usable fact it names.
+    public static func factsNeeded(_ expr: QueryExpr) -> Set<String> {
+        var out = Set<String>()
+        for case .fact(let name, _) in expr.terms {
+            out.insert(name)
+            if CrossVendor.usableNames.contains(name) { out.formUnion([CrossVendor.hw(name), CrossVendor.evidence(name)]) }
+        }
+        return out
+    }
+
+    /// For a usable fact (`nesting`, …): which half failed — what the hardware says (`hw.NAME`) and the
+    /// kernel's evidence (`evidence.NAME`), e.g. `; hardware can; kernel refused IOMMU_HWPT_ALLOC nest_parent …`.
+    func usableHalves(_ term: QueryTerm) -> String {
+        guard case .fact(let name, _) = term, CrossVendor.usableNames.contains(name) else { return "" }
+        let hardware: String
+        switch host.facts[CrossVendor.hw(name)] {
+        case .bool(true)?: hardware = "hardware can"
+        case .bool(false)?: hardware = "hardware cannot"
+        case let other?: hardware = "hardware has \(CrossVendor.hw(name)) = \(QueryExplainer.shown(other, term))"
+        case nil: hardware = "hardware unknown"
+        }
+        let evidence = host.facts[CrossVendor.evidence(name)].map { "; " + $0.description } ?? "; no kernel evidence reported"
+        return " — " + hardware + evidence
     }
 
     func value(_ term: QueryTerm) -> FactValue? {

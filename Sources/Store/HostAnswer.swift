@@ -114,8 +114,8 @@ extension SQLiteStore {
                                                              counted: true)
             }
             if request.notMatching {
-                // The facts the expression names, which explain needs to say why.
-                let named = Set((request.expr?.terms ?? []).compactMap { if case .fact(let name, _) = $0 { name } else { nil } })
+                // The facts the expression names (and, for usable facts, both halves), which explain needs to say why.
+                let named = request.expr.map(QueryExplainer.factsNeeded) ?? []
                 let other = HostQuerySQL.Filter(freshSince: since, notMatching: true)
                 (answer.notMatching, answer.notMatchingTotal) = try list(other, after: cursors.2, fields: named, counted: false)
                 // Every fresh host is on one side: the other side's total is the rest (one scan, not two).

@@ -9,7 +9,7 @@ import TestSupport
         var db: String { dir.path("fleet.sqlite") }
         init() throws {
             dir = try TempDir()
-            let run = try CapregBinary.run(["synth", "--hosts", "40", "--days", "2", "--seed", "3", "--ingest", "--db", db])
+            let run = try CapregBinary.run(["synth", "--hosts", "40", "--days", "2", "--seed", "1", "--ingest", "--db", db])
             guard run.status == 0 else { throw CocoaError(.fileWriteUnknown, userInfo: ["stderr": run.stderr]) }
         }
     }

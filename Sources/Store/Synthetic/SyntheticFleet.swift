@@ -48,6 +48,8 @@ public struct SyntheticFleet: Sendable {
         var secondOfDay: Int
         /// Runs `vsvaKernels` instead of the first two upstream kernels.
         var vsva = false
+        /// Runs a collector older than kernel probes (capreg-collector 0.1.0): its usable facts stay unknown.
+        var oldCollector = false
 
         func kernel(_ index: Int) -> String {
             vsva && index < SyntheticFleet.vsvaKernels.count ? SyntheticFleet.vsvaKernels[index] : SyntheticFleet.kernels[index]
@@ -78,6 +80,8 @@ public struct SyntheticFleet: Sendable {
         // Drawn from a stream of its own so that adding it left every other host's profile as it was.
         var v = SplitMix64.stream(seed, 2, UInt64(host))
         let vsva = hardware == .vtdNesting && v.next() % 10 == 0
+        var c = SplitMix64.stream(seed, 3, UInt64(host))
+        let oldCollector = c.next() % 10 == 0
         return Profile(
             hostname: String(format: "host-%06d", host),
             machineId: String(format: "%016llx%016llx", g.next(), g.next()),
@@ -85,7 +89,7 @@ public struct SyntheticFleet: Sendable {
             hardware: hardware, units: 1 + Int(g.next() % 2),
             vfioGroup: g.next() % 5 == 0 ? nil : Int(g.next() % 64),
             firstKernel: firstKernel, upgradeDays: upgradeDays, firstDay: firstDay, lastDay: lastDay,
-            secondOfDay: Int(g.next() % 86_400), vsva: vsva)
+            secondOfDay: Int(g.next() % 86_400), vsva: vsva, oldCollector: oldCollector)
     }
 
     /// Host `host`'s report on `day`, or nil when it did not report that day (not yet joined, or stale).
@@ -124,9 +128,11 @@ public struct SyntheticFleet: Sendable {
         vfio.dmaAvail = k.atLeast(5, 10)
         vfio.padTo8 = k.atLeast(6, 12)
         var usesIOMMUFD = false
+        var vtdNest = false
         switch p.hardware {
         case .vtdLegacy, .vtdScalable, .vtdFirstStageOnly, .vtdNesting:
             let (cap, ecap) = SyntheticFleet.vtdRegisters(p.hardware)
+            vtdNest = ecap & (1 << 26) != 0
             if k.flavour == "+vsva" {
                 vfio.nesting = SyntheticBytes.Nesting(revision: k.atLeast(5, 12) ? .v8 : .v5, cap: cap, ecap: ecap)
             }
@@ -139,6 +145,9 @@ public struct SyntheticFleet: Sendable {
                 usesIOMMUFD = true
                 sources.append(Report.Source(kind: .iommufd, unit: "iommufd-dev-1",
                                              raw: SyntheticBytes.iommufdVTd(cap: cap, ecap: ecap, maxPasidLog2: p.hardware == .vtdNesting ? 20 : 0)))
+                if !p.oldCollector {
+                    sources.append(SyntheticProbes.source("iommufd-dev-1", SyntheticProbes.iommufdDevice(kernel: k, cap: cap, ecap: ecap)))
+                }
             }
         case .amdRome, .amdMilan, .amdGenoa:
             let efr: UInt64, efr2: UInt64
@@ -157,15 +166,22 @@ public struct SyntheticFleet: Sendable {
         if !usesIOMMUFD || p.hardware == .vtdNesting {
             if let group = p.vfioGroup {
                 sources.append(Report.Source(kind: .vfio, unit: "vfio-group-\(group)", raw: SyntheticBytes.vfioInfo(vfio)))
+                if !p.oldCollector {
+                    sources.append(SyntheticProbes.source("vfio-group-\(group)", SyntheticProbes.vfio(kernel: k, vtdNest: vtdNest, vsva: k.flavour == "+vsva")))
+                }
             } else {
                 sources.append(Report.Source(kind: .vfio, unit: "vfio", status: .unavailable, reason: "ENOENT",
                                              detail: "no device bound to vfio-pci"))
             }
         }
+        // Kernels 7.x are built with iommufd here; the others (Debian's, Ubuntu's of their day) without.
+        if !p.oldCollector {
+            sources.append(SyntheticProbes.source("iommufd", SyntheticProbes.iommufdKernel(kernel: k, hasIOMMUFD: k.atLeast(7, 0), devices: usesIOMMUFD ? 1 : 0)))
+        }
         return Report(reportId: id, collectedAt: at,
                       host: Report.Host(hostname: p.hostname, machineId: p.machineId, labels: p.labels),
                       kernel: Report.Kernel(release: release, version: "#1 SMP PREEMPT_DYNAMIC"),
-                      collectorVersion: "0.1.0", sources: sources)
+                      collectorVersion: p.oldCollector ? "capreg-collector 0.1.0" : "capreg-collector 0.2.0", sources: sources)
     }
 
     /// VT-d CAP/ECAP values: the first three as QEMU's emulated unit reports them (../shared/captures);
