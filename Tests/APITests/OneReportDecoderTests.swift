@@ -128,7 +128,6 @@ struct OneReportDecoderTests {
 
         // 3. capreg ingest, from a file and from standard input (JSON Lines; at most 20 errors are printed a run).
         let dir = try TempDir()
-        var cliStores: [String] = []
         for (chunkIndex, start) in stride(from: 0, to: cases.count, by: 10).enumerated() {
             let chunk = Array(cases[start..<min(start + 10, cases.count)])
             let text = chunk.map(\.text).joined(separator: "\n") + "\n"
@@ -152,7 +151,7 @@ struct OneReportDecoderTests {
                 #expect(failed.count == refused.count, "\(location): \(run.stderr)")
             }
         }
-        cliStores = [dir.path("file.sqlite"), dir.path("stdin.sqlite")]
+        let cliStores = [dir.path("file.sqlite"), dir.path("stdin.sqlite")]
 
         // The same instants were stored, to the millisecond, by every path.
         func lastSeen(_ store: SQLiteStore) throws -> [String: Date] {
