@@ -17,8 +17,10 @@ let package = Package(
     targets: [
         // Pure decoders: kernel bytes and register text in, typed facts out. Foundation only, no I/O.
         .target(name: "Decoders", path: "Sources/Decoders"),
-        // The collector's report (wire format) and how its sources become capability records.
-        .target(name: "Report", dependencies: ["Decoders"], path: "Sources/Report"),
+        // RFC 3339 times in and out: the one parser and formatter every module uses. Foundation only, pure.
+        .target(name: "Timestamps", path: "Sources/Timestamps"),
+        // The collector's report (wire format), the one report decoder, and how its sources become capability records.
+        .target(name: "Report", dependencies: ["Decoders", "Timestamps"], path: "Sources/Report"),
         // The query language: parser, type checker against the vocabulary, reference evaluator. Pure.
         .target(name: "Query", dependencies: ["Decoders"], path: "Sources/Query"),
         // JSON text written by hand (one escaper): error bodies, API answers, the store's encoded facts. Pure.
@@ -30,16 +32,18 @@ let package = Package(
         // HTTP/1.1 on Glibc sockets: parsing, limits, timeouts, keep-alive. Knows nothing about capabilities.
         .target(name: "Server", dependencies: ["JSONText"], path: "Sources/Server"),
         // The agent: reads sysfs, VFIO and iommufd, builds reports, spools and pushes them.
-        .target(name: "Collector", dependencies: ["Decoders", "Report"], path: "Sources/Collector"),
+        .target(name: "Collector", dependencies: ["Decoders", "Report", "Timestamps"], path: "Sources/Collector"),
         // The fleet dashboard: server-rendered HTML and SVG pages (no script), served by API under / and /ui/.
-        .target(name: "Dashboard", dependencies: ["Store", "Query", "Decoders", "Server"], path: "Sources/Dashboard"),
+        .target(name: "Dashboard", dependencies: ["Store", "Query", "Decoders", "Server", "Timestamps"], path: "Sources/Dashboard"),
         // The HTTP API: routes, auth, endpoints' JSON, metrics. Store and Query behind, Server in front.
-        .target(name: "API", dependencies: ["Store", "Server", "Decoders", "Report", "Query", "JSONText", "Dashboard"], path: "Sources/API"),
+        .target(name: "API", dependencies: ["Store", "Server", "Decoders", "Report", "Query", "JSONText", "Dashboard", "Timestamps"],
+                path: "Sources/API"),
         .executableTarget(
             name: "capreg",
             dependencies: [
                 "Decoders",
                 "Report",
+                "Timestamps",
                 "Query",
                 "Store",
                 "Collector",
@@ -63,17 +67,20 @@ let package = Package(
         .target(name: "TestSupport", path: "Tests/TestSupport"),
         .testTarget(name: "DecodersTests", dependencies: ["Decoders"], path: "Tests/DecodersTests"),
         // Runs the built capreg binary as a user would.
-        .testTarget(name: "CLITests", dependencies: ["capreg", "TestSupport"], path: "Tests/CLITests"),
+        .testTarget(name: "CLITests", dependencies: ["capreg", "Timestamps", "TestSupport"], path: "Tests/CLITests"),
         .testTarget(name: "QueryTests", dependencies: ["Query", "Decoders", "TestSupport"], path: "Tests/QueryTests"),
         // The query language compiled to SQL, on real SQLite files.
         .testTarget(name: "StoreQueryTests", dependencies: ["Store", "Query", "Report", "Decoders", "TestSupport",
                                                           .product(name: "GRDB", package: "GRDB.swift")],
                     path: "Tests/StoreQueryTests"),
-        .testTarget(name: "CollectorTests", dependencies: ["Collector", "Report", "Decoders", "TestSupport"], path: "Tests/CollectorTests",
+        .testTarget(name: "CollectorTests", dependencies: ["Collector", "Report", "Decoders", "Timestamps", "TestSupport"], path: "Tests/CollectorTests",
                     exclude: ["Fixtures"]),  // JSON read by path at test time
-        .testTarget(name: "ReportTests", dependencies: ["Report", "Decoders"], path: "Tests/ReportTests"),
-        // The API over real loopback sockets, on temporary SQLite stores.
-        .testTarget(name: "APITests", dependencies: ["API", "Server", "Store", "Report", "Decoders", "Query", "TestSupport"], path: "Tests/APITests"),
+        .testTarget(name: "ReportTests", dependencies: ["Report", "Decoders", "Timestamps"], path: "Tests/ReportTests"),
+        // The API over real loopback sockets, on temporary SQLite stores; beside it the built capreg binary
+        // (capreg ingest takes the same reports as POST /v1/reports).
+        .testTarget(name: "APITests", dependencies: ["API", "Server", "Store", "Report", "Decoders", "Query", "Timestamps", "capreg",
+                                                   "TestSupport"],
+                    path: "Tests/APITests"),
         // Dashboard pages on temporary stores, and in headless Chromium against a real capreg serve.
         .testTarget(name: "DashboardTests", dependencies: ["Dashboard", "API", "Server", "Store", "Report", "Decoders", "Query", "capreg",
                                                          "TestSupport"],

@@ -3,6 +3,7 @@ import Foundation
 import Query
 import Server
 import Store
+import Timestamps
 
 /// GET /v1/changes?since=T1&until=T2&where=EXPR: per host, the facts gained, lost or changed between the
 /// state at T1 and the state at T2, with the kernel before and after. `where` keeps hosts whose state at

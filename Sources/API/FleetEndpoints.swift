@@ -2,6 +2,7 @@ import Decoders
 import Foundation
 import Server
 import Store
+import Timestamps
 
 /// The fleet-level reads: kernels, the vocabulary, and a summary.
 extension API {

@@ -1,6 +1,7 @@
 import Foundation
 import Server
 import Store
+import Timestamps
 
 /// GET /v1/hosts/{host}: the current state, and every unit's capabilities with their decoded values and
 /// raw bytes (base64), exactly as reported. Both answers here carry the revision their data was read at.

@@ -4,6 +4,7 @@ import JSONText
 import Query
 import Server
 import Store
+import Timestamps
 
 /// GET /v1/hosts: the hosts matching EXPR (every host without it), now, as of a time or as of a
 /// registry revision, in hostname order, a page at a time. Hosts whose state is older than the

@@ -2,6 +2,7 @@ import Foundation
 import Query
 import Server
 import Store
+import Timestamps
 
 /// Query-string parameters of one request, checked against what the endpoint accepts: an unknown or
 /// repeated parameter is a 400 (a misspelt `wehre=` must not silently list the whole fleet).
@@ -60,12 +61,16 @@ struct Parameters {
         }
     }
 
+    /// An RFC 3339 time or a date (RFC3339.parse with allowingDate: what `--as-of` takes too).
     func time(_ name: String) throws(APIError) -> Date? {
         guard let text = values[name] else { return nil }
-        guard let date = RFC3339.parse(text) else {
-            throw APIError.badParameter(name, "expected an RFC 3339 time (2025-01-05T12:00:00Z) or a date (2025-01-05), found \"\(text.prefix(40))\"")
+        do {
+            return try RFC3339.parse(text, allowingDate: true)
+        } catch {
+            // `+01:00` unencoded in a query string arrives as ` 01:00`.
+            let hint = text.dropFirst(19).contains(" ") ? " (in a query string, send + as %2B)" : ""
+            throw APIError.badParameter(name, "\(error)\(hint); found \"\(text.prefix(40))\"")
         }
-        return date
     }
 
     /// A query expression; empty or absent means "every host".

@@ -8,24 +8,6 @@ import Store
 /// decodes every source (once) before anything is written, so an undecodable one answers 400 (naming
 /// the unit, the capability and the byte offset) with nothing stored; the rest is one transaction.
 extension API {
-    static let maxIdentifierLength = 255
-
-    /// Report JSON as Report.decoder reads it, but with our RFC 3339 parser for times (it accepts every
-    /// form RFC 3339 allows, which the contract promises).
-    static let reportDecoder: JSONDecoder = {
-        let d = JSONDecoder()
-        d.keyDecodingStrategy = .convertFromSnakeCase
-        d.dateDecodingStrategy = .custom { decoder in
-            let c = try decoder.singleValueContainer()
-            let text = try c.decode(String.self)
-            guard let date = RFC3339.parse(text) else {
-                throw DecodingError.dataCorruptedError(in: c, debugDescription: "not an RFC 3339 time")
-            }
-            return date
-        }
-        return d
-    }()
-
     func postReports(_ request: HTTPRequest) throws -> HTTPResponse {
         _ = try Parameters(request, allowed: [])
         let reports = try Self.parseReports(request.body, max: maxReportsPerRequest)
@@ -53,31 +35,18 @@ extension API {
         return .json(.object([("results", .array(items))]))
     }
 
+    /// The body through the one report decoder (Report.decodeOneOrMany: the same checks and words as
+    /// `capreg ingest`); a refusal is a 400 whose `path` names the field (`[2].collected_at` in an array).
     static func parseReports(_ body: [UInt8], max: Int) throws(APIError) -> [Report] {
-        guard let first = body.first(where: { $0 != 0x20 && $0 != 0x09 && $0 != 0x0A && $0 != 0x0D }) else {
-            throw APIError(.badRequest, "invalid_report", "the body is empty; send a report (JSON object) or an array of reports")
-        }
-        var reports: [Report]
+        let reports: [Report]
         do {
-            if first == UInt8(ascii: "[") {
-                reports = try reportDecoder.decode([Report].self, from: Data(body))
-            } else {
-                reports = [try reportDecoder.decode(Report.self, from: Data(body))]
-            }
-        } catch let error as DecodingError {
-            throw APIError(.badRequest, "invalid_report", describe(error), details: [("path", .string(path(of: error)))])
+            reports = try Report.decodeOneOrMany(json: Data(body))
         } catch {
-            throw APIError(.badRequest, "invalid_report", "the body is not JSON")
+            throw APIError(.badRequest, "invalid_report", error.description,
+                           details: error.path.isEmpty ? [] : [("path", .string(error.path))])
         }
         guard reports.count <= max else {
             throw APIError(.badRequest, "too_many_reports", "\(reports.count) reports in one request; at most \(max)")
-        }
-        for (i, r) in reports.enumerated() {
-            for (field, value) in [("report_id", r.reportId), ("host.hostname", r.host.hostname)]
-            where value.isEmpty || value.unicodeScalars.count > maxIdentifierLength {
-                throw APIError(.badRequest, "invalid_report", "report \(i): \(field) must be 1…\(maxIdentifierLength) characters",
-                               details: [("path", .string("[\(i)].\(field)"))])
-            }
         }
         return reports
     }
@@ -100,51 +69,5 @@ extension API {
             return APIError(.badRequest, "bad_source", "report \(reportId): \(kind) \(unit): \(message); nothing was stored",
                             details: details)
         }
-    }
-
-    static func path(of error: DecodingError) -> String {
-        let context: DecodingError.Context
-        switch error {
-        case .typeMismatch(_, let c), .valueNotFound(_, let c), .keyNotFound(_, let c), .dataCorrupted(let c): context = c
-        @unknown default: return ""
-        }
-        var keys = context.codingPath
-        if case .keyNotFound(let key, _) = error { keys.append(key) }
-        var out = ""
-        for key in keys {
-            if let i = key.intValue { out += "[\(i)]" } else { out += (out.isEmpty ? "" : ".") + snake(key.stringValue) }
-        }
-        return out
-    }
-
-    static func describe(_ error: DecodingError) -> String {
-        let at = path(of: error)
-        let place = at.isEmpty ? "the body" : at
-        switch error {
-        case .keyNotFound: return "\(place) is missing"
-        case .typeMismatch(let type, _): return "\(place): expected \(typeName(type))"
-        case .valueNotFound(let type, _): return "\(place): expected \(typeName(type)), found null"
-        case .dataCorrupted(let c): return "\(place): \(c.debugDescription.prefix(200))"
-        @unknown default: return "\(place) is invalid"
-        }
-    }
-
-    static func typeName(_ type: Any.Type) -> String {
-        switch type {
-        case is String.Type: return "a string"
-        case is Bool.Type: return "a boolean"
-        case is Date.Type: return "an RFC 3339 time"
-        case is [Any].Type: return "an array"
-        default: return String(describing: type).hasPrefix("Array") ? "an array" : "an object or value of \(type)"
-        }
-    }
-
-    /// Coding keys come back camelCased after convertFromSnakeCase; clients wrote snake_case.
-    static func snake(_ key: String) -> String {
-        var out = ""
-        for c in key {
-            if c.isUppercase { out += "_" + c.lowercased() } else { out.append(c) }
-        }
-        return out
     }
 }

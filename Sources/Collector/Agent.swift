@@ -17,6 +17,8 @@ public struct Agent: Sendable {
     /// `--once` exit statuses, worst first.
     public enum Status: Int32, Sendable {
         case delivered = 0
+        /// No report was made: the host has no usable name (HostIdentity.resolve); EX_NOHOST.
+        case noIdentity = 68
         /// This run's report could not be spooled (spool full or unwritable): it is lost, loudly.
         case dropped = 73
         /// The registry refused a report; it is in the spool's rejected/ directory.
@@ -25,10 +27,19 @@ public struct Agent: Sendable {
         case pending = 75
     }
 
+    public enum Collected: Sendable {
+        case spooled, notSpooled, noIdentity
+    }
+
     /// Collects and spools one report (full, or a heartbeat when `heartbeats` and nothing changed).
-    /// Returns false when it could not be spooled.
-    public func collectAndSpool(heartbeats: Bool) -> Bool {
-        let report = collector.collect()
+    public func collectAndSpool(heartbeats: Bool) -> Collected {
+        let report: Report
+        do {
+            report = try collector.collect()
+        } catch {
+            log("ERROR \(error)")
+            return .noIdentity
+        }
         let fingerprint = Heartbeat.fingerprint(report)
         let unchanged = heartbeats && Heartbeat.last(in: delivery.spool) == fingerprint
         let toSend = unchanged ? Heartbeat.heartbeat(of: report) : report
@@ -36,18 +47,19 @@ public struct Agent: Sendable {
             let entry = try delivery.spool.add(toSend)
             Heartbeat.remember(fingerprint, in: delivery.spool)
             log("INFO spooled \(unchanged ? "heartbeat" : "report") \(report.reportId) (\(entry.size) bytes, \(report.sources.count) sources)")
-            return true
+            return .spooled
         } catch {
             log("ERROR \(error)")
-            return false
+            return .notSpooled
         }
     }
 
     public func once(maxFailures: Int) -> Status {
-        let spooled = collectAndSpool(heartbeats: false)
+        let collected = collectAndSpool(heartbeats: false)
         let outcome = delivery.drain(maxFailures: maxFailures)
         log("INFO delivered \(outcome.delivered), rejected \(outcome.rejected), waiting \(outcome.remaining)")
-        if !spooled { return .dropped }
+        if collected == .noIdentity { return .noIdentity }
+        if collected == .notSpooled { return .dropped }
         if outcome.rejected > 0 { return .rejected }
         return outcome.remaining > 0 ? .pending : .delivered
     }

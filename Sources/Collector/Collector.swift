@@ -28,7 +28,14 @@ public struct Collector: Sendable {
         self.io = io
     }
 
-    public func collect(now: Date = Date(), kernel: Report.Kernel = HostIdentity.kernel()) -> Report {
+    /// The name this run's reports carry (HostIdentity.resolve: the configured name, else the system's).
+    public func identity() throws(HostIdentity.Unusable) -> String {
+        try HostIdentity.resolve(configured: options.hostname, system: HostIdentity.hostname())
+    }
+
+    /// One report; refused (no report at all) when the host has no usable name.
+    public func collect(now: Date = Date(), kernel: Report.Kernel = HostIdentity.kernel()) throws(HostIdentity.Unusable) -> Report {
+        let hostname = try identity()
         var sources = SysfsSource.collect(root: options.sysfsRoot)
         if options.vfioGroups != .named([]) {
             sources += VFIOSource(io: io, devRoot: options.devRoot).collect(groups: options.vfioGroups.names)
@@ -38,7 +45,7 @@ public struct Collector: Sendable {
         }
         let release = KernelRelease(kernel.release)
         sources = sources.map { Self.decode($0, kernel: release) }
-        let host = Report.Host(hostname: options.hostname ?? HostIdentity.hostname(),
+        let host = Report.Host(hostname: hostname,
                                machineId: HostIdentity.machineID(path: options.machineIDPath), labels: options.labels)
         return Report(reportId: UUID().uuidString.lowercased(), collectedAt: now, host: host, kernel: kernel,
                       collectorVersion: Self.version, sources: sources)

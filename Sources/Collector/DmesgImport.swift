@@ -1,6 +1,7 @@
 import Decoders
 import Foundation
 import Report
+import Timestamps
 
 /// Backfill from archived boot logs: dmesg (with or without `[ seconds]` stamps) and journalctl
 /// `--output short-iso`. Each boot becomes one report dated at the boot, holding the registers the
@@ -135,15 +136,14 @@ public enum DmesgImport {
         return (wall, stamp, rest)
     }
 
-    /// RFC 3339 and journalctl's `+0000` offsets.
+    /// journalctl's short-iso stamp (`2024-01-02T03:04:05+0000`: an offset without its colon) or RFC 3339,
+    /// through RFC3339.parse.
     static func parseISO(_ text: String) -> Date? {
-        if let d = parseTimestamp(text) { return d }
         var t = text
         if t.count > 5, let sign = t.dropLast(4).last, sign == "+" || sign == "-", t.suffix(4).allSatisfy(\.isNumber) {
             t.insert(":", at: t.index(t.endIndex, offsetBy: -2))
-            return parseTimestamp(t)
         }
-        return nil
+        return try? RFC3339.parse(t)
     }
 
     /// A UUID-shaped id from two FNV-1a 64 digests of `seed`.

@@ -1,6 +1,6 @@
 import Decoders
 import Foundation
-import Server
+import Timestamps
 
 /// How times, ages and values read on a page.
 public enum DisplayText {

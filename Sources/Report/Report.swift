@@ -1,5 +1,6 @@
 import Decoders
 import Foundation
+import Timestamps
 
 /// What a collector sends: one host's identity, kernel and raw capability sources at one moment.
 /// JSON with snake_case keys (api/openapi.yaml `Report`). The registry decodes `raw` itself with its
@@ -85,36 +86,18 @@ public struct Report: Codable, Hashable, Sendable {
         }
     }
 
+    /// Reports as JSON: sorted keys, snake_case, times through RFC3339.format (UTC, milliseconds). Reading
+    /// JSON back is `Report.decode(json:)` (ReportDecoding.swift), the one decoder with its checks.
     public static let encoder: JSONEncoder = {
         let e = JSONEncoder()
         e.keyEncodingStrategy = .convertToSnakeCase
-        e.dateEncodingStrategy = .iso8601
+        e.dateEncodingStrategy = .custom { date, encoder in
+            var c = encoder.singleValueContainer()
+            try c.encode(RFC3339.format(date))
+        }
         e.outputFormatting = [.sortedKeys]
         return e
     }()
-
-    public static let decoder: JSONDecoder = {
-        let d = JSONDecoder()
-        d.keyDecodingStrategy = .convertFromSnakeCase
-        d.dateDecodingStrategy = .custom { decoder in
-            let c = try decoder.singleValueContainer()
-            let text = try c.decode(String.self)
-            guard let date = parseTimestamp(text) else {
-                throw DecodingError.dataCorruptedError(in: c, debugDescription: "not an RFC 3339 timestamp: \(text.prefix(40))")
-            }
-            return date
-        }
-        return d
-    }()
-}
-
-/// RFC 3339 timestamps with or without fractional seconds.
-public func parseTimestamp(_ text: String) -> Date? {
-    let plain = ISO8601DateFormatter()
-    if let d = plain.date(from: text) { return d }
-    let fractional = ISO8601DateFormatter()
-    fractional.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
-    return fractional.date(from: text)
 }
 
 /// How a source's `raw` bytes are laid out.

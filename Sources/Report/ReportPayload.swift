@@ -1,14 +1,15 @@
 import Foundation
+import Timestamps
 
 extension Report {
-    /// The report as `Report.encoder` writes it (sorted keys, snake_case, ISO 8601 dates), byte for byte,
+    /// The report as `Report.encoder` writes it (sorted keys, snake_case, RFC3339.format times), byte for byte,
     /// written by hand: the store keeps this text as `reports.payload` for every report it ingests, and
     /// JSONEncoder's boxing was a visible share of ingest CPU.
     ///
     /// What it mirrors (swift-foundation's JSONEncoder/JSONWriter): members sorted by the UTF-8 bytes of
     /// their keys; nil optionals left out; `"`, `\`, `/` and control characters escaped as JSONWriter does
-    /// (`\b \f \n \r \t`, others `\u00xx` in lower-case hex), every other byte as is; dates through
-    /// `Date.formatted(.iso8601)`. Dictionary keys (labels, decoded) go through the snake_case conversion
+    /// (`\b \f \n \r \t`, others `\u00xx` in lower-case hex), every other byte as is; times through
+    /// `RFC3339.format` (UTC, milliseconds). Dictionary keys (labels, decoded) go through the snake_case conversion
     /// in JSONEncoder; that conversion is the identity only for ASCII keys without upper-case letters, so
     /// any other key falls back to JSONEncoder itself. Tests compare both over many reports.
     public func payloadJSON() -> String {
@@ -23,7 +24,7 @@ extension Report {
         out.reserveCapacity(256 + r.sources.reduce(0) { $0 + ($1.raw?.utf8.count ?? 0) + 96 })
         // Top level, sorted: collected_at, collector_version, host, kernel, report_id, sources.
         out.append(contentsOf: #"{"collected_at":"#.utf8)
-        appendString(r.collectedAt.formatted(.iso8601), to: &out)
+        appendString(RFC3339.format(r.collectedAt), to: &out)
         out.append(contentsOf: #","collector_version":"#.utf8)
         appendString(r.collectorVersion, to: &out)
         // host: hostname, labels, machine_id

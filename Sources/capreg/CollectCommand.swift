@@ -2,6 +2,7 @@ import ArgumentParser
 import Collector
 import Foundation
 import Report
+import Timestamps
 
 struct CollectCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -27,8 +28,15 @@ struct CollectCommand: ParsableCommand {
 
         Exit status: 0 done (with --push: the spool is empty); 75 reports are waiting in the spool;
         76 the registry refused a report (kept in DIR/rejected/); 73 this report could not be
-        spooled (spool full or not writable) and is lost; 78 the config file does not parse
-        (file:line is printed); 66 a file cannot be read; 64 usage.
+        spooled (spool full or not writable) and is lost; 68 no usable host identity (below), no
+        report was made; 78 the config file does not parse (file:line is printed); 66 a file cannot
+        be read; 64 usage.
+
+        Host identity: --hostname, else the config's hostname, else the system hostname. Empty,
+        localhost, localhost.localdomain, localhost4/6(.localdomain4/6), ip6-localhost, ip6-loopback
+        and (none) (any case, trailing dot ignored) name many machines at once: the collector refuses
+        them (exit 68; a daemon logs an ERROR and skips that round) and never reports under a
+        stand-in such as the machine id. The registry refuses the same names (400, host.hostname).
         """
     )
 
@@ -47,7 +55,7 @@ struct CollectCommand: ParsableCommand {
     @Option(name: .customLong("iommufd-device"), help: "vfio device cdev (vfio0, …) to read through iommufd, or `all` (repeatable).")
     var iommufdDevices: [String] = []
 
-    @Option(help: "Report this hostname instead of the system's.")
+    @Option(help: "Report under this hostname instead of the system's (not localhost or another shared name: exit 68).")
     var hostname: String?
 
     @Option(name: .customLong("label"), help: "Label KEY=VALUE added to the host (repeatable).")
@@ -96,12 +104,22 @@ struct CollectCommand: ParsableCommand {
         let file = try loadConfig()
         let options = try collectorOptions(file)
         let collector = Collector(options: options)
-        if let url = push ?? file.registry {
+        let url = push ?? file.registry
+        if url == nil && (once || interval != nil) { throw ValidationError("--once and --interval need --push URL (or registry in the config)") }
+        // Before anything is spooled or sent: a host without a usable name makes no report.
+        do { _ = try collector.identity() } catch {
+            printError("capreg collect: \(error)")
+            throw ExitCode(Agent.Status.noIdentity.rawValue)
+        }
+        if let url {
             try deliver(collector, url: url, file: file)
             return
         }
-        if once || interval != nil { throw ValidationError("--once and --interval need --push URL (or registry in the config)") }
-        let report = collector.collect()
+        let report: Report
+        do { report = try collector.collect() } catch {
+            printError("capreg collect: \(error)")
+            throw ExitCode(Agent.Status.noIdentity.rawValue)
+        }
         let encoder = Report.encoder
         if pretty { encoder.outputFormatting = [.sortedKeys, .prettyPrinted, .withoutEscapingSlashes] }
         print(String(decoding: try encoder.encode(report), as: UTF8.self))
@@ -125,7 +143,7 @@ struct CollectCommand: ParsableCommand {
             throw ExitCode(73)
         }
         let log: @Sendable (String) -> Void = { message in
-            let stamp = ISO8601DateFormatter().string(from: Date())
+            let stamp = RFC3339.format(Date())
             FileHandle.standardError.write(Data("\(stamp) capreg-collector \(message)\n".utf8))
         }
         let stop = StopFlag.process

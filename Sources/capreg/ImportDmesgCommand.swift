@@ -2,6 +2,7 @@ import ArgumentParser
 import Collector
 import Foundation
 import Report
+import Timestamps
 
 struct ImportDmesgCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -23,13 +24,13 @@ struct ImportDmesgCommand: ParsableCommand {
     @Argument(help: "Boot log file.")
     var file: String
 
-    @Option(help: "Hostname the log belongs to.")
+    @Option(help: "Hostname the log belongs to (not localhost or another name many machines share).")
     var host: String
 
     @Option(name: .customLong("machine-id"), help: "That host's /etc/machine-id, if known.")
     var machineID: String?
 
-    @Option(name: .customLong("boot-time"), help: "When the (single) boot in a plain dmesg started, RFC 3339.")
+    @Option(name: .customLong("boot-time"), help: "When the (single) boot in a plain dmesg started, RFC 3339 (or a date: midnight UTC).")
     var bootTime: String?
 
     @Option(help: "Kernel release, when the log has no `Linux version` line.")
@@ -44,16 +45,19 @@ struct ImportDmesgCommand: ParsableCommand {
     @Option(help: "Spool directory for --push (default: a temporary directory, removed when empty).")
     var spool: String?
 
+    func validate() throws {
+        if let problem = Report.hostnameProblem(host) { throw ValidationError("--host: \(problem)") }
+        if let bootTime {
+            do { _ = try RFC3339.parse(bootTime, allowingDate: true) } catch { throw ValidationError("--boot-time \(bootTime): \(error)") }
+        }
+    }
+
     func run() throws {
         guard let data = FileManager.default.contents(atPath: file) else {
             printError("capreg import-dmesg: cannot read \(file)")
             throw ExitCode(66)
         }
-        var boot: Date?
-        if let bootTime {
-            guard let d = parseTimestamp(bootTime) else { throw ValidationError("--boot-time: not an RFC 3339 time: \(bootTime)") }
-            boot = d
-        }
+        let boot = try bootTime.map { try RFC3339.parse($0, allowingDate: true) }
         let reports: [Report]
         do {
             reports = try DmesgImport.reports(String(decoding: data, as: UTF8.self), file: file, host: host, machineID: machineID,

@@ -4,6 +4,7 @@ import Decoders
 import Foundation
 import Query
 import Store
+import Timestamps
 
 struct QueryCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -37,7 +38,7 @@ struct QueryCommand: ParsableCommand {
     @Argument(help: "Query expression; omitted: every host.")
     var expression: String?
 
-    @Option(name: .customLong("as-of"), help: ArgumentHelp("Answer as of this time (ISO 8601, e.g. 2025-01-05T12:00:00Z, or a date).",
+    @Option(name: .customLong("as-of"), help: ArgumentHelp("Answer as of this time (RFC 3339, e.g. 2025-01-05T12:00:00Z, or a date: midnight UTC).",
                                                            valueName: "time"))
     var asOf: String?
 
@@ -84,8 +85,8 @@ struct QueryCommand: ParsableCommand {
         if !(1...HostQueryLimits.max).contains(limit) { throw ValidationError("--limit must be within 1…\(HostQueryLimits.max)") }
         if asOf != nil && asOfRevision != nil { throw ValidationError("give --as-of or --as-of-revision, not both") }
         if let asOfRevision, asOfRevision < 1 { throw ValidationError("--as-of-revision must be 1 or more") }
-        if let asOf, QueryCommand.time(asOf) == nil {
-            throw ValidationError("--as-of \(asOf): expected an ISO 8601 time (2025-01-05T12:00:00Z) or a date (2025-01-05)")
+        if let asOf {
+            do { _ = try RFC3339.parse(asOf, allowingDate: true) } catch { throw ValidationError("--as-of \(asOf): \(error)") }
         }
     }
 
@@ -197,13 +198,6 @@ struct QueryCommand: ParsableCommand {
         return out
     }
 
-    static func time(_ text: String) -> Date? {
-        let full = ISO8601DateFormatter()
-        if let d = full.date(from: text) { return d }
-        full.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
-        if let d = full.date(from: text) { return d }
-        let day = ISO8601DateFormatter()
-        day.formatOptions = [.withFullDate]
-        return day.date(from: text)
-    }
+    /// A time a person typed (--as-of, synth --start): RFC3339.parse, a date allowed.
+    static func time(_ text: String) -> Date? { try? RFC3339.parse(text, allowingDate: true) }
 }

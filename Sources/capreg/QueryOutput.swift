@@ -2,6 +2,7 @@ import Decoders
 import Foundation
 import Query
 import Store
+import Timestamps
 
 /// How `capreg query` prints a page: an aligned table, RFC 4180 CSV, or a JSON array of objects.
 enum QueryOutput {
@@ -55,10 +56,9 @@ enum QueryOutput {
     }
 
     static func objects(_ hosts: [QueriedHost]) -> [[String: Any]] {
-        let time = ISO8601DateFormatter()
-        return hosts.map { host in
+        hosts.map { host in
             ["hostname": host.hostname, "kernel": host.kernelRelease.map { $0 as Any } ?? NSNull(),
-             "reported_at": time.string(from: host.reportedAt), "labels": host.labels, "facts": DecodeOutput.factsObject(host.facts)]
+             "reported_at": RFC3339.format(host.reportedAt), "labels": host.labels, "facts": DecodeOutput.factsObject(host.facts)]
         }
     }
 

@@ -3,6 +3,7 @@ import Decoders
 import Foundation
 import Server
 import Store
+import Timestamps
 
 /// `capreg query --server URL`: the same page, asked of a running registry over HTTP.
 enum RemoteQuery {
@@ -63,9 +64,13 @@ enum RemoteQuery {
             throw Failure.unavailable("\(server): \(message)")
         }
         let page = try JSONDecoder().decode(Page.self, from: Data(response.body))
-        let hosts = HostPage.make(hosts: page.hosts.map { h in
-            QueriedHost.make(hostname: h.hostname, kernelRelease: h.kernel, reportedAt: RFC3339.parse(h.reported_at) ?? Date(timeIntervalSince1970: 0),
-                        labels: h.labels, facts: h.facts.map { Fact($0.key, $0.value.value) }.sorted { $0.name < $1.name })
+        let hosts = HostPage.make(hosts: try page.hosts.map { h in
+            let reportedAt: Date
+            do { reportedAt = try RFC3339.parse(h.reported_at) } catch {
+                throw Failure.unavailable("\(server): host \(h.hostname): reported_at: \(error)")
+            }
+            return QueriedHost.make(hostname: h.hostname, kernelRelease: h.kernel, reportedAt: reportedAt,
+                                    labels: h.labels, facts: h.facts.map { Fact($0.key, $0.value.value) }.sorted { $0.name < $1.name })
         }, nextCursor: page.next_cursor)
         let rejected = page.not_matching?.hosts.map { Explained(hostname: $0.hostname, reasons: ($0.reasons ?? []).map(\.message)) }
         return Answer(page: hosts, notMatching: rejected, notMatchingTotal: page.not_matching?.total, revision: page.revision)

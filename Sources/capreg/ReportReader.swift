@@ -36,35 +36,13 @@ struct ReportReader {
         return out
     }
 
+    /// One report through the one report decoder (Report.decode: the same checks and words as
+    /// POST /v1/reports); a refusal reads `file:line: field: problem`.
     static func decode(_ text: Substring, location: String) -> Result<Located, Failure> {
         do {
-            let report = try Report.decoder.decode(Report.self, from: Data(text.utf8))
-            return .success(Located(report: report, location: location))
-        } catch let error as DecodingError {
-            return .failure(Failure(location: location, message: describe(error)))
+            return .success(Located(report: try Report.decode(json: Data(text.utf8)), location: location))
         } catch {
-            return .failure(Failure(location: location, message: "\(error)"))
-        }
-    }
-
-    static func describe(_ error: DecodingError) -> String {
-        func path(_ context: DecodingError.Context) -> String {
-            let p = context.codingPath.map { $0.intValue.map { "[\($0)]" } ?? snakeCase($0.stringValue) }.joined(separator: ".")
-            return p.isEmpty ? "" : " at \(p)"
-        }
-        switch error {
-        case .dataCorrupted(let c): return "not valid JSON or a bad value\(path(c)): \(c.debugDescription)"
-        case .keyNotFound(let key, let c): return "missing field \(snakeCase(key.stringValue))\(path(c))"
-        case .typeMismatch(_, let c): return "wrong type\(path(c)): \(c.debugDescription)"
-        case .valueNotFound(_, let c): return "missing value\(path(c))"
-        @unknown default: return "\(error)"
-        }
-    }
-
-    /// The wire name of a key (the decoder converts snake_case to camelCase).
-    static func snakeCase(_ key: String) -> String {
-        key.reduce(into: "") { out, c in
-            if c.isUppercase { out += "_" + c.lowercased() } else { out.append(c) }
+            return .failure(Failure(location: location, message: error.description))
         }
     }
 

@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import Report
 import Store
+import Timestamps
 
 struct SynthCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -38,7 +39,9 @@ struct SynthCommand: ParsableCommand {
 
     func validate() throws {
         if hosts < 1 || days < 1 { throw ValidationError("--hosts and --days must be at least 1") }
-        if startDate == nil { throw ValidationError("--start \(start): expected an RFC 3339 time (2025-01-05T12:00:00Z), a date (2025-01-05) or now") }
+        if start != "now" {
+            do { _ = try RFC3339.parse(start, allowingDate: true) } catch { throw ValidationError("--start \(start): \(error), or now") }
+        }
     }
 
     var startDate: Date? {

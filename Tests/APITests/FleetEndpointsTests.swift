@@ -5,6 +5,7 @@ import Query
 import Server
 import Store
 import Testing
+import Timestamps
 
 @Suite("changes, kernels, capabilities, stats, probes, metrics")
 struct FleetEndpointsTests {

@@ -5,6 +5,7 @@ import Report
 import Server
 import Store
 import Testing
+import Timestamps
 
 @Suite("GET /v1/hosts and /v1/hosts/{host}")
 struct HostsEndpointTests {

@@ -4,6 +4,7 @@ import Report
 import Server
 import Store
 import Testing
+import Timestamps
 
 /// Every answer carries the revision it was computed at: host detail, history, changes and kernels say the
 /// same revision as GET /v1/stats, and move on with it when one more report is stored.

@@ -79,4 +79,30 @@ struct CollectCommandTests {
         #expect(run.status == 78)
         #expect(run.stderr.contains("\(file.path):2: spool_max_bytes must be a positive whole number"), "\(run.stderr)")
     }
+
+    @Test("no usable host identity: exit 68 with the reason, and no report is printed, spooled or sent")
+    func placeholderHostnamesExit68() throws {
+        let dir = try TempDir()
+        for name in ["localhost", "", "(none)", "Localhost.localdomain"] {
+            let printed = try CapregBinary.run(["collect", "--sysfs-root", Self.sysfs, "--hostname", name])
+            #expect(printed.status == 68 && printed.stdout.isEmpty, "\(name): \(printed.stderr)")
+            #expect(printed.stderr.hasPrefix("capreg collect: no usable host identity: the configured hostname"), "\(printed.stderr)")
+        }
+        let pushed = try CapregBinary.run(["collect", "--push", "http://127.0.0.1:9", "--spool", dir.path("spool"), "--once",
+                                           "--sysfs-root", Self.sysfs, "--hostname", "localhost"])
+        #expect(pushed.status == 68, "\(pushed.stderr)")
+        let spooled = (try? FileManager.default.contentsOfDirectory(atPath: dir.path("spool"))) ?? []
+        #expect(!spooled.contains { $0.hasSuffix(".json") })
+        // The config's hostname is held to the same rule.
+        try "hostname = localhost.localdomain\n".write(toFile: dir.path("c.conf"), atomically: true, encoding: .utf8)
+        let configured = try CapregBinary.run(["collect", "--config", dir.path("c.conf"), "--sysfs-root", Self.sysfs])
+        #expect(configured.status == 68 && configured.stderr.contains("\"localhost.localdomain\" is a name many machines share"))
+        // A real name goes out as given.
+        let named = try CapregBinary.run(["collect", "--sysfs-root", Self.sysfs, "--hostname", "rack12-node07"])
+        #expect(named.status == 0 && named.stdout.contains(#""hostname":"rack12-node07""#), "\(named.stderr)")
+        // Documented where an operator looks.
+        let help = try CapregBinary.run(["collect", "--help"])
+        let words = help.stdout.split(whereSeparator: \.isWhitespace).joined(separator: " ")
+        #expect(words.contains("68 no usable host identity"), "\(help.stdout)")
+    }
 }

@@ -1,14 +1,14 @@
 import Foundation
 import Testing
 import TestSupport
+import Timestamps
 
 /// `capreg synth`: deterministic JSON Lines, and --start placing day 0.
 @Suite struct SynthCommandTests {
     func times(_ stdout: String) throws -> [Date] {
-        let iso = ISO8601DateFormatter()
-        return try stdout.split(separator: "\n").map { line in
+        try stdout.split(separator: "\n").map { line in
             let object = try JSONSerialization.jsonObject(with: Data(line.utf8)) as! [String: Any]
-            return try #require(iso.date(from: object["collected_at"] as! String))
+            return try RFC3339.parse(object["collected_at"] as! String)
         }
     }
 

@@ -7,11 +7,11 @@ import TestSupport
 
 /// Spool, push, retry and heartbeat against a loopback sink.
 @Suite(.serialized) struct DeliveryTests {
-    static func report(_ n: Int, host: String = "h1") -> Report {
+    static func report(_ n: Int, host: String = "h1") throws -> Report {
         var o = Collector.Options()
         o.sysfsRoot = Fixtures.capture("legacy-aw39").appendingPathComponent("sysfs").path
         o.hostname = host
-        return Collector(options: o).collect(now: Date(timeIntervalSince1970: 1_700_000_000 + Double(n)),
+        return try Collector(options: o).collect(now: Date(timeIntervalSince1970: 1_700_000_000 + Double(n)),
                                              kernel: Report.Kernel(release: "6.1.0-56-amd64"))
     }
 
@@ -23,12 +23,12 @@ import TestSupport
     @Test func spoolWritesDurablyOldestFirstAndLeavesNoTemporaryFiles() throws {
         let dir = try TempDir()
         let spool = try Spool(directory: dir.url.path)
-        let later = Self.report(2), earlier = Self.report(1)
+        let later = try Self.report(2), earlier = try Self.report(1)
         try spool.add(later)
         try spool.add(earlier)
         let pending = spool.pending()
         #expect(pending.map(\.name) == ["r-001700000001000-\(earlier.reportId).json", "r-001700000002000-\(later.reportId).json"])
-        let back = try Report.decoder.decode(Report.self, from: Data(try spool.read(pending[0]).get()))
+        let back = try Report.decode(json: Data(try spool.read(pending[0]).get()))
         #expect(back == earlier)
         let all = try FileManager.default.contentsOfDirectory(atPath: dir.url.path)
         #expect(!all.contains { $0.hasPrefix(".tmp") })
@@ -40,7 +40,8 @@ import TestSupport
         let spool = try Spool(directory: dir.url.path, maxBytes: one + one / 2)
         try spool.add(Self.report(1))
         #expect(throws: Spool.SpoolError.self) { try spool.add(Self.report(2)) }
-        do { try spool.add(Self.report(3)) } catch {
+        let third = try Self.report(3)
+        do { try spool.add(third) } catch {
             #expect(error.description.contains("spool full") && error.description.contains("NOT spooled"))
         }
         #expect(spool.pending().count == 1)
@@ -51,11 +52,11 @@ import TestSupport
         defer { sink.stop() }
         let spoolDir = try TempDir()
         let spool = try Spool(directory: spoolDir.url.path)
-        let reports = (1...3).map { Self.report($0) }
+        let reports = try (1...3).map { try Self.report($0) }
         for r in reports { try spool.add(r) }
         let outcome = try Self.delivery(spool, sink).drain(maxFailures: 3)
         #expect(outcome == Delivery.Outcome(delivered: 3, rejected: 0, remaining: 0, failedAttempts: 0))
-        let ids = try sink.accepted.map { try Report.decoder.decode(Report.self, from: Data($0)).reportId }
+        let ids = try sink.accepted.map { try Report.decode(json: Data($0)).reportId }
         #expect(ids == reports.map(\.reportId))
         #expect(sink.authorizations.allSatisfy { $0 == "Authorization: Bearer collector-token-0123456789" })
     }
@@ -115,10 +116,10 @@ import TestSupport
     }
 
     @Test func unchangedContentBecomesASmallHeartbeat() throws {
-        let a = Self.report(1), b = Self.report(2)
+        let a = try Self.report(1), b = try Self.report(2)
         #expect(a.reportId != b.reportId)
         #expect(Heartbeat.fingerprint(a) == Heartbeat.fingerprint(b))
-        var other = Self.report(3, host: "h2")
+        var other = try Self.report(3, host: "h2")
         #expect(Heartbeat.fingerprint(other) != Heartbeat.fingerprint(a))
         other = a
         other.host.labels["rack"] = "r1"
@@ -138,13 +139,13 @@ import TestSupport
         o.hostname = "agent1"
         let agent = Agent(collector: Collector(options: o), delivery: try Self.delivery(spool, sink), log: { _ in })
         #expect(agent.once(maxFailures: 2) == .delivered)
-        #expect(agent.collectAndSpool(heartbeats: true))
+        #expect(agent.collectAndSpool(heartbeats: true) == .spooled)
         sink.status = 500
         #expect(agent.once(maxFailures: 1) == .pending)
         #expect(spool.pending().count == 2)
         sink.status = 200
         #expect(agent.once(maxFailures: 1) == .delivered)
-        let sent = try sink.accepted.map { try Report.decoder.decode(Report.self, from: Data($0)) }
+        let sent = try sink.accepted.map { try Report.decode(json: Data($0)) }
         #expect(sent.count == 4 && Set(sent.map(\.reportId)).count == 4)
         #expect(sent[1].sources.allSatisfy { $0.decoded == nil }, "second was a heartbeat")
         #expect(sent[0].sources.allSatisfy { $0.decoded != nil })
