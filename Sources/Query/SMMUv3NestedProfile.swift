@@ -31,6 +31,13 @@ extension CompatibilityProfile {
                                       file: "drivers/iommu/arm/arm-smmu-v3/arm-smmu-v3-iommufd.c", version: linuxSMMU,
                                       note: "FEAT_NESTING is set in arm_smmu_device_hw_probe when both stage features are present")),
             ProfileCondition(
+                id: "kernel-nest-parent",
+                requirement: "The running kernel gives a VM a nest parent on this SMMU: the collector's IOMMU_HWPT_ALLOC with NEST_PARENT succeeded (usable `nesting`).",
+                template: "nesting", applies: .always,
+                source: ProfileSource(.kernel, function: "arm_smmu_domain_alloc_paging_flags (IOMMU_HWPT_ALLOC_NEST_PARENT needs ARM_SMMU_FEAT_NESTING)",
+                                      file: "drivers/iommu/arm/arm-smmu-v3/arm-smmu-v3.c", version: linuxSMMU,
+                                      note: "asked by the collector's probe (probe.iommufd.hwpt_alloc.nest_parent)")),
+            ProfileCondition(
                 id: "coherent",
                 requirement: "The guest cannot make DMA non-coherent: the kernel needs the device's CANWBS or the SMMU's S2FWB (IDR3.FWB).",
                 template: "smmu.idr3.fwb", applies: .always,

@@ -42,6 +42,13 @@ extension CompatibilityProfile {
                                       file: "drivers/iommu/intel/nested.c, iommu.c, pasid.c", version: linux,
                                       note: "nested_supported() = sm_supported() && ecap_nest(); -EOPNOTSUPP otherwise")),
             ProfileCondition(
+                id: "kernel-nest-parent",
+                requirement: "The running kernel gives a VM a nest parent: the collector's IOMMU_HWPT_ALLOC with NEST_PARENT on a bound device succeeded (usable `nesting`), not only the registers.",
+                template: "nesting", applies: .always,
+                source: ProfileSource(.kernel, function: "IOMMU_HWPT_ALLOC with IOMMU_HWPT_ALLOC_NEST_PARENT (iommufd_hwpt_alloc → domain_alloc_paging_flags / domain_alloc_user)",
+                                      file: "drivers/iommu/iommufd/hw_pagetable.c", version: linux,
+                                      note: "asked by the collector's probe (probe.iommufd.hwpt_alloc.nest_parent); the registers alone cannot show the kernel, its config and its uAPI")),
+            ProfileCondition(
                 id: "second-stage",
                 requirement: "The host unit has second-stage translation (ECAP.SLTS): the nest parent is a second-stage domain.",
                 template: "vtd.ecap.slts", applies: .always,
@@ -75,15 +82,15 @@ extension CompatibilityProfile {
                                       file: "hw/i386/intel_iommu_accel.c", version: qemuAccel)),
             ProfileCondition(
                 id: "pasid-width",
-                requirement: "The host unit supports PASIDs (ECAP.PASID) at least as wide as the guest's (ECAP.PSS + 1).",
-                template: "vtd.ecap.pasid and vtd.pasid_bits >= {pasid_bits}", applies: .whenAbove("pasid_bits", 0),
+                requirement: "The host unit supports PASIDs (ECAP.PSS + 1 with ECAP.PASID) at least as wide as the guest's, and the kernel allowed a PASID-capable HWPT (usable `pasid_bits`).",
+                template: "vtd.ecap.pasid and vtd.pasid_bits >= {pasid_bits} and pasid_bits >= {pasid_bits}", applies: .whenAbove("pasid_bits", 0),
                 source: ProfileSource(.qemu, function: "vtd_check_hiod_accel (\"PASID bits size %d > host IOMMU PASID bits size %d\")",
                                       file: "hw/i386/intel_iommu_accel.c", version: "posted series, patchew-project/qemu commit 05213a66; not in qemu/qemu 554a719e",
                                       note: "QEMU skips the check for a device without PASID (max_pasid_log2 = 0) and reads PSS even without ECAP.PASID; capreg requires both, as the kernel's pasid_supported() does")),
             ProfileCondition(
                 id: "dirty-tracking",
-                requirement: "A dirty-tracking nest parent needs second-stage accessed/dirty bits and scalable-mode page-walk coherency.",
-                template: "vtd.ecap.slads and vtd.ecap.smpwc", applies: .whenTrue("dirty_tracking"),
+                requirement: "A dirty-tracking nest parent needs second-stage accessed/dirty bits and scalable-mode page-walk coherency, and the kernel must allow a dirty-tracking HWPT (usable `dirty_tracking`).",
+                template: "vtd.ecap.slads and vtd.ecap.smpwc and dirty_tracking", applies: .whenTrue("dirty_tracking"),
                 source: ProfileSource(.kernel, function: "intel_iommu_domain_alloc_second_stage (DIRTY_TRACKING) via ssads_supported()",
                                       file: "drivers/iommu/intel/iommu.c, iommu.h", version: linux,
                                       note: "ECAP.SMPWC was added to ssads_supported() by a 2025 fix; older kernels require ECAP.SLADS only")),

@@ -28,7 +28,7 @@ struct HostsAnswerTests {
         let fleet = SyntheticFleet(hosts: 30, days: 8, seed: 3)
         let early = reports(fleet, days: 0..<3)
         #expect(try t.push(early).status == 200)
-        let expr = q(#"pasid_bind and kernel >= "6.1""#)
+        let expr = q(#"hw.pasid_bind and kernel >= "6.1""#)
         let then = try t.get("/v1/hosts?where=\(expr)&limit=1000")
         let revision = try #require(then.json["revision"] as? Int)
         #expect(revision == early.count, "one revision per stored report")
@@ -124,7 +124,9 @@ struct HostsAnswerTests {
                 if reason["term"] as? String == "pasid_bits", outcome == "false" {
                     let value = try #require(reason["value"] as? Int)
                     #expect(value < 20)
-                    #expect(message == "pasid_bits = \(value), needs >= 20")
+                    // The usable fact's explanation says which half failed: hardware, then the kernel's evidence.
+                    #expect(message.hasPrefix("pasid_bits = \(value), needs >= 20 — hardware "), "\(message)")
+                    #expect(message.contains("; "), "\(message)")
                 }
                 if outcome == "unknown" { #expect(reason["value"] is NSNull) }
             }
