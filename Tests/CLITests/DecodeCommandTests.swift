@@ -38,7 +38,7 @@ import TestSupport
         #expect(run.status == 0, "stderr: \(run.stderr)")
         let facts = (try JSONSerialization.jsonObject(with: Data(run.stdout.utf8)) as! [String: Any])["facts"] as! [String: Any]
         #expect(facts["vtd.ecap.flts"] as? Bool == true)
-        #expect(facts["first_level.format"] as? String == "intel-vtd")
+        #expect(facts["hw.first_level.format"] as? String == "intel-vtd")
     }
 
     @Test func sysfsTextOnStandardInput() throws {

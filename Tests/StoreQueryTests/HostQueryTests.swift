@@ -63,7 +63,7 @@ import TestSupport
     @Test func pagesConcatenateToTheWholeAnswer() throws {
         let dir = try TempDir()
         let (store, _) = try Fleet.synthetic(dir, hosts: 45, days: 2, seed: 3)
-        for text in ["has(iommu.vendor)", #"iommu.vendor = "intel""#, "not nesting"] {
+        for text in ["has(iommu.vendor)", #"iommu.vendor = "intel""#, "not hw.nesting"] {
             let expr = try QueryParser.parse(text)
             let whole = try store.queryHosts(expr, asOf: nil, fields: nil, limit: 1000, after: nil)
             #expect(whole.nextCursor == nil)
