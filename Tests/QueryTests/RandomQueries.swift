@@ -73,7 +73,7 @@ struct RandomQueries: RandomQueryText {
     }
 
     mutating func profile() -> String {
-        if dice.chance(15) { return #"profile("smmuv3-nested")"# }
+        if dice.chance(15) { return dice.chance(50) ? #"profile("smmuv3-nested")"# : #"profile("amd-nested")"# }
         var arguments = ""
         if dice.chance(50) { arguments += ", aw_bits=\(dice.pick([39, 48, 57]))" }
         if dice.chance(50) { arguments += ", pasid_bits=\(dice.pick([0, 16, 20]))" }

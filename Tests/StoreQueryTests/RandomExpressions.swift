@@ -56,7 +56,7 @@ struct RandomExpressions: RandomQueryText {
 
     /// A profile call: named groups of conditions, most of them on facts no synthetic host reports.
     mutating func profile() -> String {
-        if dice.chance(30) { return #"profile("smmuv3-nested", oas_bits=48)"# }
+        if dice.chance(30) { return dice.chance(50) ? #"profile("smmuv3-nested", oas_bits=48)"# : #"profile("amd-nested", guest_levels=5)"# }
         return #"profile("vtd-nested", aw_bits="# + "\(dice.pick([39, 48, 57])), pasid_bits=\(dice.pick([0, 16, 20])), dirty_tracking=\(dice.chance(50)))"
     }
 
