@@ -176,7 +176,8 @@ public struct NestingInfo: Hashable, Sendable {
         if !revision.newFeatureBits { out.append(Fact(f.syswidePasid, hasFeature(.syswidePasid))) }
         out.append(Fact(f.bindPgtbl, hasFeature(.bindPgtbl)))
         out.append(Fact(f.cacheInvld, hasFeature(.cacheInvld)))
-        if format != 0 {
+        // Headers B, B2 and C carry both widths whatever the format; A has them only in the VT-d data.
+        if format != 0 || revision.header != .a {
             out.append(Fact("nesting.addr_width", int: addrWidth))
             out.append(Fact("nesting.pasid_bits", int: pasidBits))
         }

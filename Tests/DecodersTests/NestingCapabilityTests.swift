@@ -237,6 +237,8 @@ import Testing
         #expect(f["hw.nesting"] == .bool(false))
         #expect(f["nesting.format"] == .text("none"))
         #expect(f["hw.pasid_bind"] == nil, "no format: binding is not described")
+        #expect(f["nesting.addr_width"] == .int(0) && f["nesting.pasid_bits"] == .int(0), "the header's widths, as the kernel wrote them")
+        #expect(f["nesting.size"] == .int(24) && f["nesting.flags"] == .text("0x0"))
     }
 
     @Test func v1BareWordsUnderId2() throws {
