@@ -28,7 +28,8 @@ public enum AMDRegisters {
 
     static let efr2Fields: [RegisterField] = [
         RegisterField("amd.efr2.sevsnpio", bit: 1, "SEVSNPIO_SUP: SEV-SNP for I/O (position unverified: seen only in third-party copies of the header)."),
-        RegisterField("amd.efr2.gcr3trpmode", bit: 3, "GCR3TRPMODE: GCR3 table root pointer mode (position unverified)."),
+        RegisterField("amd.efr2.gcr3trpmode", bit: 3, "GCR3TRPMODE: the device table's GCR3 table root pointer may hold a guest physical address; the kernel's nested translation requires it (see amd.nest_parent_supported)."),
+        RegisterField("amd.efr2.gappidis", bit: 4, "GAPPIDISSUP: guest-mode interrupt remapping entries can disable the GA physical-processor interrupt (GAPPI)."),
         RegisterField("amd.efr2.snpavic", bits: 5...7, "SNPAVICSUP: SNP AVIC support level."),
         RegisterField("amd.efr2.ht_range_ignore", bit: 11, "HT_RANGE_IGNORE: HyperTransport range ignored (position unverified)."),
     ]
@@ -49,12 +50,16 @@ public enum AMDRegisters {
         if gats < 2 { out.append(Fact("amd.guest_levels", int: gats + 4)) }
         if gt { out.append(Fact("amd.pasid_bits", int: pasmax + 1)) }
 
-        let nesting = gt && gio
+        // The kernel's is_nest_parent_supported(): GTSup and GIoSup and EFR2.GCR3TRPMODE. Without EFR2 the
+        // conjunction is false when an EFR bit is clear and unknown (absent) otherwise.
+        let nesting: Bool? = !(gt && gio) ? false : efr2.map { $0 & (1 << 3) != 0 }
+        if let nesting { out.append(Fact("amd.nest_parent_supported", nesting)) }
         out.append(Fact(CrossVendor.vendor, text: "amd"))
         if let hostLevels { out.append(Fact(CrossVendor.addrWidth, int: min(64, 12 + 9 * hostLevels))) }
         if gt { out.append(Fact(CrossVendor.hw(CrossVendor.pasidBits), int: pasmax + 1)) }
-        out.append(Fact(CrossVendor.hw(CrossVendor.nesting), nesting))
-        out.append(Fact(CrossVendor.hw(CrossVendor.pasidBind), nesting && pasmax > 0))
+        if let nesting { out.append(Fact(CrossVendor.hw(CrossVendor.nesting), nesting)) }
+        let pasidBind: Bool? = pasmax == 0 ? false : nesting
+        if let pasidBind { out.append(Fact(CrossVendor.hw(CrossVendor.pasidBind), pasidBind)) }
         out.append(Fact(CrossVendor.hw(CrossVendor.firstLevelFormat), text: gt ? CrossVendor.Format.amdV2 : CrossVendor.Format.none))
         out.append(Fact(CrossVendor.hw(CrossVendor.dirtyTracking), efr & (1 << 52) != 0))
         return out
@@ -117,5 +122,8 @@ public enum AMDRegisters {
         VocabularyEntry("amd.host_levels", .int, "Host (v1) page-table levels; absent when HATS = 3 (invalid).", source: "EFR.HATS + 4"),
         VocabularyEntry("amd.guest_levels", .int, "Guest (v2) page-table levels; absent when GATS holds a reserved value (2, 3).", source: "EFR.GATS: 0 → 4, 1 → 5"),
         VocabularyEntry("amd.pasid_bits", .int, "PASID width in bits; absent without guest translation (GTSup).", source: "EFR.PASmax + 1"),
+        VocabularyEntry("amd.nest_parent_supported", .bool,
+                        "The IOMMU has what the kernel requires to allocate a nest parent (the host stage of nested translation): guest translation, guest I/O protection and GCR3 root-pointer mode. False when EFR.GTSup or EFR.GIoSup is clear; absent when both are set but EFR2 was not reported (kernels before 6.0 print EFR only).",
+                        source: "EFR.GTSup (bit 4) and EFR.GIoSup (bit 48) and EFR2.GCR3TRPMODE (bit 3): is_nest_parent_supported() in drivers/iommu/amd/iommu.c (AMD nested-translation series, 2025)"),
     ]
 }

@@ -43,7 +43,7 @@ public enum CrossVendor {
                         source: "VT-d: ECAP.PSS + 1 when ECAP.PASID and ECAP.SMTS; AMD: EFR.PASmax + 1 when EFR.GTSup; SMMUv3: IDR1.SSIDSIZE when non-zero; nesting info: pasid_bits; iommufd: the vendor registers in its data (the device-negotiated width is iommufd.max_pasid_log2, a separate fact)"),
         VocabularyEntry(hw(nesting), .bool,
                         "Hardware: the IOMMU has what two-stage (nested) translation needs. Says nothing about the kernel: see `nesting`.",
-                        source: "VT-d: ECAP.SMTS and ECAP.NEST (the kernel's nested_supported()); SMMUv3: IDR0.S1P and IDR0.S2P; nesting info: present with a non-zero format; AMD: EFR.GTSup, EFR.GIoSup and EFR2.GCR3TRPMODE (is_nest_parent_supported)"),
+                        source: "VT-d: ECAP.SMTS and ECAP.NEST (the kernel's nested_supported()); SMMUv3: IDR0.S1P and IDR0.S2P; nesting info: present with a non-zero format; AMD: amd.nest_parent_supported = EFR.GTSup, EFR.GIoSup and EFR2.GCR3TRPMODE (is_nest_parent_supported; absent when both EFR bits are set but EFR2 was not reported)"),
         VocabularyEntry(hw(pasidBind), .bool,
                         "Hardware: a guest first-level page table could be bound to a PASID (vSVA): nesting plus PASID-tagged first-level translation.",
                         source: "VT-d: hw.nesting and ECAP.PASID and ECAP.FLTS; SMMUv3: hw.nesting and IDR1.SSIDSIZE > 0; nesting info: features.bind_pgtbl; AMD: hw.nesting and PASmax > 0"),

@@ -14,6 +14,9 @@ public struct IOMMUFDHWInfo: Hashable, Sendable {
         }
     }
 
+    /// `flags` bit 0 (6.17+): the caller named the data type it wanted in `in_data_type` (+24).
+    public static let flagInputType: UInt32 = 1 << 0
+
     public var size: UInt32
     public var flags: UInt32
     public var devId: UInt32
@@ -70,12 +73,18 @@ public struct IOMMUFDHWInfo: Hashable, Sendable {
         }
         let payload = try data.slice(0, Int(out.dataLen), "data")
         out.data = Array(payload.bytes)
+        if out.flags & ~Self.flagInputType != 0 {
+            out.notes.append("flags \(hex(UInt64(out.flags))) has bits no kernel defines (6.17 defines bit 0, IOMMU_HW_INFO_FLAG_INPUT_TYPE)")
+        }
         let type = DataType(rawValue: out.outDataType)
-        var facts: [Fact] = [
-            Fact("iommufd.data_type", text: type?.name ?? "unknown-\(out.outDataType)"),
-            Fact("iommufd.data_type_id", int: out.outDataType),
-            Fact("iommufd.max_pasid_log2", int: out.outMaxPasidLog2),
-        ]
+        var facts = [Fact("iommufd.max_pasid_log2", int: out.outMaxPasidLog2)]
+        // A type asked for (6.17+) is a second answer of the unit: iommufd.data_type stays the driver's
+        // default type, which the unit's other answer carries, so that its host does not show two types.
+        if out.flags & Self.flagInputType == 0 {
+            facts += [Fact("iommufd.data_type", text: type?.name ?? "unknown-\(out.outDataType)"), Fact("iommufd.data_type_id", int: out.outDataType)]
+        } else {
+            out.notes.append("data type \(out.outDataType) was asked for with IOMMU_HW_INFO_FLAG_INPUT_TYPE: iommufd.data_type is left to the unit's default answer")
+        }
         if let caps = out.outCapabilities {
             for (bit, name) in [(0, "dirty_tracking"), (1, "pci_pasid_exec"), (2, "pci_pasid_priv"), (3, "pci_ats_not_supported")] {
                 facts.append(Fact("iommufd.cap.\(name)", caps & (1 << UInt64(bit)) != 0))
@@ -106,7 +115,13 @@ public struct IOMMUFDHWInfo: Hashable, Sendable {
         case .armSMMUv3?:
             facts += try SMMUv3Registers.decode(try known(40, "iommu_hw_info_arm_smmuv3"))
         case .tegra241CMDQV?:
+            // An SMMUv3 with NVIDIA's CMDQV extension answers its default type (SMMUv3 registers) unless
+            // asked for this one with IOMMU_HW_INFO_FLAG_INPUT_TYPE (6.17+): a second answer for the unit.
+            out.notes.append("Tegra241 CMDQV data of an SMMUv3 unit" + (out.flags & Self.flagInputType != 0
+                ? "; its SMMUv3 ID registers are in the unit's default (arm-smmuv3) answer"
+                : ", returned as the driver's default type (not asked for with IOMMU_HW_INFO_FLAG_INPUT_TYPE)"))
             let tegra = try known(8, "iommu_hw_info_tegra241_cmdqv")
+            facts.append(Fact("iommufd.tegra241.flags", hex: UInt64(try tegra.u32(0, "flags"))))
             facts.append(Fact("iommufd.tegra241.version", int: try tegra.u8(4, "version")))
             facts.append(Fact("iommufd.tegra241.log2vcmdqs", int: try tegra.u8(5, "log2vcmdqs")))
             facts.append(Fact("iommufd.tegra241.log2vsids", int: try tegra.u8(6, "log2vsids")))
@@ -121,14 +136,15 @@ public struct IOMMUFDHWInfo: Hashable, Sendable {
     }
 
     public static let vocabulary: [VocabularyEntry] = [
-        VocabularyEntry("iommufd.data_type", .text, "Type of the vendor data: `none`, `intel-vtd`, `arm-smmuv3`, `tegra241-cmdqv`, `amd`, or `unknown-N`.", source: "iommu_hw_info.out_data_type (+24)"),
-        VocabularyEntry("iommufd.data_type_id", .int, "The raw out_data_type number.", source: "iommu_hw_info.out_data_type (+24)"),
+        VocabularyEntry("iommufd.data_type", .text, "Type of the vendor data: `none`, `intel-vtd`, `arm-smmuv3`, `tegra241-cmdqv`, `amd`, or `unknown-N`. The driver's default type: an answer to a request for a specific type (IOMMU_HW_INFO_FLAG_INPUT_TYPE, e.g. a Tegra241 SMMUv3 asked for `tegra241-cmdqv`) leaves it out and carries that type's facts only.", source: "iommu_hw_info.out_data_type (+24), when flags bit 0 (INPUT_TYPE) is clear"),
+        VocabularyEntry("iommufd.data_type_id", .int, "The raw out_data_type number behind `iommufd.data_type`.", source: "iommu_hw_info.out_data_type (+24)"),
         VocabularyEntry("iommufd.max_pasid_log2", .int, "PASID width the device negotiated with the IOMMU (min of device and IOMMU), in bits; 0 = none or a pre-6.15 kernel. Differs from the IOMMU's raw width in `pasid_bits`.", source: "iommu_hw_info byte 28 (6.15+)"),
         VocabularyEntry("iommufd.cap.dirty_tracking", .bool, "The IOMMU can track dirty pages for this device.", source: "out_capabilities bit 0 (6.7+)"),
         VocabularyEntry("iommufd.cap.pci_pasid_exec", .bool, "The device's PCI PASID capability has Execute Permission.", source: "out_capabilities bit 1 (6.15+)"),
         VocabularyEntry("iommufd.cap.pci_pasid_priv", .bool, "The device's PCI PASID capability has Privileged Mode.", source: "out_capabilities bit 2 (6.15+)"),
         VocabularyEntry("iommufd.cap.pci_ats_not_supported", .bool, "ATS is NOT usable for the device (negative sense; bit position unverified).", source: "out_capabilities bit 3 (after 6.19-rc1)"),
         VocabularyEntry("iommufd.vtd.errata_772415_spr17", .bool, "Read-only mappings must not be used in a nesting parent (Sapphire Rapids erratum); the 6.7 driver sets it on every unit, so it says nothing about the CPU.", source: "iommu_hw_info_vtd.flags bit 0"),
+        VocabularyEntry("iommufd.tegra241.flags", .text, "Tegra241 CMDQV flags word, hex (no bits defined).", source: "iommu_hw_info_tegra241_cmdqv +0"),
         VocabularyEntry("iommufd.tegra241.version", .int, "Tegra241 CMDQV version.", source: "iommu_hw_info_tegra241_cmdqv +4"),
         VocabularyEntry("iommufd.tegra241.log2vcmdqs", .int, "log2 of the virtual command queues per VINTF.", source: "iommu_hw_info_tegra241_cmdqv +5"),
         VocabularyEntry("iommufd.tegra241.log2vsids", .int, "log2 of the virtual SIDs per VINTF.", source: "iommu_hw_info_tegra241_cmdqv +6"),

@@ -170,11 +170,14 @@ public struct NestingInfo: Hashable, Sendable {
             Fact("nesting.format", text: Self.formatName(format)),
             Fact("nesting.format_id", int: format),
             Fact("nesting.features", hex: UInt64(features)),
+            Fact("nesting.size", int: size),
+            Fact("nesting.flags", hex: UInt64(flags)),
         ]
         if !revision.newFeatureBits { out.append(Fact(f.syswidePasid, hasFeature(.syswidePasid))) }
         out.append(Fact(f.bindPgtbl, hasFeature(.bindPgtbl)))
         out.append(Fact(f.cacheInvld, hasFeature(.cacheInvld)))
-        if format != 0 {
+        // Headers B, B2 and C carry both widths whatever the format; A has them only in the VT-d data.
+        if format != 0 || revision.header != .a {
             out.append(Fact("nesting.addr_width", int: addrWidth))
             out.append(Fact("nesting.pasid_bits", int: pasidBits))
         }
@@ -182,6 +185,8 @@ public struct NestingInfo: Hashable, Sendable {
             out.append(Fact("nesting.vtd.flags", hex: UInt64(vtd.flags)))
             out.append(Fact("nesting.vtd.cap", hex: vtd.cap))
             out.append(Fact("nesting.vtd.ecap", hex: vtd.ecap))
+            if let capMask = vtd.capMask { out.append(Fact("nesting.vtd.cap_mask", hex: capMask)) }
+            if let ecapMask = vtd.ecapMask { out.append(Fact("nesting.vtd.ecap_mask", hex: ecapMask)) }
             for field in Self.vtdCapFields { out.append(field.fact(vtd.cap)) }
             for field in Self.vtdEcapFields { out.append(field.fact(vtd.ecap)) }
         }
@@ -246,6 +251,10 @@ public struct NestingInfo: Hashable, Sendable {
                         source: "iommu_nesting_info.format (IOMMU_PASID_FORMAT_INTEL_VTD = 1)"),
         VocabularyEntry("nesting.format_id", .int, "The raw format number behind `nesting.format`.", source: "iommu_nesting_info.format"),
         VocabularyEntry("nesting.features", .text, "Raw feature word, hex; bit meanings differ between v2–v7 and v8.", source: "iommu_nesting_info.features"),
+        VocabularyEntry("nesting.size", .int, "Bytes of the nesting info, vendor data included (the kernel's size or argsz word; it must equal the bytes the capability carries).",
+                        source: "iommu_nesting_info.size (v2–v5) or .argsz (v6–v8), +0"),
+        VocabularyEntry("nesting.flags", .text, "Flags word of the nesting info, hex (no bits defined in any revision; a set bit makes the layout not fit).",
+                        source: "iommu_nesting_info.flags: +12 (v2–v5), +4 (v6–v8)"),
         VocabularyEntry(Feature.syswidePasid, .bool, "PASIDs are system-wide and must be allocated through the host (v2–v7 only).",
                         source: "features bit 0 (v2–v7)"),
         VocabularyEntry(Feature.bindPgtbl, .bool, "The owner binds its first-level page table explicitly (guest page-table bind).",
@@ -261,5 +270,9 @@ public struct NestingInfo: Hashable, Sendable {
                         source: "iommu_nesting_info_vtd.cap_reg"),
         VocabularyEntry("nesting.vtd.ecap", .text, "VT-d ECAP as reported in the nesting info, hex — masked to PRS|ERS|SRS|EAFS|PASID, not the raw register.",
                         source: "iommu_nesting_info_vtd.ecap_reg"),
+        VocabularyEntry("nesting.vtd.cap_mask", .text, "The mask the VT-d driver applied to `nesting.vtd.cap`, hex (v2 only: FL1GP|FL5LP, 0x1100000000000000).",
+                        source: "iommu_nesting_info_vtd.cap_mask (v2 VT-d data +16)"),
+        VocabularyEntry("nesting.vtd.ecap_mask", .text, "The mask the VT-d driver applied to `nesting.vtd.ecap`, hex (v2 only: PRS|ERS|SRS|EAFS|PASID, 0x104e0000000).",
+                        source: "iommu_nesting_info_vtd.ecap_mask (v2 VT-d data +32)"),
     ] + vtdCapFields.vocabulary(register: "nesting info VT-d cap_reg") + vtdEcapFields.vocabulary(register: "nesting info VT-d ecap_reg")
 }

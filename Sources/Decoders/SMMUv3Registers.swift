@@ -9,7 +9,7 @@ public enum SMMUv3Registers {
         RegisterField("smmu.idr0.btm", bit: 5, "Broadcast TLB maintenance."),
         RegisterField("smmu.idr0.httu", bits: 6...7, "Hardware table update: 1 = access flag, 2 = access and dirty (3 = also HAFT in newer kernels)."),
         RegisterField("smmu.idr0.hyp", bit: 9, "Hypervisor stage-1 contexts."),
-        RegisterField("smmu.idr0.ats", bit: 10, "PCIe ATS."),
+        RegisterField("smmu.idr0.ats", bit: 10, "The SMMU supports PCIe ATS: devices may cache translations and the SMMU invalidates their ATCs. Whether a given device uses ATS is the device's and the kernel's choice (iommufd.cap.pci_ats_not_supported)."),
         RegisterField("smmu.idr0.asid16", bit: 12, "16-bit ASIDs."),
         RegisterField("smmu.idr0.msi", bit: 13, "MSI support."),
         RegisterField("smmu.idr0.sev", bit: 14, "Wake-up events."),
@@ -57,26 +57,29 @@ public enum SMMUv3Registers {
         RegisterField("smmu.aidr.major", bits: 4...7, "Architecture major revision (unverified here)."),
     ]
 
-    static let oasBits = [32, 36, 40, 42, 44, 48, 52]
+    /// IDR5.OAS encodings 0–7. 7 (56 bits) is in newer SMMUv3 register headers and QEMU; the Arm spec revision that adds it is unverified.
+    static let oasBits = [32, 36, 40, 42, 44, 48, 52, 56]
 
     /// `idr` is IDR0…IDR5 in order.
     public static func decode(idr: [UInt32], iidr: UInt32?, aidr: UInt32?) throws(DecodeError) -> [Fact] {
         guard idr.count == 6 else {
             throw DecodeError(.sizeMismatch, offset: 0, expected: "6 ID registers (IDR0–IDR5)", found: "\(idr.count)", context: "SMMUv3 ID registers")
         }
-        let idr0 = UInt64(idr[0]), idr1 = UInt64(idr[1]), idr5 = UInt64(idr[5])
-        var out = idr0Fields.facts(idr0) + idr1Fields.facts(idr1) + idr3Fields.facts(UInt64(idr[3])) + idr5Fields.facts(idr5)
+        let idr0 = UInt64(idr[0]), idr1 = UInt64(idr[1]), idr3 = UInt64(idr[3]), idr5 = UInt64(idr[5])
+        var out = idr0Fields.facts(idr0) + idr1Fields.facts(idr1) + idr3Fields.facts(idr3) + idr5Fields.facts(idr5)
         if let iidr { out += iidrFields.facts(UInt64(iidr)) }
         if let aidr { out += aidrFields.facts(UInt64(aidr)) }
-        let oas = Int(idr5 & 0x7)
-        let oasWidth = oas < oasBits.count ? oasBits[oas] : nil
-        if let oasWidth { out.append(Fact("smmu.oas_bits", int: oasWidth)) }
+        let oasWidth = oasBits[Int(idr5 & 0x7)]
+        out.append(Fact("smmu.oas_bits", int: oasWidth))
         let ssid = Int((idr1 >> 6) & 0x1f)
         if ssid > 0 { out.append(Fact("smmu.pasid_bits", int: ssid)) }
 
         let s1 = idr0 & 0x2 != 0, s2 = idr0 & 0x1 != 0
         out.append(Fact(CrossVendor.vendor, text: "arm"))
-        if let oasWidth { out.append(Fact(CrossVendor.addrWidth, int: oasWidth)) }
+        // vIOMMU allocation refuses a device that cannot prevent cache bypass (no CANWBS from firmware)
+        // unless the SMMU has S2FWB: with FWB every device passes; without it, it depends on the device.
+        if idr3 & (1 << 8) != 0 { out.append(Fact("smmu.viommu_cache_ok", true)) }
+        out.append(Fact(CrossVendor.addrWidth, int: oasWidth))
         if ssid > 0 { out.append(Fact(CrossVendor.hw(CrossVendor.pasidBits), int: ssid)) }
         out.append(Fact(CrossVendor.hw(CrossVendor.nesting), s1 && s2))
         out.append(Fact(CrossVendor.hw(CrossVendor.pasidBind), s1 && s2 && ssid > 0))
@@ -109,7 +112,10 @@ public enum SMMUv3Registers {
         + idr0Fields.vocabulary(register: "SMMUv3 IDR0") + idr1Fields.vocabulary(register: "SMMUv3 IDR1")
         + idr3Fields.vocabulary(register: "SMMUv3 IDR3") + idr5Fields.vocabulary(register: "SMMUv3 IDR5")
         + iidrFields.vocabulary(register: "SMMUv3 IIDR") + aidrFields.vocabulary(register: "SMMUv3 AIDR") + [
-            VocabularyEntry("smmu.oas_bits", .int, "Output address size in bits.", source: "IDR5.OAS: 0→32, 1→36, 2→40, 3→42, 4→44, 5→48, 6→52"),
+            VocabularyEntry("smmu.oas_bits", .int, "Output address size in bits.", source: "IDR5.OAS: 0→32, 1→36, 2→40, 3→42, 4→44, 5→48, 6→52, 7→56"),
+            VocabularyEntry("smmu.viommu_cache_ok", .bool,
+                            "A nested vIOMMU can be allocated for any device behind this SMMU as far as cache coherency goes: the SMMU has stage-2 force write-back (S2FWB). Absent otherwise, never false: without S2FWB the kernel still allows a device whose firmware marks it CANWBS (ACPI IORT), which the ID registers do not show. On a host with several SMMUs, true when a reporting one has S2FWB; smmu.idr3.fwb = false shows that another lacks it.",
+                            source: "IDR3.FWB (bit 8): arm_vsmmu_alloc refuses with -EOPNOTSUPP when !arm_smmu_master_canwbs(master) && !S2FWB (6.13+)"),
             VocabularyEntry("smmu.pasid_bits", .int, "SubstreamID (PASID) width in bits; absent when 0.", source: "IDR1.SSIDSIZE"),
         ]
 }

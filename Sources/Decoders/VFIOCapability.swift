@@ -87,14 +87,15 @@ public struct VFIOCapability: Hashable, Sendable {
     public var facts: [Fact] {
         switch content {
         case .iovaRange(let ranges):
-            var out = [Fact("vfio.iova_ranges", int: ranges.count)]
+            var out = [Fact("vfio.iova_ranges", int: ranges.count), Fact(VFIOInfo.iovaWindows, text: IOVAWindows.text(ranges))]
             if let top = ranges.map(\.end).max() {
                 out.append(Fact("vfio.iova_top", hex: top))
                 out.append(Fact("vfio.iova_top_bits", int: 64 - top.leadingZeroBitCount))
             }
             return out
         case .migration(let m):
-            return [Fact("vfio.migration.pgsize_bitmap", hex: m.pgsizeBitmap),
+            return [Fact("vfio.migration.flags", hex: UInt64(m.flags)),
+                    Fact("vfio.migration.pgsize_bitmap", hex: m.pgsizeBitmap),
                     Fact("vfio.migration.max_dirty_bitmap_size", int: min(m.maxDirtyBitmapSize, UInt64(Int64.max)))]
         case .dmaAvail(let avail):
             return [Fact("vfio.dma_avail", int: avail)]

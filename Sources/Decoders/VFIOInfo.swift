@@ -4,6 +4,8 @@
 public struct VFIOInfo: Hashable, Sendable {
     public static let flagPgsizes: UInt32 = 1 << 0
     public static let flagCaps: UInt32 = 1 << 1
+    /// The usable IOVA windows as one text (IOVAWindows), the name the query function covers() reads.
+    public static let iovaWindows = "vfio.iova_windows"
 
     public var argsz: UInt32
     public var flags: UInt32
@@ -101,13 +103,19 @@ public struct VFIOInfo: Hashable, Sendable {
         VocabularyEntry("vfio.ambiguous", .bool, "Some capability fits several layouts with different meanings; its raw bytes are kept and no facts are taken from it.",
                         source: "capability id disambiguation (fact sheet §2.9)"),
         VocabularyEntry("vfio.iova_ranges", .int, "Number of usable IOVA windows.", source: "IOVA_RANGE (id 1) nr_iovas"),
+        VocabularyEntry(iovaWindows, .text,
+                        "The usable IOVA windows, `0xSTART-0xEND` each (hex, end inclusive) joined by `,` in the kernel's order, e.g. `0x0-0xfedfffff,0xfef00000-0xffffffffffff`; empty when there is none. Ask whether an address is usable with `covers(vfio.iova_windows, 0xfee00000)`. On a host with several containers, the windows every container has in common.",
+                        source: "IOVA_RANGE (id 1) iova_ranges[].start, .end"),
         VocabularyEntry("vfio.iova_top", .text, "Highest usable IOVA (inclusive), hex — follows the IOMMU address width.", source: "IOVA_RANGE last range end"),
         VocabularyEntry("vfio.iova_top_bits", .int, "Bits needed to address `vfio.iova_top`: an indirect address-width probe (39, 48, …).",
                         source: "IOVA_RANGE: 64 − leading zeros of the highest end"),
+        VocabularyEntry("vfio.migration.flags", .text, "MIGRATION capability flags, hex (no bits defined; a capability with any set is not read as MIGRATION).",
+                        source: "MIGRATION (id 2) flags (+8)"),
         VocabularyEntry("vfio.migration.pgsize_bitmap", .text, "Page sizes supported for dirty tracking, hex bitmap.", source: "MIGRATION (id 2) pgsize_bitmap"),
         VocabularyEntry("vfio.migration.max_dirty_bitmap_size", .int, "Largest dirty bitmap user space may request, in bytes.",
                         source: "MIGRATION (id 2) max_dirty_bitmap_size"),
-        VocabularyEntry("vfio.dma_avail", .int, "DMA mappings the container may still create.", source: "DMA_AVAIL (id 3) avail"),
+        VocabularyEntry("vfio.dma_avail", .int, "DMA mappings the container may still create: the type1 module's dma_entry_limit minus the mappings it holds (the limit itself on a fresh container).",
+                        source: "DMA_AVAIL (id 3) avail (+8)"),
         VocabularyEntry("nesting.pasid_reqs", .bool, "Host PASID allocation requests are supported (nesting series v1 only).",
                         source: "v1 capability nesting_capabilities bit 0"),
         VocabularyEntry("nesting.stage1_formats", .text, "Stage-1 formats bitmap, hex (nesting series v1 only).", source: "v1 capability +12"),

@@ -31,6 +31,9 @@ public enum Vocabulary {
         return groups.flatMap { $0 }
     }()
 
+    /// Text facts that hold IOVA windows (IOVAWindows' form): what the query function covers() reads.
+    public static let windowLists: Set<String> = [VFIOInfo.iovaWindows]
+
     public static let byName: [String: VocabularyEntry] = {
         Dictionary(all.map { ($0.name, $0) }, uniquingKeysWith: { first, _ in first })
     }()

@@ -18,7 +18,7 @@ public struct CompatibilityProfile: Sendable {
     }
 
     /// Every profile capreg knows, in listing order.
-    public static let all: [CompatibilityProfile] = [vtdNested, smmuv3Nested]
+    public static let all: [CompatibilityProfile] = [vtdNested, smmuv3Nested, amdNested]
 
     public static func named(_ name: String) -> CompatibilityProfile? { all.first { $0.name == name } }
 

@@ -6,6 +6,7 @@ import Decoders
 ///     and     := unary ("and" unary)*
 ///     unary   := "not" unary | primary
 ///     primary := "(" expr ")" | ("known" | "has") "(" NAME ")" | profile
+///              | "covers" "(" NAME "," INT ")"
 ///              | NAME [ OP value | ["not"] "in" "(" value ("," value)* ")" ]
 ///     profile := "profile" "(" STRING ("," NAME "=" value)* ")"
 ///     value   := STRING | INT | "true" | "false"
@@ -118,6 +119,9 @@ public struct QueryParser {
             let term = try QueryParser.term(text, at: name.position, vocabulary: vocabulary)
             try expect(.rparen, "')' after \(keyword)(\(text)")
             return .has(term)
+        case .keyword(.covers):
+            _ = advance()
+            return try coversCall()
         case .keyword(.profile):
             _ = advance()
             try enter(token)
@@ -128,8 +132,33 @@ public struct QueryParser {
             return try predicate(QueryParser.term(text, at: token.position, vocabulary: vocabulary), name: token)
         default:
             let after = previous.map { " after '\($0.text)'" } ?? ""
-            throw QueryError(.syntax, at: token.position, "expected a name, 'not', 'known(', 'profile(' or '('\(after), found \(token.shown)")
+            throw QueryError(.syntax, at: token.position, "expected a name, 'not', 'known(', 'covers(', 'profile(' or '('\(after), found \(token.shown)")
         }
+    }
+
+    /// `covers(NAME, ADDRESS)`, `covers` already consumed: NAME must be an IOVA window list, ADDRESS a
+    /// non-negative integer (decimal or 0x hex).
+    mutating func coversCall() throws(QueryError) -> QueryExpr {
+        try expect(.lparen, "'(' after 'covers'")
+        let name = advance()
+        guard case .name(let text) = name.kind else {
+            throw QueryError(.syntax, at: name.position, "expected a name inside covers(), e.g. covers(vfio.iova_windows, 0xfee00000), found \(name.shown)")
+        }
+        let term = try QueryParser.term(text, at: name.position, vocabulary: vocabulary)
+        guard case .fact(let fact, .text) = term, Vocabulary.windowLists.contains(fact) else {
+            let lists = Vocabulary.windowLists.sorted().joined(separator: ", ")
+            throw QueryError(.type, at: name.position, "covers() reads a list of IOVA windows (\(lists)); \(term) is \(QueryParser.typeName(term)) and not one")
+        }
+        try expect(.comma, "',' and an address after covers(\(text)")
+        let value = advance()
+        guard case .int(let address) = value.kind else {
+            throw QueryError(.syntax, at: value.position, "expected an address (an integer such as 0xfee00000) in covers(), found \(value.shown)")
+        }
+        guard address >= 0 else {
+            throw QueryError(.type, at: value.position, "address \(value.text) in covers() is negative; addresses are 0 to 0x7fffffffffffffff")
+        }
+        try expect(.rparen, "')' after the address in covers()")
+        return .covers(term, address)
     }
 
     mutating func expect(_ kind: Token.Kind, _ what: String) throws(QueryError) {

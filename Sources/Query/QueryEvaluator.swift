@@ -50,6 +50,9 @@ public struct QueryEvaluator: Sendable {
             case .kernel: return kernelRelease != nil
             case .label(let key): return labels[key] != nil
             }
+        case .covers(let term, let address):
+            guard case .fact(let name, _) = term, case .text(let windows)? = facts[name] else { return nil }
+            return IOVAWindows.covers(windows, UInt64(address))
         case .compare(let term, let op, let literal):
             return compare(term, op, literal)
         case .oneOf(let term, let literals):

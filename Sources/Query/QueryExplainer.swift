@@ -69,7 +69,7 @@ public struct QueryExplainer: Sendable {
             return reasons(inner, negated: !negated, condition: condition)
         case .named(let name, let inner):
             return reasons(inner, negated: negated, condition: condition.map { $0 + "/" + name } ?? name)
-        case .compare(let term, _, _), .oneOf(let term, _), .has(let term):
+        case .compare(let term, _, _), .oneOf(let term, _), .has(let term), .covers(let term, _):
             return [leaf(expr, term, negated: negated, condition: condition)]
         }
     }
@@ -132,6 +132,7 @@ public struct QueryExplainer: Sendable {
         case .compare(_, let op, let literal): return "\((negated ? op.negated : op).rawValue) \(literal)"
         case .oneOf(_, let literals): return (negated ? "not in (" : "in (") + literals.map(\.description).joined(separator: ", ") + ")"
         case .has(let term): return (negated ? "not known(" : "known(") + "\(term))"
+        case .covers(_, let address): return (negated ? "no window covering " : "a window covering ") + hex(UInt64(address))
         default: return leaf.description
         }
     }

@@ -65,6 +65,9 @@ public indirect enum QueryExpr: Hashable, Sendable, CustomStringConvertible {
     case oneOf(QueryTerm, [QueryLiteral])
     /// `known(term)` (or its synonym `has(term)`): the fact (label, kernel) was reported. Never unknown.
     case has(QueryTerm)
+    /// `covers(term, address)`: some window of the term's IOVA window list (IOVAWindows' text form, e.g.
+    /// `vfio.iova_windows`) contains the address. Unknown when the host has no such list.
+    case covers(QueryTerm, Int64)
     /// A named group: evaluates exactly as its expression; explain reports its name. A profile call
     /// becomes `.named(profile, .and([.named(condition id, condition), …]))`.
     case named(String, QueryExpr)
@@ -79,6 +82,7 @@ public indirect enum QueryExpr: Hashable, Sendable, CustomStringConvertible {
         case .compare(let t, let op, let v): return "\(t) \(op.rawValue) \(v)"
         case .oneOf(let t, let vs): return "\(t) in (" + vs.map(\.description).joined(separator: ", ") + ")"
         case .has(let t): return "known(\(t))"
+        case .covers(let t, let address): return "covers(\(t), \(hex(UInt64(address))))"
         case .named(_, let e): return e.description
         }
     }
@@ -91,7 +95,7 @@ public indirect enum QueryExpr: Hashable, Sendable, CustomStringConvertible {
             switch e {
             case .and(let parts), .or(let parts): parts.forEach(walk)
             case .not(let inner), .named(_, let inner): walk(inner)
-            case .compare(let t, _, _), .oneOf(let t, _), .has(let t):
+            case .compare(let t, _, _), .oneOf(let t, _), .has(let t), .covers(let t, _):
                 if seen.insert(t).inserted { out.append(t) }
             }
         }

@@ -31,7 +31,7 @@ public struct CapabilityRecord: Hashable, Sendable {
 public enum SourceDecoder {
     /// Bumped whenever a decoder's output for the same bytes changes; stored with every record so
     /// `capreg redecode` knows what is stale.
-    public static let decoderVersion = 2
+    public static let decoderVersion = 3
 
     /// The capability name of a `probe` source's record.
     public static let kernelProbes = "kernel-probes"

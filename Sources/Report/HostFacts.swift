@@ -2,7 +2,8 @@ import Decoders
 
 /// A host's facts are its units' facts combined, conservatively, because a VM's device may sit behind
 /// any unit: a boolean holds only if it holds on every unit that reports it, an integer is the smallest
-/// reported, and text that differs between units becomes the sorted distinct values joined by `,`.
+/// reported, and text that differs between units becomes the sorted distinct values joined by `,` —
+/// except IOVA windows (`vfio.iova_windows`), which become the windows every unit has in common.
 /// A name no unit reports stays absent (unknown), never false.
 public enum HostFacts {
     /// Every host-level fact of one report: the units' facts combined, then the usable half derived
@@ -29,12 +30,26 @@ public enum HostFacts {
             while j < all.count && all[j].name == all[i].name { j += 1 }
             if j == i + 1 {
                 result.append(all[i])
+            } else if all[i].name == VFIOInfo.iovaWindows {
+                result.append(Fact(all[i].name, combineWindows(all[i..<j].map(\.value))))
             } else {
                 result.append(Fact(all[i].name, combine(all[i..<j].map(\.value))))
             }
             i = j
         }
         return result
+    }
+
+    /// IOVA windows: an address is usable on the host only if every container can map it, so the
+    /// host's windows are the intersection. A value that is not a window list falls back to `combine`.
+    static func combineWindows(_ values: [FactValue]) -> FactValue {
+        if values.dropFirst().allSatisfy({ $0 == values[0] }) { return values[0] }
+        var lists: [[IOVARange]] = []
+        for value in values {
+            guard case .text(let text) = value, let windows = IOVAWindows.parse(text) else { return combine(values) }
+            lists.append(windows)
+        }
+        return .text(IOVAWindows.text(IOVAWindows.intersection(lists)))
     }
 
     static func combine(_ values: [FactValue]) -> FactValue {

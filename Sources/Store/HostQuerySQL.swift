@@ -1,5 +1,6 @@
 import Decoders
 import Foundation
+import GRDB
 import Query
 
 /// A bound parameter of a compiled query. Every name and value of an expression travels here, never
@@ -16,7 +17,8 @@ public struct CompiledHostQuery: Hashable, Sendable {
     public var arguments: [SQLArgument]
 }
 
-/// Compiles a query expression to plain SQL over the schema in migrations/ (no SQLite-only syntax).
+/// Compiles a query expression to plain SQL over the schema in migrations/ (no SQLite-only syntax; one
+/// function of our own, `capreg_covers`, registered on each connection: `coversFunction`).
 ///
 /// Three-valued logic, as QueryEvaluator defines it: each node compiles to the condition that it is
 /// true (`truth(e, true)`) or that it is false (`truth(e, false)`); `not` swaps the two, and a
@@ -182,6 +184,8 @@ public struct HostQuerySQL {
             return truth(inner, want)
         case .has(let term):
             return present(term, want)
+        case .covers(let term, let address):
+            return covers(term, address, want)
         case .compare(let term, let op, let literal):
             return compare(term, want ? op : op.negated, [literal])
         case .oneOf(let term, let literals):
@@ -275,6 +279,33 @@ public struct HostQuerySQL {
         case .now: return "h.kernel_key"
         case .asOf, .revision: return "(SELECT r.kernel_key FROM reports r WHERE r.host_id = h.id AND \(reportInForce()) LIMIT 1)"
         }
+    }
+
+    /// `covers(term, address)` (want) or that no window covers it: `capreg_covers` (below) on the fact's
+    /// text is 1 or 0, and NULL (neither) when the text is not a window list.
+    mutating func covers(_ term: QueryTerm, _ address: Int64, _ want: Bool) -> String {
+        guard case .fact(let name, _) = term else { return "0 = 1" }  // the parser never builds this
+        let outcome = want ? "1" : "0"
+        switch mode {
+        case .now:
+            arguments += [.text(name), .int(address)]
+            return "EXISTS (SELECT 1 FROM current_facts c WHERE c.host_id = h.id AND c.name = ? AND capreg_covers(c.value_text, ?) = \(outcome))"
+        case .asOf, .revision:
+            return factExists { q in
+                let valid = q.validAtReference()
+                q.arguments += [.text(name), .int(address)]
+                return "\(valid) AND f.name = ? AND capreg_covers(f.value_text, ?) = \(outcome)"
+            }
+        }
+    }
+
+    /// `capreg_covers(windows, address)`: 1 when a window of the text (IOVAWindows' form) contains the
+    /// address, 0 when none does, NULL when the text is not a window list or the address is not a
+    /// non-negative integer. Linear in the text. Every connection that runs compiled queries registers it.
+    public static let coversFunction = DatabaseFunction("capreg_covers", argumentCount: 2, pure: true) { values in
+        guard let text = String.fromDatabaseValue(values[0]), let address = Int64.fromDatabaseValue(values[1]), address >= 0,
+              let covered = IOVAWindows.covers(text, UInt64(address)) else { return nil }
+        return covered ? 1 : 0
     }
 
     /// `has(term)` (want) or its negation.

@@ -21,6 +21,7 @@ public final class SQLiteStore: RegistryStore {
         let synchronous = config.durability == .full ? "FULL" : "NORMAL"
         grdb.prepareDatabase { db in
             try db.execute(sql: "PRAGMA synchronous = \(synchronous)")
+            db.add(function: HostQuerySQL.coversFunction)
         }
         pool = try DatabasePool(path: config.path, configuration: grdb)
         try Migrator.migrate(pool, path: config.path, migrations: migrations)

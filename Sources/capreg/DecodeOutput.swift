@@ -50,6 +50,10 @@ enum DecodeOutput {
                     var c: [String: Any] = ["offset": cap.offset, "id": cap.id, "version": cap.version, "next": cap.next,
                                             "length": cap.bytes.count, "name": cap.name, "notes": cap.notes,
                                             "raw_hex": cap.bytes.map { String(format: "%02x", $0) }.joined()]
+                    // The windows as a list too (the fact vfio.iova_windows is the same list as one text).
+                    if case .iovaRange(let ranges) = cap.content {
+                        c["iova_ranges"] = ranges.map { ["start": hex($0.start), "end": hex($0.end)] }
+                    }
                     if case .ambiguous(let labels) = cap.content { c["candidates"] = labels }
                     if case .unknown(let why) = cap.content { c["unknown"] = why }
                     return c

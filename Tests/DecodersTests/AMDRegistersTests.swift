@@ -13,7 +13,8 @@ import Testing
         ("pc", 9, 1), ("hats", 10, 2), ("gats", 12, 2), ("glx", 14, 2), ("gam", 21, 1), ("pasmax", 32, 5), ("msicapmmio", 46, 1),
         ("gio", 48, 1), ("ha", 49, 1), ("eph", 50, 1), ("hd", 52, 1), ("snp", 63, 1),
     ]
-    static let efr2Table: [(String, Int, Int)] = [("sevsnpio", 1, 1), ("gcr3trpmode", 3, 1), ("snpavic", 5, 3), ("ht_range_ignore", 11, 1)]
+    static let efr2Table: [(String, Int, Int)] = [("sevsnpio", 1, 1), ("gcr3trpmode", 3, 1), ("gappidis", 4, 1), ("snpavic", 5, 3),
+                                                  ("ht_range_ignore", 11, 1)]
 
     @Test(arguments: [("amd.efr", true), ("amd.efr2", false)])
     func everyFieldAtItsPosition(prefix: String, isEFR: Bool) {
@@ -31,12 +32,37 @@ import Testing
         #expect(emitted == Set(table.map { "\(prefix).\($0.0)" }))
     }
 
-    /// EFR2 fields whose position is unverified say so in the vocabulary.
+    /// EFR2 fields whose position is unverified say so in the vocabulary; those the fact sheet has from
+    /// a kernel source (SNPAVICSUP, GCR3TRPMODE and GAPPIDISSUP in the 2025 AMD patches) do not.
     @Test func unverifiedEFR2PositionsAreMarked() {
-        for name in ["amd.efr2.sevsnpio", "amd.efr2.gcr3trpmode", "amd.efr2.ht_range_ignore"] {
+        for name in ["amd.efr2.sevsnpio", "amd.efr2.ht_range_ignore"] {
             #expect(Vocabulary.entry(name)?.meaning.contains("position unverified") == true, "\(name)")
         }
-        #expect(Vocabulary.entry("amd.efr2.snpavic")?.meaning.contains("unverified") == false)
+        for name in ["amd.efr2.snpavic", "amd.efr2.gcr3trpmode", "amd.efr2.gappidis"] {
+            #expect(Vocabulary.entry(name)?.meaning.contains("unverified") == false, "\(name)")
+        }
+    }
+
+    /// hw.nesting is the kernel's is_nest_parent_supported(): GTSup and GIoSup and EFR2.GCR3TRPMODE,
+    /// in three-valued logic: without EFR2 it is false when an EFR bit is clear, unknown otherwise.
+    @Test(arguments: [
+        (false, false, false, false as Bool?), (true, false, true, false), (false, true, true, false), (true, true, false, false),
+        (true, true, true, true),
+    ] as [(Bool, Bool, Bool, Bool?)])
+    func nestParentNeedsGTGIoAndGCR3TRPMode(gt: Bool, gio: Bool, trpMode: Bool, nesting: Bool?) {
+        let efr: UInt64 = (gt ? 1 << 4 : 0) | (gio ? 1 << 48 : 0) | (UInt64(19) << 32)
+        let f = facts(efr, trpMode ? 1 << 3 : 0)
+        #expect(f["amd.nest_parent_supported"] == nesting.map(FactValue.bool))
+        #expect(f["hw.nesting"] == nesting.map(FactValue.bool))
+        #expect(f["hw.pasid_bind"] == nesting.map(FactValue.bool), "PASmax 19: pasid_bind follows nesting")
+        #expect(f["amd.efr2.gcr3trpmode"] == .bool(trpMode))
+        // EFR only (sysfs before 6.0): the conjunction is decided only by a clear EFR bit.
+        let efrOnly = facts(efr)
+        let expected: FactValue? = gt && gio ? nil : .bool(false)
+        #expect(efrOnly["amd.nest_parent_supported"] == expected, "no EFR2")
+        #expect(efrOnly["hw.nesting"] == expected, "no EFR2")
+        #expect(efrOnly["hw.pasid_bind"] == expected, "no EFR2")
+        #expect(efrOnly["amd.efr2.gcr3trpmode"] == nil)
     }
 
     /// The EFR from the fact sheet's boot-log example: 0x206d73ef22254ade, names PPR X2APIC NX GT IA GA PC GA_vAPIC.
@@ -67,8 +93,8 @@ import Testing
         #expect(f["iommu.vendor"] == .text("amd"))
         #expect(f["addr_width"] == .int(64))            // 6 levels
         #expect(f["hw.pasid_bits"] == .int(16))
-        #expect(f["hw.nesting"] == .bool(true))            // GT and GIo
-        #expect(f["hw.pasid_bind"] == .bool(true))
+        #expect(f["hw.nesting"] == nil, "GT and GIo, but no EFR2 to say GCR3TRPMODE: unknown")
+        #expect(f["hw.pasid_bind"] == nil)
         #expect(f["hw.first_level.format"] == .text("amd-v2"))
     }
 
@@ -78,8 +104,8 @@ import Testing
             | (UInt64(1) << 10)           // HATS 1 → 5 levels
             | (UInt64(1) << 12)           // GATS 1 → 5-level guest tables
             | (UInt64(19) << 32)          // PASmax 19 → 20 bits
-        let f = facts(efr, UInt64(5) << 5)  // EFR2 SNPAVIC 5
-        #expect(f["amd.efr2"] == .text("0xa0"))
+        let f = facts(efr, UInt64(5) << 5 | 1 << 3)  // EFR2 SNPAVIC 5, GCR3TRPMODE
+        #expect(f["amd.efr2"] == .text("0xa8"))
         #expect(f["amd.host_levels"] == .int(5))
         #expect(f["amd.guest_levels"] == .int(5))
         #expect(f["addr_width"] == .int(57))
@@ -87,6 +113,12 @@ import Testing
         #expect(f["hw.nesting"] == .bool(true))
         #expect(f["hw.pasid_bind"] == .bool(true))
         #expect(f["amd.efr2.snpavic"] == .int(5))
+        #expect(f["amd.nest_parent_supported"] == .bool(true))
+        let noTRPMode = facts(efr, UInt64(5) << 5)
+        #expect(noTRPMode["hw.nesting"] == .bool(false), "GCR3TRPMODE clear")
+        #expect(noTRPMode["hw.pasid_bind"] == .bool(false))
+        #expect(noTRPMode["amd.efr2.gappidis"] == .bool(false))
+        #expect(facts(efr, 1 << 4)["amd.efr2.gappidis"] == .bool(true))
     }
 
     @Test func levelsAndAbsentFacts() {

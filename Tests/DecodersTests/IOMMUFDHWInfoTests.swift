@@ -6,10 +6,10 @@ import Testing
 @Suite struct IOMMUFDHWInfoTests {
     func facts(_ info: IOMMUFDHWInfo) -> [String: FactValue] { Dictionary(uniqueKeysWithValues: info.facts.map { ($0.name, $0.value) }) }
 
-    static func hw(size: UInt32 = 40, dataLen: UInt32, type: UInt32, pasidLog2: UInt8 = 0, caps: UInt64 = 0) -> LEBytes {
+    static func hw(size: UInt32 = 40, flags: UInt32 = 0, dataLen: UInt32, type: UInt32, pasidLog2: UInt8 = 0, caps: UInt64 = 0) -> LEBytes {
         var b = LEBytes()
         b.u32(size)          // +0 size
-        b.u32(0)             // +4 flags
+        b.u32(flags)         // +4 flags
         b.u32(1)             // +8 dev_id
         b.u32(dataLen)       // +12 data_len
         b.u64(0)             // +16 data_uptr
@@ -133,12 +133,42 @@ import Testing
 
         var tegra = Self.hw(dataLen: 8, type: 3)
         tegra.u32(0); tegra.bytes += [1, 2, 4, 0]  // +0 flags, +4 version 1, +5 log2vcmdqs 2, +6 log2vsids 4, +7 reserved
-        let f = facts(try IOMMUFDHWInfo.decode(tegra.bytes))
+        let info = try IOMMUFDHWInfo.decode(tegra.bytes)
+        let f = facts(info)
         #expect(f["iommufd.data_type"] == .text("tegra241-cmdqv"))
+        #expect(f["iommufd.tegra241.flags"] == .text("0x0"))
         #expect(f["iommufd.tegra241.version"] == .int(1))
         #expect(f["iommufd.tegra241.log2vcmdqs"] == .int(2))
         #expect(f["iommufd.tegra241.log2vsids"] == .int(4))
         #expect(f["iommu.vendor"] == nil)
+        #expect(info.notes == ["Tegra241 CMDQV data of an SMMUv3 unit, returned as the driver's default type (not asked for with IOMMU_HW_INFO_FLAG_INPUT_TYPE)"])
+    }
+
+    /// The collector's second GET_HW_INFO on a Tegra241 SMMUv3 asks for type 3 with INPUT_TYPE (6.17):
+    /// the answer decodes, says what it is, and leaves iommufd.data_type to the unit's default answer
+    /// so that the host's data type stays `arm-smmuv3`.
+    @Test func tegraAskedForWithInputType() throws {
+        var tegra = Self.hw(flags: 1, dataLen: 8, type: 3, pasidLog2: 20)
+        tegra.u32(0); tegra.bytes += [1, 3, 5, 0]  // flags, version 1, log2vcmdqs 3, log2vsids 5, reserved
+        let info = try IOMMUFDHWInfo.decode(tegra.bytes)
+        #expect(info.flags == 1 && info.outDataType == 3)
+        let f = facts(info)
+        #expect(f["iommufd.data_type"] == nil && f["iommufd.data_type_id"] == nil)
+        #expect(f["iommufd.tegra241.log2vcmdqs"] == .int(3))
+        #expect(f["iommufd.tegra241.log2vsids"] == .int(5))
+        #expect(f["iommufd.max_pasid_log2"] == .int(20), "per device: the same in both answers")
+        #expect(info.notes.count == 2)
+        #expect(info.notes[0].contains("asked for with IOMMU_HW_INFO_FLAG_INPUT_TYPE"))
+        #expect(info.notes[1] == "Tegra241 CMDQV data of an SMMUv3 unit; its SMMUv3 ID registers are in the unit's default (arm-smmuv3) answer")
+    }
+
+    @Test func undefinedFlagBitsAreNoted() throws {
+        var b = Self.hw(flags: 0x6, dataLen: 0, type: 0)
+        let info = try IOMMUFDHWInfo.decode(b.bytes)
+        #expect(info.notes == ["flags 0x6 has bits no kernel defines (6.17 defines bit 0, IOMMU_HW_INFO_FLAG_INPUT_TYPE)"])
+        #expect(facts(info)["iommufd.data_type"] == .text("none"))
+        b = Self.hw(flags: 0x1, dataLen: 0, type: 0)
+        #expect(try IOMMUFDHWInfo.decode(b.bytes).notes.count == 1, "bit 0 alone is defined")
     }
 
     /// Pre-merge AMD patches used type 2 (now SMMUv3): 16 bytes of data can only be AMD's, and the result says so.
@@ -190,7 +220,8 @@ import Testing
         b.u32(0); b.bytes += [1, 2, 4, 0]
         b.zeros(232)
         let info = try IOMMUFDHWInfo.decode(b.bytes)
-        #expect(info.data.count == 8 && info.notes.isEmpty)
+        #expect(info.data.count == 8)
+        #expect(info.notes.count == 1 && info.notes[0].hasPrefix("Tegra241 CMDQV data"), "only the note every Tegra answer carries: \(info.notes)")
     }
 
     @Test func twoPartFormChecksTheStruct() throws {

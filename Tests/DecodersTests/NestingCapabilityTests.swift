@@ -196,6 +196,33 @@ import Testing
         #expect(info.revision == .v2)
         #expect(info.vtd?.capMask == 0x1100_0000_0000_0000)
         #expect(info.vtd?.ecapMask == 0x104_e000_0000)
+        // Every field of the info is a fact, the masks included.
+        let f = facts(cap)
+        #expect(f["nesting.size"] == .int(56))
+        #expect(f["nesting.flags"] == .text("0x0"))
+        #expect(f["nesting.format_id"] == .int(1))
+        #expect(f["nesting.features"] == .text("0x7"))
+        #expect(f["nesting.addr_width"] == .int(48))
+        #expect(f["nesting.pasid_bits"] == .int(20))
+        #expect(f["nesting.vtd.flags"] == .text("0x0"))
+        #expect(f["nesting.vtd.cap"] == .text("0x100000000000000"))
+        #expect(f["nesting.vtd.cap_mask"] == .text("0x1100000000000000"))
+        #expect(f["nesting.vtd.ecap"] == .text("0x100a0000000"))
+        #expect(f["nesting.vtd.ecap_mask"] == .text("0x104e0000000"))
+    }
+
+    /// Only v2 carried the masks: later revisions have no mask facts (absent, not zero).
+    @Test func masksOnlyInV2() throws {
+        var c = Self.header(id: 4)
+        c.u32(64); c.u32(0); c.u32(1); c.u32(0x3)  // v8: argsz, flags, format, features
+        c.u16(48); c.u16(20); c.zeros(12)           // addr_width, pasid_bits, padding
+        c.u32(0); c.zeros(12)                       // vtd flags, padding
+        c.u64(Self.cap); c.u64(Self.ecap)           // +16 cap_reg, +24 ecap_reg
+        let f = facts(try only(c.bytes))
+        #expect(f["nesting.revision"] == .text("v8"))
+        #expect(f["nesting.size"] == .int(64))
+        #expect(f["nesting.vtd.cap"] == .text("0x100000000000000"))
+        #expect(f["nesting.vtd.cap_mask"] == nil && f["nesting.vtd.ecap_mask"] == nil)
     }
 
     /// SMMUv3 reported an empty info: format 0, no vendor data.
@@ -210,6 +237,8 @@ import Testing
         #expect(f["hw.nesting"] == .bool(false))
         #expect(f["nesting.format"] == .text("none"))
         #expect(f["hw.pasid_bind"] == nil, "no format: binding is not described")
+        #expect(f["nesting.addr_width"] == .int(0) && f["nesting.pasid_bits"] == .int(0), "the header's widths, as the kernel wrote them")
+        #expect(f["nesting.size"] == .int(24) && f["nesting.flags"] == .text("0x0"))
     }
 
     @Test func v1BareWordsUnderId2() throws {

@@ -81,11 +81,34 @@ import Testing
         #expect(f.keys.contains { $0.hasPrefix("smmu.idr2") || $0.hasPrefix("smmu.idr4") } == false)
     }
 
-    @Test(arguments: [(0, 32), (1, 36), (2, 40), (3, 42), (4, 44), (5, 48), (6, 52), (7, nil)] as [(UInt32, Int?)])
-    func outputAddressSize(oas: UInt32, bits: Int?) throws {
-        let f = try facts([0, 0, 0, 0, 0, oas])  // IDR5.OAS 2:0
-        #expect(f["smmu.oas_bits"] == bits.map { .int(Int64($0)) })
-        #expect(f["addr_width"] == bits.map { .int(Int64($0)) }, "OAS 7 is reserved: unknown width")
+    /// Encoding 7 is 56 bits (newer SMMUv3 headers and QEMU; fact sheet §6.2), not invalid.
+    @Test(arguments: [(0, 32), (1, 36), (2, 40), (3, 42), (4, 44), (5, 48), (6, 52), (7, 56)] as [(UInt32, Int)])
+    func outputAddressSize(oas: UInt32, bits: Int) throws {
+        let f = try facts([0, 0, 0, 0, 0, oas | 1 << 4])  // IDR5.OAS 2:0, GRAN4K beside it
+        #expect(f["smmu.idr5.oas"] == .int(Int64(oas)))
+        #expect(f["smmu.oas_bits"] == .int(Int64(bits)))
+        #expect(f["addr_width"] == .int(Int64(bits)))
+        #expect(f["smmu.idr5.gran4k"] == .bool(true))
+    }
+
+    /// ATS is IDR0 bit 10, on its own.
+    @Test func atsIsIDR0Bit10() throws {
+        #expect(try facts([1 << 10, 0, 0, 0, 0, 0])["smmu.idr0.ats"] == .bool(true))
+        let without = try facts([0x7fff_ffff & ~(1 << 10), 0, 0, 0, 0, 0])
+        #expect(without["smmu.idr0.ats"] == .bool(false))
+        #expect(without["smmu.idr0.hyp"] == .bool(true) && without["smmu.idr0.asid16"] == .bool(true), "bits 9 and 12 beside it")
+    }
+
+    /// vIOMMU allocation needs S2FWB or a device that cannot bypass the cache (CANWBS, from firmware):
+    /// with IDR3.FWB the registers say yes; without, they cannot say, so the fact is absent, not false.
+    @Test func viommuCacheOKOnlyFromFWB() throws {
+        let fwb = try facts([0b11, 0, 0, 1 << 8, 0, 0])
+        #expect(fwb["smmu.idr3.fwb"] == .bool(true))
+        #expect(fwb["smmu.viommu_cache_ok"] == .bool(true))
+        let noFWB = try facts([0b11, 0, 0, 0xffff_ffff & ~(1 << 8), 0, 0])
+        #expect(noFWB["smmu.idr3.fwb"] == .bool(false))
+        #expect(noFWB["smmu.viommu_cache_ok"] == nil)
+        #expect(Vocabulary.entry("smmu.viommu_cache_ok")?.meaning.contains("never false") == true)
     }
 
     @Test func stage1OnlyIsNotNesting() throws {

@@ -26,6 +26,8 @@ import Testing
         let facts = Dictionary(uniqueKeysWithValues: info.facts.map { ($0.name, $0.value) })
         #expect(facts["vfio.caps"] == .text("migration,dma_avail,iova_range"))
         #expect(facts["vfio.iova_top_bits"] == .int(Int64(bits)))
+        #expect(facts["vfio.iova_windows"] == .text("0x0-0xfedfffff,0xfef00000-" + hex(top)), "the MSI window is the hole")
+        #expect(facts["vfio.migration.flags"] == .text("0x0"))
         #expect(facts["vfio.dma_avail"] == .int(0xffff))
         #expect(facts["vfio.pgsize_1g"] == .bool(true))
         #expect(facts["vfio.ambiguous"] == .bool(false))

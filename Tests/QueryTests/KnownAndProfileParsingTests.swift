@@ -68,7 +68,7 @@ import Testing
     }
 
     static let refusals: [Case] = [
-        Case(text: #"profile("vtd-nestd")"#, kind: .unknownName, position: 8, mentions: "unknown profile 'vtd-nestd'; did you mean vtd-nested?"),
+        Case(text: #"profile("vtd-nestd")"#, kind: .unknownName, position: 8, mentions: "unknown profile 'vtd-nestd'; did you mean vtd-nested, amd-nested?"),
         Case(text: #"nesting and profile("vtd-nested", aw_bit=48)"#, kind: .unknownName, position: 34,
              mentions: "profile vtd-nested has no parameter 'aw_bit'; did you mean aw_bits?"),
         Case(text: #"profile("vtd-nested", pasid_bits=20, aw_bits="48")"#, kind: .type, position: 45,
@@ -93,7 +93,7 @@ import Testing
     }
 
     @Test func refusalsCarrySuggestions() throws {
-        #expect(try #require(error(#"profile("vtd-nestd")"#)).suggestions == ["vtd-nested"])
+        #expect(try #require(error(#"profile("vtd-nestd")"#)).suggestions == ["vtd-nested", "amd-nested"])
         #expect(try #require(error(#"profile("smmuv3-nested", ssid_bit=20)"#)).suggestions == ["ssid_bits"])
     }
 

@@ -27,8 +27,9 @@ import Testing
     func everyTemplateTypeChecksForEveryCombination(name: String) throws {
         let profile = try #require(CompatibilityProfile.named(name))
         let combinations = Self.combinations(profile)
-        // vtd-nested: aw_bits 39/48/57, pasid_bits 0/20, three bools; smmuv3-nested: oas_bits 44/48, ssid_bits 0/20, one bool
-        #expect(combinations.count == ["vtd-nested": 48, "smmuv3-nested": 8][name])
+        // vtd-nested: aw_bits 39/48/57, pasid_bits 0/20, three bools; smmuv3-nested: oas_bits 44/48, ssid_bits 0/20, one bool;
+        // amd-nested: guest_levels 4/5
+        #expect(combinations.count == ["vtd-nested": 48, "smmuv3-nested": 8, "amd-nested": 2][name])
         for arguments in combinations {
             let e = try profile.expand(arguments)
             // Every condition is either expanded or skipped, once, in profile order.
@@ -80,10 +81,10 @@ import Testing
         let e = try #require(refusal("vtd-nestd"))
         #expect(e.kind == .unknownProfile)
         #expect(e.argument == nil)
-        #expect(e.suggestions == ["vtd-nested"])
-        #expect(e.message == "unknown profile 'vtd-nestd'; did you mean vtd-nested? (known: vtd-nested, smmuv3-nested)")
+        #expect(e.suggestions == ["vtd-nested", "amd-nested"])
+        #expect(e.message == "unknown profile 'vtd-nestd'; did you mean vtd-nested, amd-nested? (known: vtd-nested, smmuv3-nested, amd-nested)")
         let q = e.queryError(at: 8)
-        #expect(q.kind == .unknownName && q.position == 8 && q.suggestions == ["vtd-nested"])
+        #expect(q.kind == .unknownName && q.position == 8 && q.suggestions == ["vtd-nested", "amd-nested"])
         #expect(try #require(refusal("smmu")).suggestions.isEmpty)
     }
 

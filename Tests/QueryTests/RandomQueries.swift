@@ -16,6 +16,12 @@ struct RandomQueries: RandomQueryText {
     static let kernels = ["5.4.0-150-generic", "5.10.0", "6.1.0-18-amd64", "6.8.0-45-generic", "7.0.1"]
     static let versions = ["5", "5.4", "5.10", "6.1", "6.1.0-18-amd64", "6.8", "7"]
     static let racks = ["r1", "r2", "r3"]
+    /// IOVA window lists (`covers(vfio.iova_windows, …)`): the captured aw48 and aw39 ones, none, one
+    /// window over everything, and a text that is not a list (unknown).
+    static let windows = ["0x0-0xfedfffff,0xfef00000-0xffffffffffff", "0x0-0xfedfffff,0xfef00000-0x7fffffffff", "",
+                          "0x0-0xffffffffffffffff", "0x0-0x1,garbage"]
+    static let addresses = ["0", "0xfedfffff", "0xfee00000", "0xfef00000", "4276092928", "0x7fffffffff", "0x8000000000", "0xffffffffffff",
+                            "0x7fffffffffffffff"]
 
     static func type(_ name: String) -> FactType { Vocabulary.byName[name]!.type }
 
@@ -29,14 +35,16 @@ struct RandomQueries: RandomQueryText {
             }
             if dice.chance(2) { facts[name] = .text("42") }  // stored with another type than the vocabulary's: unknown
         }
+        if dice.chance(80) { facts[VFIOInfo.iovaWindows] = .text(dice.pick(Self.windows)) }
         let kernel = dice.chance(85) ? dice.pick(Self.kernels) : nil
         let labels = dice.chance(70) ? ["rack": dice.pick(Self.racks)] : [:]
         return QueryEvaluator(facts: facts, kernelRelease: kernel, labels: labels)
     }
 
     mutating func predicate() -> String {
-        switch dice.below(12) {
-        case 0: return "\(dice.pick(["known", "has"]))(\(dice.pick(Self.facts + ["kernel", "label.rack", "label.row"])))"
+        switch dice.below(13) {
+        case 12: return "covers(\(VFIOInfo.iovaWindows), \(dice.pick(Self.addresses)))"
+        case 0: return "\(dice.pick(["known", "has"]))(\(dice.pick(Self.facts + ["kernel", "label.rack", "label.row", VFIOInfo.iovaWindows])))"
         case 1: return profile()
         case 2:
             if dice.chance(20) { return "kernel in (\"\(dice.pick(Self.versions))\", \"\(dice.pick(Self.versions))\")" }
@@ -65,7 +73,7 @@ struct RandomQueries: RandomQueryText {
     }
 
     mutating func profile() -> String {
-        if dice.chance(15) { return #"profile("smmuv3-nested")"# }
+        if dice.chance(15) { return dice.chance(50) ? #"profile("smmuv3-nested")"# : #"profile("amd-nested")"# }
         var arguments = ""
         if dice.chance(50) { arguments += ", aw_bits=\(dice.pick([39, 48, 57]))" }
         if dice.chance(50) { arguments += ", pasid_bits=\(dice.pick([0, 16, 20]))" }

@@ -52,6 +52,11 @@ import TestSupport
                 #expect(c.arguments.contains(.text(entry.name)))
             }
         }
+        for c in try compiled("covers(vfio.iova_windows, 0xfee00000) or not covers(vfio.iova_windows, 12345)") {
+            #expect(!c.sql.contains("vfio.iova_windows") && !c.sql.contains("4276092928") && !c.sql.contains("12345"), "\(c.sql)")
+            #expect(c.arguments.contains(.text("vfio.iova_windows")) && c.arguments.contains(.int(0xfee0_0000)) && c.arguments.contains(.int(12345)))
+            #expect(c.sql.filter { $0 == "?" }.count == c.arguments.count)
+        }
         let label = try compiled(#"label.rack = "r1""#)
         #expect(label.allSatisfy { !$0.sql.contains("rack") && $0.arguments.contains(.text("rack")) })
     }

@@ -116,8 +116,8 @@ import TestSupport
         for (got, want) in zip(past, snapshots) {
             #expect(got.facts == want.facts && got.kernelRelease == want.kernelRelease && got.reportedAt <= t)
         }
-        let fields = try store.queryHosts(nil, asOf: nil, fields: ["pasid_bits", "iommu.vendor"], limit: 1000, after: nil)
-        #expect(fields.hosts.allSatisfy { $0.facts.allSatisfy { ["pasid_bits", "iommu.vendor"].contains($0.name) } })
+        let fields = try store.queryHosts(nil, asOf: nil, fields: ["hw.pasid_bits", "iommu.vendor"], limit: 1000, after: nil)
+        #expect(fields.hosts.allSatisfy { $0.facts.allSatisfy { ["hw.pasid_bits", "iommu.vendor"].contains($0.name) } })
         #expect(fields.hosts.contains { $0.facts.count == 2 })
     }
 }

@@ -40,13 +40,23 @@ struct RandomExpressions: RandomQueryText {
             return "\(dice.chance(50) ? "known" : "has")(\(dice.pick(names)))"
         case 1: return kernel()
         case 2: return label()
-        default: return fact()
+        default:
+            if dice.chance(10) { return covers() }
+            return fact()
         }
+    }
+
+    static let addresses = ["0", "0xfedfffff", "0xfee00000", "0xfef00000", "0x7fffffffff", "0x8000000000", "0xffffffffffff", "0x1000000000000"]
+
+    /// Whether an IOVA window list covers an address around the windows' edges (synthetic hosts are 39 or
+    /// 48 bits, with the MSI hole), on the lists hosts report or an unreported name.
+    mutating func covers() -> String {
+        "covers(\(dice.pick(Vocabulary.windowLists.sorted())), \(dice.pick(Self.addresses)))"
     }
 
     /// A profile call: named groups of conditions, most of them on facts no synthetic host reports.
     mutating func profile() -> String {
-        if dice.chance(30) { return #"profile("smmuv3-nested", oas_bits=48)"# }
+        if dice.chance(30) { return dice.chance(50) ? #"profile("smmuv3-nested", oas_bits=48)"# : #"profile("amd-nested", guest_levels=5)"# }
         return #"profile("vtd-nested", aw_bits="# + "\(dice.pick([39, 48, 57])), pasid_bits=\(dice.pick([0, 16, 20])), dirty_tracking=\(dice.chance(50)))"
     }
 

@@ -73,6 +73,7 @@ let fieldNames = options.fields.map { Set($0.split(separator: ",").map(String.in
 let compiled = HostQuerySQL.select(expr, mode: .now, after: nil, limit: options.limit + 1)
 var grdb = Configuration()
 grdb.readonly = true
+grdb.prepareDatabase { db in db.add(function: HostQuerySQL.coversFunction) }
 let queue = try DatabaseQueue(path: options.db, configuration: grdb)
 print("capreg api bench (in-process, one thread): \(options.db)")
 print("  where: \(options.whereText)   limit \(options.limit)\(options.fields.map { "   fields \($0)" } ?? "")")
