@@ -86,7 +86,8 @@ public struct OverviewPage: Sendable {
         let rows: [HTML] = vendorFormats.map { row in
             var terms: [String] = []
             if let v = row.vendor { terms.append("iommu.vendor = \(Self.quoted(v))") }
-            if let f = row.format { terms.append("first_level.format = \(Self.quoted(f))") }
+            // A host whose kernel nobody asked has no usable format: link to those too.
+            terms.append(row.format.map { "first_level.format = \(Self.quoted($0))" } ?? "not known(first_level.format)")
             let count: HTML = terms.count == 2 ? "<a href=\"\(Links.query([("where", terms.joined(separator: " and "))]))\">\(row.hosts)</a>" : "\(row.hosts)"
             return "<tr><td class=\"mono\">\(row.vendor ?? "unknown")</td><td class=\"mono\">\(row.format ?? "unknown")</td><td class=\"num\">\(count)</td></tr>"
         }

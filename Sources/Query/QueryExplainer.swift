@@ -106,7 +106,8 @@ public struct QueryExplainer: Sendable {
     /// For a usable fact (`nesting`, …): which half failed — what the hardware says (`hw.NAME`) and the
     /// kernel's evidence (`evidence.NAME`), e.g. `; hardware can; kernel refused IOMMU_HWPT_ALLOC nest_parent …`.
     func usableHalves(_ term: QueryTerm) -> String {
-        guard case .fact(let name, _) = term, CrossVendor.usableNames.contains(name) else { return "" }
+        guard case .fact(let name, _) = term, CrossVendor.usableNames.contains(name),
+              host.facts[CrossVendor.hw(name)] != nil || host.facts[CrossVendor.evidence(name)] != nil else { return "" }
         let hardware: String
         switch host.facts[CrossVendor.hw(name)] {
         case .bool(true)?: hardware = "hardware can"

@@ -83,7 +83,8 @@ struct PageTests {
         #expect(pairs.count >= 2)
         for (pair, count) in pairs {
             let (vendor, format) = (pair.split(separator: "|")[0], pair.split(separator: "|")[1])
-            let link = Links.query([("where", "iommu.vendor = \"\(vendor)\" and first_level.format = \"\(format)\"")])
+            let formatTerm = format == "unknown" ? "not known(first_level.format)" : "first_level.format = \"\(format)\""
+            let link = Links.query([("where", "iommu.vendor = \"\(vendor)\" and \(formatTerm)")])
             #expect(page.contains("<tr><td class=\"mono\">\(vendor)</td><td class=\"mono\">\(format)</td><td class=\"num\"><a href=\"\(HTML.escape(link))\">\(count)</a></td></tr>"), "\(pair)")
         }
         // One matrix row per current kernel, with the nesting count the store gives.
@@ -100,7 +101,7 @@ struct PageTests {
     func query() throws {
         let s = try DashboardServer()
         try s.ingest(Self.fleet)
-        let expr = "nesting and pasid_bits >= 16"
+        let expr = "hw.nesting and hw.pasid_bits >= 16"
         // The dashboard lists every match; the API leaves stale hosts out unless asked (the fleet is dated 2025).
         let api = try s.get("/v1/hosts?where=\(q(expr))&limit=1000&fresh_within=off").json["hosts"] as? [[String: Any]] ?? []
         let names = api.compactMap { $0["hostname"] as? String }
@@ -109,7 +110,7 @@ struct PageTests {
         #expect(page.contains("\(names.count) matching host"))
         for name in names { #expect(page.contains(">\(name)</a></td>")) }
         #expect(page.contains("aria-sort=\"ascending\""))
-        #expect(page.contains("<th aria-sort=\"none\"><a href=\"/ui/query?where=nesting%20and%20pasid_bits%20%3E%3D%2016&amp;sort=pasid_bits\">pasid_bits</a></th>"))
+        #expect(page.contains("<th aria-sort=\"none\"><a href=\"/ui/query?where=hw.nesting%20and%20hw.pasid_bits%20%3E%3D%2016&amp;sort=hw.pasid_bits\">hw.pasid_bits</a></th>"))
 
         let desc = try s.get("/ui/query?where=\(q(expr))&sort=hostname&order=desc").text
         let first = try #require(names.last), last = try #require(names.first)
@@ -123,7 +124,7 @@ struct PageTests {
         #expect(csv.header("Content-Disposition") == "attachment; filename=\"capreg-hosts.csv\"")
         #expect(csv.header("Link") == nil && csv.header("X-Next-Cursor") == nil)
         let lines = csv.text.components(separatedBy: "\r\n").dropLast()
-        #expect(lines.first == "hostname,kernel,nesting,pasid_bits")
+        #expect(lines.first == "hostname,kernel,hw.nesting,hw.pasid_bits")
         #expect(lines.dropFirst().map { String($0.prefix { $0 != "," }) } == names)
     }
 
@@ -131,17 +132,17 @@ struct PageTests {
     func csvPages() throws {
         let s = try DashboardServer()
         try s.ingest(Self.fleet)
-        let expr = "nesting and pasid_bits >= 16"
+        let expr = "hw.nesting and hw.pasid_bits >= 16"
         let all = try s.get("/ui/query?where=\(q(expr))&format=csv").text.components(separatedBy: "\r\n").dropLast().dropFirst()
         #expect(all.count > 6)
         var rows: [String] = []
-        var target: String? = "/ui/query?where=\(q(expr))&sort=pasid_bits&order=desc&limit=3&format=csv"
+        var target: String? = "/ui/query?where=\(q(expr))&sort=hw.pasid_bits&order=desc&limit=3&format=csv"
         var downloads = 0
         while let t = target, downloads < 100 {
             let r = try s.get(t)
             #expect(r.status == 200, "\(t): \(r.text.prefix(200))")
             let lines = r.text.components(separatedBy: "\r\n").dropLast()
-            #expect(lines.first == "hostname,kernel,nesting,pasid_bits")
+            #expect(lines.first == "hostname,kernel,hw.nesting,hw.pasid_bits")
             let page = Array(lines.dropFirst())
             #expect(page.count <= 3)
             // Sorted within the download: pasid_bits descending.
@@ -153,7 +154,7 @@ struct PageTests {
             if let link = r.header("Link") {
                 let cursor = try #require(r.header("X-Next-Cursor"))
                 #expect(link.hasPrefix("</ui/query?") && link.hasSuffix(">; rel=\"next\""))
-                #expect(link.contains("&cursor=\(q(cursor))") && link.contains("&limit=3") && link.contains("&sort=pasid_bits&order=desc"))
+                #expect(link.contains("&cursor=\(q(cursor))") && link.contains("&limit=3") && link.contains("&sort=hw.pasid_bits&order=desc"))
                 target = String(link.dropFirst().prefix { $0 != ">" })
             } else {
                 #expect(r.header("X-Next-Cursor") == nil)

@@ -43,7 +43,7 @@ import Testing
             return
         }
         #expect(conditions == expanded.conditions.map { .named($0.id, $0.expression) })
-        #expect(conditions.contains(.named("pasid-width", try QueryParser.parse("vtd.ecap.pasid and vtd.pasid_bits >= 20"))))
+        #expect(conditions.contains(.named("pasid-width", try QueryParser.parse("vtd.ecap.pasid and vtd.pasid_bits >= 20 and pasid_bits >= 20"))))
         // `description` is the expression without names: it parses back to the profile's flat conjunction.
         #expect(try QueryParser.parse(e.description) == expanded.expression)
         #expect(e.terms == expanded.expression.terms)

@@ -49,21 +49,21 @@ import Testing
 
     @Test func defaultsFollowQEMU() throws {
         let e = try CompatibilityProfile.expand("vtd-nested")
-        #expect(e.conditions.map(\.id) == ["iommufd-vtd", "scalable-mode", "nest", "second-stage", "first-stage", "address-width", "fs1gp"])
+        #expect(e.conditions.map(\.id) == ["iommufd-vtd", "scalable-mode", "nest", "kernel-nest-parent", "second-stage", "first-stage", "address-width", "fs1gp"])
         #expect(e.skipped == ["five-level", "pasid-width", "dirty-tracking", "errata-ro"])
         #expect(e.arguments == ["aw_bits": .int(48), "pasid_bits": .int(0), "fs1gp": .bool(true), "dirty_tracking": .bool(false), "strict_ro": .bool(false)])
         #expect(e.conditions.first { $0.id == "address-width" }?.text == "vfio.iova_top_bits >= 48")
-        #expect(e.expression.description == #"(iommufd.data_type = "intel-vtd" and vtd.scalable_mode = true and vtd.ecap.nest = true and vtd.ecap.slts = true and vtd.ecap.flts = true and vfio.iova_top_bits >= 48 and vtd.cap.fl1gp = true)"#)
+        #expect(e.expression.description == #"(iommufd.data_type = "intel-vtd" and vtd.scalable_mode = true and vtd.ecap.nest = true and nesting = true and vtd.ecap.slts = true and vtd.ecap.flts = true and vfio.iova_top_bits >= 48 and vtd.cap.fl1gp = true)"#)
     }
 
     /// The issue's example, and the parameters that switch conditions on and off.
     @Test func argumentsSelectConditions() throws {
         let e = try CompatibilityProfile.expand("vtd-nested", arguments: ["aw_bits": .int(48), "pasid_bits": .int(20)])
-        #expect(e.conditions.first { $0.id == "pasid-width" }?.text == "vtd.ecap.pasid and vtd.pasid_bits >= 20")
+        #expect(e.conditions.first { $0.id == "pasid-width" }?.text == "vtd.ecap.pasid and vtd.pasid_bits >= 20 and pasid_bits >= 20")
         let wide = try CompatibilityProfile.expand("vtd-nested", arguments: ["aw_bits": .int(57), "fs1gp": .bool(false), "dirty_tracking": .bool(true), "strict_ro": .bool(true)])
-        #expect(wide.conditions.map(\.id) == ["iommufd-vtd", "scalable-mode", "nest", "second-stage", "first-stage", "address-width", "five-level", "dirty-tracking", "errata-ro"])
+        #expect(wide.conditions.map(\.id) == ["iommufd-vtd", "scalable-mode", "nest", "kernel-nest-parent", "second-stage", "first-stage", "address-width", "five-level", "dirty-tracking", "errata-ro"])
         #expect(wide.skipped == ["fs1gp", "pasid-width"])
-        #expect(wide.conditions.first { $0.id == "dirty-tracking" }?.expression.description == "(vtd.ecap.slads = true and vtd.ecap.smpwc = true)")
+        #expect(wide.conditions.first { $0.id == "dirty-tracking" }?.expression.description == "(vtd.ecap.slads = true and vtd.ecap.smpwc = true and dirty_tracking = true)")
     }
 
     // MARK: refusals
@@ -163,6 +163,10 @@ import Testing
         for register in [cap, ecap] { data += (0..<8).map { UInt8(truncatingIfNeeded: register >> (8 * UInt64($0))) } }
         var facts = try IOMMUFDHWInfo.decode(info: info, data: data).facts
         facts.append(Fact("vfio.iova_top_bits", int: 48))
+        // The usable half as Report/UsableFacts derives it when the kernel allowed the nest parent and
+        // the dirty-tracking HWPT (SLADS, SMPWC), and the PASID one exactly when the unit has ECAP.PASID.
+        let pasidBits = facts.first { $0.name == "hw.pasid_bits" }?.value ?? .int(0)
+        facts += [Fact("nesting", true), Fact("pasid_bits", pasidBits), Fact("dirty_tracking", true)]
         return Dictionary(facts.map { ($0.name, $0.value) }) { $1 }
     }
 
@@ -181,14 +185,14 @@ import Testing
     /// None of QEMU's emulated units reports ECAP.NEST, so none can back a nested vIOMMU: each fails
     /// (false, not unknown) on what it did report, whatever it left unknown.
     static let captureCases: [CaptureCase] = [
-        CaptureCase(folder: "legacy-aw39", conditions: ["iommufd-vtd": nil, "scalable-mode": false, "nest": false, "second-stage": false,
+        CaptureCase(folder: "legacy-aw39", conditions: ["kernel-nest-parent": nil, "iommufd-vtd": nil, "scalable-mode": false, "nest": false, "second-stage": false,
                                                          "first-stage": false, "address-width": false, "fs1gp": false]),
-        CaptureCase(folder: "bpo12k-q10-legacy-aw39", conditions: ["iommufd-vtd": nil, "scalable-mode": false, "nest": false, "second-stage": false,
+        CaptureCase(folder: "bpo12k-q10-legacy-aw39", conditions: ["kernel-nest-parent": nil, "iommufd-vtd": nil, "scalable-mode": false, "nest": false, "second-stage": false,
                                                                     "first-stage": false, "address-width": false, "fs1gp": false]),
-        CaptureCase(folder: "scalable-aw48", conditions: ["iommufd-vtd": nil, "scalable-mode": true, "nest": false, "second-stage": true,
+        CaptureCase(folder: "scalable-aw48", conditions: ["kernel-nest-parent": nil, "iommufd-vtd": nil, "scalable-mode": true, "nest": false, "second-stage": true,
                                                            "first-stage": false, "address-width": true, "fs1gp": false]),
         // FLTS-only unit: its top IOVA is 0x7fffffffffff, so QEMU's aw-bits 48 > host 47 check fails too.
-        CaptureCase(folder: "iommufd-q10-scalable-flts", conditions: ["iommufd-vtd": true, "scalable-mode": true, "nest": false, "second-stage": false,
+        CaptureCase(folder: "iommufd-q10-scalable-flts", conditions: ["kernel-nest-parent": nil, "iommufd-vtd": true, "scalable-mode": true, "nest": false, "second-stage": false,
                                                                        "first-stage": true, "address-width": false, "fs1gp": true]),
     ]
 

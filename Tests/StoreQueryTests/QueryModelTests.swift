@@ -96,7 +96,10 @@ import TestSupport
         return Report(reportId: "r-\(host)", collectedAt: Fleet.time(1), host: Report.Host(hostname: host, machineId: "m-\(host)", labels: [:]),
                       kernel: Report.Kernel(release: "7.0.1-1-amd64"), collectorVersion: "test",
                       sources: [Report.Source(kind: .iommufd, unit: "iommufd-dev-1", raw: SyntheticBytes.iommufdVTd(cap: cap, ecap: ecap, maxPasidLog2: 20)),
-                                Report.Source(kind: .vfio, unit: "vfio-group-1", raw: SyntheticBytes.vfioInfo(shape))])
+                                Report.Source(kind: .vfio, unit: "vfio-group-1", raw: SyntheticBytes.vfioInfo(shape)),
+                                // What kernel 7 answers the collector's probes on these registers.
+                                SyntheticProbes.source("iommufd-dev-1", SyntheticProbes.iommufdDevice(kernel: KernelRelease("7.0.1-1-amd64"), cap: cap, ecap: ecap)),
+                                SyntheticProbes.source("iommufd", SyntheticProbes.iommufdKernel(kernel: KernelRelease("7.0.1-1-amd64"), hasIOMMUFD: true, devices: 1))])
     }
 
     /// What a page says of each host is the host's state (now) or snapshot (as of T).
