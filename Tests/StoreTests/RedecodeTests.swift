@@ -1,5 +1,7 @@
+import Decoders
 import Foundation
 import GRDB
+import Query
 import Report
 import Testing
 import TestSupport
@@ -58,5 +60,34 @@ import TestSupport
         #expect(try store.redecodeBacklog() == 0)
         #expect(try store.redecode().reports == 0, "nothing left to do")
         #expect(try store.count("SELECT count(*) FROM facts") == fresh.count("SELECT count(*) FROM facts"), "no extra versions")
+    }
+
+    /// A registry decoded before the hardware/usable split held the registers' answer under the plain
+    /// names (`nesting`, `pasid_bind`, …) and no evidence. Redecode gives every stored report today's
+    /// facts: the hardware half under `hw.`, the usable half from the report's own probes (unknown, with
+    /// its reason, where it carried none), exactly as a registry fed the same reports today.
+    @Test func registryFromBeforeTheSplitGetsBothHalves() throws {
+        let dir = try TempDir()
+        let (store, _) = try ingestFleet(dir.path("old.sqlite"))
+        let (fresh, _) = try ingestFleet(dir.path("fresh.sqlite"))
+        let usable = CrossVendor.usableNames.map { "'\($0)'" }.joined(separator: ",")
+        try store.pool.write { db in
+            for table in ["facts", "current_facts"] {
+                try db.execute(sql: "DELETE FROM \(table) WHERE name IN (\(usable)) OR name LIKE 'evidence.%' OR name LIKE 'probe.%' OR name = 'hw.dirty_tracking'")
+                try db.execute(sql: "UPDATE \(table) SET name = substr(name, 4) WHERE name LIKE 'hw.%'")
+            }
+            try db.execute(sql: "UPDATE reports SET decoder_version = 1")
+        }
+        #expect(try store.count("SELECT count(*) FROM current_facts WHERE name = 'hw.nesting'") == 0)
+        #expect(try !sameHistory(store, fresh))
+        let summary = try store.redecode()
+        #expect(summary.failed.isEmpty && summary.changed > 0)
+        #expect(try sameHistory(store, fresh))
+        for text in ["nesting", "hw.nesting and not nesting", #"pasid_bind and first_level.format = "intel-vtd""#, "not known(nesting)"] {
+            let expr = try QueryParser.parse(text)
+            func names(_ s: SQLiteStore) throws -> [String] { try s.queryHosts(expr, asOf: nil, fields: nil, limit: 1000, after: nil).hosts.map(\.hostname) }
+            #expect(try names(store) == names(fresh), "\(text)")
+        }
+        #expect(try store.count("SELECT count(*) FROM current_facts WHERE name = 'evidence.nesting'") == store.hosts().count)
     }
 }
