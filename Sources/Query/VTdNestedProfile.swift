@@ -88,6 +88,13 @@ extension CompatibilityProfile {
                                       file: "hw/i386/intel_iommu_accel.c", version: "posted series, patchew-project/qemu commit 05213a66; not in qemu/qemu 554a719e",
                                       note: "QEMU skips the check for a device without PASID (max_pasid_log2 = 0) and reads PSS even without ECAP.PASID; capreg requires both, as the kernel's pasid_supported() does")),
             ProfileCondition(
+                id: "device-pasid-width",
+                requirement: "The passed-through device itself negotiated PASIDs at least as wide as the guest's: QEMU binds a guest PASID only below 1 << the device's max_pasid_log2, not the unit's width.",
+                template: "iommufd.max_pasid_log2 >= {pasid_bits}", applies: .whenAbove("pasid_bits", 0),
+                source: ProfileSource(.qemu, function: "vtd_accel_replay_single_pasid_bind_for_dev (pasid >= 1 << hiod->caps.max_pasid_log2 is not bound)",
+                                      file: "hw/i386/intel_iommu_accel.c", version: "posted series with PASID support for the accelerated path; release not verified",
+                                      note: "iommufd.max_pasid_log2 is IOMMU_GET_HW_INFO's out_max_pasid_log2 (6.15+), per device; a host with several devices keeps the smallest")),
+            ProfileCondition(
                 id: "dirty-tracking",
                 requirement: "A dirty-tracking nest parent needs second-stage accessed/dirty bits and scalable-mode page-walk coherency, and the kernel must allow a dirty-tracking HWPT (usable `dirty_tracking`).",
                 template: "vtd.ecap.slads and vtd.ecap.smpwc and dirty_tracking", applies: .whenTrue("dirty_tracking"),

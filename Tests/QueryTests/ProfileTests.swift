@@ -50,7 +50,7 @@ import Testing
     @Test func defaultsFollowQEMU() throws {
         let e = try CompatibilityProfile.expand("vtd-nested")
         #expect(e.conditions.map(\.id) == ["iommufd-vtd", "scalable-mode", "nest", "kernel-nest-parent", "second-stage", "first-stage", "address-width", "fs1gp"])
-        #expect(e.skipped == ["five-level", "pasid-width", "dirty-tracking", "errata-ro"])
+        #expect(e.skipped == ["five-level", "pasid-width", "device-pasid-width", "dirty-tracking", "errata-ro"])
         #expect(e.arguments == ["aw_bits": .int(48), "pasid_bits": .int(0), "fs1gp": .bool(true), "dirty_tracking": .bool(false), "strict_ro": .bool(false)])
         #expect(e.conditions.first { $0.id == "address-width" }?.text == "vfio.iova_top_bits >= 48")
         #expect(e.expression.description == #"(iommufd.data_type = "intel-vtd" and vtd.scalable_mode = true and vtd.ecap.nest = true and nesting = true and vtd.ecap.slts = true and vtd.ecap.flts = true and vfio.iova_top_bits >= 48 and vtd.cap.fl1gp = true)"#)
@@ -62,7 +62,7 @@ import Testing
         #expect(e.conditions.first { $0.id == "pasid-width" }?.text == "vtd.ecap.pasid and vtd.pasid_bits >= 20 and pasid_bits >= 20")
         let wide = try CompatibilityProfile.expand("vtd-nested", arguments: ["aw_bits": .int(57), "fs1gp": .bool(false), "dirty_tracking": .bool(true), "strict_ro": .bool(true)])
         #expect(wide.conditions.map(\.id) == ["iommufd-vtd", "scalable-mode", "nest", "kernel-nest-parent", "second-stage", "first-stage", "address-width", "five-level", "dirty-tracking", "errata-ro"])
-        #expect(wide.skipped == ["fs1gp", "pasid-width"])
+        #expect(wide.skipped == ["fs1gp", "pasid-width", "device-pasid-width"])
         #expect(wide.conditions.first { $0.id == "dirty-tracking" }?.expression.description == "(vtd.ecap.slads = true and vtd.ecap.smpwc = true and dirty_tracking = true)")
     }
 
@@ -158,7 +158,9 @@ import Testing
     /// registers (flags = SPR17 erratum, set on every unit), wrapped in the struct of the real iommufd
     /// capture, and an IOVA top at 48 bits (assumed: a 4-level second stage, as in scalable-aw48).
     static func nestingHost(cap: UInt64 = realCap, ecap: UInt64 = realEcap) throws -> [String: FactValue] {
-        let info = hex("28000000000000000100000018000000000000000000000001000000000000000000000000000000")
+        var info = hex("28000000000000000100000018000000000000000000000001000000000000000000000000000000")
+        // A 6.15+ kernel with a PASID-capable device reports the device's width at byte 28.
+        if ecap & (1 << 40) != 0 { info[28] = UInt8((ecap >> 35) & 0x1f) + 1 }
         var data: [UInt8] = [1, 0, 0, 0, 0, 0, 0, 0]
         for register in [cap, ecap] { data += (0..<8).map { UInt8(truncatingIfNeeded: register >> (8 * UInt64($0))) } }
         var facts = try IOMMUFDHWInfo.decode(info: info, data: data).facts
