@@ -123,6 +123,11 @@ struct ServeCommand: ParsableCommand {
             throw ExitCode(69)
         }
         let auth = table.isEmpty ? "auth off (no tokens)" : "\(table.count) token\(table.count == 1 ? "" : "s")"
+        // Reports decoded by older decoders answer with older facts (before 0.2 the plain `nesting` etc.
+        // meant the registers): say so at start rather than let a scheduler find out.
+        if let backlog = try? registry.redecodeBacklog(), backlog > 0 {
+            logger.warning("\(backlog) stored reports were decoded by older decoders (their facts may lack today's names, e.g. the hw./usable split): run `capreg redecode --db \(store.db)`")
+        }
         logger.info("capreg \(CapregVersion.text) listening on \(server.address.contains(":") ? "[\(server.address)]" : server.address):\(server.port) (database \(store.db), \(auth))")
         let signal = ShutdownSignals.wait()
         logger.info("signal \(signal): stopping (draining requests in flight)")

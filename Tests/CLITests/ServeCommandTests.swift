@@ -24,6 +24,7 @@ struct ServeCommandTests {
             text = (try? String(contentsOf: log, encoding: .utf8)) ?? ""
         }
         #expect(text.contains("listening on 127.0.0.1:"), "\(text)")
+        #expect(!text.contains("capreg redecode"), "reports decoded by today's decoders need no redecode: \(text)")
         process.terminate()  // SIGTERM
         process.waitUntilExit()
         text = (try? String(contentsOf: log, encoding: .utf8)) ?? ""
