@@ -41,10 +41,22 @@ public struct HostDetailPage: Sendable {
             first seen \(DisplayText.time(s.firstSeen)) · last seen \(DisplayText.time(s.lastSeen))\(staleTag)</p>
             \(labelChips)
             <div class="kpis">\(keys)</div>
+            <section class="card"><h2>What a VM can get here, and why</h2>\(usable(facts))</section>
             <section class="card"><h2>Timeline</h2>\(timeline())</section>
             <section class="card"><h2>Units and capabilities</h2>\(units())</section>
             <section class="card"><h2>Current facts (\(s.facts.count))</h2>\(factColumns(s.facts))</section>
             """)
+    }
+
+    /// Each usable fact beside its hardware half and the kernel's evidence (docs/capabilities.md).
+    func usable(_ facts: [String: FactValue]) -> HTML {
+        var rows: HTML = ""
+        for name in CrossVendor.usableNames {
+            rows += "<tr><td class=\"mono\">\(name)</td><td class=\"mono\">\(DisplayText.value(facts[name]))</td>"
+                + "<td class=\"mono\">\(DisplayText.value(facts[CrossVendor.hw(name)]))</td>"
+                + "<td>\(facts[CrossVendor.evidence(name)]?.description ?? "–")</td></tr>"
+        }
+        return "<table><thead><tr><th>fact</th><th>usable now</th><th>hardware (hw.)</th><th>evidence</th></tr></thead><tbody>\(rows)</tbody></table>"
     }
 
     func timeline() -> HTML {

@@ -1,3 +1,4 @@
+import Decoders
 import API
 import Dashboard
 import Foundation
@@ -230,6 +231,14 @@ struct PageTests {
             for f in step.gained { #expect(r.text.contains("<span class=\"tag gain\">gained</span> <span class=\"mono\">\(f.name) = ")) }
         }
         #expect(r.text.contains("first report"))
+        // Each usable fact beside its hardware half and the kernel's evidence, as stored.
+        let facts = Dictionary(detail.state.facts.map { ($0.name, $0.value) }, uniquingKeysWith: { a, _ in a })
+        #expect(r.text.contains("<h2>What a VM can get here, and why</h2>"))
+        for name in CrossVendor.usableNames {
+            let evidence = try #require(facts[CrossVendor.evidence(name)]?.description, "\(name) has evidence")
+            #expect(r.text.contains("<tr><td class=\"mono\">\(name)</td><td class=\"mono\">\(DisplayText.value(facts[name]))</td>"
+                                    + "<td class=\"mono\">\(DisplayText.value(facts[CrossVendor.hw(name)]))</td><td>\(HTML.escape(evidence))</td></tr>"), "\(name)")
+        }
 
         let missing = try s.get("/ui/host?name=nope")
         #expect(missing.status == 404)
