@@ -93,6 +93,9 @@ public enum SourceDecoder {
         return text
     }
 
+    /// A `probe` source's raw bytes for a set of probe outcomes, in the canonical (sorted-key) form.
+    public static func probeRaw(_ outcomes: [String: String]) -> [UInt8] { sysfsRaw(outcomes) }
+
     /// sysfs raw bytes for a set of files, in the canonical (sorted-key) form.
     public static func sysfsRaw(_ files: [String: String]) -> [UInt8] {
         let data = (try? JSONSerialization.data(withJSONObject: files, options: [.sortedKeys])) ?? Data("{}".utf8)

@@ -66,10 +66,10 @@ import Testing
         #expect(f["amd.efr.hd"] == .bool(false))        // bit 52: bit 4 of 0x206d
         #expect(f["iommu.vendor"] == .text("amd"))
         #expect(f["addr_width"] == .int(64))            // 6 levels
-        #expect(f["pasid_bits"] == .int(16))
-        #expect(f["nesting"] == .bool(true))            // GT and GIo
-        #expect(f["pasid_bind"] == .bool(true))
-        #expect(f["first_level.format"] == .text("amd-v2"))
+        #expect(f["hw.pasid_bits"] == .int(16))
+        #expect(f["hw.nesting"] == .bool(true))            // GT and GIo
+        #expect(f["hw.pasid_bind"] == .bool(true))
+        #expect(f["hw.first_level.format"] == .text("amd-v2"))
     }
 
     @Test func composedFields() {
@@ -83,9 +83,9 @@ import Testing
         #expect(f["amd.host_levels"] == .int(5))
         #expect(f["amd.guest_levels"] == .int(5))
         #expect(f["addr_width"] == .int(57))
-        #expect(f["pasid_bits"] == .int(20))
-        #expect(f["nesting"] == .bool(true))
-        #expect(f["pasid_bind"] == .bool(true))
+        #expect(f["hw.pasid_bits"] == .int(20))
+        #expect(f["hw.nesting"] == .bool(true))
+        #expect(f["hw.pasid_bind"] == .bool(true))
         #expect(f["amd.efr2.snpavic"] == .int(5))
     }
 
@@ -95,12 +95,12 @@ import Testing
         #expect(facts(3 << 10)["amd.host_levels"] == nil, "HATS 3 is invalid")
         #expect(facts(3 << 10)["addr_width"] == nil)
         #expect(facts(2 << 12)["amd.guest_levels"] == nil, "GATS 2 is reserved")
-        #expect(facts(0)["nesting"] == .bool(false))
-        #expect(facts(0)["pasid_bits"] == nil, "no GT: unknown, not zero")
+        #expect(facts(0)["hw.nesting"] == .bool(false))
+        #expect(facts(0)["hw.pasid_bits"] == nil, "no GT: unknown, not zero")
         #expect(facts(0)["amd.pasid_bits"] == nil)
-        #expect(facts(0)["first_level.format"] == .text("none"))
-        #expect(facts(1 << 4)["nesting"] == .bool(false), "GT without GIo")
-        #expect(facts((1 << 4) | (1 << 48))["pasid_bind"] == .bool(false), "PASmax 0")
+        #expect(facts(0)["hw.first_level.format"] == .text("none"))
+        #expect(facts(1 << 4)["hw.nesting"] == .bool(false), "GT without GIo")
+        #expect(facts((1 << 4) | (1 << 48))["hw.pasid_bind"] == .bool(false), "PASmax 0")
         #expect(facts((1 << 4) | (1 << 48))["amd.pasid_bits"] == .int(1))
     }
 

@@ -107,8 +107,8 @@ import Testing
         #expect(f["iommufd.cap.pci_ats_not_supported"] == .bool(false))
         #expect(f["smmu.idr0.s1p"] == .bool(true))
         #expect(f["smmu.iidr.implementer"] == .int(0x43b))
-        #expect(f["nesting"] == .bool(true))
-        #expect(f["pasid_bits"] == .int(20), "the IOMMU's SSIDSIZE, kept apart from max_pasid_log2")
+        #expect(f["hw.nesting"] == .bool(true))
+        #expect(f["hw.pasid_bits"] == .int(20), "the IOMMU's SSIDSIZE, kept apart from max_pasid_log2")
     }
 
     /// The pre-merge 32-byte SMMUv3 struct (no IIDR/AIDR) is decoded, and said to be that.

@@ -68,10 +68,10 @@ import Testing
         #expect(f["nesting.vtd.cap.fl5lp"] == .bool(false))
         #expect(f["nesting.vtd.ecap.pasid"] == .bool(true))
         #expect(f["nesting.vtd.ecap.ers"] == .bool(false))
-        #expect(f["nesting"] == .bool(true))
-        #expect(f["pasid_bind"] == .bool(true))
-        #expect(f["pasid_bits"] == .int(20))
-        #expect(f["first_level.format"] == .text("intel-vtd"))
+        #expect(f["hw.nesting"] == .bool(true))
+        #expect(f["hw.pasid_bind"] == .bool(true))
+        #expect(f["hw.pasid_bits"] == .int(20))
+        #expect(f["hw.first_level.format"] == .text("intel-vtd"))
         #expect(cap.notes.isEmpty)
     }
 
@@ -207,9 +207,9 @@ import Testing
         c.u16(0); c.u16(0); c.u32(0)
         let cap = try only(c.bytes)
         let f = facts(cap)
-        #expect(f["nesting"] == .bool(false))
+        #expect(f["hw.nesting"] == .bool(false))
         #expect(f["nesting.format"] == .text("none"))
-        #expect(f["pasid_bind"] == nil, "no format: binding is not described")
+        #expect(f["hw.pasid_bind"] == nil, "no format: binding is not described")
     }
 
     @Test func v1BareWordsUnderId2() throws {

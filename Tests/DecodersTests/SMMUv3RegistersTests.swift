@@ -73,11 +73,11 @@ import Testing
         #expect(f["smmu.iidr.implementer"] == .int(0x43b))  // Arm's JEP106 code
         #expect(f["smmu.aidr.minor"] == .int(2))
         #expect(f["iommu.vendor"] == .text("arm"))
-        #expect(f["nesting"] == .bool(true))
-        #expect(f["pasid_bind"] == .bool(true))
-        #expect(f["pasid_bits"] == .int(20))
+        #expect(f["hw.nesting"] == .bool(true))
+        #expect(f["hw.pasid_bind"] == .bool(true))
+        #expect(f["hw.pasid_bits"] == .int(20))
         #expect(f["addr_width"] == .int(48))
-        #expect(f["first_level.format"] == .text("arm-smmuv3"))
+        #expect(f["hw.first_level.format"] == .text("arm-smmuv3"))
         #expect(f.keys.contains { $0.hasPrefix("smmu.idr2") || $0.hasPrefix("smmu.idr4") } == false)
     }
 
@@ -90,15 +90,15 @@ import Testing
 
     @Test func stage1OnlyIsNotNesting() throws {
         let f = try facts([1 << 1, 0, 0, 0, 0, 0], iidr: nil, aidr: nil)  // IDR0.S1P only, SSIDSIZE 0
-        #expect(f["nesting"] == .bool(false))
-        #expect(f["pasid_bind"] == .bool(false))
-        #expect(f["pasid_bits"] == nil)
+        #expect(f["hw.nesting"] == .bool(false))
+        #expect(f["hw.pasid_bind"] == .bool(false))
+        #expect(f["hw.pasid_bits"] == nil)
         #expect(f["smmu.pasid_bits"] == nil)
-        #expect(f["first_level.format"] == .text("arm-smmuv3"))
+        #expect(f["hw.first_level.format"] == .text("arm-smmuv3"))
         #expect(f["smmu.iidr.implementer"] == nil, "no IIDR given")
         let s2 = try facts([1 << 0, 20 << 6, 0, 0, 0, 0])  // S2P only, SSIDSIZE 20
-        #expect(s2["first_level.format"] == .text("none"))
-        #expect(s2["pasid_bind"] == .bool(false))
+        #expect(s2["hw.first_level.format"] == .text("none"))
+        #expect(s2["hw.pasid_bind"] == .bool(false))
     }
 
     /// The 40-byte struct iommu_hw_info_arm_smmuv3: +0 flags, +4 reserved, +8 IDR0..IDR5, +32 IIDR, +36 AIDR.

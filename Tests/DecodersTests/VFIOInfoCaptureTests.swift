@@ -29,7 +29,7 @@ import Testing
         #expect(facts["vfio.dma_avail"] == .int(0xffff))
         #expect(facts["vfio.pgsize_1g"] == .bool(true))
         #expect(facts["vfio.ambiguous"] == .bool(false))
-        #expect(facts["nesting"] == nil, "no nesting capability: absent, not false")
+        #expect(facts["hw.nesting"] == nil, "no nesting capability: absent, not false")
     }
 
     /// On 6.12 every capability is padded to 8 bytes: DMA_AVAIL takes 16, IOVA_RANGE moves to 72.

@@ -85,10 +85,10 @@ import Testing
         #expect(f["vtd.pasid_bits"] == nil)
         #expect(f["addr_width"] == .int(39))
         #expect(f["iommu.vendor"] == .text("intel"))
-        #expect(f["nesting"] == .bool(false))
-        #expect(f["pasid_bind"] == .bool(false))
-        #expect(f["pasid_bits"] == nil, "no PASID: unknown width, not zero")
-        #expect(f["first_level.format"] == .text("none"))
+        #expect(f["hw.nesting"] == .bool(false))
+        #expect(f["hw.pasid_bind"] == .bool(false))
+        #expect(f["hw.pasid_bits"] == nil, "no PASID: unknown width, not zero")
+        #expect(f["hw.first_level.format"] == .text("none"))
     }
 
     /// scalable-aw48: cap d2008c222f0686, ecap 480080f00f4a — SMTS, SLTS, SRS set; no FLTS, no PASID.
@@ -108,8 +108,8 @@ import Testing
         #expect(f["vtd.sl_levels"] == .text("3,4"))
         #expect(f["vtd.addr_widths"] == .text("39,48"), "no first level: second-level SAGAW as is")
         #expect(f["addr_width"] == .int(48))
-        #expect(f["nesting"] == .bool(false), "QEMU reports NEST = 0")
-        #expect(f["first_level.format"] == .text("none"))
+        #expect(f["hw.nesting"] == .bool(false), "QEMU reports NEST = 0")
+        #expect(f["hw.first_level.format"] == .text("none"))
     }
 
     /// iommufd-q10-scalable-flts: cap 1d2008c222f0686, ecap 880000f00f4a — FLTS without SLTS, so the
@@ -128,8 +128,8 @@ import Testing
         #expect(f["vtd.fl_addr_widths"] == .text("48"))
         #expect(f["vtd.addr_widths"] == .text("48"))
         #expect(f["addr_width"] == .int(48))
-        #expect(f["first_level.format"] == .text("intel-vtd"))
-        #expect(f["nesting"] == .bool(false))
+        #expect(f["hw.first_level.format"] == .text("intel-vtd"))
+        #expect(f["hw.nesting"] == .bool(false))
     }
 
     /// A nesting-capable unit composed from the §4 bit positions.
@@ -158,16 +158,16 @@ import Testing
         #expect(f["vtd.max_guest_addr_width"] == .int(57))
         #expect(f["vtd.ecap.pss"] == .int(19))
         #expect(f["vtd.pasid_bits"] == .int(20))
-        #expect(f["pasid_bits"] == .int(20))
+        #expect(f["hw.pasid_bits"] == .int(20))
         #expect(f["vtd.sl_addr_widths"] == .text("48,57"))
         #expect(f["vtd.sl_levels"] == .text("4,5"))
         #expect(f["vtd.fl_addr_widths"] == .text("48,57"))
         #expect(f["vtd.addr_widths"] == .text("48,57"))
         #expect(f["vtd.scalable_mode"] == .bool(true))
         #expect(f["addr_width"] == .int(57))
-        #expect(f["nesting"] == .bool(true))
-        #expect(f["pasid_bind"] == .bool(true))
-        #expect(f["first_level.format"] == .text("intel-vtd"))
+        #expect(f["hw.nesting"] == .bool(true))
+        #expect(f["hw.pasid_bind"] == .bool(true))
+        #expect(f["hw.first_level.format"] == .text("intel-vtd"))
     }
 
     /// With both levels, the effective SAGAW is the intersection (§4.3): SL 39,48 ∩ FL 48 (no FL5LP).
@@ -185,7 +185,7 @@ import Testing
     @Test func pasidNeedsScalableModeForCrossVendorBits() {
         let f = facts(0, (1 << 40) | (UInt64(4) << 35))  // PASID, PSS 4
         #expect(f["vtd.pasid_bits"] == .int(5))
-        #expect(f["pasid_bits"] == nil)
+        #expect(f["hw.pasid_bits"] == nil)
     }
 
     /// MGAW caps the width, not the table depths: SAGAW 39,48 with MGAW 39 → 39; SAGAW 48 alone → still 39.
@@ -201,8 +201,8 @@ import Testing
     }
 
     @Test func nestWithoutScalableModeIsNotNesting() {
-        #expect(facts(0, 1 << 26)["nesting"] == .bool(false))
-        #expect(facts(0, (1 << 26) | (1 << 43))["nesting"] == .bool(true))
+        #expect(facts(0, 1 << 26)["hw.nesting"] == .bool(false))
+        #expect(facts(0, (1 << 26) | (1 << 43))["hw.nesting"] == .bool(true))
     }
 
     /// Raw registers, then CAP and ECAP fields in bit order, then derived facts: the same every time.

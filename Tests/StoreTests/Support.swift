@@ -31,7 +31,8 @@ enum Fixture {
     /// Host facts the store should hold for `report` (decoded the same way, independently of the store).
     static func expectedFacts(_ report: Report) throws -> [Fact] {
         let kernel = KernelRelease(report.kernel.release)
-        return HostFacts.combine(try report.sources.flatMap { try SourceDecoder.records($0, kernel: kernel) })
+        return HostFacts.of(try report.sources.flatMap { try SourceDecoder.records($0, kernel: kernel) },
+                            kernel: report.kernel.release, collectorVersion: report.collectorVersion)
     }
 
     static func store(_ dir: TempDir, _ name: String = "capreg.sqlite") throws -> SQLiteStore {
