@@ -1,4 +1,3 @@
-import Foundation
 import Report
 
 /// What one probe sequence asked the kernel and how it answered: probe key → `ok`, `skipped`, an errno
@@ -26,9 +25,8 @@ struct ProbeMap {
         for key in sequence where outcomes[key] == nil { outcomes[key] = "skipped" }
     }
 
-    /// The report source: raw is the JSON object with sorted keys, so equal answers give equal bytes.
+    /// The report source: raw in the registry's canonical form (sorted keys), so equal answers give equal bytes.
     func source(unit: String, detail: String? = nil) -> Report.Source {
-        let data = (try? JSONSerialization.data(withJSONObject: outcomes, options: [.sortedKeys])) ?? Data("{}".utf8)
-        return Report.Source(kind: .probe, unit: unit, detail: detail, raw: [UInt8](data))
+        Report.Source(kind: .probe, unit: unit, detail: detail, raw: SourceDecoder.probeRaw(outcomes))
     }
 }
