@@ -5,8 +5,7 @@ import TestSupport
 /// `capreg collect` as an agent against the real `capreg serve`.
 @Suite("capreg collect", .serialized)
 struct CollectCommandTests {
-    static let sysfs = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
-        .deletingLastPathComponent().deletingLastPathComponent().appendingPathComponent("shared/captures/legacy-aw39/sysfs").path
+    static let sysfs = DecodeCommandTests.captures.appendingPathComponent("legacy-aw39/sysfs").path
 
     /// A loopback port nobody listens on right now.
     static func freePort() -> Int {

@@ -14,7 +14,8 @@ import TestSupport
         }
     }
 
-    static let seed = #"pasid_bind and first_level.format = "intel-vtd" and pasid_bits >= 20"#
+    /// Synthetic reports carry registers and no kernel probes, so the hardware half (hw.*) is what they answer.
+    static let seed = #"hw.pasid_bind and hw.first_level.format = "intel-vtd" and hw.pasid_bits >= 20"#
 
     @Test func tableJSONAndCSVAgree() throws {
         let fleet = try Fleet()
@@ -22,9 +23,9 @@ import TestSupport
         #expect(table.status == 0, "\(table.stderr)")
         let lines = table.stdout.split(separator: "\n").map(String.init)
         #expect(lines.first?.split(separator: " ", omittingEmptySubsequences: true)
-                == ["hostname", "kernel", "pasid_bind", "first_level.format", "pasid_bits"])
+                == ["hostname", "kernel", "hw.pasid_bind", "hw.first_level.format", "hw.pasid_bits"])
         // Aligned: every column starts at the same offset on every row.
-        let start = lines[0].range(of: "first_level.format")!.lowerBound.utf16Offset(in: lines[0])
+        let start = lines[0].range(of: "hw.first_level.format")!.lowerBound.utf16Offset(in: lines[0])
         for line in lines.dropFirst().dropLast() { #expect(line.dropFirst(start).hasPrefix("intel-vtd"), "\(line)") }
 
         let json = try CapregBinary.run(["query", Self.seed, "--db", fleet.db, "--json"])
@@ -33,33 +34,33 @@ import TestSupport
         #expect(lines.last?.hasPrefix("\(hosts.count) hosts at revision ") == true, "\(lines.last ?? "")")
         for host in hosts {
             let facts = host["facts"] as! [String: Any]
-            #expect(facts["pasid_bind"] as? Bool == true && (facts["pasid_bits"] as! Int) >= 20)
+            #expect(facts["hw.pasid_bind"] as? Bool == true && (facts["hw.pasid_bits"] as! Int) >= 20)
             #expect(facts.count > 10, "without --fields JSON carries every fact")
         }
-        let csv = try CapregBinary.run(["query", Self.seed, "--db", fleet.db, "--csv", "--fields", "pasid_bits,label.rack"])
+        let csv = try CapregBinary.run(["query", Self.seed, "--db", fleet.db, "--csv", "--fields", "hw.pasid_bits,label.rack"])
         let rows = csv.stdout.components(separatedBy: "\r\n").filter { !$0.isEmpty }
-        #expect(rows.first == "hostname,kernel,pasid_bits,label.rack")
+        #expect(rows.first == "hostname,kernel,hw.pasid_bits,label.rack")
         #expect(rows.dropFirst().map { $0.split(separator: ",")[0] } == hosts.map { Substring($0["hostname"] as! String) })
     }
 
     /// --explain: the matches as before, then every other host with the predicate and value that failed.
     @Test func explainListsTheOtherHostsWithReasons() throws {
         let fleet = try Fleet()
-        let plain = try CapregBinary.run(["query", "pasid_bits >= 20", "--db", fleet.db, "--json", "--limit", "1000"])
+        let plain = try CapregBinary.run(["query", "hw.pasid_bits >= 20", "--db", fleet.db, "--json", "--limit", "1000"])
         let matched = try JSONSerialization.jsonObject(with: Data(plain.stdout.utf8)) as! [[String: Any]]
-        let run = try CapregBinary.run(["query", "pasid_bits >= 20", "--db", fleet.db, "--explain", "--json", "--limit", "1000"])
+        let run = try CapregBinary.run(["query", "hw.pasid_bits >= 20", "--db", fleet.db, "--explain", "--json", "--limit", "1000"])
         #expect(run.status == 0, "\(run.stderr)")
         let object = try JSONSerialization.jsonObject(with: Data(run.stdout.utf8)) as! [String: Any]
         #expect((object["hosts"] as! [[String: Any]]).count == matched.count)
         let rejected = (object["not_matching"] as! [String: Any])["hosts"] as! [[String: Any]]
         #expect(!rejected.isEmpty && matched.count + rejected.count == 40)
         let reasons = rejected.flatMap { $0["reasons"] as! [String] }
-        #expect(reasons.contains { $0.hasPrefix("pasid_bits = ") && $0.hasSuffix(", needs >= 20") }, "\(reasons.prefix(3))")
-        #expect(reasons.contains { $0.contains("unknown") }, "hosts without PASID never report pasid_bits")
+        #expect(reasons.contains { $0.hasPrefix("hw.pasid_bits = ") && $0.hasSuffix(", needs >= 20") }, "\(reasons.prefix(3))")
+        #expect(reasons.contains { $0.contains("unknown") }, "hosts without PASID never report hw.pasid_bits")
 
-        let table = try CapregBinary.run(["query", "pasid_bits >= 20", "--db", fleet.db, "--explain", "--limit", "1000"])
+        let table = try CapregBinary.run(["query", "hw.pasid_bits >= 20", "--db", fleet.db, "--explain", "--limit", "1000"])
         #expect(table.stdout.contains("\nnot matching: \(rejected.count) hosts\n"), "\(table.stdout.suffix(400))")
-        #expect(try CapregBinary.run(["query", "pasid_bits >= 20", "--db", fleet.db, "--explain", "--csv"]).status == 64)
+        #expect(try CapregBinary.run(["query", "hw.pasid_bits >= 20", "--db", fleet.db, "--explain", "--csv"]).status == 64)
         #expect(try CapregBinary.run(["query", "--db", fleet.db, "--fresh-within", "2x"]).status == 64)
         // The fleet is dated 2025: a freshness bound leaves every host out.
         let fresh = try CapregBinary.run(["query", "--db", fleet.db, "--fresh-within", "2h"])
