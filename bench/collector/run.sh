@@ -23,15 +23,18 @@ fi
 bin=$(swift build -c release --scratch-path "$scratch" --static-swift-stdlib -Xswiftc -static-executable --show-bin-path)/capreg
 gcc -static -O2 -Wall -o "$out/rusage" bench/collector/rusage.c
 
-# summary LABEL FILE: median CPU, max of peak RSS over the runs
+# summary LABEL FILE: median and max CPU, peak RSS over the runs, median wall time
 summary() {
-  awk -v label="$1" '$1 == "run" { cpu[n] = $8; rss = ($10 > rss ? $10 : rss); wall[n] = $12; if ($14 != 0) bad++; n++ }
-    END {
-      if (n == 0) { printf "%-44s no runs\n", label; exit }
-      asort(cpu); asort(wall)
-      printf "%-44s runs %d  cpu_s median %.3f max %.3f  peak_rss_mb %.1f  wall_s median %.3f%s\n",
-             label, n, cpu[int((n + 1) / 2)], cpu[n], rss / 1024, wall[int((n + 1) / 2)], bad ? "  (" bad " failed)" : ""
-    }' "$2"
+  local f=$2 n cpu rss wall bad
+  n=$(grep -c '^run ' "$f" || true)
+  if [ "$n" = 0 ]; then printf '%-46s no runs\n' "$1"; return; fi
+  cpu=$(awk '$1 == "run" { print $8 }' "$f" | sort -n)
+  wall=$(awk '$1 == "run" { print $12 }' "$f" | sort -n)
+  rss=$(awk '$1 == "run" && $10 > m { m = $10 } END { printf "%.1f", m / 1024 }' "$f")
+  bad=$(awk '$1 == "run" && $14 != 0' "$f" | wc -l)
+  printf '%-46s runs %d  cpu_s median %s max %s  peak_rss_mb %s  wall_s median %s%s\n' "$1" "$n" \
+    "$(sed -n "$(( (n + 1) / 2 ))p" <<<"$cpu")" "$(tail -1 <<<"$cpu")" "$rss" "$(sed -n "$(( (n + 1) / 2 ))p" <<<"$wall")" \
+    "$([ "$bad" = 0 ] || echo "  ($bad failed)")"
 }
 
 # Host: the same binary, default probing (nothing to probe here), then sysfs only.
@@ -39,16 +42,23 @@ summary() {
 "$out/rusage" "$runs" "$bin" collect --hostname bench --no-probes > "$out/host-noprobes.txt"
 "$out/rusage" "$runs" "$bin" --version > "$out/host-version.txt"
 
-# Guest: rusage runs capreg from /extra inside each configuration's boot.
+# Guest: the same three, rusage running /extra/capreg inside each configuration's boot (one copy of
+# rusage per variant, so each has its own output file). TCG emulates the CPU: the --version and
+# --no-probes rows give the slowdown to divide the probing row by.
+for v in collect noprobes version; do cp "$out/rusage" "$out/rusage-$v"; done
 args=()
 for c in "${configs[@]}"; do args+=(--config "$c"); done
 bash "$tool" "${args[@]}" --out "$out" --extra "$bin" --extra-args "--version" \
-  --extra "$out/rusage" --extra-args "$runs /extra/capreg collect --hostname bench" >&2
+  --extra "$out/rusage-collect" --extra-args "$runs /extra/capreg collect --hostname bench" \
+  --extra "$out/rusage-noprobes" --extra-args "$runs /extra/capreg collect --hostname bench --no-probes" \
+  --extra "$out/rusage-version" --extra-args "$runs /extra/capreg --version" >&2
 
 echo "capreg collect, $(file -b "$bin" | cut -d, -f1-2), $(du -m "$bin" | cut -f1) MB binary; host $(uname -r), $(nproc) cores"
 summary "host: collect (sysfs only here)" "$out/host-collect.txt"
 summary "host: collect --no-probes" "$out/host-noprobes.txt"
 summary "host: capreg --version (process floor)" "$out/host-version.txt"
 for c in "${configs[@]}"; do
-  summary "guest $c: collect (probes, TCG)" "$out/$c/extra-rusage.txt"
+  summary "guest $c: collect (probes; TCG)" "$out/$c/extra-rusage-collect.txt"
+  summary "guest $c: collect --no-probes (TCG)" "$out/$c/extra-rusage-noprobes.txt"
+  summary "guest $c: capreg --version (TCG)" "$out/$c/extra-rusage-version.txt"
 done
