@@ -43,12 +43,14 @@ public struct IOMMUFDSource: Sendable {
         }
         let names = devices ?? ((try? listed.get()) ?? [])
 
-        guard case .success(let iommufd) = opened else {
-            guard case .failure(let e) = opened else { return [] }
+        let iommufd: Int32
+        switch opened {
+        case .success(let fd): iommufd = fd
+        case .failure(let e):
+            // No iommufd to ask: every device says why, and none is opened.
             let why = Hint.step("open \(iommuPath)", e, path: iommuPath)
-            var out = [kernel.source(unit: "iommufd", detail: ([why] + kernelNotes).joined(separator: "; "))]
-            out += names.isEmpty ? [unavailable("iommufd", e, why)] : names.map { unavailable($0, e, why) }
-            return out
+            let out = [kernel.source(unit: "iommufd", detail: ([why] + kernelNotes).joined(separator: "; "))]
+            return out + (names.isEmpty ? [unavailable("iommufd", e, why)] : names.map { unavailable($0, e, why) })
         }
         defer { io.close(iommufd) }
         let known = IOMMUFDProbes(io: io, iommufd: iommufd).commands(&kernel)
