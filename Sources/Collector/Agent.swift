@@ -93,8 +93,15 @@ extension StopFlag {
     /// The process-wide flag SIGTERM and SIGINT set.
     public static let process = StopFlag()
 
+    /// Also unblocks them on the calling thread: a process inherits its parent thread's signal mask, and a
+    /// parent spawning from a worker thread hands down SIGTERM blocked (the handler would never run).
     public static func stopOnSignals() {
         signal(SIGTERM) { _ in StopFlag.process.set() }
         signal(SIGINT) { _ in StopFlag.process.set() }
+        var set = sigset_t()
+        sigemptyset(&set)
+        sigaddset(&set, SIGTERM)
+        sigaddset(&set, SIGINT)
+        pthread_sigmask(SIG_UNBLOCK, &set, nil)
     }
 }

@@ -10,15 +10,17 @@ public struct Collector: Sendable {
         public var sysfsRoot = "/sys"
         public var devRoot = "/dev"
         public var machineIDPath = "/etc/machine-id"
-        /// nil: none; `.all`: every one present.
-        public var vfioGroups: CollectorConfig.Selection = .named([])
-        public var iommufdDevices: CollectorConfig.Selection = .named([])
+        /// Which VFIO groups and vfio device cdevs to probe: `.all` (the default: every one present, so a
+        /// plain run asks the kernel what it allows), named ones, or `.named([])` for none (sysfs only).
+        public var vfioGroups: CollectorConfig.Selection = .all
+        public var iommufdDevices: CollectorConfig.Selection = .all
         public var hostname: String?
         public var labels: [String: String] = [:]
         public init() {}
     }
 
-    public static let version = "capreg-collector 0.1.0"
+    /// 0.2.0: the first that sends kernel probes (Report/UsableFacts.firstProbingCollector).
+    public static let version = "capreg-collector 0.2.0"
 
     public var options: Options
     public var io: any DeviceIO
@@ -38,10 +40,11 @@ public struct Collector: Sendable {
         let hostname = try identity()
         var sources = SysfsSource.collect(root: options.sysfsRoot)
         if options.vfioGroups != .named([]) {
-            sources += VFIOSource(io: io, devRoot: options.devRoot).collect(groups: options.vfioGroups.names)
+            sources += VFIOSource(io: io, devRoot: options.devRoot, sysfsRoot: options.sysfsRoot).collect(groups: options.vfioGroups.names)
         }
         if options.iommufdDevices != .named([]) {
-            sources += IOMMUFDSource(io: io, devRoot: options.devRoot).collect(devices: options.iommufdDevices.names)
+            sources += IOMMUFDSource(io: io, devRoot: options.devRoot, sysfsRoot: options.sysfsRoot)
+                .collect(devices: options.iommufdDevices.names)
         }
         let release = KernelRelease(kernel.release)
         sources = sources.map { Self.decode($0, kernel: release) }

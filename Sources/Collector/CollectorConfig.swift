@@ -6,8 +6,8 @@
 ///     spool = /var/spool/capreg
 ///     spool_max_bytes = 16777216
 ///     interval = 3600
-///     vfio_groups = all            # or: 12 13
-///     iommufd_devices = all        # or: vfio0 vfio1
+///     vfio_groups = all            # the default; or: 12 13, or none
+///     iommufd_devices = all        # the default; or: vfio0 vfio1, or none
 ///     label.rack = r12
 public struct CollectorConfig: Equatable, Sendable {
     public var registry: String?
@@ -24,7 +24,7 @@ public struct CollectorConfig: Equatable, Sendable {
 
     public init() {}
 
-    /// Which VFIO groups / device cdevs to read: every one present, or the named ones.
+    /// Which VFIO groups / device cdevs to probe: every one present, or the named ones (none: `.named([])`).
     public enum Selection: Equatable, Sendable {
         case all
         case named([String])

@@ -5,7 +5,7 @@ import Glibc
 /// The kernel calls the VFIO and iommufd sources make, behind a protocol so the collection sequences
 /// can be tested against a replay of what a real kernel answered.
 public protocol DeviceIO: Sendable {
-    /// `open(path, O_RDWR | O_CLOEXEC)`.
+    /// `open(path, O_RDWR | O_CLOEXEC | O_NONBLOCK)`: a probe never waits for a device.
     func open(_ path: String) -> Result<Int32, Errno>
     func close(_ fd: Int32)
     /// An ioctl whose argument is passed by value (or absent: 0).
@@ -15,6 +15,8 @@ public protocol DeviceIO: Sendable {
     func ioctl(_ fd: Int32, _ request: UInt, buffer: inout [UInt8], pointer: (at: Int, to: Int)?) -> Result<Int32, Errno>
     /// Names in a directory (no `.`/`..`).
     func list(_ directory: String) -> Result<[String], Errno>
+    /// The target of a symbolic link (sysfs: a device's `iommu_group`, `iommu`, a cdev's `device`).
+    func readLink(_ path: String) -> Result<String, Errno>
 }
 
 /// The real kernel, through Glibc.
@@ -22,7 +24,7 @@ public struct LinuxDeviceIO: DeviceIO {
     public init() {}
 
     public func open(_ path: String) -> Result<Int32, Errno> {
-        let fd = Glibc.open(path, O_RDWR | O_CLOEXEC)
+        let fd = Glibc.open(path, O_RDWR | O_CLOEXEC | O_NONBLOCK)
         return fd >= 0 ? .success(fd) : .failure(.current)
     }
 
@@ -46,6 +48,13 @@ public struct LinuxDeviceIO: DeviceIO {
 
     public func list(_ directory: String) -> Result<[String], Errno> {
         FileReader.list(directory)
+    }
+
+    public func readLink(_ path: String) -> Result<String, Errno> {
+        var buffer = [UInt8](repeating: 0, count: 4096)
+        let n = buffer.withUnsafeMutableBytes { Glibc.readlink(path, $0.baseAddress!.assumingMemoryBound(to: CChar.self), $0.count) }
+        guard n >= 0 else { return .failure(.current) }
+        return .success(String(decoding: buffer[0..<n], as: UTF8.self))
     }
 }
 

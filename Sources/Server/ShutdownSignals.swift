@@ -24,7 +24,18 @@ public enum ShutdownSignals {
                 pipeWrite = fds[1]
             }
             for sig in signals { signal(sig, shutdownSignalHandler) }
+            unblock(signals)
         }
+    }
+
+    /// A handler is useless while the signal is blocked, and a process inherits its parent thread's mask
+    /// (a Swift or Go parent spawns from worker threads that block everything). Unblocked on the calling
+    /// thread, which threads started later inherit.
+    public static func unblock(_ signals: [Int32]) {
+        var set = sigset_t()
+        sigemptyset(&set)
+        for sig in signals { sigaddset(&set, sig) }
+        pthread_sigmask(SIG_UNBLOCK, &set, nil)
     }
 
     /// Blocks the calling thread until an installed signal arrives; returns its number. Installs the

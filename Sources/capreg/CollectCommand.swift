@@ -9,12 +9,16 @@ struct CollectCommand: ParsableCommand {
         commandName: "collect",
         abstract: "Collect this host's IOMMU capabilities into a report; print it, or push it to the registry.",
         discussion: """
-        Sources: every unit under SYSFS/class/iommu (Intel and AMD register files), the VFIO groups
-        given with --vfio-group or the config's vfio_groups (container, nesting type tried then type1v2,
-        VFIO_IOMMU_GET_INFO), and the iommufd device cdevs given with --iommufd-device or
-        iommufd_devices (IOMMU_GET_HW_INFO). `all` reads every group or cdev present. A source that is
-        missing or not permitted is in the report as unavailable with its errno name. Device bindings
-        are never changed.
+        Sources: every unit under SYSFS/class/iommu (Intel and AMD register files), every VFIO group
+        (container, nesting type tried then type1v2, VFIO_IOMMU_GET_INFO) and every vfio device cdev
+        (IOMMU_GET_HW_INFO, then IOMMU_HWPT_ALLOC plain / nest parent / dirty tracking / PASID on a private
+        IOAS, vIOMMU and vDevice where allowed, each freed at once), plus the iommufd command numbers the
+        kernel knows. Each question and the kernel's answer (ok or the errno) goes into the report as a
+        `probe` source: the registry's usable facts come from these answers only. --vfio-group and
+        --iommufd-device (or vfio_groups / iommufd_devices) name which to read; `none` or --no-probes
+        reads sysfs only. A device a VM holds answers EBUSY and is not touched; an idle vfio device of the
+        same IOMMU unit is asked instead. A source that is missing or not permitted is in the report as
+        unavailable with its errno name. Device bindings are never changed.
 
         Without --push the report is printed (one line of JSON; --pretty for people).
 
@@ -49,11 +53,14 @@ struct CollectCommand: ParsableCommand {
     @Option(name: .customLong("dev-root"), help: ArgumentHelp("Device directory.", visibility: .hidden))
     var devRoot = "/dev"
 
-    @Option(name: .customLong("vfio-group"), help: "VFIO group number to read, or `all` (repeatable).")
+    @Option(name: .customLong("vfio-group"), help: "VFIO group number to probe, `all` (default) or `none` (repeatable).")
     var vfioGroups: [String] = []
 
-    @Option(name: .customLong("iommufd-device"), help: "vfio device cdev (vfio0, …) to read through iommufd, or `all` (repeatable).")
+    @Option(name: .customLong("iommufd-device"), help: "vfio device cdev (vfio0, …) to probe through iommufd, `all` (default) or `none` (repeatable).")
     var iommufdDevices: [String] = []
+
+    @Flag(name: .customLong("no-probes"), help: "Read sysfs only: no VFIO group, no /dev/iommu, no device is opened.")
+    var noProbes = false
 
     @Option(help: "Report under this hostname instead of the system's (not localhost or another shared name: exit 68).")
     var hostname: String?
@@ -98,6 +105,9 @@ struct CollectCommand: ParsableCommand {
         if once && interval != nil { throw ValidationError("--once and --interval exclude each other") }
         if let interval, interval < 1 { throw ValidationError("--interval must be at least 1 second") }
         if attempts < 1 { throw ValidationError("--attempts must be at least 1") }
+        if noProbes && !(vfioGroups.isEmpty && iommufdDevices.isEmpty) {
+            throw ValidationError("--no-probes excludes --vfio-group and --iommufd-device")
+        }
     }
 
     func run() throws {
@@ -181,8 +191,10 @@ struct CollectCommand: ParsableCommand {
         var o = Collector.Options()
         o.sysfsRoot = sysfsRoot ?? file.sysfsRoot ?? "/sys"
         o.devRoot = devRoot
-        o.vfioGroups = vfioGroups.isEmpty ? (file.vfioGroups ?? .named([])) : .parse(vfioGroups.joined(separator: " "))
-        o.iommufdDevices = iommufdDevices.isEmpty ? (file.iommufdDevices ?? .named([])) : .parse(iommufdDevices.joined(separator: " "))
+        // Probing is the default: the usable facts exist only where the kernel was asked.
+        o.vfioGroups = noProbes ? .named([]) : vfioGroups.isEmpty ? (file.vfioGroups ?? .all) : .parse(vfioGroups.joined(separator: " "))
+        o.iommufdDevices = noProbes ? .named([]) : iommufdDevices.isEmpty ? (file.iommufdDevices ?? .all)
+            : .parse(iommufdDevices.joined(separator: " "))
         o.hostname = hostname ?? file.hostname
         o.labels = file.labels
         for label in labels {

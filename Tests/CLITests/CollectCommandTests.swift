@@ -5,8 +5,7 @@ import TestSupport
 /// `capreg collect` as an agent against the real `capreg serve`.
 @Suite("capreg collect", .serialized)
 struct CollectCommandTests {
-    static let sysfs = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
-        .deletingLastPathComponent().deletingLastPathComponent().appendingPathComponent("shared/captures/legacy-aw39/sysfs").path
+    static let sysfs = DecodeCommandTests.captures.appendingPathComponent("legacy-aw39/sysfs").path
 
     /// A loopback port nobody listens on right now.
     static func freePort() -> Int {
@@ -68,6 +67,21 @@ struct CollectCommandTests {
         let data = out.fileHandleForReading.readDataToEndOfFile()
         p.waitUntilExit()
         return String(decoding: data, as: UTF8.self)
+    }
+
+    @Test("a plain collect probes by default; --no-probes reads sysfs only")
+    func probesByDefault() throws {
+        let kinds: ([String]) throws -> [String] = { extra in
+            let run = try CapregBinary.run(["collect", "--sysfs-root", Self.sysfs, "--hostname", "p"] + extra)
+            #expect(run.status == 0, "\(run.stderr)")
+            let report = try JSONSerialization.jsonObject(with: Data(run.stdout.utf8)) as! [String: Any]
+            #expect(report["collector_version"] as? String == "capreg-collector 0.2.0")
+            return (report["sources"] as! [[String: Any]]).map { "\($0["kind"]!) \($0["unit"]!)" }
+        }
+        // Whatever this machine has, the device-less iommufd probe is always there to say it (ENOENT, EACCES, ok).
+        #expect(try kinds([]).contains("probe iommufd"))
+        #expect(try kinds(["--no-probes"]) == ["sysfs-intel dmar0"])
+        #expect(try CapregBinary.run(["collect", "--no-probes", "--vfio-group", "3"]).status == 64)
     }
 
     @Test("a config that does not parse: exit 78 naming file and line")

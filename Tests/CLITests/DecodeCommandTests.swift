@@ -4,8 +4,16 @@ import TestSupport
 
 /// `capreg decode` as a user runs it: the real binary, files and standard input, exit statuses.
 @Suite struct DecodeCommandTests {
-    static let captures = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
-        .deletingLastPathComponent().deletingLastPathComponent().appendingPathComponent("shared/captures")
+    /// `shared/captures` beside the checkout, looked for upwards: a git worktree sits deeper (wt/NAME) than the main checkout.
+    static let captures: URL = {
+        var dir = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+        while dir.path != "/" {
+            dir = dir.deletingLastPathComponent()
+            let candidate = dir.appendingPathComponent("shared/captures")
+            if FileManager.default.fileExists(atPath: candidate.path) { return candidate }
+        }
+        return URL(fileURLWithPath: "/nonexistent/shared/captures")
+    }()
 
     @Test func decodesACapturedBufferAsTable() throws {
         let run = try CapregBinary.run(["decode", "--kind", "vfio-info", "--kernel", "6.1.0-56-amd64",
@@ -31,40 +39,6 @@ import TestSupport
         let caps = (object["vfio_info"] as! [String: Any])["capabilities"] as! [[String: Any]]
         #expect(caps.map { $0["id"] as? Int } == [2, 3, 1])
         #expect(caps[1]["raw_hex"] as? String == "0300010044000000ffff0000")  // id 3, v1, next 68, avail 0xffff
-        #expect(caps[2]["iova_ranges"] as? [[String: String]] == [["start": "0x0", "end": "0xfedfffff"], ["start": "0xfef00000", "end": "0x7fffffffff"]])
-        #expect(facts["vfio.iova_windows"] as? String == "0x0-0xfedfffff,0xfef00000-0x7fffffffff")
-    }
-
-    /// A chain composed from the fact sheet's offsets: the IOVA windows come out as a list of {start, end}
-    /// beside the facts, and every capability field is a fact.
-    @Test func jsonListsIOVARangesAndEveryField() throws {
-        func le(_ v: UInt64, _ n: Int) -> String { (0..<n).map { String(format: "%02x", UInt8(truncatingIfNeeded: v >> (8 * UInt64($0)))) }.joined() }
-        let hex = le(116, 4) + le(3, 4) + le(0x4020_1000, 8) + le(24, 4) + le(0, 4)           // argsz, flags, iova_pgsizes, cap_offset, pad
-            + le(2, 2) + le(1, 2) + le(56, 4) + le(0, 8) + le(0x1000, 8) + le(0x1000_0000, 8)   // +24 MIGRATION
-            + le(3, 2) + le(1, 2) + le(68, 4) + le(0xffff, 4)                                     // +56 DMA_AVAIL
-            + le(1, 2) + le(1, 2) + le(0, 4) + le(2, 4) + le(0, 4)                                // +68 IOVA_RANGE, 2 windows
-            + le(0, 8) + le(0xfed_fffff, 8) + le(0xfef0_0000, 8) + le(0xffff_ffff_ffff, 8)
-        let run = try CapregBinary.run(["decode", "--kind", "vfio-info", "--encoding", "hex", "--json"], stdin: Data(hex.utf8))
-        #expect(run.status == 0, "stderr: \(run.stderr)")
-        let object = try JSONSerialization.jsonObject(with: Data(run.stdout.utf8)) as! [String: Any]
-        let caps = (object["vfio_info"] as! [String: Any])["capabilities"] as! [[String: Any]]
-        #expect(caps[2]["iova_ranges"] as? [[String: String]] == [["start": "0x0", "end": "0xfedfffff"], ["start": "0xfef00000", "end": "0xffffffffffff"]])
-        #expect(caps[0]["iova_ranges"] == nil)
-        let facts = object["facts"] as! [String: Any]
-        #expect(facts["vfio.iova_windows"] as? String == "0x0-0xfedfffff,0xfef00000-0xffffffffffff")
-        #expect(facts["vfio.iova_ranges"] as? Int == 2 && facts["vfio.iova_top"] as? String == "0xffffffffffff")
-        #expect(facts["vfio.migration.flags"] as? String == "0x0" && facts["vfio.migration.pgsize_bitmap"] as? String == "0x1000")
-        #expect(facts["vfio.migration.max_dirty_bitmap_size"] as? Int == 0x1000_0000 && facts["vfio.dma_avail"] as? Int == 0xffff)
-    }
-
-    /// iommufd's out_max_pasid_log2 is the device's: one blob (one device cdev), its value in the facts.
-    @Test func iommufdMaxPasidLog2IsPerDevice() throws {
-        let struct40 = "28000000" + "00000000" + "01000000" + "00000000" + "0000000000000000" + "00000000" + "14000000" + "0000000000000000"
-        let run = try CapregBinary.run(["decode", "--kind", "iommufd-hw-info", "--encoding", "hex", "--json"], stdin: Data(struct40.utf8))
-        #expect(run.status == 0, "stderr: \(run.stderr)")
-        let facts = (try JSONSerialization.jsonObject(with: Data(run.stdout.utf8)) as! [String: Any])["facts"] as! [String: Any]
-        #expect(facts["iommufd.max_pasid_log2"] as? Int == 20)
-        #expect(facts["iommufd.data_type"] as? String == "none")
     }
 
     @Test func registersGivenDirectly() throws {
@@ -72,7 +46,7 @@ import TestSupport
         #expect(run.status == 0, "stderr: \(run.stderr)")
         let facts = (try JSONSerialization.jsonObject(with: Data(run.stdout.utf8)) as! [String: Any])["facts"] as! [String: Any]
         #expect(facts["vtd.ecap.flts"] as? Bool == true)
-        #expect(facts["hw.first_level.format"] as? String == "intel-vtd")
+        #expect(facts["hw.first_level.format"] as? String == "intel-vtd", "registers alone give the hardware half only")
     }
 
     @Test func sysfsTextOnStandardInput() throws {

@@ -10,6 +10,8 @@ import TestSupport
     static func report(_ n: Int, host: String = "h1") throws -> Report {
         var o = Collector.Options()
         o.sysfsRoot = Fixtures.capture("legacy-aw39").appendingPathComponent("sysfs").path
+        o.vfioGroups = .named([])      // sysfs only: these reports are about delivery, not what this machine's kernel allows
+        o.iommufdDevices = .named([])
         o.hostname = host
         return try Collector(options: o).collect(now: Date(timeIntervalSince1970: 1_700_000_000 + Double(n)),
                                              kernel: Report.Kernel(release: "6.1.0-56-amd64"))
@@ -136,6 +138,8 @@ import TestSupport
         let spool = try Spool(directory: spoolDir.url.path)
         var o = Collector.Options()
         o.sysfsRoot = Fixtures.capture("scalable-aw48").appendingPathComponent("sysfs").path
+        o.vfioGroups = .named([])
+        o.iommufdDevices = .named([])
         o.hostname = "agent1"
         let agent = Agent(collector: Collector(options: o), delivery: try Self.delivery(spool, sink), log: { _ in })
         #expect(agent.once(maxFailures: 2) == .delivered)

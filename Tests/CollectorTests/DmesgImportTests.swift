@@ -2,7 +2,6 @@ import Collector
 import Foundation
 import Report
 import Testing
-import Timestamps
 
 @Suite struct DmesgImportTests {
     @Test func realDmesgWithBootTime() throws {
@@ -12,8 +11,8 @@ import Timestamps
         #expect(reports.count == 1)
         let r = reports[0]
         #expect(r.collectedAt == boot && r.kernel.release == "6.12.95-vmharness-iommufd" && r.host.hostname == "vm1")
-        // The line the registers were read from, found in the capture itself (recaptures move it).
-        let line = 1 + (text.split(separator: "\n", omittingEmptySubsequences: false).firstIndex { $0.contains("DMAR: dmar0: reg_base_addr") } ?? -2)
+        // The line the DMAR register line is on (the capture was retaken once; its line moved from 115 to 117).
+        let line = try #require(text.split(separator: "\n", omittingEmptySubsequences: false).firstIndex { $0.contains("DMAR: dmar0: reg_base_addr") }) + 1
         #expect(r.sources.count == 1 && r.sources[0].unit == "dmar0" && r.sources[0].detail == "boot log dmesg.txt:\(line)")
         // Same values as the capture's sysfs, decoded the way the registry will.
         let files = try JSONSerialization.jsonObject(with: Data(try #require(try r.sources[0].rawBytes()))) as! [String: String]
@@ -38,7 +37,7 @@ import Timestamps
         let reports = try DmesgImport.reports(log, file: "j.log", host: "h")
         #expect(reports.count == 2)
         #expect(reports[0].kernel.release == "5.15.0-91-generic" && reports[0].sources.map(\.unit) == ["dmar0", "dmar1"])
-        #expect(reports[0].collectedAt == (try RFC3339.parse("2024-01-02T03:04:05Z")))
+        #expect(reports[0].collectedAt == parseTimestamp("2024-01-02T03:04:05Z"))
         #expect(reports[1].sources.map(\.kind) == [.sysfsAMD] && reports[1].sources[0].status == .ok)
         #expect(reports[1].sources[0].decoded?["amd.efr"] == "0x206d73ef22254ade")
         #expect(reports[0].reportId != reports[1].reportId)

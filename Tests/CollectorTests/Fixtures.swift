@@ -3,7 +3,16 @@ import Foundation
 /// The real-kernel captures in ../shared/captures and the realkernel-run fixtures beside the tests.
 enum Fixtures {
     static let repo = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
-    static let captures = repo.deletingLastPathComponent().appendingPathComponent("shared/captures")
+    /// `shared/captures` beside the checkout, looked for upwards: a git worktree sits deeper (wt/NAME) than the main checkout.
+    static let captures: URL = {
+        var dir = repo.deletingLastPathComponent()
+        while dir.path != "/" {
+            let candidate = dir.appendingPathComponent("shared/captures")
+            if FileManager.default.fileExists(atPath: candidate.path) { return candidate }
+            dir = dir.deletingLastPathComponent()
+        }
+        return repo.deletingLastPathComponent().appendingPathComponent("shared/captures")
+    }()
 
     static func capture(_ name: String) -> URL { captures.appendingPathComponent(name) }
 

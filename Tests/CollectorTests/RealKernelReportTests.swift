@@ -24,3 +24,34 @@ import Testing
         #expect(iommufd.status == .unavailable && iommufd.reason == "ENOENT")
     }
 }
+
+/// Reports a plain `capreg collect` (0.2.0, probing) printed inside vmharness guests (collector/vmharness-test.sh,
+/// saved from its report.json): what the registry makes of real kernels' answers.
+@Suite struct VMHarnessReportTests {
+    static func load(_ name: String) throws -> (Report, [String: String]) {
+        let data = try Data(contentsOf: Fixtures.repo.appendingPathComponent("Tests/CollectorTests/Fixtures/\(name)"))
+        let report = try Report.decoder.decode(Report.self, from: data)
+        return (report, try ProbeTests.hostFacts(report))
+    }
+
+    @Test func iommufdKernelRefusedTheNestParentSoNestingIsFalse() throws {
+        let (report, facts) = try Self.load("vmharness-iommufd-6.12-report.json")
+        #expect(report.kernel.release == "6.12.95-vmharness-iommufd" && report.collectorVersion == "capreg-collector 0.2.0")
+        #expect(facts["nesting"] == "false" && facts["hw.nesting"] == "false")
+        #expect(facts["evidence.nesting"] == "kernel refused IOMMU_HWPT_ALLOC nest_parent on vfio0: EOPNOTSUPP")
+        #expect(facts["dirty_tracking"] == "false" && facts["probe.iommufd.commands"] == "0x80-0x8e")
+        // The same unit as the shared capture of this configuration: hw_info as vfioprobe printed it there.
+        let hw = try #require(try report.sources.first { $0.kind == .iommufd && $0.unit == "vfio0" }?.rawBytes())
+        let captured = Fixtures.hex(try Fixtures.consoleValue("iommufd-q10-scalable-flts", "iommufd.hw_info_hex"))
+            + Fixtures.hex(try Fixtures.consoleValue("iommufd-q10-scalable-flts", "iommufd.hw_info_data_hex"))
+        #expect(hw == captured)
+    }
+
+    @Test func kernelWithoutIOMMUFDHasNoNestingUAPI() throws {
+        let (report, facts) = try Self.load("vmharness-legacy-6.1-report.json")
+        #expect(report.kernel.release.hasPrefix("6.1.0-"))
+        #expect(facts["nesting"] == "false")
+        #expect(facts["evidence.nesting"]?.contains("no iommufd (/dev/iommu: ENOENT") == true)
+        #expect(facts["evidence.nesting"]?.contains("refused VFIO_SET_IOMMU(TYPE1_NESTING) on vfio-group-1: EINVAL") == true)
+    }
+}

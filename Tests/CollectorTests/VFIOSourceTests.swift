@@ -9,7 +9,7 @@ import Testing
     @Test func legacyKernelSequenceKeepsTheWholeBuffer() throws {
         let kernel = try FakeKernel.legacy6_1()
         let sources = VFIOSource(io: kernel).collect(groups: nil)
-        #expect(sources.count == 1)
+        #expect(sources.map(\.kind) == [.vfio, .probe], "the GET_INFO buffer and what each step answered")
         let s = sources[0]
         #expect(s.kind == .vfio && s.unit == "vfio-group-3" && s.status == .ok)
         #expect(try s.rawBytes() == kernel.infoBuffer)
@@ -21,6 +21,14 @@ import Testing
         #expect(setIOMMU == ["ioctl 3 0x3b66 6", "ioctl 3 0x3b66 3"])
         #expect(kernel.calls.filter { $0.hasPrefix("ioctl 3 0x3b70") } == ["ioctl 3 0x3b70 [24]", "ioctl 3 0x3b70 [116]"])
         #expect(kernel.calls.suffix(2).sorted() == ["close 3", "close 4"])
+        // The probe source: the same answers, as the registry reads them.
+        let probe = try Self.outcomes(sources[1])
+        #expect(sources[1].unit == "vfio-group-3")
+        #expect(probe["vfio.open_container"] == "ok" && probe["vfio.open_group"] == "ok")
+        #expect((1...12).map { probe["vfio.check_extension.\($0)"] } == ["1", "0", "1", "0", "0", "1", "0", "0", "1", "0", "0", "0"])
+        #expect(probe["vfio.set_iommu.6"] == "EINVAL" && probe["vfio.set_iommu.3"] == "ok" && probe["vfio.set_iommu.1"] == nil,
+                "type 1 was not asked: type1v2 took")
+        #expect(kernel.calls.filter { $0.hasPrefix("ioctl 3 0x3b65") }.count == 12)
         let decoded = Collector.decode(s, kernel: KernelRelease("6.1.0-56-amd64"))
         #expect(decoded.status == .ok)
         #expect(decoded.decoded?["vfio.iova_top_bits"] == "39")
@@ -30,9 +38,14 @@ import Testing
     @Test func busyGroupIsUnavailableWithEBUSYAndTheReportStillHasIt() throws {
         let kernel = try FakeKernel.legacy6_1()
         kernel.openErrors["/dev/vfio/3"] = Errno(EBUSY)
-        let s = VFIOSource(io: kernel).collect(groups: ["3"])[0]
+        let sources = VFIOSource(io: kernel).collect(groups: ["3"])
+        let s = sources[0]
         #expect(s.status == .unavailable && s.reason == "EBUSY" && s.raw == nil)
-        #expect(s.detail?.hasSuffix("open /dev/vfio/3: EBUSY") == true)
+        #expect(s.detail?.hasSuffix("open /dev/vfio/3: EBUSY (in use by another process (a VM holds it): not touched)") == true)
+        let probe = try Self.outcomes(sources[1])
+        #expect(probe["vfio.open_group"] == "EBUSY" && probe["vfio.set_iommu.6"] == "skipped")
+        // Only the private container was asked anything; the group got no ioctl.
+        #expect(!kernel.calls.contains { $0.hasPrefix("ioctl 4 ") })
     }
 
     @Test func missingContainerIsENOENT() {
@@ -52,7 +65,14 @@ import Testing
         let kernel = FakeKernel()
         kernel.directories = ["/dev/vfio": ["vfio"]]
         let s = VFIOSource(io: kernel).collect(groups: nil)
-        #expect(s.count == 1 && s[0].reason == "ENOENT" && s[0].unit == "vfio")
+        #expect(s.count == 2 && s[0].reason == "ENOENT" && s[0].unit == "vfio")
+        #expect(s[1].kind == .probe && s[1].unit == "vfio" && (try? Self.outcomes(s[1])["vfio.open_container"]) == "ENOENT")
+    }
+
+    /// A probe source's raw: probe key → outcome.
+    static func outcomes(_ source: Report.Source) throws -> [String: String] {
+        #expect(source.kind == .probe && source.status == .ok)
+        return try JSONSerialization.jsonObject(with: Data(try #require(try source.rawBytes()))) as? [String: String] ?? [:]
     }
 
     @Test func errnoNamesAreDistinctAndKnown() {
@@ -74,7 +94,9 @@ import Testing
 
     @Test func realAnswerBecomesStructThenData() throws {
         let k = try Self.kernel()
-        let s = IOMMUFDSource(io: k).collect(devices: nil)
+        let all = IOMMUFDSource(io: k).collect(devices: nil)
+        #expect(all.map { "\($0.kind) \($0.unit)" } == ["probe iommufd", "iommufd vfio0", "probe vfio0"])
+        let s = all.filter { $0.kind == .iommufd }
         #expect(s.count == 1 && s[0].unit == "vfio0" && s[0].status == .ok)
         let raw = try #require(try s[0].rawBytes())
         #expect(raw == k.hwInfoStruct + k.hwInfoData, "data_uptr cleared, data_len bytes of data appended")
@@ -88,11 +110,14 @@ import Testing
         let k = try Self.kernel()
         k.files["/dev/iommu"] = nil
         let s = IOMMUFDSource(io: k).collect(devices: ["vfio0"])
-        #expect(s.count == 1 && s[0].reason == "ENOENT" && s[0].detail?.contains("/dev/iommu") == true)
+        #expect(s.map { "\($0.kind) \($0.unit)" } == ["probe iommufd", "iommufd vfio0"], "no device is probed without an iommufd")
+        #expect(s[1].reason == "ENOENT" && s[1].detail == "open /dev/iommu: ENOENT (the kernel has no iommufd: CONFIG_IOMMUFD is not set)")
+        #expect(try VFIOSourceTests.outcomes(s[0])["iommufd.open"] == "ENOENT")
     }
 
-    @Test func noCdevDirectoryIsOneUnavailableSource() {
+    @Test func noCdevDirectoryIsOneUnavailableSource() throws {
         let s = IOMMUFDSource(io: FakeKernel()).collect(devices: nil)
-        #expect(s.count == 1 && s[0].unit == "iommufd" && s[0].reason == "ENOENT")
+        #expect(s.count == 2 && s[1].kind == .iommufd && s[1].unit == "iommufd" && s[1].reason == "ENOENT")
+        #expect(try VFIOSourceTests.outcomes(s[0]) == ["iommufd.open": "ENOENT", "iommufd.devices": "ENOENT"])
     }
 }
