@@ -77,14 +77,6 @@ struct IOMMUFDProbes {
         if let dirty = hwpt("dirty_tracking", IOMMUFDArguments.dirtyTracking) { destroy(dirty, "dirty-tracking HWPT") }
         if let pasid = hwpt("pasid", IOMMUFDArguments.pasid) { destroy(pasid, "PASID HWPT") }
         destroy(ioas, "IOAS")
-
-        // The Tegra241 CMDQV data exists only behind an SMMUv3 (hw_info type 2), and only 6.17+ takes an input type.
-        if hwInfoType == 2 {
-            var arg = IOMMUFDArguments.hwInfo(devID: devID, capacity: 64, inputType: 3)
-            probes.record("iommufd.hw_info.input_type",
-                          io.ioctl(iommufd, IoctlNumbers.iommuGetHWInfo, buffer: &arg,
-                                   pointer: (at: IOMMUFDArguments.hwInfoDataPointer, to: IOMMUFDArguments.hwInfoSize)))
-        }
         return notes
     }
 }

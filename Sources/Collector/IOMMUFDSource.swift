@@ -89,10 +89,10 @@ public struct IOMMUFDSource: Sendable {
                  standingInFor busyPeer: String?) -> (sources: [Report.Source], busy: Bool) {
         var probes = ProbeMap()
         var steps: [String] = busyPeer.map { ["probed in place of busy \($0) (same IOMMU unit)"] } ?? []
-        func finish(_ hwInfo: Report.Source, busy: Bool = false) -> (sources: [Report.Source], busy: Bool) {
+        func finish(_ hwInfo: Report.Source, also: [Report.Source] = [], busy: Bool = false) -> (sources: [Report.Source], busy: Bool) {
             // A busy device was never opened: no open_device outcome, so the first refusal read is the EBUSY.
             probes.skipUnasked(busy ? Array(IOMMUFDProbes.deviceSequence.dropFirst()) : IOMMUFDProbes.deviceSequence)
-            return ([hwInfo, probes.source(unit: unit, detail: steps.isEmpty ? nil : steps.joined(separator: "; "))], busy)
+            return ([hwInfo] + also + [probes.source(unit: unit, detail: steps.isEmpty ? nil : steps.joined(separator: "; "))], busy)
         }
         func failed(_ e: Errno, _ what: String, path: String? = nil) -> Report.Source {
             steps.append(Hint.step(what, e, path: path))
@@ -144,12 +144,21 @@ public struct IOMMUFDSource: Sendable {
         }
         let notes = IOMMUFDProbes(io: io, iommufd: iommufd).device(devID: devID, hwInfoType: type, known: known, &probes)
         steps += notes
-        return finish(hwInfo)
+        // The Tegra241 CMDQV data exists only behind an SMMUv3 (hw_info type 2), and only 6.17+ takes an
+        // input type: asked for explicitly, kept as its own source (`vfioN-tegra241`) when the kernel gives it.
+        var tegra: [Report.Source] = []
+        if type == 2 {
+            let answer = self.hwInfo(unit: unit + "-tegra241", iommufd: iommufd, devID: devID, inputType: 3, steps: &steps)
+            probes.set("iommufd.hw_info.input_type", answer.status == .ok ? "ok" : answer.reason ?? "EIO")
+            if answer.status == .ok { tegra.append(answer) }
+        }
+        return finish(hwInfo, also: tegra)
     }
 
     /// IOMMU_GET_HW_INFO: the struct followed by the data area data_uptr points at.
-    func hwInfo(unit: String, iommufd: Int32, devID: UInt32, steps: inout [String]) -> Report.Source {
-        var buffer = IOMMUFDArguments.hwInfo(devID: devID, capacity: Self.dataCapacity)
+    /// With `inputType`, IOMMU_HW_INFO_FLAG_INPUT_TYPE asks for that data type (6.17+); the flag stays in the raw bytes.
+    func hwInfo(unit: String, iommufd: Int32, devID: UInt32, inputType: UInt32? = nil, steps: inout [String]) -> Report.Source {
+        var buffer = IOMMUFDArguments.hwInfo(devID: devID, capacity: Self.dataCapacity, inputType: inputType)
         if case .failure(let e) = io.ioctl(iommufd, IoctlNumbers.iommuGetHWInfo, buffer: &buffer,
                                            pointer: (at: IOMMUFDArguments.hwInfoDataPointer, to: Self.structSize)) {
             steps.append("IOMMU_GET_HW_INFO: \(e.name)")

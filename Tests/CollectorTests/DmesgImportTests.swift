@@ -2,6 +2,7 @@ import Collector
 import Foundation
 import Report
 import Testing
+import Timestamps
 
 @Suite struct DmesgImportTests {
     @Test func realDmesgWithBootTime() throws {
@@ -37,7 +38,7 @@ import Testing
         let reports = try DmesgImport.reports(log, file: "j.log", host: "h")
         #expect(reports.count == 2)
         #expect(reports[0].kernel.release == "5.15.0-91-generic" && reports[0].sources.map(\.unit) == ["dmar0", "dmar1"])
-        #expect(reports[0].collectedAt == parseTimestamp("2024-01-02T03:04:05Z"))
+        #expect(reports[0].collectedAt == (try RFC3339.parse("2024-01-02T03:04:05Z")))
         #expect(reports[1].sources.map(\.kind) == [.sysfsAMD] && reports[1].sources[0].status == .ok)
         #expect(reports[1].sources[0].decoded?["amd.efr"] == "0x206d73ef22254ade")
         #expect(reports[0].reportId != reports[1].reportId)

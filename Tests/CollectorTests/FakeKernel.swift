@@ -17,6 +17,8 @@ final class FakeKernel: DeviceIO, @unchecked Sendable {
     var infoBuffer: [UInt8] = []
     var hwInfoStruct: [UInt8] = []
     var hwInfoData: [UInt8] = []
+    /// 6.17+: answers to IOMMU_HW_INFO_FLAG_INPUT_TYPE by requested type (struct, data); none: flags must be 0.
+    var inputTypeAnswers: [UInt32: (info: [UInt8], data: [UInt8])] = [:]
     var bindErrors: [Int32: Errno] = [:]       // device fd → errno of VFIO_DEVICE_BIND_IOMMUFD
     /// iommufd command numbers this kernel dispatches (6.12: 0x80–0x8e); others answer ENOTTY.
     var iommufdKnown: Set<UInt> = Set(0x80...0x8e)
@@ -92,11 +94,16 @@ final class FakeKernel: DeviceIO, @unchecked Sendable {
             return .success(0)
         case IoctlNumbers.iommuGetHWInfo:
             guard let pointer else { return .failure(Errno(EFAULT)) }
-            if u32(4) != 0 { return .failure(Errno(EOPNOTSUPP)) }  // flags must be 0 before 6.17
+            var (info, data) = (hwInfoStruct, hwInfoData)
+            if u32(4) != 0 {
+                // flags must be 0 before 6.17; from 6.17 bit 0 asks for the type at +24.
+                guard u32(4) == 1, let answer = inputTypeAnswers[u32(24)] else { return .failure(Errno(EOPNOTSUPP)) }
+                (info, data) = answer
+            }
             let offered = Int(u32(12))
-            for i in 0..<hwInfoStruct.count where i < 16 || i >= 24 { buffer[i] = hwInfoStruct[i] }
+            for i in 0..<info.count where i < 16 || i >= 24 { buffer[i] = info[i] }
             buffer[16] = 0xAA  // the kernel leaves data_uptr as given; make sure the collector clears it
-            for (i, b) in hwInfoData.prefix(offered).enumerated() { buffer[pointer.to + i] = b }
+            for (i, b) in data.prefix(offered).enumerated() { buffer[pointer.to + i] = b }
             return .success(0)
         case IoctlNumbers.iommuIOASAlloc:
             put(newObject(), 8)

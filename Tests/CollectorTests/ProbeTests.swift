@@ -15,7 +15,7 @@ import Testing
         var o = Collector.Options()
         o.sysfsRoot = Fixtures.capture(capture).appendingPathComponent("sysfs").path
         o.hostname = "replay"
-        return Collector(options: o, io: kernel).collect(kernel: Report.Kernel(release: kernel612))
+        return try! Collector(options: o, io: kernel).collect(kernel: Report.Kernel(release: kernel612))
     }
 
     static var sysfs: String { Fixtures.capture(capture).appendingPathComponent("sysfs").path }
@@ -187,13 +187,42 @@ import Testing
         #expect(try VFIOSourceTests.outcomes(sources[2])["iommufd.open_device"] == "ENODEV")
     }
 
-    @Test func probesOffReadsSysfsOnly() {
+    @Test func probesOffReadsSysfsOnly() throws {
         let k = FakeKernel()
         var o = Collector.Options()
         o.sysfsRoot = Self.sysfs
         o.vfioGroups = .named([])
         o.iommufdDevices = .named([])
-        let report = Collector(options: o, io: k).collect(kernel: Report.Kernel(release: "6.12.95"))
+        let report = try Collector(options: o, io: k).collect(kernel: Report.Kernel(release: "6.12.95"))
         #expect(report.sources.map(\.kind) == [.sysfsIntel] && k.calls.isEmpty)
+    }
+
+    /// Behind an SMMUv3 the Tegra241 CMDQV data is asked for with IOMMU_HW_INFO_FLAG_INPUT_TYPE and kept
+    /// as its own source; a kernel before 6.17 refuses the flag, and that refusal is the probe's outcome.
+    @Test func tegra241DataIsAskedForBehindAnSMMUv3() throws {
+        func le(_ v: UInt32) -> [UInt8] { (0..<4).map { UInt8(truncatingIfNeeded: v >> (8 * UInt32($0))) } }
+        func info(type: UInt32, dataLen: UInt32, flags: UInt32 = 0) -> [UInt8] {
+            le(40) + le(flags) + le(1) + le(dataLen) + [UInt8](repeating: 0, count: 8) + le(type) + le(0) + [UInt8](repeating: 0, count: 8)
+        }
+        let idr0: UInt32 = 0b11 | 2 << 2 | 1 << 27
+        let smmu = le(0) + le(0) + [idr0, 16 | 20 << 6, 0, 1 << 8, 0, 5 | 0x70].flatMap(le) + le(0) + le(0)
+        for newKernel in [true, false] {
+            let k = try FakeKernel.iommufd6_12(sysfs: Self.sysfs)
+            k.hwInfoStruct = info(type: 2, dataLen: 40)
+            k.hwInfoData = smmu
+            if newKernel { k.inputTypeAnswers[3] = (info(type: 3, dataLen: 8, flags: 1), [0, 0, 0, 0, 1, 2, 5, 0]) }
+            let report = Self.collect(k)
+            #expect(try Self.probes(report, "vfio0")["iommufd.hw_info.input_type"] == (newKernel ? "ok" : "EOPNOTSUPP"))
+            let tegra = report.sources.first { $0.unit == "vfio0-tegra241" }
+            #expect((tegra != nil) == newKernel)
+            if let tegra {
+                #expect(tegra.kind == .iommufd && tegra.status == .ok)
+                let facts = try SourceDecoder.records(tegra, kernel: KernelRelease(Self.kernel612)).flatMap(\.facts)
+                #expect(facts.contains(Fact("iommufd.tegra241.version", int: 1)) && facts.contains(Fact("iommufd.tegra241.log2vsids", int: 5)))
+                #expect(!facts.contains { $0.name == "iommufd.data_type" }, "an asked-for type does not rename the unit's IOMMU")
+                let host = try Self.hostFacts(report)
+                #expect(host["iommufd.data_type"] == "arm-smmuv3")
+            }
+        }
     }
 }

@@ -30,7 +30,7 @@ import Testing
 @Suite struct VMHarnessReportTests {
     static func load(_ name: String) throws -> (Report, [String: String]) {
         let data = try Data(contentsOf: Fixtures.repo.appendingPathComponent("Tests/CollectorTests/Fixtures/\(name)"))
-        let report = try Report.decoder.decode(Report.self, from: data)
+        let report = try Report.decode(json: data)
         return (report, try ProbeTests.hostFacts(report))
     }
 
