@@ -79,6 +79,24 @@ struct ReportsEndpointTests {
         #expect(try t.store.hosts().isEmpty)
     }
 
+    @Test("a probe map out of bounds or of the wrong form answers 400 naming the unit and the probe, and nothing is stored")
+    func malformedProbes() throws {
+        let t = try TestAPI()
+        let good = try #require(fleet.report(host: 2, day: 0))
+        let many = "{" + (0..<129).map { "\"k\($0)\":\"ok\"" }.joined(separator: ",") + "}"
+        for (json, names) in [(#"{"iommufd.hwpt_alloc.nest_parent":"yes"}"#, "iommufd.hwpt_alloc.nest_parent"), (many, "at most 128 probes"),
+                              (#"{"iommufd.bind":"ok","Bad Key":"ok"}"#, "probe names")] {
+            var bad = try #require(fleet.report(host: 3, day: 0))
+            bad.sources.append(Report.Source(kind: .probe, unit: "vfio7", raw: Array(json.utf8)))
+            let response = try t.push([good, bad])
+            #expect(response.status == 400)
+            #expect(response.error["code"] as? String == "undecodable_source")
+            #expect(response.error["unit"] as? String == "vfio7")
+            #expect((response.error["message"] as? String)?.contains(names) == true, "\(response.error)")
+        }
+        #expect(try t.store.reportCount() == 0)
+    }
+
     @Test("bodies that are not reports answer 400 with the error shape and where in the body")
     func invalidBodies() throws {
         let t = try TestAPI()
