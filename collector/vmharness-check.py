@@ -39,6 +39,10 @@ def read(path):
 
 
 console = read(os.path.join(outdir, "console.txt")).split("\n")
+if "=== uname" not in console or "=== done" not in console:
+    first = read(os.path.join(outdir, "serial.log")).split("\n")[0] if os.path.exists(os.path.join(outdir, "serial.log")) else ""
+    check(False, f"the guest reached the end of its /init (serial.log begins: {first[:160]})")
+    sys.exit(1)
 release = console[console.index("=== uname") + 1].strip()
 extra_lines = read(os.path.join(outdir, "extra-capreg.txt")).split("\n")
 rc_line = next((l for l in console if l.startswith("=== extra capreg rc ")), "")
