@@ -81,10 +81,20 @@ struct ReportDecodingTests {
     @Test("placeholder hostnames are refused in any case, with a trailing dot or padding; real names are not",
           arguments: ["localhost", "LOCALHOST", "localhost.", "localhost.localdomain", "Localhost.LocalDomain", "localhost4",
                       "localhost4.localdomain4", "localhost6", "localhost6.localdomain6", "ip6-localhost", "ip6-loopback",
-                      "(none)", " localhost", "localhost\n"])
+                      "(none)", " localhost", "localhost "])
     func placeholders(_ name: String) throws {
         let problem = try #require(Report.hostnameProblem(name))
         #expect(problem.contains("a name many machines share"))
+    }
+
+    @Test("control and invisible characters in a hostname are refused by code point and position, before any other rule",
+          arguments: [("localhost\n", "U+000A (a control character) at character 10"), ("gpu-7\u{0}evil", "U+0000 (a control character) at character 6"),
+                      ("a\u{7F}", "U+007F (a control character) at character 2"), ("a\u{9F}", "U+009F (a control character) at character 2"),
+                      ("\u{FEFF}a", "U+FEFF (an invisible format character) at character 1"),
+                      ("a\u{2028}", "U+2028 (a line or paragraph separator) at character 2"), ("a\u{AD}b", "U+00AD (an invisible format character)")])
+    func invisibles(_ name: String, _ expected: String) throws {
+        let problem = try #require(Report.hostnameProblem(name))
+        #expect(problem.hasPrefix("contains " + expected), "\(problem)")
     }
 
     @Test func realNamesPass() {
