@@ -90,7 +90,7 @@ struct CollectCommandTests {
         for (label, expected) in [("rack=r1\u{1}", "--label rack: value contains U+0001 (a control character) at character 3"),
                                   ("-rack=r1", "--label -rack: key: names are ASCII letters, digits"),
                                   ("rack=" + String(repeating: "v", count: 257), "--label rack: value of 257 characters; at most 256")] {
-            let run = try CapregBinary.run(base + ["--label", label])
+            let run = try CapregBinary.run(base + ["--label=" + label])
             #expect(run.status == 64, "\(label): \(run.stderr)")
             #expect(run.stderr.contains(expected), "\(label): \(run.stderr)")
         }
