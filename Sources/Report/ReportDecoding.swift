@@ -48,7 +48,7 @@ extension Report {
     /// Most characters (Unicode scalars) in `report_id` and `host.hostname`.
     public static let maxIdentifierLength = 255
     /// Most labels on one host: a fleet's useful dimensions (rack, pool, zone, role, …) with room to spare,
-    /// small enough that every list of hosts stays small (64 × (316 + 256) characters at most per host).
+    /// small enough that every list of hosts stays small (64 × (317 + 256) characters at most per host: key, value).
     public static let maxLabels = 64
     /// Most characters in a label key's name (the part after an optional `prefix/`): a DNS label, as in
     /// Kubernetes, so node labels can be copied over as they are.

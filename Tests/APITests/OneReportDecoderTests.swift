@@ -348,4 +348,16 @@ struct OneReportDecoderTests {
             #expect(bad.stderr.contains("--max-clock-skew \"10 minutes\""), "\(tool): \(bad.stderr)")
         }
     }
+
+    @Test("capreg import-dmesg --host is held to the same hostname rule: control characters exit 64 naming --host")
+    func importDmesgHost() throws {
+        let dir = try TempDir()
+        let log = dir.path("dmesg.txt")
+        try Data("[    0.000000] Linux version 6.1.0-18-amd64\n".utf8).write(to: URL(fileURLWithPath: log))
+        let run = try CapregBinary.run(["import-dmesg", log, "--host", "gpu-7\u{1}evil"])
+        #expect(run.status == 64, "\(run.stderr)")
+        #expect(run.stderr.contains("--host: contains U+0001 (a control character) at character 6"), "\(run.stderr)")
+        let fine = try CapregBinary.run(["import-dmesg", log, "--host", "gpu-7"])
+        #expect(fine.status == 0, "\(fine.stderr)")
+    }
 }
