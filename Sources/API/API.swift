@@ -1,4 +1,5 @@
 import Foundation
+import Report
 import Server
 import Store
 
@@ -13,13 +14,17 @@ public final class API: HTTPHandler, Sendable {
     /// Hosts silent for longer than this are stale (`capreg serve --stale-after`): the dashboard lists them
     /// and GET /v1/hosts leaves them out unless the query states its own `fresh_within`.
     let staleAfter: DurationText
+    /// How far ahead of the registry's clock a report's `collected_at` may be (`capreg serve --max-clock-skew`).
+    let maxClockSkew: DurationText
     private let log: @Sendable (String) -> Void
 
     /// `log` receives internal errors (500s), one line each; the CLI sends them to swift-log.
     public init(store: SQLiteStore, tokens: TokenTable, staleAfter: DurationText = DurationText(seconds: 7200),
+                maxClockSkew: DurationText = DurationText(seconds: Int64(ClockBound.defaultMaxSkew)),
                 log: @escaping @Sendable (String) -> Void = { _ in }) {
         self.store = store
         self.staleAfter = staleAfter
+        self.maxClockSkew = maxClockSkew
         self.authorizer = Authorizer(tokens: tokens)
         self.metrics = Metrics()
         self.maxReportsPerRequest = max(1, store.config.batchSize)

@@ -10,7 +10,9 @@ import Store
 extension API {
     func postReports(_ request: HTTPRequest) throws -> HTTPResponse {
         _ = try Parameters(request, allowed: [])
-        let reports = try Self.parseReports(request.body, max: maxReportsPerRequest)
+        // The clock is read here, once per request: the one bound on how far ahead `collected_at` may be.
+        let reports = try Self.parseReports(request.body, max: maxReportsPerRequest,
+                                            clock: ClockBound(now: Date(), maxSkew: maxClockSkew.timeInterval))
         let results: [IngestResult]
         do {
             results = try store.ingestAllOrNothing(reports, receivedAt: Date())
@@ -37,10 +39,10 @@ extension API {
 
     /// The body through the one report decoder (Report.decodeOneOrMany: the same checks and words as
     /// `capreg ingest`); a refusal is a 400 whose `path` names the field (`[2].collected_at` in an array).
-    static func parseReports(_ body: [UInt8], max: Int) throws(APIError) -> [Report] {
+    static func parseReports(_ body: [UInt8], max: Int, clock: ClockBound) throws(APIError) -> [Report] {
         let reports: [Report]
         do {
-            reports = try Report.decodeOneOrMany(json: Data(body))
+            reports = try Report.decodeOneOrMany(json: Data(body), clock: clock)
         } catch {
             throw APIError(.badRequest, "invalid_report", error.description,
                            details: error.path.isEmpty ? [] : [("path", .string(error.path))])
@@ -64,6 +66,10 @@ extension API {
                             "report \(reportId): \(kind) \(unit): \(e.context): at byte \(e.offset): expected \(e.expected)"
                                 + (e.found.map { ", found \($0)" } ?? "") + "; nothing was stored",
                             details: details)
+        case .refused(let refusal):
+            // Met only by reports that skipped Report.decode (the decoder above refuses the same first).
+            return APIError(.badRequest, "invalid_report", "report \(reportId): \(refusal); nothing was stored",
+                            details: refusal.path.isEmpty ? [] : [("path", .string(refusal.path))])
         case .badSource(let unit, let kind, let message):
             details += [("unit", .string(unit)), ("source_kind", .string(kind))]
             return APIError(.badRequest, "bad_source", "report \(reportId): \(kind) \(unit): \(message); nothing was stored",

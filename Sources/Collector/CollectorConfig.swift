@@ -1,3 +1,5 @@
+import Report
+
 /// The agent's configuration file: `key = value` lines, `#` comments, blank lines ignored.
 /// Every error names the file and line. Command-line options override the file.
 ///
@@ -73,9 +75,9 @@ public struct CollectorConfig: Equatable, Sendable {
             guard seen.insert(key).inserted else { throw fail("\(key) given twice") }
             if key.hasPrefix("label.") {
                 let name = String(key.dropFirst(6))
-                guard !name.isEmpty, name.allSatisfy({ $0.isLetter || $0.isNumber || "_-.".contains($0) }) else {
-                    throw fail("label names are letters, digits, `_`, `-` and `.`: `\(name)`")
-                }
+                // The registry's own rule (Report.labelProblem): key syntax and length, value length, no controls.
+                if let problem = Report.labelProblem(key: name, value: value) { throw fail("label.\(name): \(problem)") }
+                guard config.labels.count < Report.maxLabels else { throw fail("label.\(name): more than \(Report.maxLabels) labels") }
                 config.labels[name] = value
                 continue
             }

@@ -120,11 +120,15 @@ public enum SourceKind: String, Codable, Sendable, CaseIterable {
 public enum ReportError: Error, Equatable, Sendable, CustomStringConvertible {
     case badSource(unit: String, kind: String, message: String)
     case decode(unit: String, kind: String, error: DecodeError)
+    /// A report `check(clock:)` refuses, met where reports are stored (a backstop for callers that built
+    /// a Report without the one decoder: nothing the check refuses reaches the database).
+    case refused(ReportRefusal)
 
     public var description: String {
         switch self {
         case .badSource(let unit, let kind, let message): return "source \(kind) \(unit): \(message)"
         case .decode(let unit, let kind, let e): return "source \(kind) \(unit): \(e)"
+        case .refused(let refusal): return refusal.description
         }
     }
 }

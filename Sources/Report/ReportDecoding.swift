@@ -27,9 +27,38 @@ public struct ReportRefusal: Error, Equatable, Sendable, CustomStringConvertible
     public var description: String { path.isEmpty ? problem : "\(path): \(problem)" }
 }
 
+/// How far into the future a report's `collected_at` may lie, seen from the registry's clock at arrival.
+/// The caller of the decoder reads its clock and passes it in (`capreg serve` / `capreg ingest`
+/// `--max-clock-skew`); a time beyond it would win over every later report of that host, freezing it.
+public struct ClockBound: Sendable, Equatable {
+    /// The registry's time when the report arrived.
+    public var now: Date
+    /// Seconds `collected_at` may be ahead of `now`.
+    public var maxSkew: TimeInterval
+    /// Ten minutes: far more than NTP-synchronized clocks drift, far less than any report interval.
+    public static let defaultMaxSkew: TimeInterval = 600
+
+    public init(now: Date, maxSkew: TimeInterval = ClockBound.defaultMaxSkew) {
+        self.now = now
+        self.maxSkew = maxSkew
+    }
+}
+
 extension Report {
     /// Most characters (Unicode scalars) in `report_id` and `host.hostname`.
     public static let maxIdentifierLength = 255
+    /// Most labels on one host: a fleet's useful dimensions (rack, pool, zone, role, …) with room to spare,
+    /// small enough that every list of hosts stays small (64 × (317 + 256) characters at most per host: key, value).
+    public static let maxLabels = 64
+    /// Most characters in a label key's name (the part after an optional `prefix/`): a DNS label, as in
+    /// Kubernetes, so node labels can be copied over as they are.
+    public static let maxLabelNameLength = 63
+    /// Most characters in a label key's optional prefix (`topology.example.io` in `topology.example.io/zone`):
+    /// a DNS subdomain, as in Kubernetes.
+    public static let maxLabelPrefixLength = 253
+    /// Most characters (Unicode scalars) in a label value: room for a rack, a ticket URL or an owner's
+    /// address, not for documents.
+    public static let maxLabelValueLength = 256
 
     /// Hostnames many machines carry at once (distribution defaults, the kernel's unset name): a report
     /// under one of them would merge unrelated hosts into one pseudo-host. Compared without case,
@@ -39,22 +68,24 @@ extension Report {
         "localhost6.localdomain6", "ip6-localhost", "ip6-loopback", "(none)",
     ]
 
-    /// The one way report JSON becomes a Report: one JSON object, decoded and checked (`check()`).
-    public static func decode(json: Data) throws(ReportRefusal) -> Report {
+    /// The one way report JSON becomes a Report: one JSON object, decoded and checked (`check(clock:)`).
+    /// `clock` is the arrival's time and skew bound; nil only where a report already took once is read
+    /// again (`capreg redecode`), since the bound is about the moment of arrival.
+    public static func decode(json: Data, clock: ClockBound?) throws(ReportRefusal) -> Report {
         let report: Report
         do {
             report = try jsonDecoder.decode(Report.self, from: json)
         } catch {
             throw refusal(error, json: json)
         }
-        try report.check()
+        try report.check(clock: clock)
         return report
     }
 
-    /// One report object or an array of them (POST /v1/reports' body), each exactly as `decode(json:)`
+    /// One report object or an array of them (POST /v1/reports' body), each exactly as `decode(json:clock:)`
     /// takes it; the first refusal carries the report's index when the body is an array.
-    public static func decodeOneOrMany(json: Data) throws(ReportRefusal) -> [Report] {
-        guard json.first(where: { !isJSONWhitespace($0) }) == UInt8(ascii: "[") else { return [try decode(json: json)] }
+    public static func decodeOneOrMany(json: Data, clock: ClockBound?) throws(ReportRefusal) -> [Report] {
+        guard json.first(where: { !isJSONWhitespace($0) }) == UInt8(ascii: "[") else { return [try decode(json: json, clock: clock)] }
         let reports: [Report]
         do {
             reports = try jsonDecoder.decode([Report].self, from: json)
@@ -63,7 +94,7 @@ extension Report {
         }
         for (i, report) in reports.enumerated() {
             do {
-                try report.check()
+                try report.check(clock: clock)
             } catch {
                 throw ReportRefusal(index: i, field: error.field, problem: error.problem)
             }
@@ -71,16 +102,56 @@ extension Report {
         return reports
     }
 
-    /// What JSON's shape cannot say: identifiers 1…255 characters, a hostname that names one host, a
-    /// kernel release. Times are checked while decoding (RFC3339.parse, date-times only).
-    public func check() throws(ReportRefusal) {
+    /// What JSON's shape cannot say: identifiers 1…255 characters without control or invisible
+    /// characters, a hostname that names one host, labels within their limits, a kernel release, and a
+    /// `collected_at` at most `clock.maxSkew` ahead of `clock.now`. Times are parsed while decoding
+    /// (RFC3339.parse, date-times only).
+    public func check(clock: ClockBound?) throws(ReportRefusal) {
         if let problem = Self.identifierProblem(reportId) { throw ReportRefusal(field: "report_id", problem: problem) }
         if let problem = Self.hostnameProblem(host.hostname) { throw ReportRefusal(field: "host.hostname", problem: problem) }
+        if host.labels.count > Self.maxLabels {
+            throw ReportRefusal(field: "host.labels", problem: "\(host.labels.count) labels; at most \(Self.maxLabels)")
+        }
+        // Sorted, so the same report is refused naming the same label every time.
+        for key in host.labels.keys.sorted(by: { $0.utf8.lexicographicallyPrecedes($1.utf8) }) {
+            if let problem = Self.labelProblem(key: key, value: host.labels[key]!) {
+                throw ReportRefusal(field: "host.labels." + Self.shown(key), problem: problem)
+            }
+        }
         if kernel.release.isEmpty { throw ReportRefusal(field: "kernel.release", problem: "empty; expected `uname -r`") }
+        // NUL in any other text: stored text ends at NUL, so it would be silently cut short.
+        for (field, value) in otherText() where value.unicodeScalars.contains("\u{0}") {
+            throw ReportRefusal(field: field, problem: "contains U+0000 (NUL); text may not contain NUL")
+        }
+        if let clock, collectedAt.timeIntervalSince(clock.now) > clock.maxSkew {
+            let ahead = collectedAt.timeIntervalSince(clock.now)
+            throw ReportRefusal(
+                field: "collected_at",
+                problem: "\(RFC3339.format(collectedAt)) is \(Self.span(ahead)) ahead of the registry's time \(RFC3339.format(clock.now)); "
+                    + "at most \(Self.span(clock.maxSkew)) ahead is taken (--max-clock-skew); fix the host's clock")
+        }
     }
 
-    /// Why `name` cannot be a host's identity, or nil when it can. Used by the registry (`check()`) and by
-    /// the collector before it builds a report, so both refuse the same names.
+    /// Every text of the report other than its identifiers and labels, with its field path.
+    func otherText() -> [(String, String)] {
+        var out: [(String, String)] = [("collector_version", collectorVersion), ("kernel.release", kernel.release)]
+        if let machineId = host.machineId { out.append(("host.machine_id", machineId)) }
+        if let version = kernel.version { out.append(("kernel.version", version)) }
+        for (i, s) in sources.enumerated() {
+            out.append(("sources[\(i)].unit", s.unit))
+            if let reason = s.reason { out.append(("sources[\(i)].reason", reason)) }
+            if let detail = s.detail { out.append(("sources[\(i)].detail", detail)) }
+            if let raw = s.raw { out.append(("sources[\(i)].raw", raw)) }
+            for (key, value) in (s.decoded ?? [:]).sorted(by: { $0.key < $1.key }) {
+                out.append(("sources[\(i)].decoded", key))
+                out.append(("sources[\(i)].decoded." + Self.shown(key), value))
+            }
+        }
+        return out
+    }
+
+    /// Why `name` cannot be a host's identity, or nil when it can. Used by the registry (`check(clock:)`)
+    /// and by the collector before it builds a report, so both refuse the same names.
     public static func hostnameProblem(_ name: String) -> String? {
         if let problem = identifierProblem(name) { return problem }
         var key = name.trimmingCharacters(in: .whitespacesAndNewlines).lowercased()
@@ -92,10 +163,105 @@ extension Report {
         return nil
     }
 
+    /// Why `key = value` cannot be a host label, or nil when it can. Used by the registry (`check(clock:)`)
+    /// and by the collector (`--label`, `label.KEY` in its configuration file), so both refuse the same.
+    ///
+    /// A key is Kubernetes' label key: an optional prefix, a DNS subdomain of at most 253 characters
+    /// (lowercase letters, digits, `-`, dots between parts) followed by `/`, then a name of 1…63 ASCII
+    /// letters, digits, `-`, `_` and `.`, beginning and ending with a letter or digit. A value is at most
+    /// 256 characters, none of them control or invisible (`invisibleProblem`); it may be empty.
+    public static func labelProblem(key: String, value: String) -> String? {
+        if let problem = labelKeyProblem(key) { return "key: " + problem }
+        let count = value.unicodeScalars.count
+        if count > maxLabelValueLength { return "value of \(count) characters; at most \(maxLabelValueLength)" }
+        if let problem = invisibleProblem(value) { return "value " + problem }
+        return nil
+    }
+
+    static func labelKeyProblem(_ key: String) -> String? {
+        if key.isEmpty { return "empty" }
+        if let problem = invisibleProblem(key) { return problem }
+        let name: Substring
+        if let slash = key.lastIndex(of: "/") {
+            let prefix = key[..<slash]
+            name = key[key.index(after: slash)...]
+            let parts = prefix.split(separator: ".", omittingEmptySubsequences: false)
+            let count = prefix.unicodeScalars.count
+            if count > maxLabelPrefixLength { return "prefix of \(count) characters; at most \(maxLabelPrefixLength)" }
+            if prefix.isEmpty || !parts.allSatisfy({ part in
+                !part.isEmpty && part.unicodeScalars.allSatisfy({ isLowerAlnum($0) || $0 == "-" })
+                    && isLowerAlnum(part.unicodeScalars.first!) && isLowerAlnum(part.unicodeScalars.last!)
+            }) {
+                return "the prefix before `/` must be a DNS subdomain (lowercase letters, digits and `-`, parts separated by dots)"
+            }
+        } else {
+            name = Substring(key)
+        }
+        let count = name.unicodeScalars.count
+        if count == 0 { return "empty name after `/`" }
+        if count > maxLabelNameLength { return "name of \(count) characters; at most \(maxLabelNameLength)" }
+        let scalars = name.unicodeScalars
+        guard scalars.allSatisfy({ isAlnum($0) || $0 == "-" || $0 == "_" || $0 == "." }),
+              isAlnum(scalars.first!), isAlnum(scalars.last!) else {
+            return "names are ASCII letters, digits, `-`, `_` and `.`, beginning and ending with a letter or digit"
+        }
+        return nil
+    }
+
+    static func isLowerAlnum(_ s: Unicode.Scalar) -> Bool { ("a"..."z").contains(s) || ("0"..."9").contains(s) }
+    static func isAlnum(_ s: Unicode.Scalar) -> Bool { isLowerAlnum(s) || ("A"..."Z").contains(s) }
+
     static func identifierProblem(_ value: String) -> String? {
         if value.isEmpty { return "empty" }
         let count = value.unicodeScalars.count
-        return count > maxIdentifierLength ? "\(count) characters; at most \(maxIdentifierLength)" : nil
+        if count > maxIdentifierLength { return "\(count) characters; at most \(maxIdentifierLength)" }
+        return invisibleProblem(value)
+    }
+
+    /// Characters that do not show, or show as something else, in an identifier or label: controls
+    /// (C0 U+0000–U+001F, DEL U+007F, C1 U+0080–U+009F), format characters (general category Cf:
+    /// zero-width spaces and joiners, bidirectional overrides, the byte order mark, soft hyphen) and the
+    /// line and paragraph separators U+2028/U+2029. Two names differing only by them would look alike
+    /// (and NUL ends a C string), so they are refused rather than removed: identities are compared byte
+    /// for byte. Spaces and other visible characters are kept.
+    public static func invisibleProblem(_ value: String) -> String? {
+        for (i, s) in value.unicodeScalars.enumerated() {
+            let kind: String
+            switch s.properties.generalCategory {
+            case .control: kind = "a control character"
+            case .format: kind = "an invisible format character"
+            case .lineSeparator, .paragraphSeparator: kind = "a line or paragraph separator"
+            default: continue
+            }
+            return "contains \(codePoint(s)) (\(kind)) at character \(i + 1); control and invisible characters are not allowed"
+        }
+        return nil
+    }
+
+    static func codePoint(_ s: Unicode.Scalar) -> String {
+        let hex = String(s.value, radix: 16, uppercase: true)
+        return "U+" + String(repeating: "0", count: max(0, 4 - hex.count)) + hex
+    }
+
+    /// A label key as it may appear in a field path: controls and invisibles as `U+XXXX`, at most 80 characters.
+    static func shown(_ key: String) -> String {
+        var out = ""
+        for (i, s) in key.unicodeScalars.enumerated() {
+            if i == 80 { return out + "…" }
+            switch s.properties.generalCategory {
+            case .control, .format, .lineSeparator, .paragraphSeparator: out += "<" + codePoint(s) + ">"
+            default: out.unicodeScalars.append(s)
+            }
+        }
+        return out
+    }
+
+    /// `10m`, `2h`, `3650d`, `90s`: whole units as `capreg serve --max-clock-skew` takes them.
+    static func span(_ seconds: TimeInterval) -> String {
+        let s = Int64(seconds.rounded(.up))
+        for (unit, size) in [("d", Int64(86_400)), ("h", 3600), ("m", 60)] where s >= size && s % size == 0 { return "\(s / size)\(unit)" }
+        if s >= 86_400 { return "\(s / 86_400)d" }
+        return "\(s)s"
     }
 
     /// Snake_case keys; times through RFC3339.parse (a date-time: a bare date is not a report time).

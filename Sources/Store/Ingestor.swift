@@ -8,11 +8,14 @@ enum Ingestor {
     enum Item: Sendable {
         case ready(PreparedReport)
         case undecodable(Report, String)
+        /// Refused by the one check (`Report.check`): answered before any lookup, since its identity may not
+        /// even be looked up (SQLite text binding cuts at NUL: `a<NUL>b` would find report `a`).
+        case refused(Report, String)
 
         var report: Report {
             switch self {
             case .ready(let p): return p.report
-            case .undecodable(let r, _): return r
+            case .undecodable(let r, _), .refused(let r, _): return r
             }
         }
     }
@@ -20,9 +23,14 @@ enum Ingestor {
     /// `mayBeStored` false (the batch's id lookup found no such report) skips the per-report lookup.
     static func ingest(_ db: Database, _ item: Item, receivedAt: Int64, mayBeStored: Bool = true) throws -> IngestResult {
         let report = item.report
+        if case .refused(_, let message) = item {
+            return IngestResult(reportId: report.reportId, hostname: report.host.hostname, outcome: .rejected, error: message)
+        }
         if mayBeStored, let original = try storedOutcome(db, reportId: report.reportId) { return original }
-        guard case .ready(let p) = item else {
-            guard case .undecodable(_, let message) = item else { fatalError("unreachable") }
+        let p: PreparedReport
+        switch item {
+        case .ready(let prepared): p = prepared
+        case .undecodable(_, let message), .refused(_, let message):
             return IngestResult(reportId: report.reportId, hostname: report.host.hostname, outcome: .rejected, error: message)
         }
         let at = StoreTime.ms(report.collectedAt)

@@ -17,6 +17,10 @@ struct PreparedReport: Sendable {
     var sourceKinds: String
 
     init(_ report: Report) throws(ReportError) {
+        // The one check again, without the clock (that bound is the arrival's, applied where reports are
+        // decoded): SQLite text binding ends a string at NUL, so a report that skipped the decoder must not
+        // reach it either, or two identities would alias.
+        do { try report.check(clock: nil) } catch { throw ReportError.refused(error) }
         let kernel = KernelRelease(report.kernel.release)
         var records: [CapabilityRecord] = []
         var seen = Set<String>()

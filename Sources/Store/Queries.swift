@@ -38,7 +38,7 @@ extension SQLiteStore {
 
     /// The host's id and current state inside an open transaction; nil for an unknown host.
     func currentState(_ db: Database, hostname: String) throws -> (id: Int64, state: HostState)? {
-        guard let host = try Row.fetchOne(db, sql: QuerySQL.hostByName, arguments: [hostname]) else { return nil }
+        guard StoreText.bindable(hostname), let host = try Row.fetchOne(db, sql: QuerySQL.hostByName, arguments: [hostname]) else { return nil }
         let id: Int64 = host[0]
         let facts = try Row.fetchAll(db, sql: QuerySQL.currentFactsOfHost, arguments: [id]).map(SQLiteStore.fact)
         return (id, SQLiteStore.state(host, labels: try labels(db, host: id), facts: facts))
@@ -66,7 +66,7 @@ extension SQLiteStore {
         let t = StoreTime.ms(time)
         return try pool.read { db in
             if let hostname {
-                guard let host = try Row.fetchOne(db, sql: QuerySQL.hostByName, arguments: [hostname]) else { return [] }
+                guard StoreText.bindable(hostname), let host = try Row.fetchOne(db, sql: QuerySQL.hostByName, arguments: [hostname]) else { return [] }
                 return try SQLiteStore.snapshot(db, host: host[0], hostname: hostname, at: t).map { [$0] } ?? []
             }
             var facts: [Int64: [Fact]] = [:]

@@ -85,7 +85,10 @@ public final class SQLiteStore: RegistryStore {
     }
 
     static func one(_ report: Report) -> Ingestor.Item {
-        do { return .ready(try PreparedReport(report)) } catch { return .undecodable(report, error.description) }
+        do { return .ready(try PreparedReport(report)) } catch {
+            if case .refused = error { return .refused(report, error.description) }
+            return .undecodable(report, error.description)
+        }
     }
 
     /// Checkpoints the WAL into the main file and truncates it (the CLI calls this at exit).

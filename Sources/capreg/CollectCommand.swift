@@ -201,7 +201,13 @@ struct CollectCommand: ParsableCommand {
             guard let eq = label.firstIndex(of: "="), eq != label.startIndex else {
                 throw ValidationError("--label wants KEY=VALUE, found `\(label)`")
             }
-            o.labels[String(label[..<eq])] = String(label[label.index(after: eq)...])
+            let key = String(label[..<eq]), value = String(label[label.index(after: eq)...])
+            // The registry's own rule (Report.labelProblem), so a label it would refuse never leaves the host.
+            if let problem = Report.labelProblem(key: key, value: value) { throw ValidationError("--label \(key): \(problem)") }
+            o.labels[key] = value
+        }
+        if o.labels.count > Report.maxLabels {
+            throw ValidationError("--label: \(o.labels.count) labels with the configuration file's; at most \(Report.maxLabels)")
         }
         return o
     }

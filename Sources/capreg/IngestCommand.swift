@@ -17,7 +17,8 @@ struct IngestCommand: ParsableCommand {
         original outcome.
 
         Exit status: 0 when every report was stored (or was already), 1 when some input did not parse
-        (file:line is printed) or some report could not be decoded.
+        (file:line is printed), was refused (file:line: field: problem, e.g. a collected_at further ahead
+        of this machine's clock than --max-clock-skew) or some report could not be decoded.
         """
     )
 
@@ -25,6 +26,8 @@ struct IngestCommand: ParsableCommand {
     var input: String
 
     @OptionGroup var store: StoreOptions
+
+    @OptionGroup var clock: ClockSkewOption
 
     @Option(help: "Reports per transaction.")
     var batch = 500
@@ -48,7 +51,7 @@ struct IngestCommand: ParsableCommand {
                     tally.failures.append("\(file): cannot read")
                     continue
                 }
-                for parsed in ReportReader.parse(String(decoding: data, as: UTF8.self), name: file) {
+                for parsed in ReportReader.parse(String(decoding: data, as: UTF8.self), name: file, maxClockSkew: clock.duration.timeInterval) {
                     switch parsed {
                     case .success(let r): reports.append(r)
                     case .failure(let f): tally.failures.append(f.description)
@@ -101,7 +104,7 @@ struct IngestCommand: ParsableCommand {
                     // Not one report per line: read the rest and parse the whole text.
                     var text = String(repeating: "\n", count: lineNumber - 1) + line + "\n"
                     while let more = readLine(strippingNewline: false) { text += more }
-                    for parsed in ReportReader.parse(text, name: "stdin") {
+                    for parsed in ReportReader.parse(text, name: "stdin", maxClockSkew: clock.duration.timeInterval) {
                         switch parsed {
                         case .success(let r): pending.append(r)
                         case .failure(let f): tally.failures.append(f.description)
@@ -110,7 +113,7 @@ struct IngestCommand: ParsableCommand {
                     break
                 }
             }
-            switch ReportReader.decode(Substring(line), location: "stdin:\(lineNumber)") {
+            switch ReportReader.decode(Substring(line), location: "stdin:\(lineNumber)", maxClockSkew: clock.duration.timeInterval) {
             case .success(let r): pending.append(r)
             case .failure(let f): tally.failures.append(f.description)
             }

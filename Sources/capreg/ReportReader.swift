@@ -16,31 +16,33 @@ struct ReportReader {
     }
 
     /// Parses a whole file's text; `name` is used in locations (`reports.jsonl:12`).
-    static func parse(_ text: String, name: String) -> [Result<Located, Failure>] {
+    static func parse(_ text: String, name: String, maxClockSkew: TimeInterval) -> [Result<Located, Failure>] {
         let trimmed = text.drop { $0.isWhitespace }
         if trimmed.first == "[" {
             guard let elements = topLevelElements(text) else {
                 return [.failure(Failure(location: "\(name):1", message: "an array that is not closed or not well formed"))]
             }
-            return elements.map { decode($0.text, location: "\(name):\($0.line)") }
+            return elements.map { decode($0.text, location: "\(name):\($0.line)", maxClockSkew: maxClockSkew) }
         }
         // One object, possibly over many lines, or one object per line.
         if let object = topLevelElements("[" + text + "]"), object.count == 1 {
-            return [decode(object[0].text, location: "\(name):\(object[0].line)")]
+            return [decode(object[0].text, location: "\(name):\(object[0].line)", maxClockSkew: maxClockSkew)]
         }
         var out: [Result<Located, Failure>] = []
         for (index, line) in text.split(separator: "\n", omittingEmptySubsequences: false).enumerated() {
             if line.allSatisfy({ $0.isWhitespace }) { continue }
-            out.append(decode(Substring(line), location: "\(name):\(index + 1)"))
+            out.append(decode(Substring(line), location: "\(name):\(index + 1)", maxClockSkew: maxClockSkew))
         }
         return out
     }
 
     /// One report through the one report decoder (Report.decode: the same checks and words as
-    /// POST /v1/reports); a refusal reads `file:line: field: problem`.
-    static func decode(_ text: Substring, location: String) -> Result<Located, Failure> {
+    /// POST /v1/reports, with the same clock bound); a refusal reads `file:line: field: problem`.
+    /// The clock is read here, as each report is decoded (a stream on standard input may run for days).
+    static func decode(_ text: Substring, location: String, maxClockSkew: TimeInterval) -> Result<Located, Failure> {
         do {
-            return .success(Located(report: try Report.decode(json: Data(text.utf8)), location: location))
+            let clock = ClockBound(now: Date(), maxSkew: maxClockSkew)
+            return .success(Located(report: try Report.decode(json: Data(text.utf8), clock: clock), location: location))
         } catch {
             return .failure(Failure(location: location, message: error.description))
         }

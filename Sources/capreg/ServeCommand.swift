@@ -37,6 +37,8 @@ struct ServeCommand: ParsableCommand {
         """, valueName: "duration"))
     var staleAfter = "2h"
 
+    @OptionGroup var clock: ClockSkewOption
+
     @Option(help: "Connections served at once; the next gets 503.")
     var maxConnections = 256
 
@@ -97,7 +99,8 @@ struct ServeCommand: ParsableCommand {
             throw ExitCode(64)
         }
         let registry = try store.open()
-        let api = API(store: registry, tokens: table, staleAfter: try DurationText.parse(staleAfter)) { message in logger.error("\(message)") }
+        let api = API(store: registry, tokens: table, staleAfter: try DurationText.parse(staleAfter),
+                      maxClockSkew: clock.duration) { message in logger.error("\(message)") }
         let verbose = verbose
         let config = ServerConfig(
             host: host, port: port,

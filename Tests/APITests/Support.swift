@@ -20,7 +20,8 @@ final class TestAPI {
     /// The fixtures are dated 2025, so by default nothing counts as stale; freshness tests pass their own bound.
     static let neverStale = DurationText(seconds: DurationText.maxSeconds)
 
-    init(tokens: Bool = true, staleAfter: DurationText = TestAPI.neverStale) throws {
+    init(tokens: Bool = true, staleAfter: DurationText = TestAPI.neverStale,
+         maxClockSkew: DurationText = DurationText(seconds: Int64(ClockBound.defaultMaxSkew))) throws {
         dir = try TempDir()
         store = try SQLiteStore(path: dir.path("r.sqlite"))
         var table = TokenTable()
@@ -29,7 +30,7 @@ final class TestAPI {
             table.add(token: Self.collectorToken, role: .collector)
             table.add(token: Self.adminToken, role: .admin)
         }
-        let api = API(store: store, tokens: table, staleAfter: staleAfter)
+        let api = API(store: store, tokens: table, staleAfter: staleAfter, maxClockSkew: maxClockSkew)
         self.api = api
         server = HTTPServer(config: ServerConfig(host: "127.0.0.1", port: 0, drainTimeout: .seconds(2),
                                                  onResponse: { api.record($0) }), handler: api)

@@ -84,6 +84,25 @@ struct CollectCommandTests {
         #expect(try CapregBinary.run(["collect", "--no-probes", "--vfio-group", "3"]).status == 64)
     }
 
+    @Test("--label is held to the registry's label rules: exit 64 naming the label; labels within them are sent")
+    func labelLimits() throws {
+        let base = ["collect", "--sysfs-root", Self.sysfs, "--hostname", "p", "--no-probes"]
+        for (label, expected) in [("rack=r1\u{1}", "--label rack: value contains U+0001 (a control character) at character 3"),
+                                  ("-rack=r1", "--label -rack: key: names are ASCII letters, digits"),
+                                  ("rack=" + String(repeating: "v", count: 257), "--label rack: value of 257 characters; at most 256")] {
+            let run = try CapregBinary.run(base + ["--label=" + label])
+            #expect(run.status == 64, "\(label): \(run.stderr)")
+            #expect(run.stderr.contains(expected), "\(label): \(run.stderr)")
+        }
+        let many = try CapregBinary.run(base + (0..<65).flatMap { ["--label", "k\($0)=v"] })
+        #expect(many.status == 64)
+        #expect(many.stderr.contains("65 labels with the configuration file's; at most 64"), "\(many.stderr)")
+        let ok = try CapregBinary.run(base + ["--label", "topology.example.io/zone=eu-1a", "--label", "rack="])
+        #expect(ok.status == 0, "\(ok.stderr)")
+        let report = try JSONSerialization.jsonObject(with: Data(ok.stdout.utf8)) as! [String: Any]
+        #expect((report["host"] as? [String: Any])?["labels"] as? [String: String] == ["topology.example.io/zone": "eu-1a", "rack": ""])
+    }
+
     @Test("a config that does not parse: exit 78 naming file and line")
     func badConfig() throws {
         let file = FileManager.default.temporaryDirectory.appendingPathComponent("capreg-\(UUID().uuidString).conf")

@@ -29,7 +29,14 @@ import Testing
         ("interval = 60\ninterval = 70\n", "a.conf:2: interval given twice"),
         ("colour = blue\n", "a.conf:1: unknown key `colour`"),
         ("registry = https://r.example\n", "a.conf:1: registry must be an http:// URL"),
-        ("label. = x\n", "a.conf:1: label names"),
+        ("label. = x\n", "a.conf:1: label.: key: empty"),
+        ("label.-rack = x\n", "a.conf:1: label.-rack: key: names are ASCII letters, digits"),
+        ("label.Example.io/zone = x\n", "a.conf:1: label.Example.io/zone: key: the prefix before `/` must be a DNS subdomain"),
+        ("label.\(String(repeating: "k", count: 64)) = x\n", "a.conf:1: label.\(String(repeating: "k", count: 64)): key: name of 64 characters; at most 63"),
+        ("label.rack = \(String(repeating: "v", count: 257))\n", "a.conf:1: label.rack: value of 257 characters; at most 256"),
+        ("label.rack = r\u{1}2\n", "a.conf:1: label.rack: value contains U+0001 (a control character) at character 2"),
+        ("label.rack = r\u{200B}2\n", "a.conf:1: label.rack: value contains U+200B (an invisible format character)"),
+        ((0..<65).map { "label.k\($0) = v\n" }.joined(), "a.conf:65: label.k64: more than 64 labels"),
         ("spool =\n", "a.conf:1: spool: empty value"),
     ])
     func errorsNameFileAndLine(_ text: String, _ expected: String) {
@@ -37,5 +44,16 @@ import Testing
         do { _ = try CollectorConfig.parse(text, file: "a.conf") } catch {
             #expect(error.description.hasPrefix(expected), "\(error)")
         }
+    }
+
+    @Test("labels at the limits are taken: 64 of them, a 63-character name, a prefix, a 256-character value")
+    func labelsAtTheLimits() throws {
+        var lines = (0..<62).map { "label.k\($0) = v\n" }
+        lines.append("label.\(String(repeating: "n", count: 63)) = \(String(repeating: "v", count: 256))\n")
+        lines.append("label.topology.example.io/zone = eu-1a\n")
+        let c = try CollectorConfig.parse(lines.joined(), file: "a.conf")
+        #expect(c.labels.count == 64)
+        #expect(c.labels["topology.example.io/zone"] == "eu-1a")
+        #expect(c.labels[String(repeating: "n", count: 63)]?.count == 256)
     }
 }

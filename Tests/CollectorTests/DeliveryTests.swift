@@ -30,7 +30,7 @@ import TestSupport
         try spool.add(earlier)
         let pending = spool.pending()
         #expect(pending.map(\.name) == ["r-001700000001000-\(earlier.reportId).json", "r-001700000002000-\(later.reportId).json"])
-        let back = try Report.decode(json: Data(try spool.read(pending[0]).get()))
+        let back = try Report.decode(json: Data(try spool.read(pending[0]).get()), clock: nil)
         #expect(back == earlier)
         let all = try FileManager.default.contentsOfDirectory(atPath: dir.url.path)
         #expect(!all.contains { $0.hasPrefix(".tmp") })
@@ -58,7 +58,7 @@ import TestSupport
         for r in reports { try spool.add(r) }
         let outcome = try Self.delivery(spool, sink).drain(maxFailures: 3)
         #expect(outcome == Delivery.Outcome(delivered: 3, rejected: 0, remaining: 0, failedAttempts: 0))
-        let ids = try sink.accepted.map { try Report.decode(json: Data($0)).reportId }
+        let ids = try sink.accepted.map { try Report.decode(json: Data($0), clock: nil).reportId }
         #expect(ids == reports.map(\.reportId))
         #expect(sink.authorizations.allSatisfy { $0 == "Authorization: Bearer collector-token-0123456789" })
     }
@@ -149,7 +149,7 @@ import TestSupport
         #expect(spool.pending().count == 2)
         sink.status = 200
         #expect(agent.once(maxFailures: 1) == .delivered)
-        let sent = try sink.accepted.map { try Report.decode(json: Data($0)) }
+        let sent = try sink.accepted.map { try Report.decode(json: Data($0), clock: nil) }
         #expect(sent.count == 4 && Set(sent.map(\.reportId)).count == 4)
         #expect(sent[1].sources.allSatisfy { $0.decoded == nil }, "second was a heartbeat")
         #expect(sent[0].sources.allSatisfy { $0.decoded != nil })

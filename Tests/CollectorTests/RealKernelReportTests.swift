@@ -10,7 +10,7 @@ import Testing
     @Test(arguments: [("realkernel-legacy-6.1-report.json", "legacy-aw39"), ("realkernel-scalable-aw48-6.1-report.json", "scalable-aw48")])
     func savedReportDecodesAndMatchesTheCapture(_ fixture: String, _ capture: String) throws {
         let data = try Data(contentsOf: Fixtures.repo.appendingPathComponent("Tests/CollectorTests/Fixtures/\(fixture)"))
-        let report = try Report.decode(json: data)
+        let report = try Report.decode(json: data, clock: nil)
         let kernel = KernelRelease(report.kernel.release)
         #expect(report.kernel.release == "6.1.0-56-amd64")
         var records: [CapabilityRecord] = []
@@ -30,7 +30,7 @@ import Testing
 @Suite struct VMHarnessReportTests {
     static func load(_ name: String) throws -> (Report, [String: String]) {
         let data = try Data(contentsOf: Fixtures.repo.appendingPathComponent("Tests/CollectorTests/Fixtures/\(name)"))
-        let report = try Report.decode(json: data)
+        let report = try Report.decode(json: data, clock: nil)
         return (report, try ProbeTests.hostFacts(report))
     }
 

@@ -14,7 +14,7 @@ struct ReportDecodingTests {
 
     static func refusal(_ text: String) -> ReportRefusal? {
         do {
-            _ = try Report.decode(json: Data(text.utf8))
+            _ = try Report.decode(json: Data(text.utf8), clock: nil)
             return nil
         } catch {
             return error
@@ -27,13 +27,13 @@ struct ReportDecodingTests {
     }
 
     @Test func aGoodReportDecodes() throws {
-        let r = try Report.decode(json: Data(Self.good.utf8))
+        let r = try Report.decode(json: Data(Self.good.utf8), clock: nil)
         #expect(r.reportId == "r1" && r.host.hostname == "rack12-node07" && r.sources.count == 1)
         #expect(r.collectedAt == Date(timeIntervalSince1970: 1_736_078_400))
         // What the encoder writes, the decoder takes back unchanged (milliseconds kept).
         var precise = r
         precise.collectedAt = Date(timeIntervalSince1970: 1_736_078_400.123)
-        #expect(try Report.decode(json: Report.encoder.encode(precise)) == precise)
+        #expect(try Report.decode(json: Report.encoder.encode(precise), clock: nil) == precise)
     }
 
     @Test("refusals name the field and say what is wrong", arguments: [
@@ -81,10 +81,20 @@ struct ReportDecodingTests {
     @Test("placeholder hostnames are refused in any case, with a trailing dot or padding; real names are not",
           arguments: ["localhost", "LOCALHOST", "localhost.", "localhost.localdomain", "Localhost.LocalDomain", "localhost4",
                       "localhost4.localdomain4", "localhost6", "localhost6.localdomain6", "ip6-localhost", "ip6-loopback",
-                      "(none)", " localhost", "localhost\n"])
+                      "(none)", " localhost", "localhost "])
     func placeholders(_ name: String) throws {
         let problem = try #require(Report.hostnameProblem(name))
         #expect(problem.contains("a name many machines share"))
+    }
+
+    @Test("control and invisible characters in a hostname are refused by code point and position, before any other rule",
+          arguments: [("localhost\n", "U+000A (a control character) at character 10"), ("gpu-7\u{0}evil", "U+0000 (a control character) at character 6"),
+                      ("a\u{7F}", "U+007F (a control character) at character 2"), ("a\u{9F}", "U+009F (a control character) at character 2"),
+                      ("\u{FEFF}a", "U+FEFF (an invisible format character) at character 1"),
+                      ("a\u{2028}", "U+2028 (a line or paragraph separator) at character 2"), ("a\u{AD}b", "U+00AD (an invisible format character)")])
+    func invisibles(_ name: String, _ expected: String) throws {
+        let problem = try #require(Report.hostnameProblem(name))
+        #expect(problem.hasPrefix("contains " + expected), "\(problem)")
     }
 
     @Test func realNamesPass() {
@@ -99,7 +109,7 @@ struct ReportDecodingTests {
     func arrays() throws {
         let two = "[\(Self.good),\(Self.good.replacingOccurrences(of: "rack12-node07", with: "(none)"))]"
         do {
-            _ = try Report.decodeOneOrMany(json: Data(two.utf8))
+            _ = try Report.decodeOneOrMany(json: Data(two.utf8), clock: nil)
             Issue.record("accepted")
         } catch {
             #expect(error.index == 1 && error.field == "host.hostname" && error.path == "[1].host.hostname")
@@ -107,13 +117,13 @@ struct ReportDecodingTests {
         }
         let bad = "[\(Self.good),\(Self.replacing("2025-01-05T12:00:00Z", "2025-01-05T12:00:00+0100"))]"
         do {
-            _ = try Report.decodeOneOrMany(json: Data(bad.utf8))
+            _ = try Report.decodeOneOrMany(json: Data(bad.utf8), clock: nil)
             Issue.record("accepted")
         } catch {
             #expect(error.path == "[1].collected_at", "\(error)")
             #expect(error.problem.hasPrefix("expected an RFC 3339 time (2025-01-05T12:00:00Z): the offset must be +HH:MM"))
         }
-        #expect(try Report.decodeOneOrMany(json: Data("[\(Self.good)]".utf8)).count == 1)
-        #expect(try Report.decodeOneOrMany(json: Data(Self.good.utf8)).count == 1)
+        #expect(try Report.decodeOneOrMany(json: Data("[\(Self.good)]".utf8), clock: nil).count == 1)
+        #expect(try Report.decodeOneOrMany(json: Data(Self.good.utf8), clock: nil).count == 1)
     }
 }
