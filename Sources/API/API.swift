@@ -16,15 +16,18 @@ public final class API: HTTPHandler, Sendable {
     let staleAfter: DurationText
     /// How far ahead of the registry's clock a report's `collected_at` may be (`capreg serve --max-clock-skew`).
     let maxClockSkew: DurationText
+    /// Store reads for a query running at once (`serve --max-concurrent-reads`); see ReadGate.
+    let readGate: ReadGate
     private let log: @Sendable (String) -> Void
 
     /// `log` receives internal errors (500s), one line each; the CLI sends them to swift-log.
     public init(store: SQLiteStore, tokens: TokenTable, staleAfter: DurationText = DurationText(seconds: 7200),
                 maxClockSkew: DurationText = DurationText(seconds: Int64(ClockBound.defaultMaxSkew)),
-                log: @escaping @Sendable (String) -> Void = { _ in }) {
+                maxConcurrentReads: Int = API.defaultConcurrentReads, log: @escaping @Sendable (String) -> Void = { _ in }) {
         self.store = store
         self.staleAfter = staleAfter
         self.maxClockSkew = maxClockSkew
+        self.readGate = ReadGate(limit: maxConcurrentReads)
         self.authorizer = Authorizer(tokens: tokens)
         self.metrics = Metrics()
         self.maxReportsPerRequest = max(1, store.config.batchSize)
@@ -56,6 +59,11 @@ public final class API: HTTPHandler, Sendable {
                            headers: [("Allow", route.allow)])
         }
         try authorizer.check(request, needs: route.role)
+        // Only answers that read the store for a query wait for a read slot; refusals above never do.
+        return route.readsStore ? try readGate.run { try answer(route, host: host, request) } : try answer(route, host: host, request)
+    }
+
+    private func answer(_ route: Route, host: String?, _ request: HTTPRequest) throws -> HTTPResponse {
         switch route {
         case .reports: return try postReports(request)
         case .hosts: return try listHosts(request)
@@ -75,6 +83,9 @@ public final class API: HTTPHandler, Sendable {
         case .uiChanges: return try dashboardChanges(request)
         }
     }
+
+    /// Two store reads per core: one computing while the other's thread is switched in or out.
+    public static var defaultConcurrentReads: Int { ReadGate.defaultLimit }
 
     /// For `ServerConfig.onResponse`: every response, the server's own errors included.
     public func record(_ response: ResponseMetric) {

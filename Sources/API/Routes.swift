@@ -29,6 +29,15 @@ enum Route: String, CaseIterable, Sendable {
     /// The `Allow` header for a 405 (HEAD is answered wherever GET is).
     var allow: String { method == "GET" ? "GET, HEAD" : method }
 
+    /// Reads the store for a query, so waits for a read slot (ReadGate). Probes, /metrics and writes do not:
+    /// they must answer while every slot is held by slow queries.
+    var readsStore: Bool {
+        switch self {
+        case .healthz, .readyz, .metrics, .reports: return false
+        default: return true
+        }
+    }
+
     /// nil: no token needed (probes must work before anyone has a token).
     var role: Role? {
         switch self {

@@ -10,11 +10,9 @@ final class ConnectionContext: Sendable {
     /// Read end of the shutdown pipe: readable once `shutdown()` starts, for the rest of the run.
     let wakeFD: Int32
     let stopping: StopFlag
-    let readGate: ReadGate
 
     init(config: ServerConfig, handler: any HTTPHandler, counters: ServerCounters, wakeFD: Int32, stopping: StopFlag) {
         self.config = config
-        self.readGate = ReadGate(limit: config.maxConcurrentReads)
         self.handler = handler
         self.counters = counters
         self.wakeFD = wakeFD
@@ -111,8 +109,8 @@ struct Connection {
     /// Calls the handler and writes its response. True when the connection stays open.
     private func respond(to request: HTTPRequest) -> Bool {
         let started = MonotonicClock.nanos()
-        // The handler's time includes any wait at the gate: it is the time the request waited for its answer.
-        let response = context.readGate.run(request.method) { context.handler.handle(request) }
+        // The handler's time includes any wait inside it (the API's read gate): the time the request waited for its answer.
+        let response = context.handler.handle(request)
         let handlerNanos = MonotonicClock.nanos() - started
         let keepAlive = request.keepAlive && !response.closeConnection && !context.stopping.isSet
         let bytes = ResponseSerializer.serialize(response, keepAlive: keepAlive, omitBody: request.method == "HEAD",

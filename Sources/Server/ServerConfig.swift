@@ -10,8 +10,6 @@ public struct ServerConfig: Sendable {
     public var limits: HTTPLimits
     /// Connections served at once (one worker thread each). The next one gets 503 and is closed.
     public var maxConnections: Int
-    /// GET and HEAD handlers running at once (ReadGate); other methods are not counted.
-    public var maxConcurrentReads: Int
     /// From a request's first byte until its empty line. A client dribbling its head gets 408.
     /// Also bounds a new connection's wait for its first byte (closed silently).
     public var headerReadTimeout: Duration
@@ -33,7 +31,7 @@ public struct ServerConfig: Sendable {
     public var onResponse: (@Sendable (ResponseMetric) -> Void)?
 
     public init(host: String = "127.0.0.1", port: UInt16 = 8080, limits: HTTPLimits = HTTPLimits(),
-                maxConnections: Int = 256, maxConcurrentReads: Int = ServerConfig.defaultConcurrentReads,
+                maxConnections: Int = 256,
                 headerReadTimeout: Duration = .seconds(10),
                 bodyReadTimeout: Duration = .seconds(30), idleTimeout: Duration = .seconds(30),
                 writeTimeout: Duration = .seconds(30), drainTimeout: Duration = .seconds(10),
@@ -43,7 +41,6 @@ public struct ServerConfig: Sendable {
         self.port = port
         self.limits = limits
         self.maxConnections = max(1, maxConnections)
-        self.maxConcurrentReads = max(1, maxConcurrentReads)
         self.headerReadTimeout = headerReadTimeout
         self.bodyReadTimeout = bodyReadTimeout
         self.idleTimeout = idleTimeout
@@ -53,7 +50,4 @@ public struct ServerConfig: Sendable {
         self.listenBacklog = listenBacklog
         self.onResponse = onResponse
     }
-
-    /// Two reads per core: one computing while the other's thread is switched in or out.
-    public static var defaultConcurrentReads: Int { 2 * ProcessInfo.processInfo.activeProcessorCount }
 }

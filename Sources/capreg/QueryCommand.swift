@@ -26,8 +26,10 @@ struct QueryCommand: ParsableCommand {
 
         --explain also lists (one page of) the hosts that did not match, each with the predicates that failed
         and the host's values, e.g. `pasid_bits = 8, needs >= 20` or `vtd.ecap.nest unknown (never reported)`.
-        --fresh-within DURATION (90s, 30m, 2h, 7d, or off) leaves out hosts whose newest report is older; with
-        --server the server's default (--stale-after) applies unless given, with --db nothing is left out.
+        --fresh-within DURATION (90s, 30m, 2h, 7d, or off) leaves out hosts whose newest report is older. The
+        default is the server's --stale-after with --server and the same default (2h) with --db; every answer
+        says how many matching hosts were left out as stale (the table's last line; on standard error for
+        --json and --csv).
 
         Exit status: 0 answered (even with no hosts), 65 expression or field refused (the message points at
         the position), 66 no database at --db, 64 usage error, 69 server unreachable or failing, 77 token
@@ -64,7 +66,7 @@ struct QueryCommand: ParsableCommand {
     @Flag(help: "Also list the hosts that did not match, with the predicate and value that failed.")
     var explain = false
 
-    @Option(name: .customLong("fresh-within"), help: ArgumentHelp("Leave out hosts whose newest report is older (90s, 30m, 2h, 7d, off).",
+    @Option(name: .customLong("fresh-within"), help: ArgumentHelp("Leave out hosts whose newest report is older (90s, 30m, 2h, 7d, off; default: serve's --stale-after, 2h).",
                                                                   valueName: "duration"))
     var freshWithin: String?
 
@@ -124,7 +126,7 @@ struct QueryCommand: ParsableCommand {
                 printError("capreg query: \(message)")
                 throw ExitCode(69)
             }
-            show(answer.page, revision: answer.revision, columns: columns, notMatching: answer.notMatching,
+            show(answer.page, revision: answer.revision, stale: answer.staleTotal, columns: columns, notMatching: answer.notMatching,
                  notMatchingTotal: answer.notMatchingTotal)
             return
         }
@@ -135,7 +137,9 @@ struct QueryCommand: ParsableCommand {
         let answer: HostAnswer
         do {
             // JSON without --fields carries every fact; otherwise only the columns' facts are read.
-            let fresh = try freshWithin.flatMap { $0 == "off" ? nil : try DurationText.parse($0).timeInterval }
+            // No --fresh-within: serve's default, so --db and --server leave out the same hosts.
+            let bound = freshWithin ?? ServeCommand.defaultStaleAfter
+            let fresh = bound == "off" ? nil : try DurationText.parse(bound).timeInterval
             let reference = asOfRevision.map(QueryReference.revision) ?? asOf.flatMap(QueryCommand.time).map(QueryReference.time) ?? .now
             answer = try store.open().answer(HostQueryRequest(expr, reference: reference,
                                                               fields: json && fields == nil ? nil : factNames, limit: limit, cursor: cursor,
@@ -152,14 +156,16 @@ struct QueryCommand: ParsableCommand {
                 RemoteQuery.Explained(hostname: host.hostname, reasons: expr.map { QueryExplainer(host.evaluator).reasons($0).map(\.message) } ?? [])
             }
         }
-        if let stale = answer.staleTotal, stale > 0 { printError("\(stale) matching host\(stale == 1 ? "" : "s") left out as stale (older than --fresh-within)") }
-        show(answer.matches, revision: answer.revision, columns: columns, notMatching: explained, notMatchingTotal: answer.notMatchingTotal)
+        show(answer.matches, revision: answer.revision, stale: answer.staleTotal, columns: columns, notMatching: explained, notMatchingTotal: answer.notMatchingTotal)
     }
 
     /// The page as a table, CSV or JSON; the cursor of the next page after it; with --explain the hosts
-    /// that did not match. The table says the revision it was read at, which --as-of-revision asks again.
-    func show(_ page: HostPage, revision: Int64, columns: [QueryTerm], notMatching: [RemoteQuery.Explained]? = nil, notMatchingTotal: Int? = nil) {
+    /// that did not match. The table says the revision it was read at, which --as-of-revision asks again,
+    /// and how many matching hosts were left out as stale (`stale`, nil without a freshness bound).
+    func show(_ page: HostPage, revision: Int64, stale: Int?, columns: [QueryTerm], notMatching: [RemoteQuery.Explained]? = nil,
+              notMatchingTotal: Int? = nil) {
         let shown = columns.filter { $0 != .kernel }
+        let staleNote = QueryOutput.staleNote(stale)
         if json, let notMatching {
             print(QueryOutput.explainedJSON(page.hosts, notMatching: notMatching, total: notMatchingTotal), terminator: "")
         } else if json {
@@ -169,7 +175,7 @@ struct QueryCommand: ParsableCommand {
         } else {
             print(QueryOutput.table(page.hosts, columns: shown), terminator: "")
             print("\(page.hosts.count) host\(page.hosts.count == 1 ? "" : "s") at revision \(revision)"
-                  + (page.nextCursor.map { "; more with --cursor \($0)" } ?? ""))
+                  + (staleNote.map { " (\($0))" } ?? "") + (page.nextCursor.map { "; more with --cursor \($0)" } ?? ""))
             if let notMatching {
                 print("\nnot matching: \(notMatchingTotal ?? notMatching.count) host\((notMatchingTotal ?? notMatching.count) == 1 ? "" : "s")"
                       + (notMatching.count < (notMatchingTotal ?? 0) ? " (first \(notMatching.count) shown)" : ""))
@@ -180,6 +186,8 @@ struct QueryCommand: ParsableCommand {
             }
             return
         }
+        // JSON and CSV keep standard output a plain document: the note goes where the cursor goes.
+        if let staleNote { printError(staleNote) }
         if let next = page.nextCursor { printError("more with --cursor \(next)") }
     }
 

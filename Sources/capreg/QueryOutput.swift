@@ -18,6 +18,12 @@ enum QueryOutput {
         }
     }
 
+    /// What freshness left out and how to get it back, for every answer; nil when nothing was left out.
+    static func staleNote(_ stale: Int?) -> String? {
+        guard let stale, stale > 0 else { return nil }
+        return "\(stale) more matched but \(stale == 1 ? "is" : "are") stale: --fresh-within off to include them"
+    }
+
     static func header(_ columns: [QueryTerm]) -> [String] { ["hostname", "kernel"] + columns.map(\.description) }
 
     /// Absent values show as `-`; control characters (hostnames and labels come from agents) as `?`.

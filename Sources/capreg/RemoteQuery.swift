@@ -25,6 +25,8 @@ enum RemoteQuery {
         /// With explain: the hosts that did not match (one page) and how many there are in all.
         var notMatching: [Explained]?
         var notMatchingTotal: Int?
+        /// Matching hosts the server left out as stale (nil when it applied no freshness bound).
+        var staleTotal: Int?
         /// The registry revision the server answered at.
         var revision: Int64
     }
@@ -73,7 +75,8 @@ enum RemoteQuery {
                                     labels: h.labels, facts: h.facts.map { Fact($0.key, $0.value.value) }.sorted { $0.name < $1.name })
         }, nextCursor: page.next_cursor)
         let rejected = page.not_matching?.hosts.map { Explained(hostname: $0.hostname, reasons: ($0.reasons ?? []).map(\.message)) }
-        return Answer(page: hosts, notMatching: rejected, notMatchingTotal: page.not_matching?.total, revision: page.revision)
+        return Answer(page: hosts, notMatching: rejected, notMatchingTotal: page.not_matching?.total,
+                      staleTotal: page.stale?.total, revision: page.revision)
     }
 
     struct Page: Decodable {
@@ -81,7 +84,11 @@ enum RemoteQuery {
         var hosts: [Host]
         var next_cursor: String?
         var not_matching: Rejected?
+        var stale: Counted?
     }
+
+    /// A list of which only the total is needed (stale hosts).
+    struct Counted: Decodable { var total: Int? }
 
     struct Rejected: Decodable {
         struct Host: Decodable {

@@ -35,15 +35,15 @@ struct ServeCommand: ParsableCommand {
         Hosts not seen for longer are stale (90s, 30m, 2h, 7d): the dashboard lists them, and GET /v1/hosts leaves \
         them out of its answers unless a query states fresh_within.
         """, valueName: "duration"))
-    var staleAfter = "2h"
+    var staleAfter = ServeCommand.defaultStaleAfter
 
     @OptionGroup var clock: ClockSkewOption
 
     @Option(help: "Connections served at once; the next gets 503.")
     var maxConnections = 256
 
-    @Option(help: "GET and HEAD requests computed at once; more wait their turn (default: two per core).")
-    var maxConcurrentReads = ServerConfig.defaultConcurrentReads
+    @Option(help: "Queries read from the store at once; more wait their turn (default: two per core). Probes, /metrics and refusals never wait.")
+    var maxConcurrentReads = API.defaultConcurrentReads
 
     @Option(help: "Largest request body in bytes (413 past it).")
     var maxBodyBytes = HTTPLimits().maxBodyBytes
@@ -64,6 +64,9 @@ struct ServeCommand: ParsableCommand {
     var drainTimeout = 10
 
     @OptionGroup var store: StoreOptions
+
+    /// The default freshness bound, shared with `capreg query --db` so both paths leave out the same hosts.
+    static let defaultStaleAfter = "2h"
 
     func validate() throws {
         do { _ = try DurationText.parse(staleAfter) } catch { throw ValidationError("--stale-after \(error)") }
@@ -100,12 +103,12 @@ struct ServeCommand: ParsableCommand {
         }
         let registry = try store.open()
         let api = API(store: registry, tokens: table, staleAfter: try DurationText.parse(staleAfter),
-                      maxClockSkew: clock.duration) { message in logger.error("\(message)") }
+                      maxClockSkew: clock.duration, maxConcurrentReads: maxConcurrentReads) { message in logger.error("\(message)") }
         let verbose = verbose
         let config = ServerConfig(
             host: host, port: port,
             limits: HTTPLimits(maxHeadBytes: maxHeadBytes, maxHeaderCount: maxHeaderCount, maxBodyBytes: maxBodyBytes),
-            maxConnections: maxConnections, maxConcurrentReads: maxConcurrentReads, headerReadTimeout: .seconds(headerTimeout), idleTimeout: .seconds(idleTimeout),
+            maxConnections: maxConnections, headerReadTimeout: .seconds(headerTimeout), idleTimeout: .seconds(idleTimeout),
             drainTimeout: .seconds(drainTimeout),
             onResponse: { metric in
                 api.record(metric)

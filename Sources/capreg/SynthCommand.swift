@@ -12,8 +12,9 @@ struct SynthCommand: ParsableCommand {
         Mixed Intel VT-d (legacy, scalable, first-stage-only, nesting-capable) and AMD hosts with VFIO
         type1 info buffers built byte by byte, one report per host per day; kernel upgrades add and drop
         capabilities, some hosts join late and some go stale. With --ingest the reports go straight into
-        --db as well. Day 0 starts at --start (default 2025-01-01); `--start now` dates the last day's
-        reports within the last day, so the fleet is fresh for the API's default freshness bound.
+        --db as well. By default the last day ends now (its reports within the last hour, so every host
+        still reporting is fresh for the default freshness bound, 2h); --start TIME fixes day 0 instead,
+        and then the same seed gives the same bytes on every run.
         """
     )
 
@@ -29,8 +30,8 @@ struct SynthCommand: ParsableCommand {
     @Option(help: "Where to write JSON Lines: a file, or - for standard output. Default: - unless --ingest.")
     var out: String?
 
-    @Option(help: ArgumentHelp("Day 0: an RFC 3339 time, a date, or `now` (the last day ends now).", valueName: "time"))
-    var start = "2025-01-01"
+    @Option(help: ArgumentHelp("Day 0: an RFC 3339 time or a date; default `now`: the last day ends now.", valueName: "time"))
+    var start = "now"
 
     @Flag(help: "Ingest the reports into --db.")
     var ingest = false

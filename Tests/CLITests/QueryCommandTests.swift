@@ -61,9 +61,33 @@ import TestSupport
         #expect(table.stdout.contains("\nnot matching: \(rejected.count) hosts\n"), "\(table.stdout.suffix(400))")
         #expect(try CapregBinary.run(["query", "pasid_bits >= 20", "--db", fleet.db, "--explain", "--csv"]).status == 64)
         #expect(try CapregBinary.run(["query", "--db", fleet.db, "--fresh-within", "2x"]).status == 64)
-        // The fleet is dated 2025: a freshness bound leaves every host out.
-        let fresh = try CapregBinary.run(["query", "--db", fleet.db, "--fresh-within", "2h"])
-        #expect(fresh.stdout.contains("\n0 hosts at revision ") && fresh.stderr.contains("left out as stale"), "\(fresh.stdout) \(fresh.stderr)")
+    }
+
+    /// --db and --server apply the same default freshness bound (2h), and every answer says how many
+    /// matching hosts it left out as stale and how to include them.
+    @Test func bothPathsLeaveOutStaleHostsAndSaySo() throws {
+        let dir = try TempDir()
+        let db = dir.path("old.sqlite")
+        let synth = try CapregBinary.run(["synth", "--hosts", "40", "--days", "2", "--start", "2025-01-01", "--ingest", "--db", db])
+        #expect(synth.status == 0, "\(synth.stderr)")
+        let note = "40 more matched but are stale: --fresh-within off to include them"
+        let table = try CapregBinary.run(["query", "--db", db])
+        #expect(table.status == 0 && table.stdout.hasSuffix("\n0 hosts at revision 80 (\(note))\n"), "\(table.stdout)")
+        let json = try CapregBinary.run(["query", "--db", db, "--json"])
+        #expect(json.stdout == "[\n\n]\n" || json.stdout == "[]\n", "\(json.stdout)")
+        #expect(json.stderr.contains(note), "JSON keeps standard output an array; the note goes to standard error: \(json.stderr)")
+        let off = try CapregBinary.run(["query", "--db", db, "--fresh-within", "off"])
+        #expect(off.stdout.hasSuffix("\n40 hosts at revision 80\n"), "\(off.stdout)")
+
+        let server = try CapregBinary.serve(db: db, log: dir.url.appendingPathComponent("serve.log"))
+        defer { server.stop() }
+        let url = "http://127.0.0.1:\(server.port)"
+        let remote = try CapregBinary.run(["query", "--server", url])
+        #expect(remote.stdout == table.stdout, "the same answer from the server: \(remote.stdout) \(remote.stderr)")
+        let remoteJSON = try CapregBinary.run(["query", "--server", url, "--json"])
+        #expect(remoteJSON.stdout == json.stdout && remoteJSON.stderr.contains(note), "\(remoteJSON.stderr)")
+        let remoteOff = try CapregBinary.run(["query", "--server", url, "--fresh-within", "off"])
+        #expect(remoteOff.stdout == off.stdout)
     }
 
     @Test func pagesWithCursor() throws {
@@ -106,9 +130,12 @@ import TestSupport
         #expect(revision == 80, "40 hosts x 2 days, one revision per report")
         let again = try CapregBinary.run(["query", "--db", fleet.db, "--limit", "1000", "--as-of-revision", String(revision)])
         #expect(again.stdout == now.stdout)
-        let first = try CapregBinary.run(["query", "--db", fleet.db, "--json", "--as-of-revision", "1"])
+        // Revision 1 holds one host's day-0 report, a day older than when it was written: stale by default.
+        let first = try CapregBinary.run(["query", "--db", fleet.db, "--json", "--as-of-revision", "1", "--fresh-within", "off"])
         #expect(first.status == 0, "\(first.stderr)")
         #expect((try JSONSerialization.jsonObject(with: Data(first.stdout.utf8)) as! [Any]).count == 1, "one report stored: one host")
+        let stale = try CapregBinary.run(["query", "--db", fleet.db, "--as-of-revision", "1"])
+        #expect(stale.stdout.hasSuffix("0 hosts at revision 1 (1 more matched but is stale: --fresh-within off to include them)\n"), "\(stale.stdout)")
         let missing = try CapregBinary.run(["query", "--db", fleet.db, "--as-of-revision", "99999"])
         #expect(missing.status == 64 && missing.stderr.contains("revision 99999 does not exist: revisions run from 1 to 80"), "\(missing.stderr)")
         #expect(try CapregBinary.run(["query", "--db", fleet.db, "--as-of-revision", "2", "--as-of", "2025-01-02"]).status == 64)

@@ -13,21 +13,29 @@ import Timestamps
     }
 
     @Test func startPlacesDayZero() throws {
-        let plain = try CapregBinary.run(["synth", "--hosts", "5", "--days", "2"])
+        let plain = try CapregBinary.run(["synth", "--hosts", "5", "--days", "2", "--start", "2025-01-01"])
         #expect(plain.status == 0)
-        #expect(try CapregBinary.run(["synth", "--hosts", "5", "--days", "2"]).stdout == plain.stdout, "the same seed gives the same bytes")
-        #expect(try CapregBinary.run(["synth", "--hosts", "5", "--days", "2", "--start", "2025-01-01"]).stdout == plain.stdout, "the default")
+        #expect(try CapregBinary.run(["synth", "--hosts", "5", "--days", "2", "--start", "2025-01-01"]).stdout == plain.stdout,
+                "the same seed and start give the same bytes")
         let jan = Date(timeIntervalSince1970: 1_735_689_600)
         #expect(try times(plain.stdout).allSatisfy { $0 >= jan && $0 < jan.addingTimeInterval(2 * 86_400) })
 
         let feb = try CapregBinary.run(["synth", "--hosts", "5", "--days", "2", "--start", "2025-02-01T00:00:00Z"])
         #expect(try times(feb.stdout) == times(plain.stdout).map { $0.addingTimeInterval(31 * 86_400) })
+    }
 
-        let now = Date()
-        let recent = try times(CapregBinary.run(["synth", "--hosts", "5", "--days", "2", "--start", "now"]).stdout)
-        #expect(recent.allSatisfy { $0 > now.addingTimeInterval(-2 * 86_400 - 60) && $0 <= Date() })
-        #expect(recent.contains { $0 > now.addingTimeInterval(-86_400 - 60) }, "the last day ends now")
-
+    /// By default the last day ends now and its reports come in the last hour: fresh for serve's 2h default.
+    @Test func theDefaultEndsNow() throws {
+        let before = Date()
+        let run = try CapregBinary.run(["synth", "--hosts", "20", "--days", "3"])
+        let after = Date()
+        #expect(run.status == 0, "\(run.stderr)")
+        let lastDay = run.stdout.split(separator: "\n").filter { $0.contains("-d2\"") }.joined(separator: "\n")
+        let last = try times(lastDay)
+        #expect(last.count >= 15, "most hosts still report on the last day")
+        #expect(last.allSatisfy { $0 > before.addingTimeInterval(-3600) && $0 <= after }, "\(last)")
+        #expect(try times(run.stdout).allSatisfy { $0 > before.addingTimeInterval(-3 * 86_400) && $0 <= after })
+        #expect(try CapregBinary.run(["synth", "--hosts", "20", "--days", "3", "--start", "now"]).status == 0)
         let bad = try CapregBinary.run(["synth", "--hosts", "5", "--days", "2", "--start", "yesterday"])
         #expect(bad.status == 64 && bad.stderr.contains("--start yesterday"), "\(bad.stderr)")
     }

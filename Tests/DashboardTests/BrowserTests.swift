@@ -27,7 +27,7 @@ struct BrowserTests {
         try FileManager.default.createDirectory(at: shots, withIntermediateDirectories: true)
 
         let db = dir.path("fleet.sqlite")
-        let synth = try CapregBinary.run(["synth", "--hosts", "120", "--days", "10", "--ingest", "--db", db])
+        let synth = try CapregBinary.run(["synth", "--hosts", "120", "--days", "10", "--start", "2025-01-01", "--ingest", "--db", db])
         #expect(synth.status == 0, "\(synth.stderr)")
         // Stale: not seen since (about) the synthetic fleet's last day began (2025-01-10), so the hosts that
         // stopped reporting early are listed and the rest are not, whatever today's date.

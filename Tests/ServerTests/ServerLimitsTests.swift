@@ -158,28 +158,3 @@ final class ReportBox: @unchecked Sendable {
     var report: HTTPServer.ShutdownReport? { lock.withLock { _report } }
     func set(_ r: HTTPServer.ShutdownReport?) { lock.withLock { _report = r } }
 }
-
-/// The read gate: GET handlers beyond `maxConcurrentReads` wait for a slot; other methods do not.
-@Suite(.serialized) struct ReadGateTests {
-    @Test func readsPastTheLimitWaitWhileWritesPass() throws {
-        let t = try TestServer { $0.maxConcurrentReads = 1 }
-        let slow = try t.client()
-        #expect(slow.send(get("/slow?ms=1500")))
-        t.slowStarted.wait()
-        // The one slot is taken: a second read waits, a write is answered meanwhile.
-        let read = try t.client()
-        #expect(read.send(get("/fast")))
-        let write = try t.client()
-        #expect(write.send("POST /echo HTTP/1.1\r\nHost: test\r\nContent-Length: 2\r\n\r\nhi"))
-        let written = try write.readResponse(timeout: 1)
-        #expect(written.status == 200 && written.text == "hi")
-        #expect(throws: (any Error).self, "the second read must wait for the slot") { try read.readResponse(timeout: 0.3) }
-        #expect(try slow.readResponse().text == "slow done")
-        #expect(try read.readResponse().text == "GET /fast")
-    }
-
-    @Test func theDefaultIsTwoPerCore() {
-        #expect(ServerConfig().maxConcurrentReads == 2 * ProcessInfo.processInfo.activeProcessorCount)
-        #expect(ServerConfig(maxConcurrentReads: 0).maxConcurrentReads == 1)
-    }
-}

@@ -28,11 +28,13 @@ public enum CapregBinary {
                                  + "run `swift build --build-tests` first")
     }
 
-    /// Runs `capreg arguments` to the end, `stdin` piped in (empty: the child reads end of file at once).
-    public static func run(_ arguments: [String], stdin: Data = Data()) throws -> Run {
+    /// Runs `capreg arguments` to the end, `stdin` piped in (empty: the child reads end of file at once),
+    /// in `directory` when given (for commands that use ./capreg.sqlite).
+    public static func run(_ arguments: [String], stdin: Data = Data(), in directory: URL? = nil) throws -> Run {
         let process = Process()
         process.executableURL = try url()
         process.arguments = arguments
+        if let directory { process.currentDirectoryURL = directory }
         let input = Pipe(), output = Pipe(), error = Pipe()
         process.standardInput = input
         process.standardOutput = output

@@ -52,7 +52,7 @@ anchor="$(swift build -c release --package-path bench/hummingbird-anchor --show-
 if [[ ! -s "$db" ]]; then
     echo "== synth: $hosts hosts x $days day(s) into $db (once; reused by later runs)" >&2
     rm -f "$db.partial" "$db.partial-wal" "$db.partial-shm"
-    "$capreg" synth --hosts "$hosts" --days "$days" --ingest --db "$db.partial" >&2
+    "$capreg" synth --hosts "$hosts" --days "$days" --start 2025-01-01 --ingest --db "$db.partial" >&2
     mv "$db.partial" "$db"
     rm -f "$db.partial-wal" "$db.partial-shm"
 fi

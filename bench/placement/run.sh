@@ -37,7 +37,7 @@ done
 url="http://127.0.0.1:$port"
 query="/v1/hosts?where=$(python3 -c 'import sys, urllib.parse; print(urllib.parse.quote(sys.argv[1], safe=""))' "$where")&limit=1000"
 
-"$capreg" synth --hosts "$count" --days 2 --seed 7 > "$work/reports.jsonl"
+"$capreg" synth --hosts "$count" --days 2 --seed 7 --start 2025-01-01 > "$work/reports.jsonl"
 {
     echo "capreg placement load test, the shape of openstack/placement gate/perfload-runner.sh"
     echo "machine: $(nproc) cores, load average $(cut -d' ' -f1-3 /proc/loadavg); capreg serve $url (release build)"

@@ -8,7 +8,7 @@ import Report
 /// nesting and first-stage hosts add iommufd; nesting hosts keep the VFIO type1 container beside it, so
 /// that their address width is known and some pass the vtd-nested profile), kernel upgrades, late
 /// joiners and hosts that go stale.
-/// The same (hosts, days, seed) always gives the same reports.
+/// The same (hosts, days, seed, start) always gives the same reports.
 public struct SyntheticFleet: Sendable {
     public var hosts: Int
     public var days: Int
@@ -97,7 +97,10 @@ public struct SyntheticFleet: Sendable {
         let p = profile(host)
         guard day >= p.firstDay && day <= p.lastDay else { return nil }
         let kernel = p.firstKernel + p.upgradeDays.filter { $0 <= day }.count
-        let at = start.addingTimeInterval(Double(day * 86_400 + p.secondOfDay))
+        // The last day's reports come in its final hour, so a fleet whose last day ends now (synth's
+        // default) is fresh within the server's default freshness bound (2h) rather than up to a day old.
+        let second = day == days - 1 ? 86_399 - p.secondOfDay % 3600 : p.secondOfDay
+        let at = start.addingTimeInterval(Double(day * 86_400 + second))
         return report(p, kernel: kernel, at: at, id: "synth-\(seed)-\(host)-d\(day)")
     }
 
