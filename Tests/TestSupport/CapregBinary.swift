@@ -28,11 +28,15 @@ public enum CapregBinary {
                                  + "run `swift build --build-tests` first")
     }
 
-    /// Runs `capreg arguments` to the end, `stdin` piped in (empty: the child reads end of file at once).
-    public static func run(_ arguments: [String], stdin: Data = Data()) throws -> Run {
+    /// Runs `capreg arguments` to the end, `stdin` piped in (empty: the child reads end of file at once),
+    /// `environment` added to (and overriding) the test process's own.
+    public static func run(_ arguments: [String], stdin: Data = Data(), environment: [String: String] = [:]) throws -> Run {
         let process = Process()
         process.executableURL = try url()
         process.arguments = arguments
+        if !environment.isEmpty {
+            process.environment = ProcessInfo.processInfo.environment.merging(environment) { _, new in new }
+        }
         let input = Pipe(), output = Pipe(), error = Pipe()
         process.standardInput = input
         process.standardOutput = output
