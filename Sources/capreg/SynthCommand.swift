@@ -9,10 +9,10 @@ struct SynthCommand: ParsableCommand {
         commandName: "synth",
         abstract: "Generate a synthetic fleet's reports (JSON Lines), deterministic for a seed.",
         discussion: """
-        Mixed Intel VT-d (legacy, scalable, first-stage-only, nesting-capable) and AMD hosts with VFIO
-        type1 info buffers built byte by byte, one report per host per day; kernel upgrades add and drop
-        capabilities, some hosts join late and some go stale. With --ingest the reports go straight into
-        --db as well. Day 0 starts at --start (default 2025-01-01); `--start now` dates the last day's
+        Mixed Intel VT-d (legacy, scalable, first-stage-only, nesting-capable) and AMD hosts with VFIO \
+        type1 info buffers built byte by byte, one report per host per day; kernel upgrades add and drop \
+        capabilities, some hosts join late and some go stale. With --ingest the reports go straight into \
+        --db as well. Day 0 starts at --start (default 2025-01-01); `--start now` dates the last day's \
         reports within the last day, so the fleet is fresh for the API's default freshness bound.
         """
     )
