@@ -50,7 +50,7 @@ struct ServeCommandTests {
         let dir = try TempDir()
         let file = dir.path("tokens")
         try Data("reader rrrrrrrrrrrrrrrrrrrr\nadmin rrrrrrrrrrrrrrrrrrrr\n".utf8).write(to: URL(fileURLWithPath: file))
-        let run = try CapregBinary.run(["serve", "--db", dir.path("r.sqlite"), "--listen", "127.0.0.1:0", "--tokens", file])
+        let run = try CapregBinary.run(["serve", "--db", dir.path("r.sqlite"), "--listen", "127.0.0.1:0", "--tokens", file], timeout: 20)
         #expect(run.status == 64)
         #expect(run.stderr.contains("\(file):2: this token is already listed at line 1 of \(file) (as reader)"), "\(run.stderr)")
     }
@@ -58,7 +58,7 @@ struct ServeCommandTests {
     @Test("serve --port is refused naming --listen with the port filled in")
     func portNamesListen() throws {
         let dir = try TempDir()
-        let run = try CapregBinary.run(["serve", "--db", dir.path("r.sqlite"), "--port", "9090"])
+        let run = try CapregBinary.run(["serve", "--db", dir.path("r.sqlite"), "--port", "9090"], timeout: 20)
         #expect(run.status == 64)
         #expect(run.stderr.contains("there is no --port: give --listen HOST:PORT, e.g. --listen 127.0.0.1:9090"), "\(run.stderr)")
     }

@@ -29,8 +29,11 @@ public enum CapregBinary {
     }
 
     /// Runs `capreg arguments` to the end, `stdin` piped in (empty: the child reads end of file at once),
-    /// `environment` added to (and overriding) the test process's own.
-    public static func run(_ arguments: [String], stdin: Data = Data(), environment: [String: String] = [:]) throws -> Run {
+    /// `environment` added to (and overriding) the test process's own. With `timeout` the child is sent
+    /// SIGTERM once it has run that long, so a command expected to refuse and exit (e.g. `serve` with a bad
+    /// tokens file) cannot hang the suite when it wrongly starts instead.
+    public static func run(_ arguments: [String], stdin: Data = Data(), environment: [String: String] = [:],
+                           timeout: TimeInterval? = nil) throws -> Run {
         let process = Process()
         process.executableURL = try url()
         process.arguments = arguments
@@ -42,6 +45,9 @@ public enum CapregBinary {
         process.standardOutput = output
         process.standardError = error
         try process.run()
+        if let timeout {
+            DispatchQueue.global().asyncAfter(deadline: .now() + timeout) { if process.isRunning { process.terminate() } }
+        }
         input.fileHandleForWriting.write(stdin)
         try input.fileHandleForWriting.close()
         let out = output.fileHandleForReading.readDataToEndOfFile()
