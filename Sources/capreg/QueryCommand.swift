@@ -46,7 +46,7 @@ struct QueryCommand: ParsableCommand {
             help: ArgumentHelp("Answer against the registry as it stood at this revision (printed with every table answer).", valueName: "N"))
     var asOfRevision: Int64?
 
-    @Option(help: ArgumentHelp("Columns after hostname and kernel: vocabulary names, kernel, label.KEY.", valueName: "a,b,…"))
+    @Option(help: ArgumentHelp("Columns after hostname and kernel: vocabulary names, label.KEY; hostname, kernel, reported_at and age_seconds are accepted and add none.", valueName: "a,b,…"))
     var fields: String?
 
     @Option(help: "Hosts per page (1…\(HostQueryLimits.max)).")
