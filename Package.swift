@@ -25,6 +25,9 @@ let package = Package(
         .target(name: "Query", dependencies: ["Decoders"], path: "Sources/Query"),
         // JSON text written by hand (one escaper): error bodies, API answers, the store's encoded facts. Pure.
         .target(name: "JSONText", path: "Sources/JSONText"),
+        // The one CSV writer (RFC 4180 quoting, spreadsheet formula guard): the dashboard's download and
+        // `capreg query --csv`. No dependencies, so both may import it. Pure.
+        .target(name: "CSVText", path: "Sources/CSVText"),
         // The registry's memory: schema (migrations/), ingest, versioned history, as-of and change queries.
         .target(name: "Store", dependencies: ["Decoders", "Report", "Query", "JSONText", .product(name: "GRDB", package: "GRDB.swift"),
                                               .product(name: "GRDBSQLite", package: "GRDB.swift")],
@@ -34,7 +37,7 @@ let package = Package(
         // The agent: reads sysfs, VFIO and iommufd, builds reports, spools and pushes them.
         .target(name: "Collector", dependencies: ["Decoders", "Report", "Timestamps"], path: "Sources/Collector"),
         // The fleet dashboard: server-rendered HTML and SVG pages (no script), served by API under / and /ui/.
-        .target(name: "Dashboard", dependencies: ["Store", "Query", "Decoders", "Server", "Timestamps"], path: "Sources/Dashboard"),
+        .target(name: "Dashboard", dependencies: ["Store", "Query", "Decoders", "Server", "Timestamps", "CSVText"], path: "Sources/Dashboard"),
         // The HTTP API: routes, auth, endpoints' JSON, metrics. Store and Query behind, Server in front.
         .target(name: "API", dependencies: ["Store", "Server", "Decoders", "Report", "Query", "JSONText", "Dashboard", "Timestamps"],
                 path: "Sources/API"),
@@ -49,6 +52,7 @@ let package = Package(
                 "Collector",
                 "Server",
                 "API",
+                "CSVText",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ],

@@ -37,9 +37,13 @@ public struct TokenTable: Sendable {
     public var count: Int { entries.count }
 
     /// `role token` per line (`role:token` too; entries may also be separated by commas, for an
-    /// environment variable); `#` starts a comment; blank lines are skipped.
+    /// environment variable); `#` starts a comment; blank lines are skipped. A token listed twice, under
+    /// the same role or another, is refused naming both lines: which role was meant cannot be guessed,
+    /// and taking the last silently gave a reader token admin rights.
     public static func parse(_ text: String, source: String) throws -> TokenTable {
         var table = TokenTable()
+        // Digest -> (line, role) of its first listing; digests, so no plain token outlives the parse.
+        var seen: [[UInt8]: (line: Int, role: Role)] = [:]
         for (number, rawLine) in text.split(omittingEmptySubsequences: false, whereSeparator: { $0 == "\n" || $0 == "\r\n" }).enumerated() {
             let line = rawLine.split(separator: "#", maxSplits: 1, omittingEmptySubsequences: false).first ?? ""
             for entry in line.split(separator: ",") {
@@ -53,7 +57,13 @@ public struct TokenTable: Sendable {
                 guard token.count >= minimumLength else {
                     throw TokenError(description: "\(whereText): tokens must be at least \(minimumLength) characters")
                 }
-                table.add(token: token, role: role)
+                let digest = Self.digest(token)
+                if let first = seen[digest] {
+                    throw TokenError(description: "\(whereText): this token is already listed at line \(first.line) of \(source) (as \(first.role.rawValue)); "
+                                                + "list each token once, under one role")
+                }
+                seen[digest] = (number + 1, role)
+                table.entries.append(Entry(digest: digest, role: role))
             }
         }
         return table

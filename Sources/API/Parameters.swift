@@ -83,24 +83,15 @@ struct Parameters {
         }
     }
 
-    /// `fields=a,b,label.rack`: names as in an expression, refused with the same positions and suggestions.
+    /// `fields=a,b,label.rack`: QueryParser.fields (the names an answer shows; unknown ones refused with
+    /// the same positions and suggestions as in an expression).
     func fields(_ name: String = "fields") throws(APIError) -> [QueryTerm]? {
         guard let text = values[name] else { return nil }
-        var out: [QueryTerm] = []
-        var offset = 0
-        for part in text.split(separator: ",", omittingEmptySubsequences: false) {
-            let leading = part.prefix { $0 == " " }.count
-            let trimmed = part.trimmingCharacters(in: .whitespaces)
-            defer { offset += part.count + 1 }
-            if trimmed.isEmpty { continue }
-            do {
-                let term = try QueryParser.term(trimmed, at: offset + leading)
-                if !out.contains(term) { out.append(term) }
-            } catch {
-                throw APIError.query(error, parameter: name)
-            }
+        do {
+            return try QueryParser.fields(text)
+        } catch {
+            throw APIError.query(error, parameter: name)
         }
-        return out
     }
 }
 

@@ -1,3 +1,4 @@
+import CSVText
 import Decoders
 import Query
 import Store
@@ -95,21 +96,9 @@ public struct QueryTable: Sendable {
         return out
     }
 
-    /// RFC 4180: CRLF line ends; a field holding a comma, quote, CR or LF is quoted with quotes doubled;
-    /// absent is empty. A text cell that a spreadsheet would run as a formula (starting with `=`, `+`,
-    /// `-`, `@`, tab or CR, and not a number) gets a leading `'`: hostnames and labels come from agents.
+    /// The rows as CSV through the one writer (CSVText: RFC 4180, every cell formula-guarded, header
+    /// included); absent cells empty.
     public func csv() -> String {
-        func field(_ s: String) -> String {
-            s.contains(where: { $0 == "," || $0 == "\"" || $0 == "\r" || $0 == "\n" || $0 == "\r\n" })
-                ? "\"" + s.replacingOccurrences(of: "\"", with: "\"\"") + "\"" : s
-        }
-        func defused(_ cell: Cell?) -> String {
-            guard let cell else { return "" }
-            let text = cell.text
-            if case .text = cell, let first = text.unicodeScalars.first, "=+-@\t\r".unicodeScalars.contains(first) { return "'" + text }
-            return text
-        }
-        let lines = [header.map(field)] + hosts.map { cells($0).map { field(defused($0)) } }
-        return lines.map { $0.joined(separator: ",") + "\r\n" }.joined()
+        CSVWriter.document([header] + rows)
     }
 }

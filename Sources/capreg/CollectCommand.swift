@@ -9,37 +9,37 @@ struct CollectCommand: ParsableCommand {
         commandName: "collect",
         abstract: "Collect this host's IOMMU capabilities into a report; print it, or push it to the registry.",
         discussion: """
-        Sources: every unit under SYSFS/class/iommu (Intel and AMD register files), every VFIO group
-        (container, nesting type tried then type1v2, VFIO_IOMMU_GET_INFO) and every vfio device cdev
-        (IOMMU_GET_HW_INFO, then IOMMU_HWPT_ALLOC plain / nest parent / dirty tracking / PASID on a private
-        IOAS, vIOMMU and vDevice where allowed, each freed at once), plus the iommufd command numbers the
-        kernel knows. Each question and the kernel's answer (ok or the errno) goes into the report as a
-        `probe` source: the registry's usable facts come from these answers only. --vfio-group and
-        --iommufd-device (or vfio_groups / iommufd_devices) name which to read; `none` or --no-probes
-        reads sysfs only. A device a VM holds answers EBUSY and is not touched; an idle vfio device of the
-        same IOMMU unit is asked instead. A source that is missing or not permitted is in the report as
+        Sources: every unit under SYSFS/class/iommu (Intel and AMD register files), every VFIO group \
+        (container, nesting type tried then type1v2, VFIO_IOMMU_GET_INFO) and every vfio device cdev \
+        (IOMMU_GET_HW_INFO, then IOMMU_HWPT_ALLOC plain / nest parent / dirty tracking / PASID on a private \
+        IOAS, vIOMMU and vDevice where allowed, each freed at once), plus the iommufd command numbers the \
+        kernel knows. Each question and the kernel's answer (ok or the errno) goes into the report as a \
+        `probe` source: the registry's usable facts come from these answers only. --vfio-group and \
+        --iommufd-device (or vfio_groups / iommufd_devices) name which to read; `none` or --no-probes \
+        reads sysfs only. A device a VM holds answers EBUSY and is not touched; an idle vfio device of the \
+        same IOMMU unit is asked instead. A source that is missing or not permitted is in the report as \
         unavailable with its errno name. Device bindings are never changed.
 
         Without --push the report is printed (one line of JSON; --pretty for people).
 
-        With --push URL (or the config's registry) the report is first written durably to the spool
-        (--spool DIR), then sent; it leaves the spool only after a 2xx. Failed sends are retried with
-        exponential backoff and jitter. The spool is bounded (--spool-max-bytes): a report that does
-        not fit is not spooled and this is logged as an ERROR, never silent. With --interval the agent
-        runs until SIGTERM, collecting every interval (±10% jitter); a report whose content did not
-        change goes out as a heartbeat (same sources, no `decoded`, new id: the registry records it as
+        With --push URL (or the config's registry) the report is first written durably to the spool \
+        (--spool DIR), then sent; it leaves the spool only after a 2xx. Failed sends are retried with \
+        exponential backoff and jitter. The spool is bounded (--spool-max-bytes): a report that does \
+        not fit is not spooled and this is logged as an ERROR, never silent. With --interval the agent \
+        runs until SIGTERM, collecting every interval (±10% jitter); a report whose content did not \
+        change goes out as a heartbeat (same sources, no `decoded`, new id: the registry records it as \
         unchanged and moves last-seen). Otherwise it runs once (--once) and exits.
 
-        Exit status: 0 done (with --push: the spool is empty); 75 reports are waiting in the spool;
-        76 the registry refused a report (kept in DIR/rejected/); 73 this report could not be
-        spooled (spool full or not writable) and is lost; 68 no usable host identity (below), no
-        report was made; 78 the config file does not parse (file:line is printed); 66 a file cannot
+        Exit status: 0 done (with --push: the spool is empty); 75 reports are waiting in the spool; \
+        76 the registry refused a report (kept in DIR/rejected/); 73 this report could not be \
+        spooled (spool full or not writable) and is lost; 68 no usable host identity (below), no \
+        report was made; 78 the config file does not parse (file:line is printed); 66 a file cannot \
         be read; 64 usage.
 
-        Host identity: --hostname, else the config's hostname, else the system hostname. Empty,
-        localhost, localhost.localdomain, localhost4/6(.localdomain4/6), ip6-localhost, ip6-loopback
-        and (none) (any case, trailing dot ignored) name many machines at once: the collector refuses
-        them (exit 68; a daemon logs an ERROR and skips that round) and never reports under a
+        Host identity: --hostname, else the config's hostname, else the system hostname. Empty, \
+        localhost, localhost.localdomain, localhost4/6(.localdomain4/6), ip6-localhost, ip6-loopback \
+        and (none) (any case, trailing dot ignored) name many machines at once: the collector refuses \
+        them (exit 68; a daemon logs an ERROR and skips that round) and never reports under a \
         stand-in such as the machine id. The registry refuses the same names (400, host.hostname).
         """
     )

@@ -7,15 +7,15 @@ struct DecodeCommand: ParsableCommand {
         commandName: "decode",
         abstract: "Decode a capability blob or register values into capreg's vocabulary.",
         discussion: """
-        Reads FILE (or standard input when FILE is - or absent). The encoding (raw bytes, hex text or
-        base64) is detected unless --encoding is given. For vtd-regs and amd-efr, text made only of hex
-        words is read as register values the way sysfs prints them (`d2008c22260286 f00f4a`); give
+        Reads FILE (or standard input when FILE is - or absent). The encoding (raw bytes, hex text or \
+        base64) is detected unless --encoding is given. For vtd-regs and amd-efr, text made only of hex \
+        words is read as register values the way sysfs prints them (`d2008c22260286 f00f4a`); give \
         --encoding to read such text as an encoded blob instead.
 
         Kinds and the bytes they expect:
         \(BlobKind.allCases.map { "  \($0.rawValue): \($0.layout)" }.joined(separator: "\n"))
 
-        Exit status: 0 decoded, 65 malformed input (the message names the byte offset and what was
+        Exit status: 0 decoded, 65 malformed input (the message names the byte offset and what was \
         expected), 66 input not readable, 64 usage error.
         """
     )

@@ -9,14 +9,14 @@ struct ImportDmesgCommand: ParsableCommand {
         commandName: "import-dmesg",
         abstract: "Turn archived boot logs into reports dated at their boots (history before the collector).",
         discussion: """
-        Reads FILE (dmesg with or without [seconds] stamps, or journalctl --output short-iso, several
-        boots allowed) and makes one report per boot from its `DMAR: dmarN: reg_base_addr … cap … ecap …`
-        and `AMD-Vi: Extended features (…)` lines. Plain dmesg has no wall-clock time: give --boot-time.
+        Reads FILE (dmesg with or without [seconds] stamps, or journalctl --output short-iso, several \
+        boots allowed) and makes one report per boot from its `DMAR: dmarN: reg_base_addr … cap … ecap …` \
+        and `AMD-Vi: Extended features (…)` lines. Plain dmesg has no wall-clock time: give --boot-time. \
         Report ids are derived from the content, so importing a log twice stores it once.
 
         Prints the reports as JSON Lines (for `capreg ingest -`), or pushes them with --push.
 
-        Exit status: 0 done; 65 a line does not parse (file:line is printed); 66 FILE cannot be read;
+        Exit status: 0 done; 65 a line does not parse (file:line is printed); 66 FILE cannot be read; \
         75 with --push, reports are still waiting in the spool.
         """
     )

@@ -8,16 +8,16 @@ struct IngestCommand: ParsableCommand {
         commandName: "ingest",
         abstract: "Store collector reports in the registry.",
         discussion: """
-        INPUT is a file, a directory (its .json, .jsonl and .ndjson files, in name order) or - for
-        standard input. A file holds one report object, an array of them, or JSON Lines (one report per
+        INPUT is a file, a directory (its .json, .jsonl and .ndjson files, in name order) or - for \
+        standard input. A file holds one report object, an array of them, or JSON Lines (one report per \
         line). From standard input, JSON Lines are ingested as they arrive, --batch reports per transaction.
 
-        A report is acknowledged (--ack prints `ack REPORT_ID OUTCOME` on standard output) only after the
-        transaction holding it committed. Sending a report id again changes nothing and answers with the
+        A report is acknowledged (--ack prints `ack REPORT_ID OUTCOME` on standard output) only after the \
+        transaction holding it committed. Sending a report id again changes nothing and answers with the \
         original outcome.
 
-        Exit status: 0 when every report was stored (or was already), 1 when some input did not parse
-        (file:line is printed), was refused (file:line: field: problem, e.g. a collected_at further ahead
+        Exit status: 0 when every report was stored (or was already), 1 when some input did not parse \
+        (file:line is printed), was refused (file:line: field: problem, e.g. a collected_at further ahead \
         of this machine's clock than --max-clock-skew) or some report could not be decoded.
         """
     )

@@ -13,26 +13,26 @@ struct QueryCommand: ParsableCommand {
         discussion: """
         EXPR uses capreg's query language (docs/queries.md), e.g.
           capreg query 'pasid_bind and first_level.format = "intel-vtd" and pasid_bits >= 20'
-        Names are the vocabulary's (capreg vocabulary), plus kernel (compared as versions: kernel >= "5.10")
-        and label.KEY. A predicate on a fact a host did not report is unknown: it matches neither way.
+        Names are the vocabulary's (capreg vocabulary), plus kernel (compared as versions: kernel >= "5.10") \
+        and label.KEY. A predicate on a fact a host did not report is unknown: it matches neither way. \
         Without EXPR every host is listed.
 
-        Columns: hostname, kernel and --fields (default: the names EXPR uses). --json prints an array of
-        objects with every fact (or only --fields). Hosts come in hostname order, --limit per page; when more
+        Columns: hostname, kernel and --fields (default: the names EXPR uses). --json prints an array of \
+        objects with every fact (or only --fields). Hosts come in hostname order, --limit per page; when more \
         remain, the cursor for the next page is printed (on standard error for --json and --csv).
 
-        With --server URL the same question goes to a running `capreg serve` (GET /v1/hosts) instead of
+        With --server URL the same question goes to a running `capreg serve` (GET /v1/hosts) instead of \
         --db; --token (or CAPREG_TOKEN) is a reader token when the server has tokens.
 
-        --explain also lists (one page of) the hosts that did not match, each with the predicates that failed
-        and the host's values, e.g. `pasid_bits = 8, needs >= 20` or `vtd.ecap.nest unknown (never reported)`.
-        --fresh-within DURATION (90s, 30m, 2h, 7d, or off) leaves out hosts whose newest report is older. The
-        default is the server's --stale-after with --server and the same default (2h) with --db; every answer
-        says how many matching hosts were left out as stale (the table's last line; on standard error for
+        --explain also lists (one page of) the hosts that did not match, each with the predicates that failed \
+        and the host's values, e.g. `pasid_bits = 8, needs >= 20` or `vtd.ecap.nest unknown (never reported)`. \
+        --fresh-within DURATION (90s, 30m, 2h, 7d, or off) leaves out hosts whose newest report is older. The \
+        default is the server's --stale-after with --server and the same default (2h) with --db; every answer \
+        says how many matching hosts were left out as stale (the table's last line; on standard error for \
         --json and --csv).
 
-        Exit status: 0 answered (even with no hosts), 65 expression or field refused (the message points at
-        the position), 66 no database at --db, 64 usage error, 69 server unreachable or failing, 77 token
+        Exit status: 0 answered (even with no hosts), 65 expression or field refused (the message points at \
+        the position), 66 no database at --db, 64 usage error, 69 server unreachable or failing, 77 token \
         missing or refused.
         """
     )
@@ -48,7 +48,7 @@ struct QueryCommand: ParsableCommand {
             help: ArgumentHelp("Answer against the registry as it stood at this revision (printed with every table answer).", valueName: "N"))
     var asOfRevision: Int64?
 
-    @Option(help: ArgumentHelp("Columns after hostname and kernel: vocabulary names, kernel, label.KEY.", valueName: "a,b,…"))
+    @Option(help: ArgumentHelp("Columns after hostname and kernel: vocabulary names, label.KEY; hostname, kernel, reported_at and age_seconds are accepted and add none.", valueName: "a,b,…"))
     var fields: String?
 
     @Option(help: "Hosts per page (1…\(HostQueryLimits.max)).")
@@ -102,7 +102,7 @@ struct QueryCommand: ParsableCommand {
             throw ExitCode(65)
         }
         do {
-            columns = try fields.map(QueryCommand.columns) ?? expr?.terms ?? []
+            columns = try fields.map { text throws(QueryError) in try QueryParser.fields(text) } ?? expr?.terms ?? []
         } catch {
             printError("capreg query: --fields \(error)\n  " + error.pointing(into: fields ?? "").replacingOccurrences(of: "\n", with: "\n  "))
             throw ExitCode(65)
@@ -189,21 +189,6 @@ struct QueryCommand: ParsableCommand {
         // JSON and CSV keep standard output a plain document: the note goes where the cursor goes.
         if let staleNote { printError(staleNote) }
         if let next = page.nextCursor { printError("more with --cursor \(next)") }
-    }
-
-    /// --fields parsed like names in an expression, with the same refusals and suggestions.
-    static func columns(_ text: String) throws(QueryError) -> [QueryTerm] {
-        var out: [QueryTerm] = []
-        var offset = 0
-        for part in text.split(separator: ",", omittingEmptySubsequences: false) {
-            let name = part.trimmingCharacters(in: .whitespaces)
-            let at = offset + (part.count - part.drop { $0 == " " }.count)
-            offset += part.count + 1
-            if name.isEmpty { continue }
-            let term = try QueryParser.term(name, at: at)
-            if !out.contains(term) { out.append(term) }
-        }
-        return out
     }
 
     /// A time a person typed (--as-of, synth --start): RFC3339.parse, a date allowed.

@@ -1,3 +1,4 @@
+import CSVText
 import Decoders
 import Foundation
 import Query
@@ -42,14 +43,9 @@ enum QueryOutput {
         String(s.map { c in c.isNewline || c.unicodeScalars.contains { $0.properties.generalCategory == .control } ? "?" : c })
     }
 
-    /// RFC 4180: CRLF line ends; a field with a comma, quote, CR or LF is quoted with quotes doubled. Absent is empty.
+    /// The page as CSV through the one writer (CSVText: RFC 4180, every cell formula-guarded); absent is empty.
     static func csv(_ hosts: [QueriedHost], columns: [QueryTerm]) -> String {
-        func field(_ s: String) -> String {
-            s.contains(where: { $0 == "," || $0 == "\"" || $0 == "\r" || $0 == "\n" || $0 == "\r\n" })
-                ? "\"" + s.replacingOccurrences(of: "\"", with: "\"\"") + "\"" : s
-        }
-        let rows = [header(columns)] + hosts.map { cells($0, columns: columns).map { $0 ?? "" } }
-        return rows.map { $0.map(field).joined(separator: ",") + "\r\n" }.joined()
+        CSVWriter.document([header(columns)] + hosts.map { cells($0, columns: columns) })
     }
 
     /// `[{"hostname", "kernel", "reported_at", "labels": {…}, "facts": {name: value}}]`, facts typed as JSON.

@@ -9,9 +9,9 @@ struct RedecodeCommand: ParsableCommand {
         commandName: "redecode",
         abstract: "Decode every stored report again with today's decoders; open new fact versions only where the output changed.",
         discussion: """
-        Reports already read by this decoder version (\(SourceDecoder.decoderVersion)) are skipped unless --all.
-        Work is committed in batches: interrupting loses only the batch in flight, and running again
-        continues where it stopped. Each batch is a registry revision of its own; answers asked at an
+        Reports already read by this decoder version (\(SourceDecoder.decoderVersion)) are skipped unless --all. \
+        Work is committed in batches: interrupting loses only the batch in flight, and running again \
+        continues where it stopped. Each batch is a registry revision of its own; answers asked at an \
         earlier revision (as_of_revision) keep the facts that revision held.
         """
     )

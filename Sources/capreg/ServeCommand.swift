@@ -10,9 +10,9 @@ struct ServeCommand: ParsableCommand {
         commandName: "serve",
         abstract: "Serve the registry's HTTP API (docs/api.md).",
         discussion: """
-        Tokens: --tokens FILE or the CAPREG_TOKENS environment variable, one `ROLE TOKEN` per line (or
-        comma-separated), `#` comments; roles: collector (POST /v1/reports), reader (every GET), admin
-        (both). Tokens are at least 16 characters; only their SHA-256 is kept. Without tokens auth is off,
+        Tokens: --tokens FILE or the CAPREG_TOKENS environment variable, one `ROLE TOKEN` per line (or \
+        comma-separated), `#` comments; roles: collector (POST /v1/reports), reader (every GET), admin \
+        (both). Tokens are at least 16 characters; only their SHA-256 is kept. Without tokens auth is off, \
         which is allowed only on a loopback address (127.0.0.1, ::1) unless --insecure.
 
         SIGTERM or SIGINT: stop accepting, finish the requests in flight, checkpoint the WAL, exit 0.
@@ -21,6 +21,11 @@ struct ServeCommand: ParsableCommand {
 
     @Option(help: ArgumentHelp("Address and port to listen on; port 0 picks a free one (the log says which).", valueName: "host:port"))
     var listen = "127.0.0.1:8080"
+
+    /// Not an option: people reach for it, so it is parsed only to be refused with the one flag that sets
+    /// the port (one way to set the address; a second flag would have to be reconciled with --listen).
+    @Option(help: .hidden)
+    var port: String?
 
     @Option(help: ArgumentHelp("Bearer tokens with roles, one `ROLE TOKEN` per line.", valueName: "file"))
     var tokens: String?
@@ -69,6 +74,9 @@ struct ServeCommand: ParsableCommand {
     static let defaultStaleAfter = "2h"
 
     func validate() throws {
+        if let port {
+            throw ValidationError("there is no --port: give --listen HOST:PORT, e.g. --listen 127.0.0.1:\(UInt16(port) ?? 8080)")
+        }
         do { _ = try DurationText.parse(staleAfter) } catch { throw ValidationError("--stale-after \(error)") }
         if ServeCommand.split(listen) == nil { throw ValidationError("--listen \(listen): expected HOST:PORT, e.g. 127.0.0.1:8080 or [::1]:8080") }
         for (name, value) in [("--max-connections", maxConnections), ("--max-concurrent-reads", maxConcurrentReads), ("--max-body-bytes", maxBodyBytes), ("--max-head-bytes", maxHeadBytes),

@@ -9,11 +9,11 @@ struct SynthCommand: ParsableCommand {
         commandName: "synth",
         abstract: "Generate a synthetic fleet's reports (JSON Lines), deterministic for a seed.",
         discussion: """
-        Mixed Intel VT-d (legacy, scalable, first-stage-only, nesting-capable) and AMD hosts with VFIO
-        type1 info buffers built byte by byte, one report per host per day; kernel upgrades add and drop
-        capabilities, some hosts join late and some go stale. With --ingest the reports go straight into
-        --db as well. By default the last day ends now (its reports within the last hour, so every host
-        still reporting is fresh for the default freshness bound, 2h); --start TIME fixes day 0 instead,
+        Mixed Intel VT-d (legacy, scalable, first-stage-only, nesting-capable) and AMD hosts with VFIO \
+        type1 info buffers built byte by byte, one report per host per day; kernel upgrades add and drop \
+        capabilities, some hosts join late and some go stale. With --ingest the reports go straight into \
+        --db as well. By default the last day ends now (its reports within the last hour, so every host \
+        still reporting is fresh for the default freshness bound, 2h); --start TIME fixes day 0 instead, \
         and then the same seed gives the same bytes on every run.
         """
     )

@@ -65,6 +65,18 @@ struct AuthTests {
         #expect(throws: TokenError.self) { try TokenTable.parse("reader", source: "t") }
     }
 
+    @Test("a token listed twice, under the same role or another, is refused naming the source and both lines")
+    func duplicateToken() throws {
+        let twoRoles = #expect(throws: TokenError.self) {
+            try TokenTable.parse("reader rrrrrrrrrrrrrrrrrrrr\n# admins\nadmin aaaaaaaaaaaaaaaaaaaa\nadmin rrrrrrrrrrrrrrrrrrrr\n", source: "tokens.txt")
+        }
+        #expect(twoRoles?.description == "tokens.txt:4: this token is already listed at line 1 of tokens.txt (as reader); list each token once, under one role")
+        let sameRole = #expect(throws: TokenError.self) {
+            try TokenTable.parse("collector cccccccccccccccccccc, collector:cccccccccccccccccccc", source: "CAPREG_TOKENS")
+        }
+        #expect(sameRole?.description.hasPrefix("CAPREG_TOKENS:1: this token is already listed at line 1 of CAPREG_TOKENS") == true)
+    }
+
     @Test("listening beyond loopback without tokens is refused unless --insecure")
     func listenPolicy() {
         for host in ["127.0.0.1", "127.1.2.3", "::1", "[::1]", "localhost"] {

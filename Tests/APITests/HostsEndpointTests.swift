@@ -67,6 +67,31 @@ struct HostsEndpointTests {
         #expect(names(day2) == expected)
     }
 
+    @Test("fields= accepts every name an answer shows: hostname, kernel, reported_at, age_seconds select nothing more")
+    func fieldsNameWhatAnswersShow() throws {
+        let t = try Self.server()
+        let plain = try t.get("/v1/hosts?fields=pasid_bits&limit=5")
+        #expect(plain.status == 200)
+        for extra in ["hostname", "kernel", "reported_at", "age_seconds", "hostname, kernel ,reported_at,age_seconds"] {
+            let response = try t.get("/v1/hosts?fields=\(q(extra)),pasid_bits&limit=5")
+            #expect(response.status == 200, "\(extra): \(response.text)")
+            let hosts = try #require(response.json["hosts"] as? [[String: Any]])
+            #expect(hosts.map { $0["hostname"] as? String } == names(plain), "\(extra)")
+            for host in hosts { #expect(Array((host["facts"] as? [String: Any] ?? [:]).keys) == ["pasid_bits"], "\(extra)") }
+        }
+        // Only always-present names: every host with its head and labels, and no facts (none were asked for).
+        let only = try t.get("/v1/hosts?fields=hostname&limit=5")
+        #expect(only.status == 200, "\(only.text)")
+        let hosts = try #require(only.json["hosts"] as? [[String: Any]])
+        #expect(hosts.count == 5)
+        for host in hosts {
+            #expect(host["hostname"] is String && host["kernel"] is String && host["reported_at"] is String && host["age_seconds"] is Int)
+            #expect((host["facts"] as? [String: Any])?.isEmpty == true)
+        }
+        let typo = try t.get("/v1/hosts?fields=hostnme")
+        #expect(typo.status == 400 && typo.error["parameter"] as? String == "fields", "\(typo.text)")
+    }
+
     @Test("a syntax error answers 400 with the position and what was expected")
     func syntaxError() throws {
         let t = try TestAPI()

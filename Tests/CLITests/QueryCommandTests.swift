@@ -141,6 +141,38 @@ import TestSupport
         #expect(try CapregBinary.run(["query", "--db", fleet.db, "--as-of-revision", "2", "--as-of", "2025-01-02"]).status == 64)
     }
 
+    /// --fields takes every name a table or JSON answer shows; the always-present ones add no column.
+    @Test func fieldsNameWhatAnswersShow() throws {
+        let fleet = try Fleet()
+        let csv = try CapregBinary.run(["query", "--db", fleet.db, "--csv", "--fields", "hostname,kernel,reported_at,age_seconds,pasid_bits"])
+        #expect(csv.status == 0, "\(csv.stderr)")
+        #expect(csv.stdout.hasPrefix("hostname,kernel,pasid_bits\r\n"), "\(csv.stdout.prefix(200))")
+        let plain = try CapregBinary.run(["query", "--db", fleet.db, "--csv", "--fields", "pasid_bits"])
+        #expect(csv.stdout == plain.stdout)
+        let typo = try CapregBinary.run(["query", "--db", fleet.db, "--fields", "hostnme"])
+        #expect(typo.status == 65 && typo.stderr.contains("--fields at 0: unknown name 'hostnme'"), "\(typo.stderr)")
+    }
+
+    /// --csv writes through the dashboard's CSV writer: every cell a spreadsheet would run is guarded.
+    @Test func csvGuardsFormulaCells() throws {
+        let dir = try TempDir()
+        let synth = try CapregBinary.run(["synth", "--hosts", "1", "--days", "1"])
+        let line = try #require(synth.stdout.split(separator: "\n").first)
+        var report = try #require(try JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any])
+        var host = try #require(report["host"] as? [String: Any]), kernel = try #require(report["kernel"] as? [String: Any])
+        host["hostname"] = "=cmd|' /C calc'!A0"
+        host["labels"] = ["note": "@SUM(1)", "tab": "\tx"]
+        kernel["release"] = "-2+3"
+        report["host"] = host
+        report["kernel"] = kernel
+        try JSONSerialization.data(withJSONObject: report).write(to: URL(fileURLWithPath: dir.path("r.json")))
+        let ingest = try CapregBinary.run(["ingest", dir.path("r.json"), "--db", dir.path("r.sqlite")])
+        #expect(ingest.status == 0, "\(ingest.stderr)")
+        let csv = try CapregBinary.run(["query", "--db", dir.path("r.sqlite"), "--csv", "--fresh-within", "off", "--fields", "label.note,label.tab"])
+        #expect(csv.status == 0, "\(csv.stderr)")
+        #expect(csv.stdout == "hostname,kernel,label.note,label.tab\r\n\"'=cmd|' /C calc'!A0\",\"'-2+3\",\"'@SUM(1)\",\"'\tx\"\r\n")
+    }
+
     /// capreg ingest names the revisions its reports took; a repeat stores nothing and names none.
     @Test func ingestNamesItsRevisions() throws {
         let dir = try TempDir()

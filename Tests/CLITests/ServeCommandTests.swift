@@ -44,4 +44,22 @@ struct ServeCommandTests {
         #expect(run.stderr.contains("refusing to listen on 0.0.0.0 without tokens"))
         #expect(run.stderr.contains("--insecure"))
     }
+
+    @Test("a tokens file listing a token twice stops serve with status 64 naming the file and both lines")
+    func refusesDuplicateToken() throws {
+        let dir = try TempDir()
+        let file = dir.path("tokens")
+        try Data("reader rrrrrrrrrrrrrrrrrrrr\nadmin rrrrrrrrrrrrrrrrrrrr\n".utf8).write(to: URL(fileURLWithPath: file))
+        let run = try CapregBinary.run(["serve", "--db", dir.path("r.sqlite"), "--listen", "127.0.0.1:0", "--tokens", file], timeout: 20)
+        #expect(run.status == 64)
+        #expect(run.stderr.contains("\(file):2: this token is already listed at line 1 of \(file) (as reader)"), "\(run.stderr)")
+    }
+
+    @Test("serve --port is refused naming --listen with the port filled in")
+    func portNamesListen() throws {
+        let dir = try TempDir()
+        let run = try CapregBinary.run(["serve", "--db", dir.path("r.sqlite"), "--port", "9090"], timeout: 20)
+        #expect(run.status == 64)
+        #expect(run.stderr.contains("there is no --port: give --listen HOST:PORT, e.g. --listen 127.0.0.1:9090"), "\(run.stderr)")
+    }
 }

@@ -263,6 +263,17 @@ struct PageTests {
         #expect(host.contains("rack = &quot;&gt;&lt;script&gt;alert(2)&lt;/script&gt;"))
     }
 
+    @Test("CSV download: hostname, kernel, labels a spreadsheet would run are guarded cell by cell (exact bytes)")
+    func csvFormulaGuard() throws {
+        let s = try DashboardServer()
+        var r = report("=cmd|' /C calc'!A0", at: Date(), labels: ["note": "@SUM(1)", "tab": "\tx"])
+        r.kernel.release = "-2+3"
+        try s.ingest([r])
+        let csv = try s.get("/ui/query?where=\(q("label.note = \"@SUM(1)\""))&fields=label.note,label.tab&format=csv")
+        #expect(csv.status == 200, "\(csv.text)")
+        #expect(csv.text == "hostname,kernel,label.note,label.tab\r\n\"'=cmd|' /C calc'!A0\",\"'-2+3\",\"'@SUM(1)\",\"'\tx\"\r\n")
+    }
+
     @Test("changes: the same hosts as GET /v1/changes for the window")
     func changes() throws {
         let s = try DashboardServer()

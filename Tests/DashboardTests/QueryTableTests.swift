@@ -47,14 +47,14 @@ struct QueryTableTests {
         #expect(t.csv() == "hostname,kernel,label.note\r\nplain,6.1.0,\"a,b\"\r\n\"quote\"\"d\",,\"line\nbreak\"\r\ncrlf,6.1.0,\"x\r\ny\"\r\n")
     }
 
-    @Test("CSV: text a spreadsheet would run as a formula is defused; numbers are not")
+    @Test("CSV: every cell a spreadsheet would run as a formula is guarded, kernel included; integers are not")
     func csvFormulas() {
         let t = QueryTable(columns: [.label("x"), .fact("vfio.dma_avail", .int)], hosts: [
-            host("=HYPERLINK(\"http://evil\")", kernel: nil, facts: [Fact("vfio.dma_avail", int: -1)], labels: ["x": "@SUM(A1)"]),
-            host("+1", kernel: nil, facts: [], labels: ["x": "-2+3"]),
+            host("=HYPERLINK(\"http://evil\")", kernel: "-2+3", facts: [Fact("vfio.dma_avail", int: -1)], labels: ["x": "@SUM(A1)"]),
+            host("+1", kernel: nil, facts: [], labels: ["x": "\tx"]),
         ])
         let lines = t.csv().components(separatedBy: "\r\n")
-        #expect(lines[1] == "\"'=HYPERLINK(\"\"http://evil\"\")\",,'@SUM(A1),-1")
-        #expect(lines[2] == "'+1,,'-2+3,")
+        #expect(lines[1] == "\"'=HYPERLINK(\"\"http://evil\"\")\",\"'-2+3\",\"'@SUM(A1)\",-1")
+        #expect(lines[2] == "\"'+1\",,\"'\tx\",")
     }
 }

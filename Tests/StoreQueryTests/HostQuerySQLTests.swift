@@ -65,11 +65,14 @@ import TestSupport
     @Test func hostileValuesMatchLiterally() throws {
         let dir = try TempDir()
         let store = try SQLiteStore(path: dir.path("h.sqlite"))
-        let reports = Self.hostile.enumerated().map { i, v in
+        // A NUL can be asked about (valuesAreBoundNeverSpliced) but never stored: reports carrying one are
+        // refused at ingest (OneReportDecoderTests.nulDoesNotAlias), so only the others are stored here.
+        let storable = Self.hostile.filter { !$0.unicodeScalars.contains("\u{0}") }
+        let reports = storable.enumerated().map { i, v in
             Fleet.report("r\(i)", host: "h\(i)", at: Double(i), kernel: "6.1.0", labels: ["rack": v])
         } + [Fleet.report("plain", host: "plain", at: 0, kernel: "6.1.0", labels: ["rack": "r1"])]
         _ = try store.ingest(reports)
-        for (i, value) in Self.hostile.enumerated() {
+        for (i, value) in storable.enumerated() {
             let expr = try QueryParser.parse("label.rack = \(quote(value))")
             #expect(try store.allPages(expr, limit: 100).map(\.hostname) == ["h\(i)"], "\(value)")
         }

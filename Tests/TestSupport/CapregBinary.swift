@@ -29,17 +29,27 @@ public enum CapregBinary {
     }
 
     /// Runs `capreg arguments` to the end, `stdin` piped in (empty: the child reads end of file at once),
-    /// in `directory` when given (for commands that use ./capreg.sqlite).
-    public static func run(_ arguments: [String], stdin: Data = Data(), in directory: URL? = nil) throws -> Run {
+    /// in `directory` when given (for commands that use ./capreg.sqlite). `environment` is added to (and
+    /// overrides) the test process's own. With `timeout` the child is sent SIGTERM once it has run that
+    /// long, so a command expected to refuse and exit (e.g. `serve` with a bad tokens file) cannot hang the
+    /// suite when it wrongly starts instead.
+    public static func run(_ arguments: [String], stdin: Data = Data(), in directory: URL? = nil, environment: [String: String] = [:],
+                           timeout: TimeInterval? = nil) throws -> Run {
         let process = Process()
         process.executableURL = try url()
         process.arguments = arguments
         if let directory { process.currentDirectoryURL = directory }
+        if !environment.isEmpty {
+            process.environment = ProcessInfo.processInfo.environment.merging(environment) { _, new in new }
+        }
         let input = Pipe(), output = Pipe(), error = Pipe()
         process.standardInput = input
         process.standardOutput = output
         process.standardError = error
         try process.run()
+        if let timeout {
+            DispatchQueue.global().asyncAfter(deadline: .now() + timeout) { if process.isRunning { process.terminate() } }
+        }
         input.fileHandleForWriting.write(stdin)
         try input.fileHandleForWriting.close()
         let out = output.fileHandleForReading.readDataToEndOfFile()
