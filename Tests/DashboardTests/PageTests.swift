@@ -266,12 +266,13 @@ struct PageTests {
     @Test("CSV download: hostname, kernel, labels a spreadsheet would run are guarded cell by cell (exact bytes)")
     func csvFormulaGuard() throws {
         let s = try DashboardServer()
-        var r = report("=cmd|' /C calc'!A0", at: Date(), labels: ["note": "@SUM(1)", "tab": "\tx"])
+        // TAB and CR lead no stored value (ingest refuses control characters); QueryTableTests covers their guard.
+        var r = report("=cmd|' /C calc'!A0", at: Date(), labels: ["note": "@SUM(1)", "sum": "+1+2"])
         r.kernel.release = "-2+3"
         try s.ingest([r])
-        let csv = try s.get("/ui/query?where=\(q("label.note = \"@SUM(1)\""))&fields=label.note,label.tab&format=csv")
+        let csv = try s.get("/ui/query?where=\(q("label.note = \"@SUM(1)\""))&fields=label.note,label.sum&format=csv")
         #expect(csv.status == 200, "\(csv.text)")
-        #expect(csv.text == "hostname,kernel,label.note,label.tab\r\n\"'=cmd|' /C calc'!A0\",\"'-2+3\",\"'@SUM(1)\",\"'\tx\"\r\n")
+        #expect(csv.text == "hostname,kernel,label.note,label.sum\r\n\"'=cmd|' /C calc'!A0\",\"'-2+3\",\"'@SUM(1)\",\"'+1+2\"\r\n")
     }
 
     @Test("changes: the same hosts as GET /v1/changes for the window")
