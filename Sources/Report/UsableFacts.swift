@@ -47,7 +47,7 @@ public enum UsableFacts {
             ? "not probed: the report has no kernel probes (collector \(collectorVersion.isEmpty ? "unknown" : collectorVersion); probes since \(firstProbingCollector))"
             : nil
 
-        let iommufd = iommufdPath(probes, kernel: kernel, notProbed: notProbed)
+        let iommufd = iommufdPath(probes, notProbed: notProbed)
         let vfio = vfioPath(probes, nestingCapability: vfioNesting, kernel: kernel, notProbed: notProbed)
 
         var out: [Fact] = []
@@ -85,7 +85,7 @@ public enum UsableFacts {
             add(CrossVendor.pasidBind, bind, "the VFIO nesting capability reports BIND_PGTBL = \(bind?.description ?? "nothing")")
             add(CrossVendor.pasidBits, bits ?? .int(0), "PASID width of the VFIO nesting capability")
         } else {
-            let pasid = outcome(probes, "probe.iommufd.hwpt_alloc.pasid")
+            let pasid = outcome(probes, "probe.iommufd.hwpt_alloc.pasid", notProbed: notProbed)
             switch (nesting, pasid) {
             case (false?, _):
                 add(CrossVendor.pasidBind, .bool(false), "no usable nesting: " + nestingWhy)
@@ -106,7 +106,7 @@ public enum UsableFacts {
         // dirty_tracking
         // IOMMU dirty tracking for a passed-through device exists only through iommufd.
         let dirty: Path
-        if case .absent(let why) = iommufd { dirty = .absent(why) } else { dirty = outcome(probes, "probe.iommufd.hwpt_alloc.dirty_tracking") }
+        if case .absent(let why) = iommufd { dirty = .absent(why) } else { dirty = outcome(probes, "probe.iommufd.hwpt_alloc.dirty_tracking", notProbed: notProbed) }
         switch dirty {
         case .allowed(let why): add(CrossVendor.dirtyTracking, .bool(true), why)
         case .refused(let why), .absent(let why): add(CrossVendor.dirtyTracking, .bool(false), why)
@@ -116,13 +116,13 @@ public enum UsableFacts {
     }
 
     /// iommufd: the nest-parent allocation on every probed device, or why it could not be asked.
-    static func iommufdPath(_ probes: [(unit: String, outcomes: [String: String])], kernel: String, notProbed: String?) -> Path {
+    static func iommufdPath(_ probes: [(unit: String, outcomes: [String: String])], notProbed: String?) -> Path {
         if let notProbed { return .unknown(notProbed) }
         // ENOENT on /dev/iommu: the node is created at boot for a built-in or modular iommufd alike.
         if probes.contains(where: { $0.outcomes["probe.iommufd.open"] == "ENOENT" }) {
             return .absent("no iommufd (/dev/iommu: ENOENT, kernel without CONFIG_IOMMUFD)")
         }
-        return outcome(probes, "probe.iommufd.hwpt_alloc.nest_parent")
+        return outcome(probes, "probe.iommufd.hwpt_alloc.nest_parent", notProbed: nil)
     }
 
     /// The VFIO nesting uAPI: the NESTING capability in the chain, or SET_IOMMU(TYPE1_NESTING) without one.
@@ -144,11 +144,12 @@ public enum UsableFacts {
     }
 
     /// One iommufd device probe over every probed device: allowed only when every device allowed it.
-    static func outcome(_ probes: [(unit: String, outcomes: [String: String])], _ name: String) -> Path {
+    /// `notProbed`: why the report has no probes at all.
+    static func outcome(_ probes: [(unit: String, outcomes: [String: String])], _ name: String, notProbed: String?) -> Path {
+        if let notProbed { return .unknown(notProbed) }
         let label = name.replacingOccurrences(of: "probe.iommufd.hwpt_alloc.", with: "IOMMU_HWPT_ALLOC ")
         let asked = probes.compactMap { p in p.outcomes[name].map { (p.unit, $0) } }.filter { $0.1 != "skipped" }
         guard !asked.isEmpty else {
-            if probes.isEmpty { return .unknown("not probed: the report has no kernel probes") }
             return .unknown("\(label) not probed: " + (reasonNotAsked(probes, prefix: "probe.iommufd.") ?? "no iommufd device was probed"))
         }
         if let refusal = asked.first(where: { $0.1 != "ok" }) {
