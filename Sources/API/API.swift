@@ -44,8 +44,12 @@ public final class API: HTTPHandler, Sendable {
             return error.response
         } catch {
             metrics.countError("internal_error")
-            log("\(request.method) \(request.path): \(error)")
-            return HTTPResponse.error(.internalServerError, code: "internal_error", message: "the registry could not answer; see its log")
+            // One line an operator can match to the answer: an id, the request's path and, for a query, its
+            // expression's first 200 bytes; the error without its SQL (StoreErrorText).
+            let id = String(UInt64.random(in: 0..<(1 << 48)), radix: 16)
+            let expression = request.queryValue("where").map { " where=\(String(decoding: Array($0.utf8.prefix(200)), as: UTF8.self).debugDescription)" } ?? ""
+            log("error \(id): \(request.method) \(request.path)\(expression): \(StoreErrorText.summary(error))")
+            return HTTPResponse.error(.internalServerError, code: "internal_error", message: "the registry could not answer (error \(id)); see its log")
         }
     }
 
