@@ -58,16 +58,20 @@ for i in range(1, agents + 1):
 check(claimed == set(stored), f"{len(set(stored) - claimed)} stored reports belong to no agent")
 
 def report_schema():
-    """api/openapi.yaml's Report as JSON Schema: nullable made a type, and no undocumented members."""
+    """api/openapi.yaml's Report as JSON Schema: nullable made a type, no undocumented members, and its
+    references to other component schemas (e.g. ReportLabels) inlined, since it is validated on its own."""
     import yaml
+    spec = yaml.safe_load(open(os.path.join(os.path.dirname(__file__), "../api/openapi.yaml"), encoding="utf-8"))
     def conv(s):
         if isinstance(s, list): return [conv(x) for x in s]
         if not isinstance(s, dict): return s
+        ref = s.get("$ref", "")
+        if ref.startswith("#/components/schemas/"):
+            return conv(spec["components"]["schemas"][ref.rsplit("/", 1)[1]])
         s = {k: conv(v) for k, v in s.items()}
         if s.pop("nullable", False) and "type" in s: s["type"] = [s["type"], "null"]
         if s.get("type") == "object" and "properties" in s: s.setdefault("additionalProperties", False)
         return s
-    spec = yaml.safe_load(open(os.path.join(os.path.dirname(__file__), "../api/openapi.yaml"), encoding="utf-8"))
     return conv(spec["components"]["schemas"]["Report"])
 
 try:
