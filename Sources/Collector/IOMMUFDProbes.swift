@@ -20,15 +20,12 @@ struct IOMMUFDProbes {
         for n in IoctlNumbers.iommufdCommandsProbed {
             var zero = IOMMUFDArguments.zeroSize()
             let key = "iommufd.cmd.0x" + String(n, radix: 16)
-            switch io.ioctl(iommufd, IoctlNumbers.iommufd(n), buffer: &zero, pointer: nil) {
-            case .success:
-                // A zero size is below every command's minimum; success would mean a kernel we do not understand.
-                probes.set(key, "ok")
-                known.insert(n)
-            case .failure(let e):
-                probes.set(key, e.name)
-                if e.name != "ENOTTY" { known.insert(n) }
-            }
+            // A zero size is below every command's minimum; success would mean a kernel we do not understand.
+            // Either way the command was dispatched unless the kernel answered ENOTTY.
+            let answer = io.ioctl(iommufd, IoctlNumbers.iommufd(n), buffer: &zero, pointer: nil)
+            probes.record(key, answer)
+            if case .failure(let e) = answer, e.name == "ENOTTY" { continue }
+            known.insert(n)
         }
         return known
     }

@@ -116,12 +116,11 @@ public struct IOMMUFDSource: Sendable {
 
         let path = devRoot + "/vfio/devices/" + unit
         let device: Int32
-        switch io.open(path) {
-        case .success(let fd):
-            device = fd
-            probes.set("iommufd.open_device", "ok")
+        let opened = io.open(path)
+        probes.record("iommufd.open_device", opened)
+        switch opened {
+        case .success(let fd): device = fd
         case .failure(let e):
-            probes.set("iommufd.open_device", e.name)
             return finish(failed(e, "open \(path)", path: path))
         }
         defer { io.close(device) }
@@ -129,12 +128,12 @@ public struct IOMMUFDSource: Sendable {
         var bind = [UInt8](repeating: 0, count: 16)
         bind.setU32(16, at: 0)
         bind.setU32(UInt32(bitPattern: iommufd), at: 8)
-        if case .failure(let e) = io.ioctl(device, IoctlNumbers.vfioDeviceBindIOMMUFD, buffer: &bind, pointer: nil) {
-            probes.set("iommufd.bind", e.name)
+        let bound = io.ioctl(device, IoctlNumbers.vfioDeviceBindIOMMUFD, buffer: &bind, pointer: nil)
+        probes.record("iommufd.bind", bound)
+        if case .failure(let e) = bound {
             // EINVAL here: the device is already open through another cdev (vfio_df_open), among others.
             return finish(failed(e, "VFIO_DEVICE_BIND_IOMMUFD"))
         }
-        probes.set("iommufd.bind", "ok")
         let devID = bind.u32(at: 12)
 
         let hwInfo = self.hwInfo(unit: unit, iommufd: iommufd, devID: devID, steps: &steps)

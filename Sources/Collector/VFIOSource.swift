@@ -112,12 +112,11 @@ public struct VFIOSource: Sendable {
 
         let containerPath = devRoot + "/vfio/vfio"
         let container: Int32
-        switch io.open(containerPath) {
-        case .success(let fd):
-            container = fd
-            probes.set("vfio.open_container", "ok")
+        let openedContainer = io.open(containerPath)
+        probes.record("vfio.open_container", openedContainer)
+        switch openedContainer {
+        case .success(let fd): container = fd
         case .failure(let e):
-            probes.set("vfio.open_container", e.name)
             return finish(unavailable(e, "open \(containerPath)", path: containerPath))
         }
         defer { io.close(container) }
@@ -132,12 +131,11 @@ public struct VFIOSource: Sendable {
 
         let groupPath = devRoot + "/vfio/" + group
         let groupFD: Int32
-        switch io.open(groupPath) {
-        case .success(let fd):
-            groupFD = fd
-            probes.set("vfio.open_group", "ok")
+        let openedGroup = io.open(groupPath)
+        probes.record("vfio.open_group", openedGroup)
+        switch openedGroup {
+        case .success(let fd): groupFD = fd
         case .failure(let e):
-            probes.set("vfio.open_group", e.name)
             return finish(unavailable(e, "open \(groupPath)", path: groupPath), busy: e.name == "EBUSY")
         }
         defer { io.close(groupFD) }
@@ -156,16 +154,16 @@ public struct VFIOSource: Sendable {
         var chosen: Int32?
         var lastError = Errno(EINVAL_VALUE)
         for type in VFIOType.attempts {
-            switch io.ioctl(container, IoctlNumbers.vfioSetIOMMU, value: type) {
+            let answer = io.ioctl(container, IoctlNumbers.vfioSetIOMMU, value: type)
+            probes.record("vfio.set_iommu.\(type)", answer)
+            switch answer {
             case .success:
                 steps.append("set_iommu \(type) ok")
                 extras["collector.set_iommu.\(type)"] = "ok"
-                probes.set("vfio.set_iommu.\(type)", "ok")
                 chosen = type
             case .failure(let e):
                 steps.append("set_iommu \(type) \(e.name)")
                 extras["collector.set_iommu.\(type)"] = e.name
-                probes.set("vfio.set_iommu.\(type)", e.name)
                 lastError = e
             }
             if chosen != nil { break }
