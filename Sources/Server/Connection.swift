@@ -48,6 +48,7 @@ struct Connection {
             switch parser.next() {
             case .request(var request):
                 request.remoteAddress = remote
+                request.connectionFD = fd
                 served += 1
                 guard respond(to: request) else { return lingeringClose() }
                 waitingSince = MonotonicClock.millis()

@@ -1,3 +1,7 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+
 public enum HTTPVersion: String, Sendable, Equatable {
     case http10 = "HTTP/1.0"
     case http11 = "HTTP/1.1"
@@ -13,6 +17,10 @@ public struct QueryItem: Sendable, Equatable {
         self.value = value
     }
 }
+
+/// POLLRDHUP (Linux, <poll.h> under _GNU_SOURCE, which Swift's Glibc module does not define): the peer
+/// closed its sending side.
+private let pollReadHangUp: Int16 = 0x2000
 
 /// A complete request as the parser delivers it: framing already checked, body fully read.
 public struct HTTPRequest: Sendable, Equatable {
@@ -36,6 +44,8 @@ public struct HTTPRequest: Sendable, Equatable {
     /// Whether the client asked to keep the connection open (HTTP/1.1 default, `Connection: close`,
     /// HTTP/1.0 `Connection: keep-alive`). The server may still close (shutdown, handler's choice).
     public var keepAlive: Bool
+    /// The connection's socket while its handler runs (-1 outside a server), for `clientGone()`.
+    public var connectionFD: Int32 = -1
 
     public init(method: String, target: String, path: String, pathSegments: [String], rawQuery: String?,
                 query: [QueryItem], version: HTTPVersion, headers: HTTPHeaders, body: [UInt8],
@@ -56,6 +66,17 @@ public struct HTTPRequest: Sendable, Equatable {
     /// The first value of query parameter `name`, decoded.
     public func queryValue(_ name: String) -> String? {
         query.first { $0.name == name }?.value
+    }
+
+    /// True once the client has closed or reset its connection while this request is being answered,
+    /// so a long store read can stop: nobody is left to receive its answer. One poll() with no wait.
+    /// A client that only half-closes (shutdown of its sending side) counts as gone too: curl, browsers
+    /// and capreg's own client never do that before reading the answer.
+    public func clientGone() -> Bool {
+        guard connectionFD >= 0 else { return false }
+        var entry = pollfd(fd: connectionFD, events: pollReadHangUp, revents: 0)
+        guard poll(&entry, 1, 0) > 0 else { return false }
+        return entry.revents & (pollReadHangUp | Int16(POLLHUP) | Int16(POLLERR)) != 0
     }
 
     /// Every value of query parameter `name` (`?a=1&a=2`), decoded.
