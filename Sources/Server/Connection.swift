@@ -62,6 +62,7 @@ struct Connection {
                 head.connectionFD = fd
                 guard let admission = admit(head) else { return lingeringClose() }
                 admitted = admission
+                parser.reserveBodyCapacity()
 
             case .request(var request):
                 request.remoteAddress = remote

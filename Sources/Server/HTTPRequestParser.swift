@@ -125,17 +125,38 @@ public struct HTTPRequestParser: Sendable {
             body: body, contentLength: framing.contentLength, keepAlive: framing.keepAlive)
     }
 
+    /// Makes room for the pending body at once (the server calls it once the head is admitted), so a
+    /// large body does not grow the buffer by doubling, which holds the old and the new copy at once.
+    public mutating func reserveBodyCapacity() {
+        guard let pending = pendingBody else { return }
+        buffer.reserveCapacity(pending.bodyStart + pending.framing.contentLength)
+    }
+
     private mutating func deliver(_ head: RequestHead, _ framing: RequestHead.Framing, bodyStart: Int) -> HTTPParseResult {
         let end = bodyStart + framing.contentLength
-        let request = Self.request(head, framing, body: Array(buffer[bodyStart..<end]))
+        let body: [UInt8]
+        if end == buffer.count && framing.contentLength > Self.handOverBodyBytes {
+            // A large body that ends the buffer: hand the buffer over (its head moved out) rather than
+            // copy it, so the server never holds a large body twice.
+            buffer.removeSubrange(0..<bodyStart)
+            body = buffer
+            buffer = []
+        } else {
+            body = Array(buffer[bodyStart..<end])
+        }
+        let request = Self.request(head, framing, body: body)
         pendingBody = nil
         continueWanted = false
-        start = end
-        scan = end
-        lineStart = end
+        start = buffer.isEmpty ? 0 : end
+        scan = start
+        lineStart = start
         compact()
         return .request(request)
     }
+
+    /// Bodies larger than this are handed over instead of copied; smaller ones are copied, so the
+    /// buffer keeps its capacity for the next request.
+    static let handOverBodyBytes = 64 * 1024
 
     /// Drops delivered bytes so a long keep-alive connection does not grow its buffer forever, and
     /// gives back a large body's memory once it is delivered.

@@ -314,4 +314,28 @@ import Testing
         #expect(big.contentLength == 4_194_304)
         #expect(waiting.next() == .needMore)
     }
+
+    /// A large body that ends the buffer is handed over, not copied; one followed by a pipelined request
+    /// is copied. Either way the bytes and what follows are exact.
+    @Test func largeBodiesArriveWholeWhetherHandedOverOrCopied() {
+        let size = HTTPRequestParser.handOverBodyBytes + 1000
+        let body = (0..<size).map { UInt8(truncatingIfNeeded: $0 * 7) }
+        let head = Array("POST / HTTP/1.1\r\nHost: x\r\nContent-Length: \(size)\r\n\r\n".utf8)
+        for pipelined in [false, true] {
+            var parser = HTTPRequestParser()
+            parser.append(head)
+            guard case .head = parser.next() else { Issue.record("no head"); return }
+            parser.reserveBodyCapacity()
+            for chunk in stride(from: 0, to: size, by: 65536) { parser.append(body[chunk..<min(size, chunk + 65536)]) }
+            if pipelined { parser.append(Array("GET /next HTTP/1.1\r\nHost: x\r\n\r\n".utf8)) }
+            guard case .request(let r) = parser.next() else { Issue.record("no request"); return }
+            #expect(r.body == body)
+            if pipelined {
+                guard case .head(let next) = parser.next(), case .request = parser.next() else { Issue.record("no pipelined request"); return }
+                #expect(next.path == "/next")
+            }
+            #expect(parser.bufferedByteCount == 0)
+            #expect(parser.phase == .idle)
+        }
+    }
 }
