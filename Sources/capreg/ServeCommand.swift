@@ -56,7 +56,7 @@ struct ServeCommand: ParsableCommand {
     @Option(help: ArgumentHelp("Connections one token (without tokens: one client address) may hold; its next request gets 429 (default: a quarter of --max-connections).", valueName: "n"))
     var maxConnectionsPerIdentity: Int?
 
-    @Option(help: "Request body bytes held at once over all connections; a body that does not fit gets 503 before it is read (at least --max-body-bytes).")
+    @Option(help: "Request body bytes held at once over all connections (default 32 MiB); a body that does not fit gets 503 before it is read. At least --max-body-bytes.")
     var maxBufferedBodyBytes = ServerConfig(host: "", port: 0).maxBufferedBodyBytes
 
     @Option(help: "Queries read from the store at once; more wait their turn (default: two per core). Probes, /metrics and refusals never wait.")
