@@ -87,6 +87,10 @@ import Testing
             $0.maxConnections = 8
             $0.reservedAnonymousConnections = 2
         }, admit: Self.identityFromHeader)
+        // An identified client idle between requests: never cut, whatever the flood does.
+        let kept = try t.client()
+        kept.send(get("/first", "X-Identity: kept\r\n"))
+        #expect(try kept.readResponse().status == 200)
         var flood: [RawClient] = []
         for i in 0..<24 {
             let c = try t.client()
@@ -106,6 +110,8 @@ import Testing
         #expect(r.status == 200)
         #expect(r.text == "GET /work")
         #expect(Date().timeIntervalSince(started) < 2)
+        kept.send(get("/again", "X-Identity: kept\r\n"))
+        #expect(try kept.readResponse().text == "GET /again")
         _ = flood
     }
 
