@@ -89,7 +89,7 @@ let package = Package(
         .testTarget(name: "DashboardTests", dependencies: ["Dashboard", "API", "Server", "Store", "Report", "Decoders", "Query", "capreg",
                                                          "TestSupport"],
                     path: "Tests/DashboardTests"),
-        .testTarget(name: "ServerTests", dependencies: ["Server", "JSONText"], path: "Tests/ServerTests"),
+        .testTarget(name: "ServerTests", dependencies: ["Server", "JSONText", "TestSupport"], path: "Tests/ServerTests"),
         .testTarget(name: "StoreTests", dependencies: ["Store", "Report", "Decoders", "TestSupport", .product(name: "GRDB", package: "GRDB.swift")],
                     path: "Tests/StoreTests"),
     ]

@@ -34,14 +34,21 @@ public final class API: HTTPHandler, Sendable {
         self.log = log
     }
 
+    /// Before the server reads a body: unknown path (404), wrong method (405), token missing or wrong
+    /// (401), role too weak (403) are answered on the head alone, and the connection is closed.
+    public func admit(_ head: HTTPRequest) -> Admission {
+        do {
+            return .admit(identity: try gatekeep(head).identity)
+        } catch {
+            return .refuse(refusal(error, head))
+        }
+    }
+
     public func handle(_ request: HTTPRequest) -> HTTPResponse {
         do {
             return try route(request)
         } catch let error as APIError {
-            metrics.countError(error.code)
-            // A browser on a dashboard page gets the same refusal as a page (its status, headers and message).
-            if let (route, _) = Route.match(request.pathSegments), route.isDashboard { return dashboardRefusal(error) }
-            return error.response
+            return refusal(error, request)
         } catch {
             metrics.countError("internal_error")
             // One line an operator can match to the answer: an id, the request's path and, for a query, its
@@ -53,7 +60,16 @@ public final class API: HTTPHandler, Sendable {
         }
     }
 
-    private func route(_ request: HTTPRequest) throws -> HTTPResponse {
+    /// The answer to a refused request, counted; a browser on a dashboard page gets the same refusal as
+    /// a page (its status, headers and message).
+    private func refusal(_ error: APIError, _ request: HTTPRequest) -> HTTPResponse {
+        metrics.countError(error.code)
+        if let (route, _) = Route.match(request.pathSegments), route.isDashboard { return dashboardRefusal(error) }
+        return error.response
+    }
+
+    /// Route, method and token: everything decided on the head alone, the same in `admit` and `handle`.
+    private func gatekeep(_ request: HTTPRequest) throws(APIError) -> (route: Route, host: String?, identity: String?) {
         guard let (route, host) = Route.match(request.pathSegments) else {
             throw APIError.notFound("no such endpoint: \(request.path.prefix(200))")
         }
@@ -62,9 +78,13 @@ public final class API: HTTPHandler, Sendable {
             throw APIError(.methodNotAllowed, "method_not_allowed", "\(route.rawValue) answers \(route.allow)",
                            headers: [("Allow", route.allow)])
         }
-        try authorizer.check(request, needs: route.role)
+        return (route, host, try authorizer.identity(of: request, needs: route.role))
+    }
+
+    private func route(_ request: HTTPRequest) throws -> HTTPResponse {
+        let (route, host, identity) = try gatekeep(request)
         // Only answers that read the store for a query wait for a read slot; refusals above never do.
-        return route.readsStore ? try readGate.run { try answer(route, host: host, request) } : try answer(route, host: host, request)
+        return route.readsStore ? try readGate.run(for: identity) { try answer(route, host: host, request) } : try answer(route, host: host, request)
     }
 
     private func answer(_ route: Route, host: String?, _ request: HTTPRequest) throws -> HTTPResponse {

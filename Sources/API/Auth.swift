@@ -75,7 +75,11 @@ public struct TokenTable: Sendable {
 
     /// The role of `token`, or nil. Every entry is compared, whatever matched, in time independent of
     /// the bytes.
-    public func role(of token: String) -> Role? {
+    public func role(of token: String) -> Role? { lookup(token)?.role }
+
+    /// The role of `token` and its identity: `token:` and the first 6 bytes of its SHA-256 in hex, stable
+    /// across restarts and safe to log (it names the token without giving it away).
+    func lookup(_ token: String) -> (role: Role, identity: String)? {
         let presented = Self.digest(token)
         var found: Role?
         for entry in entries {
@@ -83,7 +87,7 @@ public struct TokenTable: Sendable {
             for i in 0..<32 { difference |= entry.digest[i] ^ presented[i] }
             if difference == 0 { found = entry.role }
         }
-        return found
+        return found.map { ($0, "token:" + presented.prefix(6).map { String(format: "%02x", $0) }.joined()) }
     }
 
     static func digest(_ token: String) -> [UInt8] {
@@ -99,8 +103,12 @@ public struct TokenTable: Sendable {
 struct Authorizer: Sendable {
     let tokens: TokenTable
 
-    func check(_ request: HTTPRequest, needs role: Role?) throws(APIError) {
-        guard let role, !tokens.isEmpty else { return }
+    /// Who asks, once allowed, for the server's per-identity connection share and the read gate's
+    /// fairness: the token's identity (`TokenTable.lookup`); without tokens (auth off) the client's
+    /// address, `ip:ADDRESS`; nil for a request that needs no token (probes), which stays anonymous.
+    func identity(of request: HTTPRequest, needs role: Role?) throws(APIError) -> String? {
+        guard !tokens.isEmpty else { return Self.address(request.remoteAddress).map { "ip:" + $0 } }
+        guard let role else { return nil }
         let challenge = [("WWW-Authenticate", "Bearer realm=\"capreg\"")]
         guard let header = request.headers["authorization"] else {
             throw APIError(.unauthorized, "unauthorized", "a bearer token is required (Authorization: Bearer TOKEN)", headers: challenge)
@@ -109,12 +117,20 @@ struct Authorizer: Sendable {
         guard parts.count == 2, parts[0].lowercased() == "bearer" else {
             throw APIError(.unauthorized, "unauthorized", "expected `Authorization: Bearer TOKEN`", headers: challenge)
         }
-        guard let granted = tokens.role(of: parts[1].trimmingCharacters(in: .whitespaces)) else {
+        guard let (granted, identity) = tokens.lookup(parts[1].trimmingCharacters(in: .whitespaces)) else {
             throw APIError(.unauthorized, "unauthorized", "the token is not valid",
                            headers: [("WWW-Authenticate", "Bearer realm=\"capreg\", error=\"invalid_token\"")])
         }
         guard granted.permits(role) else {
             throw APIError(.forbidden, "forbidden", "a \(granted.rawValue) token may not do this; it needs the \(role.rawValue) role")
         }
+        return identity
+    }
+
+    /// The address part of `ip:port` / `[ip]:port`; nil outside a server (no address).
+    static func address(_ remote: String) -> String? {
+        if remote.hasPrefix("["), let end = remote.firstIndex(of: "]") { return String(remote[remote.index(after: remote.startIndex)..<end]) }
+        guard let colon = remote.lastIndex(of: ":") else { return remote.isEmpty ? nil : remote }
+        return String(remote[..<colon])
     }
 }

@@ -79,6 +79,18 @@ public final class Metrics: @unchecked Sendable {
             out += "capreg_http_connections_accepted_total \(stats.connectionsAccepted)\n"
             family("capreg_http_connections_rejected_total", "counter", "Connections turned away with 503 (every slot busy).")
             out += "capreg_http_connections_rejected_total \(stats.connectionsRejected)\n"
+            family("capreg_http_connections_anonymous", "gauge", "Open connections without an identity (no admitted token yet).")
+            out += "capreg_http_connections_anonymous \(stats.connectionsAnonymous)\n"
+            family("capreg_http_anonymous_connections_cut_total", "counter", "Idle anonymous connections cut to make room for a new connection.")
+            out += "capreg_http_anonymous_connections_cut_total \(stats.anonymousConnectionsCut)\n"
+            family("capreg_http_admission_refusals_total", "counter", "Requests refused on their head (404, 405, 401, 403), body unread.")
+            out += "capreg_http_admission_refusals_total \(stats.admissionRefusals)\n"
+            family("capreg_http_identity_share_rejections_total", "counter", "429s: the token (or address) already held its share of connections.")
+            out += "capreg_http_identity_share_rejections_total \(stats.identityShareRejections)\n"
+            family("capreg_http_body_budget_rejections_total", "counter", "503s: the body did not fit in the server's buffered-body budget.")
+            out += "capreg_http_body_budget_rejections_total \(stats.bodyBudgetRejections)\n"
+            family("capreg_http_buffered_body_bytes", "gauge", "Body bytes reserved by requests being received or answered.")
+            out += "capreg_http_buffered_body_bytes \(stats.bufferedBodyBytes)\n"
             family("capreg_http_parse_errors_total", "counter", "Requests the HTTP parser refused.")
             out += "capreg_http_parse_errors_total \(stats.parseErrors)\n"
             family("capreg_http_read_timeouts_total", "counter", "408s: heads or bodies that did not arrive in time.")

@@ -2,26 +2,34 @@
 import Glibc
 #endif
 
-/// What every connection shares: configuration, handler, counters and the shutdown signal.
+/// What every connection shares: configuration, handler, counters, slots, the body budget and the
+/// shutdown signal.
 final class ConnectionContext: Sendable {
     let config: ServerConfig
     let handler: any HTTPHandler
     let counters: ServerCounters
+    let slots: ConnectionSlots
+    let budget: BodyBudget
     /// Read end of the shutdown pipe: readable once `shutdown()` starts, for the rest of the run.
     let wakeFD: Int32
     let stopping: StopFlag
 
-    init(config: ServerConfig, handler: any HTTPHandler, counters: ServerCounters, wakeFD: Int32, stopping: StopFlag) {
+    init(config: ServerConfig, handler: any HTTPHandler, counters: ServerCounters, slots: ConnectionSlots,
+         budget: BodyBudget, wakeFD: Int32, stopping: StopFlag) {
         self.config = config
         self.handler = handler
         self.counters = counters
+        self.slots = slots
+        self.budget = budget
         self.wakeFD = wakeFD
         self.stopping = stopping
     }
 }
 
-/// One connection's life on its worker thread: read with deadlines, parse, call the handler, write,
-/// repeat while keep-alive holds. Requests on one connection are served in order (pipelining).
+/// One connection's life on its worker thread: read with deadlines, parse, admit each head
+/// (`HTTPHandler.admit`, the identity's connection share, the body budget) before reading its body,
+/// call the handler, write, repeat while keep-alive holds. Requests on one connection are served in
+/// order (pipelining).
 ///
 /// Timeouts: a new connection has `headerReadTimeout` to send its first byte; between requests a
 /// keep-alive connection has `idleTimeout`. From a request's first byte its whole head must arrive
@@ -43,14 +51,29 @@ struct Connection {
         var waitingSince = MonotonicClock.millis()
         var requestStarted: Int64?
         var bodyStarted: Int64?
+        // The request between its admitted head and its answer: who asks, and the body bytes it took.
+        var admitted: (identity: String?, reservedBytes: Int)?
+        defer { if let admitted { context.budget.release(admitted.reservedBytes) } }
 
         while true {
             switch parser.next() {
+            case .head(var head):
+                head.remoteAddress = remote
+                head.connectionFD = fd
+                guard let admission = admit(head) else { return lingeringClose() }
+                admitted = admission
+                parser.reserveBodyCapacity()
+
             case .request(var request):
                 request.remoteAddress = remote
                 request.connectionFD = fd
+                request.identity = admitted?.identity
                 served += 1
-                guard respond(to: request) else { return lingeringClose() }
+                let keepOpen = respond(to: request)
+                if let done = admitted { context.budget.release(done.reservedBytes) }
+                admitted = nil
+                context.slots.setBusy(fd, false)
+                guard keepOpen else { return lingeringClose() }
                 waitingSince = MonotonicClock.millis()
                 // Pipelined bytes already here start the next request's clock now.
                 requestStarted = parser.phase == .idle ? nil : waitingSince
@@ -107,6 +130,53 @@ struct Connection {
         }
     }
 
+    /// Decides on a complete head before any of its body is read: the handler's `admit`, then the
+    /// identity's connection share, then the body's bytes from the server-wide budget. Nil: refused, the
+    /// answer is written, and the caller closes (the unread body leaves the framing unknown).
+    private func admit(_ head: HTTPRequest) -> (identity: String?, reservedBytes: Int)? {
+        // Being served from here on: a full server does not cut this connection to make room.
+        context.slots.setBusy(fd, true)
+        let identity: String?
+        switch context.handler.admit(head) {
+        case .refuse(let response):
+            context.counters.update { $0.admissionRefusals += 1 }
+            refuse(head, response, fromHandler: true)
+            return nil
+        case .admit(let named):
+            identity = named
+        }
+        if let identity {
+            switch context.slots.identify(fd, as: identity) {
+            case .accepted:
+                break
+            case .identityFull:
+                context.counters.update { $0.identityShareRejections += 1 }
+                let share = context.slots.perIdentity ?? 0
+                refuse(head, .serverError(.tooManyRequests, "this client already holds \(share) connections, its share; retry later or reuse one",
+                                          retryAfterSeconds: 1), fromHandler: false)
+                return nil
+            case .noSlot:
+                context.counters.update { $0.connectionsRejected += 1 }
+                refuse(head, .serverError(.serviceUnavailable, "too many connections; retry later", retryAfterSeconds: 1), fromHandler: false)
+                return nil
+            }
+        }
+        guard context.budget.reserve(head.contentLength) else {
+            context.counters.update { $0.bodyBudgetRejections += 1 }
+            refuse(head, .serverError(.serviceUnavailable, "request bodies being received fill the server's \(context.budget.capacity)-byte buffer; retry later",
+                                      retryAfterSeconds: 1), fromHandler: false)
+            return nil
+        }
+        return (identity, head.contentLength)
+    }
+
+    /// Answers a request refused at its head, always closing. The closing connection serves nobody
+    /// any more, so it may be cut to make room.
+    private func refuse(_ head: HTTPRequest, _ response: HTTPResponse, fromHandler: Bool) {
+        _ = send(response, to: head, keepAlive: false, handlerNanos: nil, fromHandler: fromHandler)
+        context.slots.setBusy(fd, false)
+    }
+
     /// Calls the handler and writes its response. True when the connection stays open.
     private func respond(to request: HTTPRequest) -> Bool {
         let started = MonotonicClock.nanos()
@@ -114,14 +184,21 @@ struct Connection {
         let response = context.handler.handle(request)
         let handlerNanos = MonotonicClock.nanos() - started
         let keepAlive = request.keepAlive && !response.closeConnection && !context.stopping.isSet
+        return send(response, to: request, keepAlive: keepAlive, handlerNanos: handlerNanos, fromHandler: true) && keepAlive
+    }
+
+    /// Writes `response` to `request` and reports it to `onResponse`. True when it was written.
+    /// `handlerNanos` is nil for answers given without calling `handle` (refusals at the head).
+    private func send(_ response: HTTPResponse, to request: HTTPRequest, keepAlive: Bool, handlerNanos: Int64?,
+                      fromHandler: Bool) -> Bool {
         let bytes = ResponseSerializer.serialize(response, keepAlive: keepAlive, omitBody: request.method == "HEAD",
                                                  date: HTTPDate.now())
         let written = write(bytes, status: response.status, handlerNanos: handlerNanos)
         config.onResponse?(ResponseMetric(
             method: request.method, path: request.path, status: response.status.code,
-            handlerDuration: .nanoseconds(handlerNanos), requestBodyBytes: request.body.count,
-            responseBytes: bytes.count, fromHandler: true))
-        return written && keepAlive
+            handlerDuration: .nanoseconds(handlerNanos ?? 0), requestBodyBytes: request.body.count,
+            responseBytes: bytes.count, fromHandler: fromHandler))
+        return written
     }
 
     private func sendServerError(_ status: HTTPStatus, _ message: String) {

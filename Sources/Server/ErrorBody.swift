@@ -53,6 +53,7 @@ public enum ErrorBody {
         case 413: "content_too_large"
         case 414: "uri_too_long"
         case 417: "expectation_failed"
+        case 429: "too_many_requests"
         case 431: "header_fields_too_large"
         case 500: "internal_error"
         case 501: "not_implemented"

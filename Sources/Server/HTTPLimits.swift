@@ -33,6 +33,9 @@ public struct HTTPParseError: Error, Sendable, Equatable, CustomStringConvertibl
 public enum HTTPParseResult: Sendable, Equatable {
     /// Nothing complete yet; feed more bytes.
     case needMore
+    /// A request's head, complete and checked (framing included); its `body` is empty and not read yet.
+    /// The same request follows as `.request` once its body is in.
+    case head(HTTPRequest)
     case request(HTTPRequest)
     case error(HTTPParseError)
 }

@@ -39,6 +39,11 @@ public struct HTTPRequest: Sendable, Equatable {
     public var version: HTTPVersion
     public var headers: HTTPHeaders
     public var body: [UInt8]
+    /// The body's announced length (`Content-Length`, 0 without one). Equal to `body.count` once the
+    /// body is read; in the head passed to `HTTPHandler.admit` the body is still empty.
+    public var contentLength: Int
+    /// What `HTTPHandler.admit` named for this request (nil: anonymous, or outside a server).
+    public var identity: String?
     /// The peer as `ip:port` (`[ip]:port` for IPv6). Empty outside a server (parser tests, fuzzing).
     public var remoteAddress: String
     /// Whether the client asked to keep the connection open (HTTP/1.1 default, `Connection: close`,
@@ -49,7 +54,7 @@ public struct HTTPRequest: Sendable, Equatable {
 
     public init(method: String, target: String, path: String, pathSegments: [String], rawQuery: String?,
                 query: [QueryItem], version: HTTPVersion, headers: HTTPHeaders, body: [UInt8],
-                remoteAddress: String = "", keepAlive: Bool) {
+                contentLength: Int? = nil, remoteAddress: String = "", keepAlive: Bool) {
         self.method = method
         self.target = target
         self.path = path
@@ -59,6 +64,7 @@ public struct HTTPRequest: Sendable, Equatable {
         self.version = version
         self.headers = headers
         self.body = body
+        self.contentLength = contentLength ?? body.count
         self.remoteAddress = remoteAddress
         self.keepAlive = keepAlive
     }

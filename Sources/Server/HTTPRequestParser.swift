@@ -1,6 +1,8 @@
 /// Incremental HTTP/1.1 request parser over bytes: no sockets, no clocks, so it can be fuzzed and
 /// tested byte by byte. Feed bytes with `append`, then call `next()` until it answers `.needMore`.
-/// Bytes past one request stay buffered for the next (pipelining).
+/// Each request is given twice: `.head` once its head is complete (body still empty, so the server can
+/// refuse it before reading the body), then `.request` with the body. Bytes past one request stay
+/// buffered for the next (pipelining).
 ///
 /// Only CRLF ends a line: a bare CR or LF anywhere in the head is a 400, found as soon as the byte
 /// arrives, and so is every other malformation, so a bad client is answered without waiting for more.
@@ -51,7 +53,8 @@ public struct HTTPRequestParser: Sendable {
     public var bufferedByteCount: Int { buffer.count - start }
 
     /// True once per request whose head asked `Expect: 100-continue` and whose body has not all
-    /// arrived: the server then sends `100 Continue` before reading on.
+    /// arrived, from the first `.needMore` after its `.head`: the server then sends `100 Continue`
+    /// (once it has admitted the head) before reading on.
     public mutating func takeContinueRequest() -> Bool {
         defer { continueWanted = false }
         return continueWanted
@@ -104,32 +107,56 @@ public struct HTTPRequestParser: Sendable {
         }
     }
 
+    /// The head is complete: hand it out before any body, even one that arrived with it, so every
+    /// request passes the server's admission the same way. The next `next()` goes on with the body.
     private mutating func endOfHead(_ current: RequestHead) throws(HTTPParseError) -> HTTPParseResult {
         let framing = try current.framing(limits: limits)
         head = nil
-        if buffer.count - scan >= framing.contentLength {
-            return deliver(current, framing, bodyStart: scan)
-        }
         pendingBody = (current, framing, scan)
-        continueWanted = framing.expectsContinue
-        return .needMore
+        continueWanted = framing.expectsContinue && buffer.count - scan < framing.contentLength
+        return .head(Self.request(current, framing, body: []))
+    }
+
+    private static func request(_ head: RequestHead, _ framing: RequestHead.Framing, body: [UInt8]) -> HTTPRequest {
+        HTTPRequest(
+            method: head.method, target: head.target, path: head.parsedTarget.path,
+            pathSegments: head.parsedTarget.pathSegments, rawQuery: head.parsedTarget.rawQuery,
+            query: head.parsedTarget.query, version: head.version, headers: head.headers,
+            body: body, contentLength: framing.contentLength, keepAlive: framing.keepAlive)
+    }
+
+    /// Makes room for the pending body at once (the server calls it once the head is admitted), so a
+    /// large body does not grow the buffer by doubling, which holds the old and the new copy at once.
+    public mutating func reserveBodyCapacity() {
+        guard let pending = pendingBody else { return }
+        buffer.reserveCapacity(pending.bodyStart + pending.framing.contentLength)
     }
 
     private mutating func deliver(_ head: RequestHead, _ framing: RequestHead.Framing, bodyStart: Int) -> HTTPParseResult {
         let end = bodyStart + framing.contentLength
-        let request = HTTPRequest(
-            method: head.method, target: head.target, path: head.parsedTarget.path,
-            pathSegments: head.parsedTarget.pathSegments, rawQuery: head.parsedTarget.rawQuery,
-            query: head.parsedTarget.query, version: head.version, headers: head.headers,
-            body: Array(buffer[bodyStart..<end]), keepAlive: framing.keepAlive)
+        let body: [UInt8]
+        if end == buffer.count && framing.contentLength > Self.handOverBodyBytes {
+            // A large body that ends the buffer: hand the buffer over (its head moved out) rather than
+            // copy it, so the server never holds a large body twice.
+            buffer.removeSubrange(0..<bodyStart)
+            body = buffer
+            buffer = []
+        } else {
+            body = Array(buffer[bodyStart..<end])
+        }
+        let request = Self.request(head, framing, body: body)
         pendingBody = nil
         continueWanted = false
-        start = end
-        scan = end
-        lineStart = end
+        start = buffer.isEmpty ? 0 : end
+        scan = start
+        lineStart = start
         compact()
         return .request(request)
     }
+
+    /// Bodies larger than this are handed over instead of copied; smaller ones are copied, so the
+    /// buffer keeps its capacity for the next request.
+    static let handOverBodyBytes = 64 * 1024
 
     /// Drops delivered bytes so a long keep-alive connection does not grow its buffer forever, and
     /// gives back a large body's memory once it is delivered.

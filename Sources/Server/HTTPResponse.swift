@@ -31,4 +31,12 @@ public struct HTTPResponse: Sendable, Equatable {
                              details: [(String, ErrorDetail)] = []) -> HTTPResponse {
         .json(status, ErrorBody.encode(code: code, message: message, details: details))
     }
+
+    /// An error the server itself answers, with the code it uses for `status`; `retryAfterSeconds`
+    /// sets `Retry-After` (load shedding: 429, 503).
+    static func serverError(_ status: HTTPStatus, _ message: String, retryAfterSeconds: Int? = nil) -> HTTPResponse {
+        var response = HTTPResponse.error(status, code: ErrorBody.code(for: status), message: message)
+        if let retryAfterSeconds { response.headers.set("Retry-After", String(retryAfterSeconds)) }
+        return response
+    }
 }

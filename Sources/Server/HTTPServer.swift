@@ -8,7 +8,10 @@ import Glibc
 /// Design: one accept thread and a pool of worker threads, one connection per worker (at most
 /// `maxConnections`). A worker waits for its socket with poll() and a deadline, so a slow or idle
 /// client only ever holds its own worker, never the accept loop or another connection. When every
-/// slot is busy the accept thread answers 503 itself, without blocking, and closes. Handlers run on
+/// slot is busy the accept thread cuts the oldest idle anonymous connection (ConnectionSlots) or, if
+/// there is none, answers 503 itself, without blocking, and closes. Each request's head goes to the
+/// handler's `admit` before its body is read, and its body must fit the server-wide budget
+/// (BodyBudget), so no client makes the server buffer bodies it will refuse. Handlers run on
 /// the workers and may block (the store is synchronous); blocking I/O on a thread per connection keeps
 /// latency low and the code short, which an event loop would not at this size.
 ///
@@ -47,6 +50,8 @@ public final class HTTPServer: @unchecked Sendable {
     private var finalReport: ShutdownReport?
     private var listener: Socket.Listener?
     private var pool: WorkerPool?
+    private var slots: ConnectionSlots?
+    private var budget: BodyBudget?
     private var wakeRead: Int32 = -1
     private var wakeWrite: Int32 = -1
 
@@ -62,7 +67,10 @@ public final class HTTPServer: @unchecked Sendable {
 
     public func stats() -> ServerStats {
         var stats = counters.snapshot()
-        stats.connectionsOpen = lock.withLock { pool?.activeCount ?? 0 }
+        let (pool, slots, budget) = lock.withLock { (self.pool, self.slots, self.budget) }
+        stats.connectionsOpen = pool?.activeCount ?? 0
+        stats.connectionsAnonymous = slots?.anonymousCount ?? 0
+        stats.bufferedBodyBytes = budget?.inUse ?? 0
         return stats
     }
 
@@ -88,10 +96,16 @@ public final class HTTPServer: @unchecked Sendable {
             wakeWrite = fds[1]
             listener = bound
             started = true
-            let context = ConnectionContext(config: config, handler: handler, counters: counters,
-                                            wakeFD: wakeRead, stopping: stopping)
-            pool = WorkerPool(capacity: config.maxConnections) { job in
+            let slots = ConnectionSlots(capacity: config.maxConnections, reservedAnonymous: config.reservedAnonymousConnections,
+                                        perIdentity: config.maxConnectionsPerIdentity, counters: counters)
+            let budget = BodyBudget(capacity: max(config.maxBufferedBodyBytes, config.limits.maxBodyBytes))
+            self.slots = slots
+            self.budget = budget
+            let context = ConnectionContext(config: config, handler: handler, counters: counters, slots: slots,
+                                            budget: budget, wakeFD: wakeRead, stopping: stopping)
+            pool = WorkerPool(capacity: slots.descriptorLimit) { job in
                 Connection(fd: job.fd, remote: job.remote, context: context).run()
+                slots.close(job.fd)
             }
         }
         acceptExited.withLock { acceptRunning = true }
@@ -101,7 +115,7 @@ public final class HTTPServer: @unchecked Sendable {
     }
 
     private func acceptLoop() {
-        let (listenFD, wake, pool) = lock.withLock { (listener?.fd ?? -1, wakeRead, self.pool) }
+        let (listenFD, wake, pool, slots) = lock.withLock { (listener?.fd ?? -1, wakeRead, self.pool, self.slots) }
         defer {
             close(listenFD)
             acceptExited.withLock {
@@ -109,7 +123,7 @@ public final class HTTPServer: @unchecked Sendable {
                 acceptExited.broadcast()
             }
         }
-        guard let pool else { return }
+        guard let pool, let slots else { return }
         while true {
             let wait = Socket.waitReadable(listenFD, wake: wake, timeoutMillis: Int64(Int32.max))
             if wait == .woken || stopping.isSet { return }
@@ -117,7 +131,15 @@ public final class HTTPServer: @unchecked Sendable {
             // Take everything pending: one poll wake-up can stand for many connections.
             while let (fd, remote) = Socket.accept(listenFD) {
                 counters.update { $0.connectionsAccepted += 1 }
-                if !pool.submit((fd, remote)) { reject(fd) }
+                guard slots.take(fd) else {
+                    reject(fd)
+                    close(fd)
+                    continue
+                }
+                if !pool.submit((fd, remote)) {
+                    reject(fd)
+                    slots.close(fd)
+                }
             }
             if errno == EMFILE || errno == ENFILE {
                 usleep(10_000)  // out of descriptors: back off instead of spinning on poll
@@ -126,10 +148,10 @@ public final class HTTPServer: @unchecked Sendable {
     }
 
     /// Every slot is busy: answer 503 without waiting (the socket buffer of a new connection is empty,
-    /// so it fits) and close.
+    /// so it fits); the caller closes.
     private func reject(_ fd: Int32) {
         let bytes = ResponseSerializer.serverError(.serviceUnavailable, "too many connections; retry later",
-                                                   date: HTTPDate.now())
+                                                   retryAfterSeconds: 1, date: HTTPDate.now())
         // Counted before the client can see the answer, so stats never lag what a client observed.
         counters.update {
             $0.connectionsRejected += 1
@@ -138,7 +160,6 @@ public final class HTTPServer: @unchecked Sendable {
         Socket.sendNow(fd, bytes)
         _ = Glibc.shutdown(fd, Int32(SHUT_WR))
         Socket.drainNow(fd)
-        close(fd)
         config.onResponse?(ResponseMetric(method: "", path: "", status: 503, handlerDuration: .zero,
                                           requestBodyBytes: 0, responseBytes: bytes.count, fromHandler: false))
     }
@@ -150,12 +171,12 @@ public final class HTTPServer: @unchecked Sendable {
     @discardableResult
     public func shutdown(drainTimeout: Duration? = nil) -> ShutdownReport {
         let began = MonotonicClock.millis()
-        let (first, pool, wakeWrite) = lock.withLock { () -> (Bool, WorkerPool?, Int32) in
+        let (first, pool, slots, wakeWrite) = lock.withLock { () -> (Bool, WorkerPool?, ConnectionSlots?, Int32) in
             let first = started && !stopping.isSet
             if first { stopping.set() }
-            return (first, self.pool, self.wakeWrite)
+            return (first, self.pool, self.slots, self.wakeWrite)
         }
-        guard first, let pool else { return waitForFinalReport() }
+        guard first, let pool, let slots else { return waitForFinalReport() }
         var byte: UInt8 = 1
         _ = write(wakeWrite, &byte, 1)
         acceptExited.withLock {
@@ -166,7 +187,7 @@ public final class HTTPServer: @unchecked Sendable {
         let drained = pool.waitUntilIdle(deadline: deadline)
         var cut = 0
         if !drained {
-            cut = pool.cutAll()
+            cut = slots.cutAll()
             // Workers blocked in socket calls return at once; one stuck in a handler cannot be helped.
             _ = pool.waitUntilIdle(deadline: MonotonicClock.millis() + 1000)
         }

@@ -45,9 +45,8 @@ enum ResponseSerializer {
     }
 
     /// A server-made error (400, 408, 503, ...) in the shared JSON shape; these always close.
-    static func serverError(_ status: HTTPStatus, _ message: String, date: String) -> [UInt8] {
-        serialize(.error(status, code: ErrorBody.code(for: status), message: message),
-                  keepAlive: false, omitBody: false, date: date)
+    static func serverError(_ status: HTTPStatus, _ message: String, retryAfterSeconds: Int? = nil, date: String) -> [UInt8] {
+        serialize(.serverError(status, message, retryAfterSeconds: retryAfterSeconds), keepAlive: false, omitBody: false, date: date)
     }
 }
 

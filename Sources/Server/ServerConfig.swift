@@ -8,8 +8,23 @@ public struct ServerConfig: Sendable {
     /// 0 asks the kernel for a free port; `HTTPServer.port` tells which after `start()`.
     public var port: UInt16
     public var limits: HTTPLimits
-    /// Connections served at once (one worker thread each). The next one gets 503 and is closed.
+    /// Connections served at once (one worker thread each). The next one gets 503 and is closed, or,
+    /// with `reservedAnonymousConnections`, cuts the oldest idle anonymous connection (ConnectionSlots).
     public var maxConnections: Int
+    /// Slots identified connections may not take, kept for anonymous ones (every new connection until
+    /// its first request is admitted with an identity, and requests that need none, such as health
+    /// probes). When every slot is taken, a new connection cuts the oldest anonymous connection not being
+    /// served, so anonymous clients cannot keep an identified one out. nil: the handler names no
+    /// identities; nothing is cut and a full server answers 503. At most `maxConnections - 1`.
+    public var reservedAnonymousConnections: Int?
+    /// Connections one identity may hold at once; its next request gets 429 (`Retry-After: 1`) and the
+    /// connection is closed. nil: no bound.
+    public var maxConnectionsPerIdentity: Int?
+    /// Bytes of request bodies held at once over every connection: each admitted request takes its
+    /// `Content-Length` before its body is read and gives it back once answered. One that does not fit
+    /// gets 503 (`Retry-After: 1`) without its body being read. Raised to `limits.maxBodyBytes` if below,
+    /// so any allowed body fits alone.
+    public var maxBufferedBodyBytes: Int
     /// From a request's first byte until its empty line. A client dribbling its head gets 408.
     /// Also bounds a new connection's wait for its first byte (closed silently).
     public var headerReadTimeout: Duration
@@ -31,7 +46,8 @@ public struct ServerConfig: Sendable {
     public var onResponse: (@Sendable (ResponseMetric) -> Void)?
 
     public init(host: String = "127.0.0.1", port: UInt16 = 8080, limits: HTTPLimits = HTTPLimits(),
-                maxConnections: Int = 256,
+                maxConnections: Int = 256, reservedAnonymousConnections: Int? = nil,
+                maxConnectionsPerIdentity: Int? = nil, maxBufferedBodyBytes: Int = 32 * 1024 * 1024,
                 headerReadTimeout: Duration = .seconds(10),
                 bodyReadTimeout: Duration = .seconds(30), idleTimeout: Duration = .seconds(30),
                 writeTimeout: Duration = .seconds(30), drainTimeout: Duration = .seconds(10),
@@ -41,6 +57,9 @@ public struct ServerConfig: Sendable {
         self.port = port
         self.limits = limits
         self.maxConnections = max(1, maxConnections)
+        self.reservedAnonymousConnections = reservedAnonymousConnections
+        self.maxConnectionsPerIdentity = maxConnectionsPerIdentity
+        self.maxBufferedBodyBytes = maxBufferedBodyBytes
         self.headerReadTimeout = headerReadTimeout
         self.bodyReadTimeout = bodyReadTimeout
         self.idleTimeout = idleTimeout

@@ -19,9 +19,22 @@ public struct ResponseMetric: Sendable {
 public struct ServerStats: Sendable, Equatable {
     /// Every connection accept() returned, the rejected ones included.
     public var connectionsAccepted = 0
-    /// Turned away with 503 because every connection slot was busy.
+    /// Turned away with 503 because every connection slot was busy (at accept, or, for a connection's
+    /// first identified request, every slot identified connections may hold).
     public var connectionsRejected = 0
     public var connectionsOpen = 0
+    /// Open connections without an identity (gauge).
+    public var connectionsAnonymous = 0
+    /// Anonymous connections cut to make room for a new connection when every slot was taken.
+    public var anonymousConnectionsCut = 0
+    /// Requests the handler refused after their head (`HTTPHandler.admit`), body unread.
+    public var admissionRefusals = 0
+    /// 429s: the request's identity already held `maxConnectionsPerIdentity` connections.
+    public var identityShareRejections = 0
+    /// 503s: the request's body did not fit in `maxBufferedBodyBytes` beside the bodies being held.
+    public var bodyBudgetRejections = 0
+    /// Body bytes reserved by requests being read or answered now (gauge).
+    public var bufferedBodyBytes = 0
     /// Requests that reached the handler.
     public var requestsHandled = 0
     /// Responses by status class: index 1 is 1xx … index 5 is 5xx (index 0 unused). Includes the

@@ -4,10 +4,8 @@ import Glibc
 #endif
 
 /// At most `capacity` connections at a time, each on a worker thread of its own. Workers are started
-/// when needed and then kept, waiting for the next connection, until `stop()`.
-///
-/// The pool owns every accepted descriptor from `submit` until it closes it, under its lock, so a
-/// forced shutdown (`cutAll`) can never hit a descriptor number that was already closed and reused.
+/// when needed and then kept, waiting for the next connection, until `stop()`. The descriptors belong
+/// to `ConnectionSlots`; `work` closes its connection there when done.
 final class WorkerPool: @unchecked Sendable {
     typealias Job = (fd: Int32, remote: String)
 
@@ -16,9 +14,8 @@ final class WorkerPool: @unchecked Sendable {
     private let work: @Sendable (Job) -> Void
     private var queue: [Job] = []
     private var idleWorkers = 0
-    /// Connections submitted and not yet closed.
+    /// Connections submitted and not yet done.
     private var active = 0
-    private var open: Set<Int32> = []
     private var stopping = false
 
     init(capacity: Int, work: @escaping @Sendable (Job) -> Void) {
@@ -34,7 +31,6 @@ final class WorkerPool: @unchecked Sendable {
         defer { condition.unlock() }
         guard active < capacity, !stopping else { return false }
         active += 1
-        open.insert(job.fd)
         queue.append(job)
         if idleWorkers >= queue.count {
             condition.signal()
@@ -64,8 +60,6 @@ final class WorkerPool: @unchecked Sendable {
             work(job)
 
             condition.lock()
-            open.remove(job.fd)
-            close(job.fd)
             active -= 1
             condition.broadcast()
             condition.unlock()
@@ -90,14 +84,5 @@ final class WorkerPool: @unchecked Sendable {
             _ = condition.wait(until: Date(timeIntervalSinceNow: Double(remaining) / 1000))
         }
         return true
-    }
-
-    /// Shuts every open connection down (both directions) so workers blocked on it return at once.
-    /// Returns how many there were. The descriptors stay open until their workers close them.
-    func cutAll() -> Int {
-        condition.withLock {
-            for fd in open { _ = shutdown(fd, Int32(SHUT_RDWR)) }
-            return open.count
-        }
     }
 }

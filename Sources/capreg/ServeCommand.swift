@@ -1,6 +1,9 @@
 import API
 import ArgumentParser
 import Foundation
+#if canImport(Glibc)
+import Glibc
+#endif
 import Logging
 import Server
 import Store
@@ -44,8 +47,17 @@ struct ServeCommand: ParsableCommand {
 
     @OptionGroup var clock: ClockSkewOption
 
-    @Option(help: "Connections served at once; the next gets 503.")
+    @Option(help: "Connections served at once. When all are taken, a new one cuts the oldest idle connection without a token yet, or gets 503.")
     var maxConnections = 256
+
+    @Option(help: ArgumentHelp("Connection slots tokens may not take, kept for connections without a token yet (every new one) and probes (default: an eighth of --max-connections).", valueName: "n"))
+    var reservedAnonymousConnections: Int?
+
+    @Option(help: ArgumentHelp("Connections one token (without tokens: one client address) may hold; its next request gets 429 (default: a quarter of --max-connections).", valueName: "n"))
+    var maxConnectionsPerIdentity: Int?
+
+    @Option(help: "Request body bytes held at once over all connections (default 32 MiB); a body that does not fit gets 503 before it is read. At least --max-body-bytes.")
+    var maxBufferedBodyBytes = ServerConfig(host: "", port: 0).maxBufferedBodyBytes
 
     @Option(help: "Queries read from the store at once; more wait their turn (default: two per core). Probes, /metrics and refusals never wait.")
     var maxConcurrentReads = API.defaultConcurrentReads
@@ -84,6 +96,33 @@ struct ServeCommand: ParsableCommand {
         where value < 1 {
             throw ValidationError("\(name) must be at least 1")
         }
+        if reservedAnonymousConnections.map({ $0 < 1 || $0 >= maxConnections }) ?? false {
+            throw ValidationError("--reserved-anonymous-connections must be at least 1 and below --max-connections (\(maxConnections))")
+        }
+        if maxConnectionsPerIdentity.map({ $0 < 1 }) ?? false {
+            throw ValidationError("--max-connections-per-identity must be at least 1")
+        }
+        if maxBufferedBodyBytes < maxBodyBytes {
+            throw ValidationError("--max-buffered-body-bytes (\(maxBufferedBodyBytes)) must be at least --max-body-bytes (\(maxBodyBytes)): a body of the largest size must fit")
+        }
+    }
+
+    /// Request bodies (up to --max-body-bytes each) get mappings of their own, given back when freed. By
+    /// default glibc raises its mmap threshold after the first large free, and later bodies come from
+    /// per-thread arenas that keep freed memory: with 150 clients sending 4 MiB bodies at once, peak RSS
+    /// was 110–160 MB instead of about 95 MB (bench/admission/run.sh). mallopt is looked up because
+    /// Swift's Glibc module leaves out <malloc.h>; `MALLOC_MMAP_THRESHOLD_` in the environment wins.
+    static func mapLargeAllocations() {
+        guard ProcessInfo.processInfo.environment["MALLOC_MMAP_THRESHOLD_"] == nil,
+              let symbol = dlsym(nil, "mallopt") else { return }
+        typealias Mallopt = @convention(c) (Int32, Int32) -> Int32
+        let mmapThreshold: Int32 = -3  // M_MMAP_THRESHOLD
+        _ = unsafeBitCast(symbol, to: Mallopt.self)(mmapThreshold, 256 * 1024)
+    }
+
+    /// The default shares of --max-connections: at least one connection, and at least one left for the rest.
+    static func share(of maxConnections: Int, divisor: Int) -> Int {
+        max(1, min(maxConnections / divisor, maxConnections - 1))
     }
 
     /// `host:port`, `[v6]:port`. nil when malformed.
@@ -95,6 +134,7 @@ struct ServeCommand: ParsableCommand {
     }
 
     func run() throws {
+        ServeCommand.mapLargeAllocations()
         LoggingSystem.bootstrap(StreamLogHandler.standardError)
         let logger = Logger(label: "capreg.serve")
         let (host, port) = ServeCommand.split(listen)!
@@ -116,7 +156,10 @@ struct ServeCommand: ParsableCommand {
         let config = ServerConfig(
             host: host, port: port,
             limits: HTTPLimits(maxHeadBytes: maxHeadBytes, maxHeaderCount: maxHeaderCount, maxBodyBytes: maxBodyBytes),
-            maxConnections: maxConnections, headerReadTimeout: .seconds(headerTimeout), idleTimeout: .seconds(idleTimeout),
+            maxConnections: maxConnections,
+            reservedAnonymousConnections: reservedAnonymousConnections ?? ServeCommand.share(of: maxConnections, divisor: 8),
+            maxConnectionsPerIdentity: maxConnectionsPerIdentity ?? ServeCommand.share(of: maxConnections, divisor: 4),
+            maxBufferedBodyBytes: maxBufferedBodyBytes, headerReadTimeout: .seconds(headerTimeout), idleTimeout: .seconds(idleTimeout),
             drainTimeout: .seconds(drainTimeout),
             onResponse: { metric in
                 api.record(metric)

@@ -14,7 +14,7 @@ import Testing
             count = API.defaultConcurrentReads
             let held = DispatchSemaphore(value: 0)
             for _ in 0..<count {
-                Thread.detachNewThread { [released] in api.readGate.run { held.signal(); released.wait() } }
+                Thread.detachNewThread { [released] in api.readGate.run(for: "holder") { held.signal(); released.wait() } }
             }
             for _ in 0..<count { held.wait() }
         }
@@ -45,6 +45,42 @@ import Testing
         slots.release()
         #expect(answered.wait(timeout: .now() + 10) == .success)
         #expect(status.value == 200, "the query is answered once a slot frees")
+    }
+
+    /// Identity A holds both slots and has two more queries waiting; B's one query, queued last, gets the
+    /// next slot, because A already holds more. Then A's waiters in their order.
+    @Test func aFreedSlotGoesToTheWaitingIdentityHoldingFewest() {
+        let gate = ReadGate(limit: 2)
+        let order = LockedOrder()
+        let release = [DispatchSemaphore(value: 0), DispatchSemaphore(value: 0)]
+        let holding = DispatchSemaphore(value: 0)
+        let finished = DispatchGroup()
+        for r in release {
+            finished.enter()
+            Thread.detachNewThread { gate.run(for: "A") { holding.signal(); r.wait() }; finished.leave() }
+        }
+        for _ in release { holding.wait() }
+        func queue(_ identity: String, _ name: String, waiting: Int) {
+            finished.enter()
+            Thread.detachNewThread { gate.run(for: identity) { order.append(name) }; finished.leave() }
+            while gate.waitingCount < waiting { usleep(1000) }
+        }
+        queue("A", "A3", waiting: 1)
+        queue("A", "A4", waiting: 2)
+        queue("B", "B1", waiting: 3)
+        release[0].signal()
+        while order.names.count < 3 { usleep(1000) }
+        #expect(order.names == ["B1", "A3", "A4"])
+        release[1].signal()
+        #expect(finished.wait(timeout: .now() + 5) == .success)
+        #expect(gate.waitingCount == 0)
+    }
+
+    final class LockedOrder: @unchecked Sendable {
+        private let lock = NSLock()
+        private var _names: [String] = []
+        var names: [String] { lock.withLock { _names } }
+        func append(_ name: String) { lock.withLock { _names.append(name) } }
     }
 
     final class LockedStatus: @unchecked Sendable {

@@ -11,6 +11,8 @@ final class TestAPI {
     static let readerToken = "reader-token-0123456789abcdef"
     static let collectorToken = "collector-token-0123456789abcdef"
     static let adminToken = "admin-token-0123456789abcdef"
+    /// A second reader, for tests of fairness between identities.
+    static let otherReaderToken = "other-reader-token-0123456789abcdef"
 
     let dir: TempDir
     let store: SQLiteStore
@@ -21,7 +23,8 @@ final class TestAPI {
     static let neverStale = DurationText(seconds: DurationText.maxSeconds)
 
     init(tokens: Bool = true, staleAfter: DurationText = TestAPI.neverStale,
-         maxClockSkew: DurationText = DurationText(seconds: Int64(ClockBound.defaultMaxSkew))) throws {
+         maxClockSkew: DurationText = DurationText(seconds: Int64(ClockBound.defaultMaxSkew)),
+         configure: (inout ServerConfig) -> Void = { _ in }) throws {
         dir = try TempDir()
         store = try SQLiteStore(path: dir.path("r.sqlite"))
         var table = TokenTable()
@@ -29,11 +32,13 @@ final class TestAPI {
             table.add(token: Self.readerToken, role: .reader)
             table.add(token: Self.collectorToken, role: .collector)
             table.add(token: Self.adminToken, role: .admin)
+            table.add(token: Self.otherReaderToken, role: .reader)
         }
         let api = API(store: store, tokens: table, staleAfter: staleAfter, maxClockSkew: maxClockSkew)
         self.api = api
-        server = HTTPServer(config: ServerConfig(host: "127.0.0.1", port: 0, drainTimeout: .seconds(2),
-                                                 onResponse: { api.record($0) }), handler: api)
+        var config = ServerConfig(host: "127.0.0.1", port: 0, drainTimeout: .seconds(2), onResponse: { api.record($0) })
+        configure(&config)
+        server = HTTPServer(config: config, handler: api)
         api.metrics.attach(serverStats: { [server] in server.stats() })
         try server.start()
     }

@@ -62,4 +62,21 @@ struct ServeCommandTests {
         #expect(run.status == 64)
         #expect(run.stderr.contains("there is no --port: give --listen HOST:PORT, e.g. --listen 127.0.0.1:9090"), "\(run.stderr)")
     }
+
+    @Test("admission limits that cannot work are refused at start, naming the flag")
+    func refusesImpossibleAdmissionLimits() throws {
+        let dir = try TempDir()
+        let cases: [([String], String)] = [
+            (["--max-buffered-body-bytes", "1000", "--max-body-bytes", "2000"],
+             "--max-buffered-body-bytes (1000) must be at least --max-body-bytes (2000)"),
+            (["--reserved-anonymous-connections", "8", "--max-connections", "8"],
+             "--reserved-anonymous-connections must be at least 1 and below --max-connections (8)"),
+            (["--max-connections-per-identity", "0"], "--max-connections-per-identity must be at least 1"),
+        ]
+        for (flags, message) in cases {
+            let run = try CapregBinary.run(["serve", "--db", dir.path("r.sqlite"), "--listen", "127.0.0.1:0"] + flags, timeout: 20)
+            #expect(run.status == 64, "\(flags)")
+            #expect(run.stderr.contains(message), "\(run.stderr)")
+        }
+    }
 }

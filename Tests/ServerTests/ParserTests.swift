@@ -23,6 +23,7 @@ import Testing
                 let r = parser.next()
                 switch r {
                 case .needMore: break loop
+                case .head: continue  // each request follows as .request; heads have tests of their own
                 case .request: results.append(r)
                 case .error: results.append(r); return results
                 }
@@ -242,6 +243,8 @@ import Testing
     @Test func expectContinueIsAskedForOnce() {
         var parser = HTTPRequestParser()
         parser.append(Array("POST / HTTP/1.1\r\nHost: x\r\nExpect: 100-Continue\r\nContent-Length: 2\r\n\r\n".utf8))
+        // The head comes out first: the server admits it before it takes the request for 100 Continue.
+        guard case .head = parser.next() else { Issue.record("no head"); return }
         let first = parser.next()
         #expect(first == .needMore)
         #expect(parser.phase == .body)
@@ -264,6 +267,7 @@ import Testing
         #expect(partial == .needMore)
         #expect(parser.phase == .head)
         parser.append(Array("T / HTTP/1.1\r\nHost: x\r\n\r\n".utf8))
+        guard case .head = parser.next() else { Issue.record("no head"); return }
         guard case .request = parser.next() else { Issue.record("no request"); return }
         #expect(parser.phase == .idle)
         #expect(parser.bufferedByteCount == 0)
@@ -283,8 +287,55 @@ import Testing
         let one = Array("POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\n\r\nhello".utf8)
         for _ in 0..<10_000 {
             parser.append(one)
-            guard case .request = parser.next() else { Issue.record("no request"); return }
+            guard case .head = parser.next(), case .request = parser.next() else { Issue.record("no request"); return }
         }
         #expect(parser.bufferedByteCount == 0)
+    }
+
+    /// The server admits a request on its head alone: the parser hands the head out before reading any
+    /// body, with the announced length, even when the body arrived in the same bytes.
+    @Test func theHeadComesOutBeforeItsBody() {
+        var parser = HTTPRequestParser()
+        parser.append(Array("POST /v1/reports HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer t\r\nContent-Length: 5\r\n\r\nhelloGET / HTTP/1.1\r\nHost: x\r\n\r\n".utf8))
+        guard case .head(let head) = parser.next() else { Issue.record("no head first"); return }
+        #expect(head.path == "/v1/reports")
+        #expect(head.headers["authorization"] == "Bearer t")
+        #expect(head.body.isEmpty)
+        #expect(head.contentLength == 5)
+        guard case .request(let request) = parser.next() else { Issue.record("no request after the head"); return }
+        #expect(request.body == Array("hello".utf8))
+        #expect(request.contentLength == 5)
+        guard case .head(let next) = parser.next() else { Issue.record("the pipelined request's head"); return }
+        #expect(next.method == "GET" && next.contentLength == 0)
+
+        var waiting = HTTPRequestParser()
+        waiting.append(Array("POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 4194304\r\n\r\n".utf8))
+        guard case .head(let big) = waiting.next() else { Issue.record("no head without its body"); return }
+        #expect(big.contentLength == 4_194_304)
+        #expect(waiting.next() == .needMore)
+    }
+
+    /// A large body that ends the buffer is handed over, not copied; one followed by a pipelined request
+    /// is copied. Either way the bytes and what follows are exact.
+    @Test func largeBodiesArriveWholeWhetherHandedOverOrCopied() {
+        let size = HTTPRequestParser.handOverBodyBytes + 1000
+        let body = (0..<size).map { UInt8(truncatingIfNeeded: $0 * 7) }
+        let head = Array("POST / HTTP/1.1\r\nHost: x\r\nContent-Length: \(size)\r\n\r\n".utf8)
+        for pipelined in [false, true] {
+            var parser = HTTPRequestParser()
+            parser.append(head)
+            guard case .head = parser.next() else { Issue.record("no head"); return }
+            parser.reserveBodyCapacity()
+            for chunk in stride(from: 0, to: size, by: 65536) { parser.append(body[chunk..<min(size, chunk + 65536)]) }
+            if pipelined { parser.append(Array("GET /next HTTP/1.1\r\nHost: x\r\n\r\n".utf8)) }
+            guard case .request(let r) = parser.next() else { Issue.record("no request"); return }
+            #expect(r.body == body)
+            if pipelined {
+                guard case .head(let next) = parser.next(), case .request = parser.next() else { Issue.record("no pipelined request"); return }
+                #expect(next.path == "/next")
+            }
+            #expect(parser.bufferedByteCount == 0)
+            #expect(parser.phase == .idle)
+        }
     }
 }

@@ -1,4 +1,5 @@
 import Foundation
+import TestSupport
 @testable import Server
 #if canImport(Glibc)
 import Glibc
@@ -16,7 +17,9 @@ final class TestServer: @unchecked Sendable {
 
     var metrics: [ResponseMetric] { lock.withLock { _metrics } }
 
-    init(host: String = "127.0.0.1", configure: (inout ServerConfig) -> Void = { _ in }) throws {
+    /// `admit` is the handler's admission (default: every request, without an identity).
+    init(host: String = "127.0.0.1", configure: (inout ServerConfig) -> Void = { _ in },
+         admit: @escaping @Sendable (HTTPRequest) -> Admission = { _ in .admit(identity: nil) }) throws {
         var config = ServerConfig(host: host, port: 0, headerReadTimeout: .seconds(5), idleTimeout: .seconds(5),
                                   drainTimeout: .seconds(3), lingerTimeout: .milliseconds(200))
         configure(&config)
@@ -27,7 +30,7 @@ final class TestServer: @unchecked Sendable {
             userCallback?(metric)
         }
         let started = slowStarted
-        server = HTTPServer(config: config, handler: ClosureHandler { request in
+        server = HTTPServer(config: config, handler: ClosureHandler(admit: admit) { request in
             TestServer.handle(request, slowStarted: started)
         })
         box.owner = self
@@ -77,14 +80,4 @@ private final class MetricsBox: @unchecked Sendable {
 
 func get(_ path: String, _ extra: String = "") -> String {
     "GET \(path) HTTP/1.1\r\nHost: test\r\n\(extra)\r\n"
-}
-
-/// Polls `condition` every 10 ms for up to `seconds`.
-func eventually(_ seconds: Double = 5, _ condition: () -> Bool) -> Bool {
-    let deadline = Date().addingTimeInterval(seconds)
-    while Date() < deadline {
-        if condition() { return true }
-        usleep(10_000)
-    }
-    return condition()
 }

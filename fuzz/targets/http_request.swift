@@ -2,7 +2,8 @@
 // libFuzzer entry: the HTTP/1.1 request parser on arbitrary bytes. The first byte picks the limits and
 // how the rest is split into reads; the rest is the byte stream of one connection.
 // Invariants: no crash; fed whole or split anywhere, the parser gives the same results; a request's
-// body is exactly its Content-Length; no request carries Transfer-Encoding (so never both CL and TE);
+// body is exactly its Content-Length and follows its head, which has none; no request carries
+// Transfer-Encoding (so never both CL and TE);
 // limits hold; an error is final.
 let fuzzLimits = [
     HTTPLimits(),
@@ -26,7 +27,7 @@ func parseStream(_ bytes: [UInt8], limits: HTTPLimits, stride: Int) -> [HTTPPars
             case .needMore:
                 precondition(parser.bufferedByteCount <= bytes.count)
                 _ = parser.takeContinueRequest()
-            case .request:
+            case .head, .request:
                 results.append(result)
                 continue
             case .error:
@@ -69,8 +70,19 @@ public func fuzzHTTPRequest(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
         }
         precondition(results == whole, "a split at \(cut) changed the result")
     }
+    var lastHead: HTTPRequest?
     for result in whole {
+        if case .head(let head) = result {
+            precondition(lastHead == nil && head.body.isEmpty, "a head without its request, or with a body")
+            lastHead = head
+            continue
+        }
         guard case .request(let request) = result else { continue }
+        var announced = request
+        announced.body = []
+        precondition(lastHead == announced, "a request that differs from its head")
+        precondition(request.contentLength == request.body.count)
+        lastHead = nil
         let lengths = request.headers.values("content-length")
         precondition(lengths.count <= 1, "more than one Content-Length accepted")
         precondition(request.body.count == (lengths.first.flatMap { Int($0) } ?? 0), "body length is not Content-Length")

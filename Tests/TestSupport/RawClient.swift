@@ -5,33 +5,33 @@ import Glibc
 
 /// A deliberately dumb HTTP client on a raw socket: it sends exactly the bytes a test gives it and
 /// reads responses with its own small parser, so tests see what the server really wrote.
-final class RawClient: @unchecked Sendable {
-    struct Response {
-        let status: Int
-        let headers: [(String, String)]
-        let body: [UInt8]
+public final class RawClient: @unchecked Sendable {
+    public struct Response {
+        public let status: Int
+        public let headers: [(String, String)]
+        public let body: [UInt8]
 
-        func header(_ name: String) -> String? {
+        public func header(_ name: String) -> String? {
             headers.first { $0.0.lowercased() == name.lowercased() }?.1
         }
 
-        var text: String { String(decoding: body, as: UTF8.self) }
+        public var text: String { String(decoding: body, as: UTF8.self) }
 
         /// The error body's `error` object, decoded.
-        var errorObject: [String: Any]? {
+        public var errorObject: [String: Any]? {
             let json = try? JSONSerialization.jsonObject(with: Data(body)) as? [String: Any]
             return json?["error"] as? [String: Any]
         }
     }
 
-    struct ClientError: Error, CustomStringConvertible {
-        let description: String
+    public struct ClientError: Error, CustomStringConvertible {
+        public let description: String
     }
 
-    let fd: Int32
+    public let fd: Int32
     private var buffer: [UInt8] = []
 
-    init(port: UInt16, host: String = "127.0.0.1") throws {
+    public init(port: UInt16, host: String = "127.0.0.1") throws {
         let v6 = host.contains(":")
         fd = socket(v6 ? AF_INET6 : AF_INET, Int32(SOCK_STREAM.rawValue), 0)
         guard fd >= 0 else { throw ClientError(description: "socket failed") }
@@ -63,10 +63,10 @@ final class RawClient: @unchecked Sendable {
     deinit { close(fd) }
 
     @discardableResult
-    func send(_ text: String) -> Bool { send(Array(text.utf8)) }
+    public func send(_ text: String) -> Bool { send(Array(text.utf8)) }
 
     @discardableResult
-    func send(_ bytes: [UInt8]) -> Bool {
+    public func send(_ bytes: [UInt8]) -> Bool {
         var offset = 0
         while offset < bytes.count {
             let n = bytes.withUnsafeBytes { Glibc.send(fd, $0.baseAddress! + offset, $0.count - offset, Int32(MSG_NOSIGNAL)) }
@@ -88,7 +88,7 @@ final class RawClient: @unchecked Sendable {
     }
 
     /// The next response (interim 1xx ones included). Throws on timeout or EOF before a whole response.
-    func readResponse(timeout: Double = 5) throws -> Response {
+    public func readResponse(timeout: Double = 5) throws -> Response {
         let deadline = Date().addingTimeInterval(timeout)
         func more() throws {
             let left = deadline.timeIntervalSinceNow
@@ -120,7 +120,7 @@ final class RawClient: @unchecked Sendable {
     }
 
     /// A HEAD response: the head only, whatever Content-Length says.
-    func readHeadOnly(timeout: Double = 5) throws -> Response {
+    public func readHeadOnly(timeout: Double = 5) throws -> Response {
         let deadline = Date().addingTimeInterval(timeout)
         while findHeadEnd() == nil {
             let left = deadline.timeIntervalSinceNow
@@ -146,7 +146,7 @@ final class RawClient: @unchecked Sendable {
     }
 
     /// True when the server closes the connection within `timeout` seconds with no further bytes.
-    func closedByPeer(within timeout: Double) -> Bool {
+    public func closedByPeer(within timeout: Double) -> Bool {
         let deadline = Date().addingTimeInterval(timeout)
         let before = buffer.count
         while true {
@@ -157,7 +157,7 @@ final class RawClient: @unchecked Sendable {
     }
 
     /// Bytes buffered but not yet returned as a response.
-    var pending: Int { buffer.count }
+    public var pending: Int { buffer.count }
 
     private func findHeadEnd() -> Int? {
         guard buffer.count >= 4 else { return nil }
@@ -167,4 +167,14 @@ final class RawClient: @unchecked Sendable {
         }
         return nil
     }
+}
+
+/// Polls `condition` every 10 ms for up to `seconds`.
+public func eventually(_ seconds: Double = 5, _ condition: () -> Bool) -> Bool {
+    let deadline = Date().addingTimeInterval(seconds)
+    while Date() < deadline {
+        if condition() { return true }
+        usleep(10_000)
+    }
+    return condition()
 }
