@@ -112,7 +112,8 @@ enum HostPageReads {
     static func reportsInForce(_ n: Int, byRevision: Bool) -> String {
         """
         SELECT h.id, r.kernel_release, r.collected_at, r.label_set_id FROM hosts h JOIN reports r ON r.id = (
-            SELECT r2.id FROM reports r2 WHERE r2.host_id = h.id AND \(byRevision ? "r2.id" : "r2.collected_at") <= ?
+            SELECT r2.id FROM reports r2 WHERE r2.host_id = h.id AND \(byRevision ? "r2.id" : "r2.collected_at") <= ?1
+                AND \(byRevision ? RetractionSQL.counts("r2", atRevision: "?1") : RetractionSQL.counts("r2"))
             ORDER BY r2.collected_at DESC, r2.id DESC LIMIT 1)
         WHERE h.id IN \(list(n))
         """
