@@ -4,6 +4,7 @@ import GRDB
 import Query
 import Report
 @testable import Store
+import Testing
 import TestSupport
 
 /// `retract`: a stored report withdrawn by an admin. History and the current state become those of a
