@@ -29,7 +29,7 @@ extension CollectCommand {
             + (s.totals.lastDelivery.map { RFC3339.format(Date(timeIntervalSince1970: $0)) } ?? "never") + "\n"
         for entry in s.waiting { out += "waiting  \(entry.name)  \(entry.size) bytes\n" }
         for r in s.rejected {
-            let why = r.refusal.map { "\($0.rejectedAt)  \($0.status): \($0.message)" } ?? "(no reason recorded)"
+            let why = r.refusal.map { "\($0.rejectedAt)  \($0.status): " + $0.message.split(whereSeparator: \.isNewline).joined(separator: " ") } ?? "(no reason recorded)"
             out += "rejected  \(r.name)  \(why)\n"
         }
         if !s.rejected.isEmpty {
