@@ -94,6 +94,22 @@ import TestSupport
         #expect(try store.answer(HostQueryRequest(nil, limit: 1)).revision == 1)
     }
 
+    /// A registry made before migrations/0008 keeps its revisions when the table is rebuilt, and takes retractions.
+    @Test func migrationKeepsRevisionsOfAnOlderRegistry() throws {
+        let dir = try TempDir()
+        let path = dir.path("old.sqlite")
+        do {
+            let old = try SQLiteStore(path: path, migrations: Migration.all.filter { $0.name < "0008" })
+            _ = try old.ingest([Fleet.report("a", host: "h1", at: 0, kernel: "6.1.0-1"), Fleet.report("b", host: "h1", at: 1, kernel: "6.1.0-2")])
+        }
+        let store = try SQLiteStore(path: path)
+        #expect(try store.answer(HostQueryRequest(nil, limit: 1)).revision == 2)
+        guard case .retracted(let r) = try store.retract(reportId: "b", reason: "test") else { Issue.record("not retracted"); return }
+        #expect(r.revision == 3)
+        #expect(try store.currentState(hostname: "h1")?.kernelRelease == "6.1.0-1")
+        #expect(try store.foreignKeyViolations() == [])
+    }
+
     /// Retracting any one report leaves the history, current state and answers of a registry that never
     /// received it: reports of alternating and repeated content, so spans merge and split around it.
     @Test func retractingEqualsNeverReceiving() throws {
@@ -113,8 +129,11 @@ import TestSupport
                 Issue.record("r\(gone) not retracted")
                 continue
             }
+            // A redecode reads every stored payload again: the retracted one must not come back.
+            _ = try retracted.redecode(all: true)
             let never = try SQLiteStore(path: dir.path("b.sqlite"))
             for r in reports(without: gone) { _ = try never.ingest([r]) }
+            #expect(try retracted.hostDetail(hostname: "h1")?.capabilities == never.hostDetail(hostname: "h1")?.capabilities, "retracting r\(gone)")
             #expect(try retracted.history(hostname: "h1") == never.history(hostname: "h1"), "retracting r\(gone)")
             #expect(try retracted.currentState(hostname: "h1") == never.currentState(hostname: "h1"), "retracting r\(gone)")
             for hour in [-1.0, 0, 0.5, 1, 2, 3, 4, 9] {
