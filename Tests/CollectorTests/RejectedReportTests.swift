@@ -50,6 +50,36 @@ import TestSupport
         #expect(SpoolStatus(spool).prometheusText.contains("capreg_collector_reports_delivered_total 3\n"))
     }
 
+    /// A daemon rewrites the metrics file after every round (here: two rounds, one report each).
+    @Test func daemonWritesMetricsEveryRound() throws {
+        let sink = try TestSink()
+        defer { sink.stop() }
+        let spoolDir = try TempDir()
+        var o = Collector.Options()
+        o.sysfsRoot = Fixtures.capture("scalable-aw48").appendingPathComponent("sysfs").path
+        o.vfioGroups = .named([])
+        o.iommufdDevices = .named([])
+        o.hostname = "metrics-host"
+        let metrics = spoolDir.path("m.prom")
+        let agent = Agent(collector: Collector(options: o), delivery: try DeliveryTests.delivery(try Spool(directory: spoolDir.path("spool")), sink),
+                          log: { _ in }, metricsFile: metrics)
+        let stop = StopFlag()
+        let done = StopFlag()
+        Thread.detachNewThread {
+            agent.run(interval: 1, stop: stop)
+            done.set()
+        }
+        func delivered() -> String? {
+            (try? String(contentsOfFile: metrics, encoding: .utf8))?.split(separator: "\n")
+                .first { $0.hasPrefix("capreg_collector_reports_delivered_total ") }.map(String.init)
+        }
+        let end = Date().addingTimeInterval(15)
+        while Date() < end && delivered() != "capreg_collector_reports_delivered_total 2" { usleep(50_000) }
+        stop.set()
+        while !done.isSet { usleep(50_000) }
+        #expect(delivered() == "capreg_collector_reports_delivered_total 2" || delivered() == "capreg_collector_reports_delivered_total 3")
+    }
+
     @Test func refusalKeepsTheRegistrysMessageOrItsBody() {
         let at = Date(timeIntervalSince1970: 1_700_000_000)
         let shaped = Refusal(status: 400, body: #"{"error":{"code":"bad_report","message":"must be a string","path":"host.hostname"}}"#, at: at)
