@@ -130,7 +130,8 @@ extension API {
         guard let name = p.string("name"), !name.isEmpty else { throw APIError.badParameter("name", "required (a hostname)") }
         guard let detail = try store.hostDetail(hostname: name) else { throw APIError.notFound("no host named \(name.prefix(200))") }
         let page = HostDetailPage(detail: detail, steps: TimelineStep.steps(try store.history(hostname: name)), now: Date(),
-                            staleAfterText: staleAfter.description, staleAfterSeconds: staleAfter.timeInterval)
+                            staleAfterText: staleAfter.description, staleAfterSeconds: staleAfter.timeInterval,
+                            retractions: try store.retractions(hostname: name))
         return Layout.response(.ok, page.render())
     }
 

@@ -63,9 +63,19 @@ extension API {
                 ("facts", FactsJSON.object(v.facts)),
             ])
         }
+        // Retracted reports (capreg retract) left the versions; they are listed here, on every page.
+        let retractions: [JSONValue] = page.retractions.map { r in
+            .object([
+                ("report_id", .string(r.reportId)),
+                ("collected_at", .string(RFC3339.format(r.collectedAt))),
+                ("retracted_at", .string(RFC3339.format(r.retractedAt))),
+                ("revision", .int(r.revision)),
+                ("reason", .string(r.reason)),
+            ])
+        }
         let next = page.next.map { PageCursor.encode(Self.historyCursorTag, "\($0.versionStart).\($0.scannedTo)") }
         return .json(.object([("revision", .int(page.revision)), ("hostname", .string(hostname)), ("versions", .array(versions)),
-                              ("next_cursor", .optional(next))]))
+                              ("retractions", .array(retractions)), ("next_cursor", .optional(next))]))
     }
 
     /// "v" was the cursor that held one time (the last version's start).

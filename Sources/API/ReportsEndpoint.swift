@@ -26,6 +26,8 @@ extension API {
                 ("hostname", .string(r.hostname)),
                 ("outcome", .string(r.outcome.rawValue)),
                 ("duplicate", .bool(r.duplicate)),
+                // A duplicate of a report an admin retracted: it stays retracted (capreg retract).
+                ("retracted", .bool(r.retracted)),
                 // A new version: the host's history gained rows (a repeat or an unchanged state adds none).
                 ("recorded", .bool(!r.duplicate && r.outcome != .unchanged)),
                 ("facts_opened", .int(r.factsOpened)),

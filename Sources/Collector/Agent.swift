@@ -7,11 +7,22 @@ public struct Agent: Sendable {
     public var collector: Collector
     public var delivery: Delivery
     public var log: @Sendable (String) -> Void
+    /// Where each round's Prometheus text goes (`--metrics-file`, config `metrics_file`); nil: none.
+    public var metricsFile: String?
 
-    public init(collector: Collector, delivery: Delivery, log: @escaping @Sendable (String) -> Void) {
+    public init(collector: Collector, delivery: Delivery, log: @escaping @Sendable (String) -> Void, metricsFile: String? = nil) {
         self.collector = collector
         self.delivery = delivery
         self.log = log
+        self.metricsFile = metricsFile
+    }
+
+    /// After every round: a metrics file that cannot be written is logged and the agent goes on.
+    func writeMetrics() {
+        guard let metricsFile else { return }
+        do { try SpoolStatus(delivery.spool).writeMetrics(to: metricsFile) } catch {
+            log("WARN metrics file \(metricsFile): \(error)")
+        }
     }
 
     /// `--once` exit statuses, worst first.
@@ -58,6 +69,7 @@ public struct Agent: Sendable {
         let collected = collectAndSpool(heartbeats: false)
         let outcome = delivery.drain(maxFailures: maxFailures)
         log("INFO delivered \(outcome.delivered), rejected \(outcome.rejected), waiting \(outcome.remaining)")
+        writeMetrics()
         if collected == .noIdentity { return .noIdentity }
         if collected == .notSpooled { return .dropped }
         if outcome.rejected > 0 { return .rejected }
@@ -71,6 +83,7 @@ public struct Agent: Sendable {
             let next = Date().addingTimeInterval(Backoff.jittered(interval))
             let outcome = delivery.drain(deadline: next)
             if outcome.remaining > 0 { log("WARN \(outcome.remaining) reports waiting in the spool") }
+            writeMetrics()
             while !stop.isSet && Date() < next { Thread.sleep(forTimeInterval: min(0.2, next.timeIntervalSinceNow)) }
         }
         log("INFO stopping")

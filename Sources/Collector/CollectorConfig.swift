@@ -7,6 +7,7 @@ import Report
 ///     token_file = /etc/capreg/token
 ///     spool = /var/spool/capreg
 ///     spool_max_bytes = 16777216
+///     metrics_file = /var/lib/prometheus/node-exporter/capreg-collector.prom
 ///     interval = 3600
 ///     vfio_groups = all            # the default; or: 12 13, or none
 ///     iommufd_devices = all        # the default; or: vfio0 vfio1, or none
@@ -17,6 +18,8 @@ public struct CollectorConfig: Equatable, Sendable {
     public var tokenFile: String?
     public var spool: String?
     public var spoolMaxBytes: Int?
+    /// Prometheus text written after every delivery round (node_exporter's textfile collector).
+    public var metricsFile: String?
     public var interval: Double?
     public var vfioGroups: Selection?
     public var iommufdDevices: Selection?
@@ -53,7 +56,7 @@ public struct CollectorConfig: Equatable, Sendable {
         public var description: String { "\(file):\(line): \(message)" }
     }
 
-    static let keys = ["registry", "token", "token_file", "spool", "spool_max_bytes", "interval", "vfio_groups",
+    static let keys = ["registry", "token", "token_file", "spool", "spool_max_bytes", "metrics_file", "interval", "vfio_groups",
                        "iommufd_devices", "sysfs_root", "hostname"]
 
     public static func parse(_ text: String, file: String) throws(ParseError) -> CollectorConfig {
@@ -91,6 +94,7 @@ public struct CollectorConfig: Equatable, Sendable {
             case "spool_max_bytes":
                 guard let n = Int(value), n > 0 else { throw fail("spool_max_bytes must be a positive whole number of bytes, found `\(value)`") }
                 config.spoolMaxBytes = n
+            case "metrics_file": config.metricsFile = value
             case "interval":
                 guard let n = Double(value), n >= 1 else { throw fail("interval must be a number of seconds ≥ 1, found `\(value)`") }
                 config.interval = n

@@ -52,16 +52,18 @@ public struct Delivery: Sendable {
                     log("ERROR delivered \(entry.name) but could not remove it (\(error)); the registry will see it again as a duplicate")
                 }
                 outcome.delivered += 1
+                spool.count(delivered: 1, at: Date())
                 failures = 0
                 continue
             case .success(let r) where Self.permanent.contains(r.status):
                 log("ERROR registry refused \(entry.name) with \(r.status): \(r.body.prefix(300)); kept in \(spool.rejectedDirectory)")
-                do { try spool.reject(entry) } catch {
+                do { try spool.reject(entry, refusal: Refusal(status: r.status, body: r.body, at: Date())) } catch {
                     log("ERROR could not move \(entry.name) to rejected/ (\(error)); stopping delivery")
                     outcome.remaining = spool.pending().count
                     return outcome
                 }
                 outcome.rejected += 1
+                spool.count(rejected: 1)
                 continue
             case .success(let r):
                 log("WARN \(entry.name): registry answered \(r.status): \(r.body.prefix(200))")

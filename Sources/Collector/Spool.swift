@@ -78,14 +78,23 @@ public struct Spool: Sendable {
         try syncDirectory(directory)
     }
 
-    /// Refused by the registry (4xx): kept aside for a person, never deleted.
-    public func reject(_ entry: Entry) throws(SpoolError) {
+    /// Refused by the registry (4xx): kept aside for a person, never deleted, with the registry's reason
+    /// beside it (`r-….why`, see Refusal). The reason is written first: a crash between the two leaves a
+    /// stray reason (ignored, overwritten when the report is refused again), never a report without one.
+    public func reject(_ entry: Entry, refusal: Refusal? = nil) throws(SpoolError) {
+        if let refusal {
+            let encoder = JSONEncoder()
+            encoder.outputFormatting = [.sortedKeys]
+            guard let data = try? encoder.encode(refusal) else { throw .io("encode the refusal of \(entry.name)", Errno(EINVAL)) }
+            try writeDurably(name: refusalName(entry.name), bytes: [UInt8](data) + [0x0a], in: rejectedDirectory)
+        }
         guard rename(entry.path, rejectedDirectory + "/" + entry.name) == 0 else { throw .io("move \(entry.name) to rejected/", .current) }
         try syncDirectory(rejectedDirectory)
         try syncDirectory(directory)
     }
 
-    func writeDurably(name: String, bytes: [UInt8]) throws(SpoolError) {
+    func writeDurably(name: String, bytes: [UInt8], in directory: String? = nil) throws(SpoolError) {
+        let directory = directory ?? self.directory
         let temporary = directory + "/.tmp-" + name
         let fd = open(temporary, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o600)
         guard fd >= 0 else { throw .io("create \(temporary)", .current) }

@@ -10,8 +10,12 @@ public struct HostDetailPage: Sendable {
     public var now: Date
     public var staleAfterText: String
     public var staleAfterSeconds: Double
+    /// Reports an admin withdrew (capreg retract): the timeline is the history without them.
+    public var retractions: [Retraction]
 
-    public init(detail: HostDetail, steps: [TimelineStep], now: Date, staleAfterText: String, staleAfterSeconds: Double) {
+    public init(detail: HostDetail, steps: [TimelineStep], now: Date, staleAfterText: String, staleAfterSeconds: Double,
+                retractions: [Retraction] = []) {
+        self.retractions = retractions
         self.detail = detail
         self.steps = steps
         self.now = now
@@ -43,6 +47,7 @@ public struct HostDetailPage: Sendable {
             <div class="kpis">\(keys)</div>
             <section class="card"><h2>What a VM can get here, and why</h2>\(usable(facts))</section>
             <section class="card"><h2>Timeline</h2>\(timeline())</section>
+            \(retracted())
             <section class="card"><h2>Units and capabilities</h2>\(units())</section>
             <section class="card"><h2>Current facts (\(s.facts.count))</h2>\(factColumns(s.facts))</section>
             """)
@@ -57,6 +62,18 @@ public struct HostDetailPage: Sendable {
                 + "<td>\(facts[CrossVendor.evidence(name)]?.description ?? "–")</td></tr>"
         }
         return "<table><thead><tr><th>fact</th><th>usable now</th><th>hardware (hw.)</th><th>evidence</th></tr></thead><tbody>\(rows)</tbody></table>"
+    }
+
+    /// Nothing when the host has no retracted report.
+    func retracted() -> HTML {
+        guard !retractions.isEmpty else { return "" }
+        var rows: HTML = ""
+        for r in retractions {
+            rows += "<tr><td class=\"mono\">\(r.reportId)</td><td>\(DisplayText.time(r.collectedAt))</td>"
+                + "<td>\(DisplayText.time(r.retractedAt))</td><td class=\"mono\">\(String(r.revision))</td><td>\(r.reason)</td></tr>"
+        }
+        return "<section class=\"card\"><h2>Retracted reports (\(retractions.count))</h2><table><thead><tr><th>report</th><th>collected</th>"
+            + "<th>retracted</th><th>revision</th><th>reason</th></tr></thead><tbody>\(rows)</tbody></table></section>"
     }
 
     func timeline() -> HTML {

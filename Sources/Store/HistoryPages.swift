@@ -25,6 +25,8 @@ public struct HistoryPage: Sendable, Hashable {
     public var versions: [HostVersion]
     /// nil: the page ends with the current version.
     public var next: HistoryCursor?
+    /// The host's retracted reports (capreg retract), every one on every page: they hold no version.
+    public var retractions: [Retraction] = []
 }
 
 /// The SQL of a history page, kept apart so that StoreTests can EXPLAIN each one.
@@ -138,7 +140,9 @@ extension SQLiteStore {
     public func historyPage(hostname: String, after cursor: HistoryCursor?, limit: Int) throws -> HistoryPage? {
         try pool.read { db in
             guard StoreText.bindable(hostname), let id = try Int64.fetchOne(db, sql: "SELECT id FROM hosts WHERE hostname = ?", arguments: [hostname]) else { return nil }
-            return try HistoryPages.page(db, host: id, after: cursor, limit: limit)
+            var page = try HistoryPages.page(db, host: id, after: cursor, limit: limit)
+            page.retractions = try Self.retractions(db, hostname: hostname)
+            return page
         }
     }
 

@@ -25,7 +25,8 @@ enum HostPageReads {
             }
         case .asOf(let bound), .revision(let bound):
             let byRevision = if case .revision = mode { true } else { false }
-            try ColumnReader.forEachRow(db, sql: reportsInForce(ids.count, byRevision: byRevision), arguments: [bound] + idList) { r in
+            try ColumnReader.forEachRow(db, sql: reportsInForce(ids.count, byRevision: byRevision),
+                                             arguments: (byRevision ? [bound, bound] : [bound]) + idList) { r in
                 reports[r.int64(0)] = (r.optionalText(1), r.int64(2), nil)
                 if let set = r.optionalInt64(3) { labelSets[r.int64(0)] = set }
             }
@@ -108,11 +109,12 @@ enum HostPageReads {
     }
 
     /// The report in force for each host: the newest collected at or before T, or the newest among
-    /// report rows 1…N (a revision).
+    /// report rows 1…N (a revision); retracted reports left out (at a revision, those retracted by then: N is bound twice).
     static func reportsInForce(_ n: Int, byRevision: Bool) -> String {
         """
         SELECT h.id, r.kernel_release, r.collected_at, r.label_set_id FROM hosts h JOIN reports r ON r.id = (
             SELECT r2.id FROM reports r2 WHERE r2.host_id = h.id AND \(byRevision ? "r2.id" : "r2.collected_at") <= ?
+                AND \(byRevision ? RetractionSQL.counts("r2", atRevision: "?") : RetractionSQL.counts("r2"))
             ORDER BY r2.collected_at DESC, r2.id DESC LIMIT 1)
         WHERE h.id IN \(list(n))
         """

@@ -136,13 +136,14 @@ public struct HostQuerySQL {
     mutating func reportInForce() -> String {
         switch mode {
         case .now:
-            return "1 = 1 ORDER BY r.collected_at DESC, r.id DESC"
+            return "\(RetractionSQL.counts("r")) ORDER BY r.collected_at DESC, r.id DESC"
         case .asOf(let t):
             arguments.append(.int(t))
-            return "r.collected_at <= ? ORDER BY r.collected_at DESC, r.id DESC"
+            return "r.collected_at <= ? AND \(RetractionSQL.counts("r")) ORDER BY r.collected_at DESC, r.id DESC"
         case .revision(let n):
-            arguments.append(.int(n))
-            return "r.id <= ? ORDER BY r.collected_at DESC, r.id DESC"
+            // Retracted reports count until the revision that retracted them.
+            arguments += [.int(n), .int(n)]
+            return "r.id <= ? AND \(RetractionSQL.counts("r", atRevision: "?")) ORDER BY r.collected_at DESC, r.id DESC"
         }
     }
 

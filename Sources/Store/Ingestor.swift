@@ -90,13 +90,16 @@ enum Ingestor {
 
     static func storedOutcome(_ db: Database, reportId: String) throws -> IngestResult? {
         let sql = """
-            SELECT r.outcome, r.facts_opened, r.facts_closed, h.hostname, r.id FROM reports r JOIN hosts h ON h.id = r.host_id
-            WHERE r.report_id = ?
+            SELECT r.outcome, r.facts_opened, r.facts_closed, h.hostname, r.id, NOT \(RetractionSQL.counts("r"))
+            FROM reports r JOIN hosts h ON h.id = r.host_id WHERE r.report_id = ?
             """
         guard let row = try Row.fetchOne(db.cachedStatement(sql: sql), arguments: [reportId]) else { return nil }
         let outcome = IngestOutcome(rawValue: row[0]) ?? .changed
-        return IngestResult(reportId: reportId, hostname: row[3], outcome: outcome, duplicate: true,
-                            factsOpened: row[1], factsClosed: row[2], revision: row[4])
+        // A retracted report sent again stays retracted: the answer says so, and nothing is written.
+        var result = IngestResult(reportId: reportId, hostname: row[3], outcome: outcome, duplicate: true,
+                                  factsOpened: row[1], factsClosed: row[2], revision: row[4])
+        result.retracted = row[5]
+        return result
     }
 
     static func insertReport(_ db: Database, _ p: PreparedReport, host: Int64, at: Int64, receivedAt: Int64,

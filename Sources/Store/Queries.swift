@@ -20,13 +20,13 @@ enum QuerySQL {
         WHERE valid_to > ? AND +valid_from <= ?
         """
     static let kernelAsOf = """
-        SELECT kernel_release FROM reports WHERE host_id = ? AND collected_at <= ?
+        SELECT kernel_release FROM reports WHERE host_id = ? AND collected_at <= ? AND \(RetractionSQL.counts("reports"))
         ORDER BY collected_at DESC, id DESC LIMIT 1
         """
     /// The labels of the same report (kernelAsOf's), from its label set (migrations/0007).
     static let labelsAsOf = """
         SELECT key, value FROM label_set_entries WHERE set_id = (
-            SELECT label_set_id FROM reports WHERE host_id = ? AND collected_at <= ?
+            SELECT label_set_id FROM reports WHERE host_id = ? AND collected_at <= ? AND \(RetractionSQL.counts("reports"))
             ORDER BY collected_at DESC, id DESC LIMIT 1)
         """
 }

@@ -34,14 +34,15 @@ extension SQLiteStore {
         while true {
             let rows = try pool.read { db in
                 try Row.fetchAll(db, sql: """
-                    SELECT id, host_id, collected_at, payload FROM reports WHERE id > ? AND decoder_version < ? ORDER BY id LIMIT ?
+                    SELECT id, host_id, collected_at, payload, NOT \(RetractionSQL.counts("reports")) FROM reports
+                    WHERE id > ? AND decoder_version < ? ORDER BY id LIMIT ?
                     """, arguments: [lastId, below, batchSize])
             }
             guard let last = rows.last else { break }
             lastId = last[0]
-            let decoded: [(Int64, Int64, Int64, Result<PreparedReport, RedecodeFailure>)] = rows.map { row in
+            let decoded: [(Int64, Int64, Int64, Bool, Result<PreparedReport, RedecodeFailure>)] = rows.map { row in
                 let payload: String = row[3]
-                return (row[0], row[1], row[2], Result { () throws(RedecodeFailure) in try SQLiteStore.decodeStored(payload) })
+                return (row[0], row[1], row[2], row[4], Result { () throws(RedecodeFailure) in try SQLiteStore.decodeStored(payload) })
             }
             summary.changed += try pool.write { db in
                 // The batch is one revision: it rewrites decoded bytes and decoder versions, maybe facts.
@@ -49,10 +50,11 @@ extension SQLiteStore {
                 summary.revisions = (summary.revisions?.lowerBound ?? revision)...revision
                 var saved = Set<Int64>()
                 var changed = 0
-                for (id, host, at, result) in decoded {
+                for (id, host, at, retracted, result) in decoded {
                     switch result {
                     case .success(let p):
-                        if try SQLiteStore.redecodeOne(db, report: id, host: host, at: at, p, revision: revision, saved: &saved) { changed += 1 }
+                        if try SQLiteStore.redecodeOne(db, report: id, host: host, at: at, p, retracted: retracted, revision: revision,
+                                                       saved: &saved) { changed += 1 }
                     case .failure(let f): summary.failed.append("report row \(id): \(f.message)")
                     }
                 }
@@ -79,12 +81,13 @@ extension SQLiteStore {
 
     /// Returns true when history changed. Before the first change to a host's facts in this revision,
     /// its fact rows are saved (facts_superseded), so answers at earlier revisions still read them.
-    static func redecodeOne(_ db: Database, report: Int64, host: Int64, at: Int64, _ p: PreparedReport,
+    static func redecodeOne(_ db: Database, report: Int64, host: Int64, at: Int64, _ p: PreparedReport, retracted: Bool,
                             revision: Int64, saved: inout Set<Int64>) throws -> Bool {
         let placement = try Placement.of(db, host: host, at: at, receivedAfter: report)
         var changed = false
-        // A later-received report of the same time shadows this one: nothing of it is in force.
-        if placement.until > placement.at {
+        // A later-received report of the same time shadows this one: nothing of it is in force. A retracted
+        // report holds no span at all: only its decoder version moves.
+        if placement.until > placement.at && !retracted {
             let capabilities = p.capabilities
             let plan = try StateWriter.plan(db, host: host, placement: placement, report: report, facts: p.facts, capabilities: capabilities)
             changed = !plan.isEmpty

@@ -47,6 +47,8 @@ public struct IngestResult: Sendable, Hashable {
     public var error: String?
     /// The revision that stored the report (its first arrival's, for a duplicate); nil when rejected.
     public var revision: Int64?
+    /// True for a duplicate of a report an admin retracted (`capreg retract`): it does not count.
+    public var retracted = false
 
     public init(reportId: String, hostname: String, outcome: IngestOutcome, duplicate: Bool = false,
                 factsOpened: Int = 0, factsClosed: Int = 0, error: String? = nil, revision: Int64? = nil) {

@@ -7,6 +7,8 @@ enum RevisionKind: String {
     case report
     /// A redecode batch: facts re-derived from stored bytes by newer decoders.
     case redecode
+    /// A report withdrawn (`capreg retract`): its host's history recomputed without it (migrations/0008).
+    case retraction
 }
 
 extension SQLiteStore {

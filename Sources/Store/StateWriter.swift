@@ -15,7 +15,7 @@ struct Placement {
     static func of(_ db: Database, host: Int64, at: Int64, receivedAfter after: Int64?) throws -> Placement {
         let sql = """
             SELECT id, collected_at FROM reports
-            WHERE host_id = ? AND (collected_at > ? OR (collected_at = ? AND id > ?))
+            WHERE host_id = ? AND (collected_at > ? OR (collected_at = ? AND id > ?)) AND \(RetractionSQL.counts("reports"))
             ORDER BY collected_at, id LIMIT 1
             """
         guard let row = try Row.fetchOne(db.cachedStatement(sql: sql), arguments: [host, at, at, after ?? Int64.max]) else {

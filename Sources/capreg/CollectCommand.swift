@@ -36,6 +36,23 @@ struct CollectCommand: ParsableCommand {
         report was made; 78 the config file does not parse (file:line is printed); 66 a file cannot \
         be read; 64 usage.
 
+        Refused reports: a 400, 413, 415 or 422 means the registry will never take that report. It moves \
+        to DIR/rejected/ with the registry's status and message beside it (NAME.why, JSON), is never \
+        sent again and never holds up the reports behind it. --status prints the spool: reports \
+        waiting (name, bytes), reports rejected (name, when, status and message), and the totals \
+        delivered and rejected since the spool was made; it exits 76 when rejected/ holds a report, \
+        75 when reports wait, 0 otherwise (66: no spool directory). Remove a file from rejected/ (and \
+        its .why) once it is dealt with.
+
+        Metrics: with --metrics-file PATH (config metrics_file) the agent writes Prometheus text after \
+        every delivery round, as node_exporter's textfile collector wants it (a temporary file in the \
+        same directory, then rename; name it *.prom): capreg_collector_reports_delivered_total and \
+        capreg_collector_reports_rejected_total (counters kept in DIR/delivery-totals, so they survive \
+        restarts and --once runs), capreg_collector_rejected_reports (in rejected/ now), \
+        capreg_collector_spool_reports and capreg_collector_spool_bytes (waiting), and \
+        capreg_collector_last_delivery_timestamp_seconds (0 before the first). A file that cannot be \
+        written is logged as a WARN; delivery goes on.
+
         Host identity: --hostname, else the config's hostname, else the system hostname. Empty, \
         localhost, localhost.localdomain, localhost4/6(.localdomain4/6), ip6-localhost, ip6-loopback \
         and (none) (any case, trailing dot ignored) name many machines at once: the collector refuses \
@@ -95,6 +112,12 @@ struct CollectCommand: ParsableCommand {
     @Option(help: "With --once: consecutive failed sends before giving up (the report stays spooled).")
     var attempts = 4
 
+    @Flag(help: "Print the spool's waiting and rejected reports (with the registry's reasons) and exit 0, 75 or 76.")
+    var status = false
+
+    @Option(name: .customLong("metrics-file"), help: "Write Prometheus metrics here after every delivery round (for node_exporter's textfile collector).")
+    var metricsFile: String?
+
     @Option(name: .customLong("backoff-base"), help: ArgumentHelp("First retry delay in seconds (doubles, jittered).", visibility: .hidden))
     var backoffBase = 1.0
 
@@ -105,6 +128,9 @@ struct CollectCommand: ParsableCommand {
         if once && interval != nil { throw ValidationError("--once and --interval exclude each other") }
         if let interval, interval < 1 { throw ValidationError("--interval must be at least 1 second") }
         if attempts < 1 { throw ValidationError("--attempts must be at least 1") }
+        if status && (once || interval != nil || push != nil || metricsFile != nil) {
+            throw ValidationError("--status only reads the spool: it excludes --push, --once, --interval and --metrics-file")
+        }
         if noProbes && !(vfioGroups.isEmpty && iommufdDevices.isEmpty) {
             throw ValidationError("--no-probes excludes --vfio-group and --iommufd-device")
         }
@@ -112,6 +138,7 @@ struct CollectCommand: ParsableCommand {
 
     func run() throws {
         let file = try loadConfig()
+        if status { return try showStatus(file) }
         let options = try collectorOptions(file)
         let collector = Collector(options: options)
         let url = push ?? file.registry
@@ -163,7 +190,7 @@ struct CollectCommand: ParsableCommand {
                                     while !stop.isSet && Date() < end { Thread.sleep(forTimeInterval: min(0.1, max(0, end.timeIntervalSinceNow))) }
                                 },
                                 shouldStop: { stop.isSet })
-        let agent = Agent(collector: collector, delivery: delivery, log: log)
+        let agent = Agent(collector: collector, delivery: delivery, log: log, metricsFile: metricsFile ?? file.metricsFile)
         StopFlag.stopOnSignals()
         if let every = interval ?? (once ? nil : file.interval) {
             agent.run(interval: every, stop: stop)

@@ -9,7 +9,7 @@ import TestSupport
 @Suite("help texts")
 struct HelpTextTests {
     /// The subcommands `capreg --help` lists (checked against its SUBCOMMANDS section below).
-    static let subcommands = ["decode", "vocabulary", "ingest", "redecode", "synth", "query", "serve", "collect", "import-dmesg"]
+    static let subcommands = ["decode", "vocabulary", "ingest", "redecode", "retract", "synth", "query", "serve", "collect", "import-dmesg"]
 
     func help(_ command: [String], width: Int) throws -> [String] {
         let run = try CapregBinary.run(command + ["--help"], environment: ["COLUMNS": String(width)])

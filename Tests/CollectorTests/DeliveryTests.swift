@@ -104,7 +104,9 @@ import TestSupport
         try spool.add(Self.report(1))
         let outcome = try Self.delivery(spool, sink).drain(maxFailures: 3)
         #expect(outcome.rejected == 1 && outcome.remaining == 0 && sink.requests == 1)
-        #expect(try FileManager.default.contentsOfDirectory(atPath: spool.rejectedDirectory).count == 1)
+        // The report and the registry's reason beside it.
+        #expect(try FileManager.default.contentsOfDirectory(atPath: spool.rejectedDirectory).sorted().map { $0.hasSuffix(".why") } == [false, true])
+        #expect(spool.rejected().map(\.refusal?.status) == [400])
     }
 
     @Test func backoffGrowsIsCappedAndJittered() {

@@ -7,7 +7,7 @@ import Synchronization
 final class TestSink: @unchecked Sendable {
     let port: UInt16
     private let fd: Int32
-    private let state = Mutex<(status: Int, accepted: [[UInt8]], requests: Int, authorization: [String])>((200, [], 0, []))
+    private let state = Mutex<(status: Int, accepted: [[UInt8]], requests: Int, authorization: [String], refusing: String?)>((200, [], 0, [], nil))
     private let stopped = Atomic<Bool>(false)
 
     /// status 0: close without answering.
@@ -15,6 +15,12 @@ final class TestSink: @unchecked Sendable {
         get { state.withLock { $0.status } }
         set { state.withLock { $0.status = newValue } }
     }
+    /// A body containing this text is refused with 400 and an error body shaped like the registry's.
+    var refusing: String? {
+        get { state.withLock { $0.refusing } }
+        set { state.withLock { $0.refusing = newValue } }
+    }
+    static let refusalMessage = "collected_at: 2099-01-01T00:00:00Z is more than 10m ahead of the registry's clock"
     var accepted: [[UInt8]] { state.withLock { $0.accepted } }
     var requests: Int { state.withLock { $0.requests } }
     var authorizations: [String] { state.withLock { $0.authorization } }
@@ -73,14 +79,16 @@ final class TestSink: @unchecked Sendable {
         }
         let body = Array(data[bodyStart..<(bodyStart + length)])
         let auth = head!.split(separator: "\r\n").first { $0.lowercased().hasPrefix("authorization:") }.map(String.init) ?? ""
-        let status = state.withLock { s -> Int in
+        let (status, refused) = state.withLock { s -> (Int, Bool) in
             s.requests += 1
             s.authorization.append(auth)
+            if let text = s.refusing, String(decoding: body, as: UTF8.self).contains(text) { return (400, true) }
             if (200..<300).contains(s.status) { s.accepted.append(body) }
-            return s.status
+            return (s.status, false)
         }
         guard status != 0 else { return }
-        let answer = "{\"status\":\(status)}"
+        let answer = refused ? "{\"error\":{\"code\":\"bad_report\",\"message\":\"\(Self.refusalMessage)\",\"path\":\"collected_at\"}}"
+            : "{\"status\":\(status)}"
         let response = "HTTP/1.1 \(status) X\r\nContent-Type: application/json\r\nContent-Length: \(answer.utf8.count)\r\nConnection: close\r\n\r\n\(answer)"
         _ = Array(response.utf8).withUnsafeBytes { send(c, $0.baseAddress!, $0.count, Int32(MSG_NOSIGNAL)) }
     }

@@ -1,0 +1,156 @@
+import Foundation
+import GRDB
+import Report
+
+/// A stored report withdrawn by an admin (`capreg retract`, migrations/0008).
+public struct Retraction: Sendable, Hashable {
+    public var reportId: String
+    public var hostname: String
+    /// The retracted report's own collected_at.
+    public var collectedAt: Date
+    /// When it was retracted.
+    public var retractedAt: Date
+    /// The registry revision the retraction made: answers at earlier revisions still count the report.
+    public var revision: Int64
+    public var reason: String
+}
+
+public enum RetractOutcome: Sendable, Hashable {
+    /// Retracted now, by a new revision.
+    case retracted(Retraction)
+    /// Retracted before: nothing was written.
+    case alreadyRetracted(Retraction)
+}
+
+public enum RetractError: Error, Hashable, CustomStringConvertible {
+    case unknownReport(String)
+    case reason(String)
+    /// The host's only report still counting: a host keeps at least one (see docs/store.md).
+    case onlyReport(reportId: String, hostname: String)
+    /// The report before it, whose state would take its place, is not one today's decoders read.
+    case previousUnreadable(reportId: String, message: String)
+
+    public var description: String {
+        switch self {
+        case .unknownReport(let id): return "report_id \(id): no such report is stored"
+        case .reason(let problem): return "reason: \(problem)"
+        case .onlyReport(let id, let host):
+            return "report_id \(id): it is the only report of host \(host) that still counts, and a host keeps at least one; "
+                + "retract it after the host's next report has arrived"
+        case .previousUnreadable(let id, let message):
+            return "report_id \(id): the report before it cannot take its place: \(message) (run capreg redecode first)"
+        }
+    }
+}
+
+/// SQL conditions that leave retracted reports out of "the report in force" lookups.
+enum RetractionSQL {
+    /// The report `alias` counts now (no retraction of it).
+    static func counts(_ alias: String) -> String {
+        "NOT EXISTS (SELECT 1 FROM retractions x WHERE x.report = \(alias).id)"
+    }
+
+    /// The report `alias` counted at revision `n` (a placeholder such as `?` or `?1`): not retracted by then.
+    static func counts(_ alias: String, atRevision n: String) -> String {
+        "NOT EXISTS (SELECT 1 FROM retractions x WHERE x.report = \(alias).id AND x.revision <= \(n))"
+    }
+}
+
+extension SQLiteStore {
+    /// Longest `reason` taken, in characters.
+    public static let maxRetractionReason = 1000
+
+    /// Withdraws the report `reportId`: it stays stored (payload and all) and a retraction row records
+    /// it; its host's history and current state become what they would be had it never arrived. One
+    /// write transaction and one new revision; a report already retracted writes nothing.
+    public func retract(reportId: String, reason: String, at now: Date = Date()) throws -> RetractOutcome {
+        let trimmed = reason.trimmingCharacters(in: .whitespacesAndNewlines)
+        if trimmed.isEmpty { throw RetractError.reason("must not be empty: say why the report is withdrawn") }
+        if reason.count > Self.maxRetractionReason { throw RetractError.reason("\(reason.count) characters; at most \(Self.maxRetractionReason)") }
+        if !StoreText.bindable(reason) { throw RetractError.reason("must not contain NUL") }
+        return try pool.write { db in
+            guard StoreText.bindable(reportId), let row = try Row.fetchOne(db, sql: """
+                SELECT r.id, r.host_id, r.collected_at, h.hostname FROM reports r JOIN hosts h ON h.id = r.host_id WHERE r.report_id = ?
+                """, arguments: [reportId]) else { throw RetractError.unknownReport(reportId) }
+            let (report, host, at, hostname): (Int64, Int64, Int64, String) = (row[0], row[1], row[2], row[3])
+            if let earlier = try Self.retraction(db, report: report) { return .alreadyRetracted(earlier) }
+            let others = try Int.fetchOne(db, sql: "SELECT count(*) FROM reports r WHERE r.host_id = ? AND r.id != ? AND \(RetractionSQL.counts("r"))",
+                                          arguments: [host, report]) ?? 0
+            if others == 0 { throw RetractError.onlyReport(reportId: reportId, hostname: hostname) }
+
+            let revision = try Self.newRevision(db, .retraction, at: StoreTime.ms(now))
+            try db.execute(sql: "INSERT INTO retractions (report, revision, at, reason) VALUES (?, ?, ?, ?)",
+                           arguments: [report, revision, StoreTime.ms(now), reason])
+            // History is recomputed below, so answers at earlier revisions read the rows as they stood (as for a redecode).
+            try db.execute(sql: """
+                INSERT INTO facts_superseded (revision, host_id, name, type, value_int, value_text, valid_from, valid_to)
+                SELECT ?, host_id, name, type, value_int, value_text, valid_from, valid_to FROM facts WHERE host_id = ?
+                """, arguments: [revision, host])
+            try Self.withdraw(db, report: report, host: host, at: at, reportId: reportId)
+            try db.execute(sql: """
+                UPDATE hosts SET first_seen = (SELECT min(collected_at) FROM reports r WHERE r.host_id = ?1 AND \(RetractionSQL.counts("r"))),
+                    last_seen = (SELECT max(collected_at) FROM reports r WHERE r.host_id = ?1 AND \(RetractionSQL.counts("r")))
+                WHERE id = ?1
+                """, arguments: [host])
+            return .retracted(Retraction(reportId: reportId, hostname: hostname, collectedAt: StoreTime.date(at), retractedAt: StoreTime.date(StoreTime.ms(now)),
+                                         revision: revision, reason: reason))
+        }
+    }
+
+    /// The span the report held, [its time, the next counting report's), gets the state of the report
+    /// before it (none before the host's first report), as ingest would have left it; when the report was
+    /// the newest, that report becomes the host's current one.
+    static func withdraw(_ db: Database, report: Int64, host: Int64, at: Int64, reportId: String) throws {
+        let placement = try Placement.of(db, host: host, at: at, receivedAfter: report)
+        // A later-received report of the same time shadowed it: nothing of it was in force.
+        guard placement.until > placement.at else { return }
+        let before = try Row.fetchOne(db, sql: """
+            SELECT r.id, r.payload FROM reports r
+            WHERE r.host_id = ? AND (r.collected_at < ? OR (r.collected_at = ? AND r.id < ?)) AND \(RetractionSQL.counts("r"))
+            ORDER BY r.collected_at DESC, r.id DESC LIMIT 1
+            """, arguments: [host, at, at, report])
+        var previous: (id: Int64, prepared: PreparedReport)?
+        if let before {
+            do { previous = (before[0], try decodeStored(before[1] as String)) } catch {
+                throw RetractError.previousUnreadable(reportId: reportId, message: error.message)
+            }
+        }
+        let opener = previous?.id ?? report
+        let plan = try StateWriter.plan(db, host: host, placement: placement, report: opener, facts: previous?.prepared.facts ?? [],
+                                        capabilities: previous?.prepared.capabilities ?? [])
+        try StateWriter.commit(db, plan, report: opener)
+        guard placement.isNewest, let previous else { return }
+        let p = previous.prepared
+        try db.execute(sql: """
+            UPDATE hosts SET machine_id = ?, current_report_id = ?, content_hash = ?, kernel_release = ?, kernel_key = ? WHERE id = ?
+            """, arguments: [p.report.host.machineId, previous.id, p.contentHash, p.kernel.text, KernelKey.of(p.kernel), host])
+        try StateWriter.updateKeyFacts(db, host: host, facts: p.facts)
+        try Ingestor.writeLabels(db, host: host, labels: p.report.host.labels)
+    }
+
+    static func retraction(_ db: Database, report: Int64) throws -> Retraction? {
+        try Row.fetchOne(db, sql: """
+            SELECT r.report_id, h.hostname, r.collected_at, x.at, x.revision, x.reason
+            FROM retractions x JOIN reports r ON r.id = x.report JOIN hosts h ON h.id = r.host_id WHERE x.report = ?
+            """, arguments: [report]).map(Self.retraction)
+    }
+
+    static func retraction(_ row: Row) -> Retraction {
+        Retraction(reportId: row[0], hostname: row[1], collectedAt: StoreTime.date(row[2]), retractedAt: StoreTime.date(row[3]),
+                   revision: row[4], reason: row[5])
+    }
+
+    /// A host's retractions, oldest report time first (its history answer lists them).
+    public func retractions(hostname: String) throws -> [Retraction] {
+        try pool.read { db in try Self.retractions(db, hostname: hostname) }
+    }
+
+    static func retractions(_ db: Database, hostname: String) throws -> [Retraction] {
+        guard StoreText.bindable(hostname) else { return [] }
+        return try Row.fetchAll(db, sql: """
+            SELECT r.report_id, h.hostname, r.collected_at, x.at, x.revision, x.reason
+            FROM hosts h JOIN reports r ON r.host_id = h.id JOIN retractions x ON x.report = r.id
+            WHERE h.hostname = ? ORDER BY r.collected_at, r.id
+            """, arguments: [hostname]).map(Self.retraction)
+    }
+}
