@@ -25,7 +25,7 @@ extension SQLiteStore {
     public func changePage(from: Date, to: Date, after: String?, limit: Int, scanBudget: Int,
                            keep: (HostSnapshot, [String: String]) -> Bool = { _, _ in true }) throws -> ChangePage {
         let t1 = StoreTime.ms(from), t2 = StoreTime.ms(to)
-        return try pool.read { db in
+        return try budgetedRead { db in
             // Even an empty page is read in a transaction, so that it carries a real revision.
             var page = ChangePage(revision: try SQLiteStore.revision(db))
             guard t1 < t2, limit > 0 else { return page }

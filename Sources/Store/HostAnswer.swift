@@ -79,7 +79,7 @@ extension SQLiteStore {
         guard (1...HostQueryLimits.max).contains(request.limit) else { throw HostQueryError.badLimit(request.limit) }
         let cursors = try (request.cursor.map(HostCursor.decode), request.staleCursor.map(HostCursor.decode),
                            request.notMatchingCursor.map(HostCursor.decode))
-        return try pool.read { db in
+        return try budgetedRead { db in
             let newest = try SQLiteStore.revision(db)
             let mode: HostQuerySQL.Mode
             let reference: Date
