@@ -52,7 +52,8 @@ final class BudgetWatch {
 
     func begin() {
         start = BudgetWatch.threadCPU()
-        lastClientCheck = start
+        // The first call polls at once: a client may have gone while its request waited for a read slot.
+        lastClientCheck = start &- BudgetWatch.clientCheckInterval
     }
 
     /// Whether the read must stop now (and why, in `stopped`).

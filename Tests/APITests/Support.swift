@@ -21,7 +21,8 @@ final class TestAPI {
     static let neverStale = DurationText(seconds: DurationText.maxSeconds)
 
     init(tokens: Bool = true, staleAfter: DurationText = TestAPI.neverStale,
-         maxClockSkew: DurationText = DurationText(seconds: Int64(ClockBound.defaultMaxSkew))) throws {
+         maxClockSkew: DurationText = DurationText(seconds: Int64(ClockBound.defaultMaxSkew)),
+         queryBudget: Duration = API.defaultQueryBudget) throws {
         dir = try TempDir()
         store = try SQLiteStore(path: dir.path("r.sqlite"))
         var table = TokenTable()
@@ -30,7 +31,7 @@ final class TestAPI {
             table.add(token: Self.collectorToken, role: .collector)
             table.add(token: Self.adminToken, role: .admin)
         }
-        let api = API(store: store, tokens: table, staleAfter: staleAfter, maxClockSkew: maxClockSkew)
+        let api = API(store: store, tokens: table, staleAfter: staleAfter, maxClockSkew: maxClockSkew, queryBudget: queryBudget)
         self.api = api
         server = HTTPServer(config: ServerConfig(host: "127.0.0.1", port: 0, drainTimeout: .seconds(2),
                                                  onResponse: { api.record($0) }), handler: api)
