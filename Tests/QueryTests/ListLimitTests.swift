@@ -22,7 +22,8 @@ import Testing
                 #expect(error.kind == .tooLong)
                 #expect(error.message.contains("more than 256 entries; the limit is 256"), "\(error.message)")
                 // The caret points at the first entry past the limit.
-                let before = list.split(separator: ",").prefix(limit).map { $0.count + 1 }.reduce(0, +)
+                let entries: [Substring] = list.split(separator: ",")
+                let before: Int = entries.prefix(limit).reduce(0) { $0 + $1.count + 1 }
                 #expect(error.position == "kernel in (".count + before, "\(error.pointing(into: text).suffix(40))")
             }
         }
