@@ -31,8 +31,10 @@ extension SQLiteStore {
             guard t1 < t2, limit > 0 else { return page }
             let sql = FleetPageSQL.changedHosts(names: nil, kernel: true)
             let candidates = try Row.fetchAll(db.cachedStatement(sql: sql), arguments: [after ?? "", t1, t2, scanBudget + 1])
+            var bytes = 0
             for (i, row) in candidates.enumerated() {
-                if i == scanBudget || page.hosts.count == limit {
+                // At the row or scan bound, or once the page's JSON passes maxPageBytes, the next page goes on from here.
+                if i == scanBudget || page.hosts.count == limit || bytes > HostQueryLimits.maxPageBytes {
                     page.nextAfter = candidates[i - 1][1]
                     return page
                 }
@@ -42,8 +44,18 @@ extension SQLiteStore {
                 let labels = try labels(db, host: id, at: t2)
                 guard keep(state, labels) else { continue }
                 page.hosts.append(ChangedHost(change: change, labels: labels))
+                bytes += ChangedHost.jsonBytes(change)
             }
             return page
+        }
+    }
+}
+
+extension ChangedHost {
+    /// About the bytes of the host's entry in the API's JSON (names, values and each change's keys).
+    static func jsonBytes(_ change: HostChange) -> Int {
+        change.changes.reduce(100 + change.hostname.utf8.count) { sum, f in
+            sum + 70 + f.name.utf8.count + (f.before?.description.utf8.count ?? 4) + (f.after?.description.utf8.count ?? 4)
         }
     }
 }

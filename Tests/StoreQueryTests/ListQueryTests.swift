@@ -54,3 +54,27 @@ import TestSupport
         }
     }
 }
+
+/// A page of hosts ends early, with its cursor, once its facts pass the byte bound; the pages still
+/// concatenate to the whole answer.
+@Suite struct PageBytesTests {
+    @Test func aPageEndsAtItsByteBoundAndThePagesStillCoverEveryHost() throws {
+        let dir = try TempDir()
+        let (store, _) = try Fleet.synthetic(dir, hosts: 30, days: 1, seed: 5)
+        let whole = try store.answer(HostQueryRequest(nil, limit: 1000)).matches
+        #expect(whole.hosts.count == 30 && whole.nextCursor == nil)
+        let perHost = whole.hosts.map { $0.factsJSON.utf8.count + $0.hostname.utf8.count + 200 }
+        var request = HostQueryRequest(nil, limit: 1000)
+        request.maxPageBytes = perHost.prefix(10).reduce(0, +) - 1  // the tenth host passes it
+        var seen: [String] = []
+        var pages = 0
+        repeat {
+            let page = try store.answer(request).matches
+            #expect(pages > 0 || page.hosts.count == 10, "the first page stops at the host that passes the bound")
+            seen += page.hosts.map(\.hostname)
+            pages += 1
+            request.cursor = page.nextCursor
+        } while request.cursor != nil && pages < 30
+        #expect(pages >= 3 && seen == whole.hosts.map(\.hostname))
+    }
+}
