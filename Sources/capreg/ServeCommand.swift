@@ -50,8 +50,8 @@ struct ServeCommand: ParsableCommand {
     @Option(help: "Queries read from the store at once; more wait their turn (default: two per core). Probes, /metrics and refusals never wait.")
     var maxConcurrentReads = API.defaultConcurrentReads
 
-    @Option(help: ArgumentHelp("CPU time one store read for a request may take (2s, 1m); past it the read stops and the request gets 400 query_budget_exceeded. A read whose client hung up stops as well.", valueName: "duration"))
-    var queryBudget = "2s"
+    @Option(help: ArgumentHelp("CPU time one store read for a request may take (5s, 1m); past it the read stops and the request gets 400 query_budget_exceeded. A read whose client hung up stops as well.", valueName: "duration"))
+    var queryBudget = "5s"
 
     @Option(help: "Largest request body in bytes (413 past it).")
     var maxBodyBytes = HTTPLimits().maxBodyBytes
