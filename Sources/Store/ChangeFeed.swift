@@ -19,10 +19,11 @@ public struct ChangePage: Sendable, Hashable {
 extension SQLiteStore {
     /// The change feed as `changesPage` computes it (facts and kernel, same candidates, same diff), for
     /// hosts after `after` in hostname order: at most `limit` changed hosts, and at most `scanBudget`
-    /// candidate hosts examined (a candidate may turn out unchanged), so one call costs a bounded amount
+    /// candidate hosts examined (a candidate may turn out unchanged), and about `maxBytes` of JSON (the
+    /// host that passes it is the page's last), so one call costs a bounded amount
     /// of work; `nextAfter` says where to go on. `keep` decides, per host, whether it belongs in the
     /// answer (an API filter on the state at `to`, with the host's labels).
-    public func changePage(from: Date, to: Date, after: String?, limit: Int, scanBudget: Int,
+    public func changePage(from: Date, to: Date, after: String?, limit: Int, scanBudget: Int, maxBytes: Int = HostQueryLimits.maxPageBytes,
                            keep: (HostSnapshot, [String: String]) -> Bool = { _, _ in true }) throws -> ChangePage {
         let t1 = StoreTime.ms(from), t2 = StoreTime.ms(to)
         return try budgetedRead { db in
@@ -34,7 +35,7 @@ extension SQLiteStore {
             var bytes = 0
             for (i, row) in candidates.enumerated() {
                 // At the row or scan bound, or once the page's JSON passes maxPageBytes, the next page goes on from here.
-                if i == scanBudget || page.hosts.count == limit || bytes > HostQueryLimits.maxPageBytes {
+                if i == scanBudget || page.hosts.count == limit || bytes > maxBytes {
                     page.nextAfter = candidates[i - 1][1]
                     return page
                 }

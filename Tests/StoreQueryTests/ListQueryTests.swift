@@ -2,7 +2,7 @@ import Decoders
 import Foundation
 import Query
 import Report
-import Store
+@testable import Store
 import Testing
 import TestSupport
 
@@ -76,5 +76,30 @@ import TestSupport
             request.cursor = page.nextCursor
         } while request.cursor != nil && pages < 30
         #expect(pages >= 3 && seen == whole.hosts.map(\.hostname))
+    }
+}
+
+/// The change feed's pages end at their byte bound too, and still concatenate to the whole feed.
+@Suite struct ChangePageBytesTests {
+    @Test func aChangePageEndsAtItsByteBound() throws {
+        let dir = try TempDir()
+        let (store, fleet) = try Fleet.synthetic(dir, hosts: 30, days: 3, seed: 5)
+        let (from, to) = (fleet.start.addingTimeInterval(-3600), fleet.start.addingTimeInterval(4 * 86_400))
+        let whole = try store.changePage(from: from, to: to, after: nil, limit: 1000, scanBudget: 4100)
+        #expect(whole.hosts.count >= 20 && whole.nextAfter == nil)
+        let bound = ChangedHost.jsonBytes(whole.hosts[0].change) + ChangedHost.jsonBytes(whole.hosts[1].change) - 1
+        var seen: [String] = []
+        var after: String?
+        var pages = 0
+        repeat {
+            let page = try store.changePage(from: from, to: to, after: after, limit: 1000, scanBudget: 4100, maxBytes: bound)
+            let before = page.hosts.dropLast().reduce(0) { $0 + ChangedHost.jsonBytes($1.change) }
+            #expect(before <= bound, "only the host that passes the bound may pass it, and it is the page's last")
+            #expect(pages > 0 || page.hosts.count == 2)
+            seen += page.hosts.map(\.change.hostname)
+            after = page.nextAfter
+            pages += 1
+        } while after != nil && pages < 40
+        #expect(pages >= 3 && seen == whole.hosts.map(\.change.hostname))
     }
 }
