@@ -6,7 +6,9 @@ import Store
 /// The registry's HTTP API: routes a request, checks its token, runs the endpoint and answers JSON.
 /// One instance serves every worker thread; its state (store, tokens, metrics) is thread-safe.
 public final class API: HTTPHandler, Sendable {
-    let store: SQLiteStore
+    /// The registry without a budget: writes and the database size. Reads for an answer go through
+    /// `answer`'s store, limited by `queryBudget`.
+    let registry: SQLiteStore
     let authorizer: Authorizer
     public let metrics: Metrics
     /// Reports per POST: one store batch, so a request is one transaction (all or nothing).
@@ -18,13 +20,16 @@ public final class API: HTTPHandler, Sendable {
     let maxClockSkew: DurationText
     /// Store reads for a query running at once (`serve --max-concurrent-reads`); see ReadGate.
     let readGate: ReadGate
+    /// CPU time each store read for a request may take (`serve --query-budget`); see QueryBudget.
+    let queryBudget: Duration
     private let log: @Sendable (String) -> Void
 
     /// `log` receives internal errors (500s), one line each; the CLI sends them to swift-log.
     public init(store: SQLiteStore, tokens: TokenTable, staleAfter: DurationText = DurationText(seconds: 7200),
                 maxClockSkew: DurationText = DurationText(seconds: Int64(ClockBound.defaultMaxSkew)),
-                maxConcurrentReads: Int = API.defaultConcurrentReads, log: @escaping @Sendable (String) -> Void = { _ in }) {
-        self.store = store
+                maxConcurrentReads: Int = API.defaultConcurrentReads, queryBudget: Duration = API.defaultQueryBudget, log: @escaping @Sendable (String) -> Void = { _ in }) {
+        self.registry = store
+        self.queryBudget = queryBudget
         self.staleAfter = staleAfter
         self.maxClockSkew = maxClockSkew
         self.readGate = ReadGate(limit: maxConcurrentReads)
@@ -47,6 +52,9 @@ public final class API: HTTPHandler, Sendable {
     public func handle(_ request: HTTPRequest) -> HTTPResponse {
         do {
             return try route(request)
+        } catch let interrupted as QueryInterrupted {
+            metrics.countInterrupted(interrupted.reason)
+            return interruptedResponse(interrupted, request)
         } catch let error as APIError {
             return refusal(error, request)
         } catch {
@@ -88,23 +96,60 @@ public final class API: HTTPHandler, Sendable {
     }
 
     private func answer(_ route: Route, host: String?, _ request: HTTPRequest) throws -> HTTPResponse {
+        // Every read for this answer runs under the budget, and stops when the client hangs up.
+        let store = registry.limited(by: QueryBudget(cpu: queryBudget, clientGone: { request.clientGone() }))
         switch route {
         case .reports: return try postReports(request)
-        case .hosts: return try listHosts(request)
-        case .host: return try hostDetail(request, hostname: host!)
-        case .hostHistory: return try hostHistory(request, hostname: host!)
-        case .changes: return try changes(request)
-        case .kernels: return try kernels(request)
-        case .capabilities: return try capabilities(request)
+        case .hosts: return try listHosts(request, store)
+        case .host: return try hostDetail(request, hostname: host!, store)
+        case .hostHistory: return try hostHistory(request, hostname: host!, store)
+        case .changes: return try changes(request, store)
+        case .kernels: return try kernels(request, store)
+        case .capabilities: return try capabilities(request, store)
         case .profiles: return try profiles(request)
-        case .stats: return try stats(request)
+        case .stats: return try stats(request, store)
         case .healthz: return try healthz(request)
-        case .readyz: return try readyz(request)
+        case .readyz: return try readyz(request, store)
         case .metrics: return try metricsText(request)
-        case .dashboard: return try dashboardOverview(request)
-        case .uiQuery: return try dashboardQuery(request)
-        case .uiHost: return try dashboardHost(request)
-        case .uiChanges: return try dashboardChanges(request)
+        case .dashboard: return try dashboardOverview(request, store)
+        case .uiQuery: return try dashboardQuery(request, store)
+        case .uiHost: return try dashboardHost(request, store)
+        case .uiChanges: return try dashboardChanges(request, store)
+        }
+    }
+
+    /// Five CPU seconds per read: the heaviest legitimate reads measured on a 100,000-host registry (a
+    /// 1,000-host page of a 200-entry kernel list as of a time with totals; the dashboard's overview) took
+    /// 0.8–1.6 s on a loaded 2-core machine (docs/figures.md), and CPU time grows with the history a
+    /// registry keeps: about three times the heaviest, so no legitimate question meets it, while a runaway
+    /// one holds a read slot for seconds, not minutes.
+    public static let defaultQueryBudget: Duration = .seconds(5)
+
+    /// `2s` as --query-budget reads it; a budget below a second (tests) in milliseconds.
+    static func budgetText(_ budget: Duration) -> String {
+        let (seconds, attoseconds) = budget.components
+        return attoseconds == 0 ? DurationText(seconds: seconds).description : "\(seconds * 1000 + attoseconds / 1_000_000_000_000_000)ms"
+    }
+
+    /// Past the budget: 400, not 503, because the budget is CPU time of the reading thread, which other
+    /// requests do not inflate: the same question would be refused again, so a client must not retry it
+    /// but ask a narrower one (or the operator raise --query-budget). A gone client gets nothing to read:
+    /// the connection is closed, the status (499, as nginx logs it) only shows in the server's records.
+    func interruptedResponse(_ interrupted: QueryInterrupted, _ request: HTTPRequest) -> HTTPResponse {
+        switch interrupted.reason {
+        case .clientGone:
+            var response = HTTPResponse.error(HTTPStatus(499, "Client Closed Request"), code: "client_gone", message: "the client closed its connection")
+            response.headers.set("Connection", "close")
+            return response
+        case .budget:
+            let budget = API.budgetText(interrupted.budget)
+            let error = APIError(.badRequest, "query_budget_exceeded",
+                                 "the question needed more than this registry's query budget of \(budget) of CPU time (capreg serve --query-budget) "
+                                     + "and was stopped; ask a narrower one: a smaller limit, fewer list entries, without totals or explain",
+                                 details: [("budget", .string(budget))])
+            metrics.countError(error.code)
+            if let (route, _) = Route.match(request.pathSegments), route.isDashboard { return dashboardRefusal(error) }
+            return error.response
         }
     }
 

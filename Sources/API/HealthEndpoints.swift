@@ -9,7 +9,7 @@ extension API {
         return .json(.object([("status", .string("ok"))]))
     }
 
-    func readyz(_ request: HTTPRequest) throws -> HTTPResponse {
+    func readyz(_ request: HTTPRequest, _ store: SQLiteStore) throws -> HTTPResponse {
         _ = try Parameters(request, allowed: [])
         let pending: [String]
         do {
@@ -25,6 +25,6 @@ extension API {
 
     func metricsText(_ request: HTTPRequest) throws -> HTTPResponse {
         _ = try Parameters(request, allowed: [])
-        return .text(.ok, metrics.exposition(databaseBytes: store.databaseBytes()), contentType: "text/plain; version=0.0.4; charset=utf-8")
+        return .text(.ok, metrics.exposition(databaseBytes: registry.databaseBytes()), contentType: "text/plain; version=0.0.4; charset=utf-8")
     }
 }

@@ -1,5 +1,6 @@
 import Foundation
 import Server
+import Store
 
 /// Counters behind `/metrics`, in the Prometheus text exposition format (version 0.0.4). Updated from
 /// every worker thread, so one lock; each update is a few dictionary operations.
@@ -18,6 +19,7 @@ public final class Metrics: @unchecked Sendable {
     private var latency: [String: Histogram] = [:]
     private var ingests: [String: Int] = [:]
     private var errors: [String: Int] = [:]
+    private var interrupted: [String: Int] = [:]
     private var serverStats: (@Sendable () -> ServerStats)?
 
     init() {}
@@ -40,9 +42,11 @@ public final class Metrics: @unchecked Sendable {
 
     func countIngest(_ outcome: String) { lock.withLock { ingests[outcome, default: 0] += 1 } }
     func countError(_ code: String) { lock.withLock { errors[code, default: 0] += 1 } }
+    func countInterrupted(_ reason: QueryInterrupted.Reason) { lock.withLock { interrupted[reason.rawValue, default: 0] += 1 } }
 
     func exposition(databaseBytes: Int64) -> String {
         let (requests, latency, ingests, errors, statsSource) = lock.withLock { (self.requests, self.latency, self.ingests, self.errors, self.serverStats) }
+        let interrupted = lock.withLock { self.interrupted }
         var out = ""
         func family(_ name: String, _ type: String, _ help: String) { out += "# HELP \(name) \(help)\n# TYPE \(name) \(type)\n" }
         func value(_ v: Double) -> String { v == v.rounded() && abs(v) < 1e15 ? String(Int64(v)) : String(v) }
@@ -70,6 +74,10 @@ public final class Metrics: @unchecked Sendable {
         }
         family("capreg_api_errors_total", "counter", "Error responses produced by the API, by error code.")
         for code in errors.keys.sorted() { out += "capreg_api_errors_total{code=\(quoted(code))} \(errors[code]!)\n" }
+        family("capreg_queries_interrupted_total", "counter", "Store reads stopped before their end: past --query-budget, or their client gone.")
+        for reason in QueryInterrupted.Reason.allCases {
+            out += "capreg_queries_interrupted_total{reason=\"\(reason.rawValue)\"} \(interrupted[reason.rawValue] ?? 0)\n"
+        }
         family("capreg_database_size_bytes", "gauge", "The SQLite database file plus its WAL, in bytes.")
         out += "capreg_database_size_bytes \(databaseBytes)\n"
         if let stats = statsSource?() {

@@ -15,7 +15,7 @@ extension API {
                                             clock: ClockBound(now: Date(), maxSkew: maxClockSkew.timeInterval))
         let results: [IngestResult]
         do {
-            results = try store.ingestAllOrNothing(reports, receivedAt: Date())
+            results = try registry.ingestAllOrNothing(reports, receivedAt: Date())
         } catch let refusal as UndecodableReport {
             throw Self.refusal(refusal)
         }

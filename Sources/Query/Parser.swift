@@ -199,6 +199,11 @@ public struct QueryParser {
         var values: [QueryLiteral] = []
         var previous = tokens[index - 1]
         while true {
+            let entry = peek
+            guard values.count < limits.maxListEntries else {
+                throw QueryError(.tooLong, at: entry.position,
+                                 "the 'in' list has more than \(limits.maxListEntries) entries; the limit is \(limits.maxListEntries) (split the question, or use a range such as kernel >= \"6.1\")")
+            }
             values.append(try literal(for: term, after: previous))
             let next = peek
             if case .comma = next.kind { previous = advance(); continue }

@@ -8,7 +8,8 @@ public struct QueryError: Error, Hashable, Sendable, CustomStringConvertible {
         case unknownName
         /// A well-formed predicate whose operator or value does not fit the term's type.
         case type
-        /// The expression is longer than `QueryLimits.maxLength` (UTF-8 bytes).
+        /// The expression is longer than `QueryLimits.maxLength` (UTF-8 bytes), or an `in` list has more
+        /// entries than `QueryLimits.maxListEntries`.
         case tooLong
         /// Parentheses and `not` nest deeper than `QueryLimits.maxDepth`.
         case tooDeep
@@ -44,10 +45,15 @@ public struct QueryLimits: Hashable, Sendable {
     public var maxLength: Int
     /// Deepest nesting of parentheses and `not`.
     public var maxDepth: Int
+    /// Most entries of one `in (…)` list. The store checks a list as one set (one bound JSON array), so a
+    /// long list costs little there; the bound keeps the reference evaluator's and explain's per-host work,
+    /// and the text an answer echoes, small. Each entry's length is bounded by `maxLength`.
+    public var maxListEntries: Int
 
-    public init(maxLength: Int = 4096, maxDepth: Int = 64) {
+    public init(maxLength: Int = 4096, maxDepth: Int = 64, maxListEntries: Int = 256) {
         self.maxLength = maxLength
         self.maxDepth = maxDepth
+        self.maxListEntries = maxListEntries
     }
 
     public static let `default` = QueryLimits()

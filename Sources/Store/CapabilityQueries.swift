@@ -35,7 +35,7 @@ extension SQLiteStore {
     /// The host's current facts and every open capability version, read in one transaction with the
     /// revision that stamps them; nil for an unknown host.
     public func hostDetail(hostname: String) throws -> HostDetail? {
-        try pool.read { db in
+        try budgetedRead { db in
             guard let (id, state) = try currentState(db, hostname: hostname) else { return nil }
             let capabilities = try Row.fetchAll(db.cachedStatement(sql: CapabilitySQL.currentOfHost), arguments: [id, StoreTime.openEnd]).map { row in
                 StoredCapability(unit: row[0], capability: row[1], version: row[2], kernelRelease: row[3],

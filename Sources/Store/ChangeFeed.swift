@@ -19,20 +19,23 @@ public struct ChangePage: Sendable, Hashable {
 extension SQLiteStore {
     /// The change feed as `changesPage` computes it (facts and kernel, same candidates, same diff), for
     /// hosts after `after` in hostname order: at most `limit` changed hosts, and at most `scanBudget`
-    /// candidate hosts examined (a candidate may turn out unchanged), so one call costs a bounded amount
+    /// candidate hosts examined (a candidate may turn out unchanged), and about `maxBytes` of JSON (the
+    /// host that passes it is the page's last), so one call costs a bounded amount
     /// of work; `nextAfter` says where to go on. `keep` decides, per host, whether it belongs in the
     /// answer (an API filter on the state at `to`, with the host's labels).
-    public func changePage(from: Date, to: Date, after: String?, limit: Int, scanBudget: Int,
+    public func changePage(from: Date, to: Date, after: String?, limit: Int, scanBudget: Int, maxBytes: Int = HostQueryLimits.maxPageBytes,
                            keep: (HostSnapshot, [String: String]) -> Bool = { _, _ in true }) throws -> ChangePage {
         let t1 = StoreTime.ms(from), t2 = StoreTime.ms(to)
-        return try pool.read { db in
+        return try budgetedRead { db in
             // Even an empty page is read in a transaction, so that it carries a real revision.
             var page = ChangePage(revision: try SQLiteStore.revision(db))
             guard t1 < t2, limit > 0 else { return page }
             let sql = FleetPageSQL.changedHosts(names: nil, kernel: true)
             let candidates = try Row.fetchAll(db.cachedStatement(sql: sql), arguments: [after ?? "", t1, t2, scanBudget + 1])
+            var bytes = 0
             for (i, row) in candidates.enumerated() {
-                if i == scanBudget || page.hosts.count == limit {
+                // At the row or scan bound, or once the page's JSON passes maxPageBytes, the next page goes on from here.
+                if i == scanBudget || page.hosts.count == limit || bytes > maxBytes {
                     page.nextAfter = candidates[i - 1][1]
                     return page
                 }
@@ -42,8 +45,18 @@ extension SQLiteStore {
                 let labels = try labels(db, host: id, at: t2)
                 guard keep(state, labels) else { continue }
                 page.hosts.append(ChangedHost(change: change, labels: labels))
+                bytes += ChangedHost.jsonBytes(change)
             }
             return page
+        }
+    }
+}
+
+extension ChangedHost {
+    /// About the bytes of the host's entry in the API's JSON (names, values and each change's keys).
+    static func jsonBytes(_ change: HostChange) -> Int {
+        change.changes.reduce(100 + change.hostname.utf8.count) { sum, f in
+            sum + 70 + f.name.utf8.count + (f.before?.description.utf8.count ?? 4) + (f.after?.description.utf8.count ?? 4)
         }
     }
 }

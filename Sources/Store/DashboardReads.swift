@@ -13,7 +13,7 @@ public struct StaleHost: Sendable, Hashable {
 extension SQLiteStore {
     /// Current hosts per (vendor, first-level format); nil where the host has no such fact.
     public func vendorFormatCounts() throws -> [(vendor: String?, format: String?, hosts: Int)] {
-        try pool.read { db in
+        try budgetedRead { db in
             let sql = "SELECT cur_vendor, cur_first_level_format, count(*) FROM hosts GROUP BY 1, 2 ORDER BY 1, 2"
             return try Row.fetchAll(db, sql: sql).map { ($0[0], $0[1], $0[2]) }
         }
@@ -22,7 +22,7 @@ extension SQLiteStore {
     /// Hosts last seen before `cutoff`, longest silent first (at most `limit`), and how many there are.
     public func staleHosts(seenBefore cutoff: Date, limit: Int) throws -> (total: Int, hosts: [StaleHost]) {
         let t = StoreTime.ms(cutoff)
-        return try pool.read { db in
+        return try budgetedRead { db in
             let total = try Int.fetchOne(db, sql: "SELECT count(*) FROM hosts WHERE last_seen < ?", arguments: [t]) ?? 0
             let sql = "SELECT hostname, last_seen, kernel_release FROM hosts WHERE last_seen < ? ORDER BY last_seen, hostname LIMIT ?"
             let hosts = try Row.fetchAll(db, sql: sql, arguments: [t, max(0, limit)]).map {
@@ -35,7 +35,7 @@ extension SQLiteStore {
     /// Per current kernel release, how many hosts hold each of the bool facts `names` as true now.
     public func trueFactCountsByKernel(_ names: [String]) throws -> [String: [String: Int]] {
         guard !names.isEmpty else { return [:] }
-        return try pool.read { db in
+        return try budgetedRead { db in
             let marks = names.map { _ in "?" }.joined(separator: ",")
             let sql = """
                 SELECT h.kernel_release, c.name, count(*) FROM current_facts c JOIN hosts h ON h.id = c.host_id

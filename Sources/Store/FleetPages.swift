@@ -44,7 +44,7 @@ extension SQLiteStore {
     /// skipped); `names` keeps only those facts.
     public func factsAsOfPage(_ time: Date, after: String? = nil, limit: Int, names: Set<String>? = nil) throws -> FleetPage<HostSnapshot> {
         let t = StoreTime.ms(time)
-        return try pool.read { db in
+        return try budgetedRead { db in
             let rows = try Row.fetchAll(db.cachedStatement(sql: FleetPageSQL.hostsKnownAt), arguments: [after ?? "", t, max(0, limit) + 1])
             var page = FleetPage<HostSnapshot>()
             for row in rows.prefix(limit) {
@@ -60,7 +60,7 @@ extension SQLiteStore {
     /// Net changes between `from` and `to` (facts, and the kernel in force) for at most `limit` changed
     /// hosts after `after`. `names` compares only those facts, and the kernel only when it holds "kernel".
     public func changesPage(from: Date, to: Date, after: String? = nil, limit: Int, names: Set<String>? = nil) throws -> FleetPage<HostChange> {
-        try pool.read { db in
+        try budgetedRead { db in
             try SQLiteStore.changesPage(db, t1: StoreTime.ms(from), t2: StoreTime.ms(to), after: after, limit: limit, names: names)
         }
     }

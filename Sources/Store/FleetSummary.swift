@@ -42,7 +42,7 @@ extension SQLiteStore {
     /// Kernel releases in version order (kernel_key, then the text), a page at a time after `after`
     /// (the previous page's last (key, release)), stamped with the revision of the same read.
     public func kernelSummaries(after: (key: String, release: String)?, limit: Int) throws -> KernelSummaryPage {
-        try pool.read { db in
+        try budgetedRead { db in
             let sql = """
                 SELECT kernel_key, kernel_release, count(*),
                        sum(CASE WHEN cur_nesting = 1 THEN 1 ELSE 0 END), sum(CASE WHEN cur_pasid_bind = 1 THEN 1 ELSE 0 END)
@@ -72,7 +72,7 @@ extension SQLiteStore {
     }
 
     public func fleetStats() throws -> FleetStats {
-        try pool.read { db in
+        try budgetedRead { db in
             func count(_ sql: String) throws -> Int { try Int.fetchOne(db, sql: sql) ?? 0 }
             func grouped(_ column: String) throws -> [String: Int] {
                 var out: [String: Int] = [:]
@@ -100,7 +100,7 @@ extension SQLiteStore {
     /// For readiness probes: the migrations this binary carries that the database has not applied
     /// (empty when current). Throws when the database cannot be read.
     public func pendingMigrations() throws -> [String] {
-        let applied = try pool.read { db in Set(try String.fetchAll(db, sql: "SELECT name FROM \(Migrator.checksumTable)")) }
+        let applied = try budgetedRead { db in Set(try String.fetchAll(db, sql: "SELECT name FROM \(Migrator.checksumTable)")) }
         return Migration.all.map(\.name).filter { !applied.contains($0) }
     }
 

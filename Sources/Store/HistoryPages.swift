@@ -138,7 +138,7 @@ extension SQLiteStore {
     /// One page of `history(hostname:)`: at most `limit` versions after `cursor` (nil: from the first),
     /// reading only the rows of the page's span. nil for an unknown host.
     public func historyPage(hostname: String, after cursor: HistoryCursor?, limit: Int) throws -> HistoryPage? {
-        try pool.read { db in
+        try budgetedRead { db in
             guard StoreText.bindable(hostname), let id = try Int64.fetchOne(db, sql: "SELECT id FROM hosts WHERE hostname = ?", arguments: [hostname]) else { return nil }
             var page = try HistoryPages.page(db, host: id, after: cursor, limit: limit)
             page.retractions = try Self.retractions(db, hostname: hostname)
@@ -148,7 +148,7 @@ extension SQLiteStore {
 
     /// Every page of `historyPage`, read in one transaction.
     public func history(hostname: String) throws -> [HostVersion] {
-        try pool.read { db in
+        try budgetedRead { db in
             guard StoreText.bindable(hostname), let id = try Int64.fetchOne(db, sql: "SELECT id FROM hosts WHERE hostname = ?", arguments: [hostname]) else { return [] }
             var versions: [HostVersion] = []
             var cursor: HistoryCursor?

@@ -27,6 +27,8 @@ public struct HostQueryRequest: Sendable {
     public var notMatchingCursor: String?
     /// Count every list over all its pages.
     public var totals: Bool
+    /// A page ends early once its facts pass this many bytes (HostQueryLimits.maxPageBytes).
+    public var maxPageBytes = HostQueryLimits.maxPageBytes
 
     public init(_ expr: QueryExpr?, reference: QueryReference = .now, fields: Set<String>? = nil, limit: Int = HostQueryLimits.default,
                 cursor: String? = nil, freshWithin: TimeInterval? = nil, staleCursor: String? = nil, notMatching: Bool = false,
@@ -79,7 +81,7 @@ extension SQLiteStore {
         guard (1...HostQueryLimits.max).contains(request.limit) else { throw HostQueryError.badLimit(request.limit) }
         let cursors = try (request.cursor.map(HostCursor.decode), request.staleCursor.map(HostCursor.decode),
                            request.notMatchingCursor.map(HostCursor.decode))
-        return try pool.read { db in
+        return try budgetedRead { db in
             let newest = try SQLiteStore.revision(db)
             let mode: HostQuerySQL.Mode
             let reference: Date
@@ -101,7 +103,8 @@ extension SQLiteStore {
             }
             /// A page, and its list's total when asked for (or free: a first page that holds everything).
             func list(_ filter: HostQuerySQL.Filter, after: String?, fields: Set<String>?, counted: Bool) throws -> (HostPage, Int?) {
-                let page = try SQLiteStore.page(db, request.expr, mode: mode, filter: filter, after: after, limit: request.limit, fields: fields)
+                let page = try SQLiteStore.page(db, request.expr, mode: mode, filter: filter, after: after, limit: request.limit, fields: fields,
+                                                maxBytes: request.maxPageBytes)
                 if after == nil && page.nextCursor == nil { return (page, page.hosts.count) }
                 return (page, counted ? try count(request.expr, filter) : nil)
             }
@@ -128,16 +131,26 @@ extension SQLiteStore {
     }
 
     static func page(_ db: Database, _ expr: QueryExpr?, mode: HostQuerySQL.Mode, filter: HostQuerySQL.Filter, after: String?, limit: Int,
-                     fields: Set<String>?) throws -> HostPage {
+                     fields: Set<String>?, maxBytes: Int = HostQueryLimits.maxPageBytes) throws -> HostPage {
         // One row more than asked tells whether another page exists.
         let compiled = HostQuerySQL.select(expr, mode: mode, after: after, limit: limit + 1, filter: filter)
         var rows: [HostPageReads.PageRow] = []
         try ColumnReader.forEachRow(db, sql: compiled.sql, arguments: StatementArguments(compiled.arguments)) { r in
             rows.append((r.int64(0), r.text(1)))
         }
-        let more = rows.count > limit
+        var more = rows.count > limit
         if more { rows.removeLast() }
-        let hosts = try HostPageReads.hosts(db, rows, mode: mode, fields: fields)
+        var hosts = try HostPageReads.hosts(db, rows, mode: mode, fields: fields)
+        // Past maxPageBytes of facts the page ends early; the next page goes on after its last host.
+        var bytes = 0
+        for (i, host) in hosts.enumerated() {
+            bytes += host.factsJSON.utf8.count + host.hostname.utf8.count + 200  // head and labels, about
+            if bytes > maxBytes && i + 1 < hosts.count {
+                hosts.removeSubrange((i + 1)...)
+                more = true
+                break
+            }
+        }
         return HostPage(hosts: hosts, nextCursor: more ? hosts.last.map { HostCursor.encode(after: $0.hostname) } : nil)
     }
 

@@ -16,6 +16,9 @@ public protocol HostQuerying: Sendable {
 public enum HostQueryLimits {
     public static let `default` = 100
     public static let max = 1000
+    /// A page of hosts or changes ends early, with its cursor, once the JSON it makes passes about this
+    /// many bytes (docs/api.md): `limit` bounds rows, this bounds what one answer holds in memory.
+    public static let maxPageBytes = 4 << 20
 }
 
 public struct QueriedHost: Sendable, Hashable {

@@ -33,7 +33,7 @@ enum QuerySQL {
 
 extension SQLiteStore {
     public func currentState(hostname: String) throws -> HostState? {
-        try pool.read { db in try currentState(db, hostname: hostname)?.state }
+        try budgetedRead { db in try currentState(db, hostname: hostname)?.state }
     }
 
     /// The host's id and current state inside an open transaction; nil for an unknown host.
@@ -45,7 +45,7 @@ extension SQLiteStore {
     }
 
     public func hosts() throws -> [HostState] {
-        try pool.read { db in
+        try budgetedRead { db in
             var facts: [Int64: [Fact]] = [:]
             for row in try Row.fetchAll(db, sql: "SELECT host_id, name, type, value_int, value_text FROM current_facts ORDER BY host_id, name") {
                 facts[row[0], default: []].append(Fact(row[1], FactColumns.join(type: row[2], int: row[3], text: row[4])))
@@ -64,7 +64,7 @@ extension SQLiteStore {
 
     public func factsAsOf(_ time: Date, hostname: String? = nil) throws -> [HostSnapshot] {
         let t = StoreTime.ms(time)
-        return try pool.read { db in
+        return try budgetedRead { db in
             if let hostname {
                 guard StoreText.bindable(hostname), let host = try Row.fetchOne(db, sql: QuerySQL.hostByName, arguments: [hostname]) else { return [] }
                 return try SQLiteStore.snapshot(db, host: host[0], hostname: hostname, at: t).map { [$0] } ?? []
@@ -87,7 +87,7 @@ extension SQLiteStore {
     /// read in one transaction.
     public func changes(from: Date, to: Date) throws -> [HostChange] {
         let t1 = StoreTime.ms(from), t2 = StoreTime.ms(to)
-        return try pool.read { db in
+        return try budgetedRead { db in
             var out: [HostChange] = []
             var after: String?
             repeat {

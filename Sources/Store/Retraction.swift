@@ -142,7 +142,7 @@ extension SQLiteStore {
 
     /// A host's retractions, oldest report time first (its history answer lists them).
     public func retractions(hostname: String) throws -> [Retraction] {
-        try pool.read { db in try Self.retractions(db, hostname: hostname) }
+        try budgetedRead { db in try Self.retractions(db, hostname: hostname) }
     }
 
     static func retractions(_ db: Database, hostname: String) throws -> [Retraction] {

@@ -8,10 +8,13 @@ import Report
 public final class SQLiteStore: RegistryStore {
     public let config: StoreConfig
     let pool: DatabasePool
+    /// The budget every read of this view runs under (`limited(by:)`); nil: unbounded (CLI, ingest).
+    let budget: QueryBudget?
 
     /// Opens (creating when absent) and migrates. `migrations` is for tests; the binary's own set is the default.
     public init(_ config: StoreConfig, migrations: [Migration] = Migration.all) throws {
         self.config = config
+        budget = nil
         var grdb = Configuration()
         grdb.busyMode = .timeout(config.busyTimeout)
         // The schema declares its references, but SQLite does not enforce them at run time: every id
@@ -25,6 +28,13 @@ public final class SQLiteStore: RegistryStore {
         }
         pool = try DatabasePool(path: config.path, configuration: grdb)
         try Migrator.migrate(pool, path: config.path, migrations: migrations)
+    }
+
+    /// Another view of `store`'s database (same pool), reading under `budget`.
+    init(sharing store: SQLiteStore, budget: QueryBudget) {
+        config = store.config
+        pool = store.pool
+        self.budget = budget
     }
 
     public convenience init(path: String, durability: Durability = .normal, migrations: [Migration] = Migration.all) throws {
@@ -98,16 +108,16 @@ public final class SQLiteStore: RegistryStore {
 
     /// `PRAGMA integrity_check` output ("ok" when intact).
     public func integrityCheck() throws -> String {
-        try pool.read { db in try String.fetchAll(db, sql: "PRAGMA integrity_check").joined(separator: "\n") }
+        try budgetedRead { db in try String.fetchAll(db, sql: "PRAGMA integrity_check").joined(separator: "\n") }
     }
 
     public func reportCount() throws -> Int {
-        try pool.read { db in try Int.fetchOne(db, sql: "SELECT count(*) FROM reports") ?? 0 }
+        try budgetedRead { db in try Int.fetchOne(db, sql: "SELECT count(*) FROM reports") ?? 0 }
     }
 
     /// Stored report ids among `ids`.
     public func storedReportIds(_ ids: [String]) throws -> Set<String> {
-        try pool.read { db in
+        try budgetedRead { db in
             var found = Set<String>()
             for id in ids where try Int.fetchOne(db, sql: "SELECT 1 FROM reports WHERE report_id = ?", arguments: [id]) != nil {
                 found.insert(id)

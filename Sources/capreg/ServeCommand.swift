@@ -62,6 +62,9 @@ struct ServeCommand: ParsableCommand {
     @Option(help: "Queries read from the store at once; more wait their turn (default: two per core). Probes, /metrics and refusals never wait.")
     var maxConcurrentReads = API.defaultConcurrentReads
 
+    @Option(help: ArgumentHelp("CPU time one store read for a request may take (5s, 1m); past it the read stops and the request gets 400 query_budget_exceeded. A read whose client hung up stops as well.", valueName: "duration"))
+    var queryBudget = "5s"
+
     @Option(help: "Largest request body in bytes (413 past it).")
     var maxBodyBytes = HTTPLimits().maxBodyBytes
 
@@ -90,6 +93,7 @@ struct ServeCommand: ParsableCommand {
             throw ValidationError("there is no --port: give --listen HOST:PORT, e.g. --listen 127.0.0.1:\(UInt16(port) ?? 8080)")
         }
         do { _ = try DurationText.parse(staleAfter) } catch { throw ValidationError("--stale-after \(error)") }
+        do { _ = try DurationText.parse(queryBudget) } catch { throw ValidationError("--query-budget \(error)") }
         if ServeCommand.split(listen) == nil { throw ValidationError("--listen \(listen): expected HOST:PORT, e.g. 127.0.0.1:8080 or [::1]:8080") }
         for (name, value) in [("--max-connections", maxConnections), ("--max-concurrent-reads", maxConcurrentReads), ("--max-body-bytes", maxBodyBytes), ("--max-head-bytes", maxHeadBytes),
                               ("--max-header-count", maxHeaderCount), ("--header-timeout", headerTimeout), ("--idle-timeout", idleTimeout)]
@@ -151,7 +155,8 @@ struct ServeCommand: ParsableCommand {
         }
         let registry = try store.open()
         let api = API(store: registry, tokens: table, staleAfter: try DurationText.parse(staleAfter),
-                      maxClockSkew: clock.duration, maxConcurrentReads: maxConcurrentReads) { message in logger.error("\(message)") }
+                      maxClockSkew: clock.duration, maxConcurrentReads: maxConcurrentReads,
+                      queryBudget: .seconds(try DurationText.parse(queryBudget).seconds)) { message in logger.error("\(message)") }
         let verbose = verbose
         let config = ServerConfig(
             host: host, port: port,

@@ -24,6 +24,7 @@ final class TestAPI {
 
     init(tokens: Bool = true, staleAfter: DurationText = TestAPI.neverStale,
          maxClockSkew: DurationText = DurationText(seconds: Int64(ClockBound.defaultMaxSkew)),
+         queryBudget: Duration = API.defaultQueryBudget,
          configure: (inout ServerConfig) -> Void = { _ in }) throws {
         dir = try TempDir()
         store = try SQLiteStore(path: dir.path("r.sqlite"))
@@ -34,7 +35,7 @@ final class TestAPI {
             table.add(token: Self.adminToken, role: .admin)
             table.add(token: Self.otherReaderToken, role: .reader)
         }
-        let api = API(store: store, tokens: table, staleAfter: staleAfter, maxClockSkew: maxClockSkew)
+        let api = API(store: store, tokens: table, staleAfter: staleAfter, maxClockSkew: maxClockSkew, queryBudget: queryBudget)
         self.api = api
         var config = ServerConfig(host: "127.0.0.1", port: 0, drainTimeout: .seconds(2), onResponse: { api.record($0) })
         configure(&config)

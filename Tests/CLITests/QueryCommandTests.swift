@@ -16,6 +16,15 @@ import TestSupport
 
     static let seed = #"pasid_bind and first_level.format = "intel-vtd" and pasid_bits >= 20"#
 
+    /// The same bound as the API's: a 1,000-entry list is refused (65, a refused expression) naming the limit.
+    @Test func aListPastItsBoundIsRefused() throws {
+        let dir = try TempDir()
+        let list = Array(repeating: "\"6\"", count: 1000).joined(separator: ",")
+        let run = try CapregBinary.run(["query", "kernel in (\(list))", "--db", dir.path("empty.sqlite")])
+        #expect(run.status == 65, "\(run.stderr.prefix(300))")
+        #expect(run.stderr.contains("the 'in' list has more than 256 entries; the limit is 256"), "\(run.stderr.prefix(300))")
+    }
+
     @Test func tableJSONAndCSVAgree() throws {
         let fleet = try Fleet()
         let table = try CapregBinary.run(["query", Self.seed, "--db", fleet.db])

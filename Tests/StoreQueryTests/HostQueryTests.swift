@@ -103,7 +103,9 @@ import TestSupport
         let plans = [("now", try store.plan(now.sql, now.arguments)), ("as of", try store.plan(past.sql, past.arguments))]
         for (name, plan) in plans {
             #expect(plan.contains { $0.contains("h USING INDEX sqlite_autoindex_hosts_1") }, "\(name): \(plan)")
-            #expect(!plan.contains { $0.hasPrefix("SCAN") && !$0.hasPrefix("SCAN h USING INDEX sqlite_autoindex_hosts_1") }, "\(name): \(plan)")
+            // A list is read once per statement from its bound JSON array (LIST SUBQUERY over json_each).
+            #expect(!plan.contains { $0.hasPrefix("SCAN") && !$0.hasPrefix("SCAN h USING INDEX sqlite_autoindex_hosts_1")
+                && !$0.hasPrefix("SCAN json_each VIRTUAL TABLE") }, "\(name): \(plan)")
             let labels = name == "now" ? "host_labels_1 (host_id=? AND key=?)" : "label_set_entries_1 (set_id=? AND key=?)"
             #expect(plan.contains { $0.contains("SEARCH l USING INDEX sqlite_autoindex_\(labels)") }, "\(name): \(plan)")
         }
