@@ -7,7 +7,10 @@ import Foundation
 ///
 /// Fair between identities (a token, or the client's address when auth is off): a freed slot goes to
 /// the waiting identity that holds the fewest slots, first come first served among equals, so one
-/// client's flood of slow queries cannot starve another's query; it waits for at most one slot to free.
+/// client's flood of slow queries cannot starve another's query. And one identity holds at most all
+/// slots but one (`perIdentity`): a slot freeing is not enough when every slot is held by queries that
+/// run for seconds (up to the query budget), so another identity's query always finds a slot or waits
+/// only for the queries of identities that hold no more than it would.
 ///
 /// The API takes it (not the server) because only the API knows which answers read the store: probes,
 /// /metrics, refusals (401, 403, 404, 405) and writes never wait behind slow queries (`Route.readsStore`).
@@ -19,13 +22,18 @@ final class ReadGate: @unchecked Sendable {
     }
 
     private let lock = NSLock()
+    /// Slots one identity may hold: all but one, so another identity's query always finds a slot.
+    let perIdentity: Int
     private var free: Int
     /// Slots held, by identity.
     private var held: [String: Int] = [:]
     /// In arrival order.
     private var waiting: [Waiter] = []
 
-    init(limit: Int) { free = max(1, limit) }
+    init(limit: Int) {
+        free = max(1, limit)
+        perIdentity = max(1, limit - 1)
+    }
 
     /// Runs `body` in a slot charged to `identity` (nil: the anonymous identity, one for all).
     func run<T>(for identity: String?, _ body: () throws -> T) rethrows -> T {
@@ -37,7 +45,7 @@ final class ReadGate: @unchecked Sendable {
 
     private func acquire(_ identity: String) {
         lock.lock()
-        if free > 0 {
+        if free > 0 && held[identity, default: 0] < perIdentity {
             free -= 1
             held[identity, default: 0] += 1
             lock.unlock()
@@ -63,11 +71,12 @@ final class ReadGate: @unchecked Sendable {
         }
     }
 
-    /// The first waiter of the identity holding the fewest slots.
+    /// The first waiter of the identity holding the fewest slots, among identities below their share.
     private func nextWaiter() -> Int? {
         var best: (index: Int, held: Int)?
         for (index, waiter) in waiting.enumerated() {
             let holds = held[waiter.identity] ?? 0
+            if holds >= perIdentity { continue }
             if best == nil || holds < best!.held { best = (index, holds) }
         }
         return best?.index

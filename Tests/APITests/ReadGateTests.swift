@@ -13,8 +13,9 @@ import Testing
         init(_ api: API) {
             count = API.defaultConcurrentReads
             let held = DispatchSemaphore(value: 0)
-            for _ in 0..<count {
-                Thread.detachNewThread { [released] in api.readGate.run(for: "holder") { held.signal(); released.wait() } }
+            // One identity each: one identity may not hold them all.
+            for i in 0..<count {
+                Thread.detachNewThread { [released] in api.readGate.run(for: "holder-\(i)") { held.signal(); released.wait() } }
             }
             for _ in 0..<count { held.wait() }
         }
@@ -47,33 +48,64 @@ import Testing
         #expect(status.value == 200, "the query is answered once a slot frees")
     }
 
-    /// Identity A holds both slots and has two more queries waiting; B's one query, queued last, gets the
-    /// next slot, because A already holds more. Then A's waiters in their order.
-    @Test func aFreedSlotGoesToTheWaitingIdentityHoldingFewest() {
-        let gate = ReadGate(limit: 2)
-        let order = LockedOrder()
-        let release = [DispatchSemaphore(value: 0), DispatchSemaphore(value: 0)]
+    /// Starts `run(for: identity)` on a thread that holds its slot until the returned semaphore is signalled.
+    private static func hold(_ gate: ReadGate, _ identity: String, _ finished: DispatchGroup) -> DispatchSemaphore {
+        let release = DispatchSemaphore(value: 0)
         let holding = DispatchSemaphore(value: 0)
+        finished.enter()
+        Thread.detachNewThread { gate.run(for: identity) { holding.signal(); release.wait() }; finished.leave() }
+        holding.wait()
+        return release
+    }
+
+    private static func queue(_ gate: ReadGate, _ identity: String, _ name: String, _ order: LockedOrder,
+                              _ finished: DispatchGroup, waiting: Int) {
+        finished.enter()
+        Thread.detachNewThread { gate.run(for: identity) { order.append(name) }; finished.leave() }
+        while gate.waitingCount < waiting { usleep(1000) }
+    }
+
+    /// Three slots, held by A (two, its share) and C; A has two more queries waiting and B one, queued
+    /// last. C's slot freeing goes to B, which holds fewest (A is at its share anyway); A's waiters
+    /// follow in their order as A's own slots free.
+    @Test func aFreedSlotGoesToTheWaitingIdentityHoldingFewest() {
+        let gate = ReadGate(limit: 3)
+        let order = LockedOrder()
         let finished = DispatchGroup()
-        for r in release {
-            finished.enter()
-            Thread.detachNewThread { gate.run(for: "A") { holding.signal(); r.wait() }; finished.leave() }
-        }
-        for _ in release { holding.wait() }
-        func queue(_ identity: String, _ name: String, waiting: Int) {
-            finished.enter()
-            Thread.detachNewThread { gate.run(for: identity) { order.append(name) }; finished.leave() }
-            while gate.waitingCount < waiting { usleep(1000) }
-        }
-        queue("A", "A3", waiting: 1)
-        queue("A", "A4", waiting: 2)
-        queue("B", "B1", waiting: 3)
-        release[0].signal()
+        let a = [Self.hold(gate, "A", finished), Self.hold(gate, "A", finished)]
+        let c = Self.hold(gate, "C", finished)
+        Self.queue(gate, "A", "A3", order, finished, waiting: 1)
+        Self.queue(gate, "A", "A4", order, finished, waiting: 2)
+        Self.queue(gate, "B", "B1", order, finished, waiting: 3)
+        c.signal()
+        while order.names.count < 1 { usleep(1000) }
+        a[0].signal()
         while order.names.count < 3 { usleep(1000) }
         #expect(order.names == ["B1", "A3", "A4"])
-        release[1].signal()
+        a[1].signal()
         #expect(finished.wait(timeout: .now() + 5) == .success)
         #expect(gate.waitingCount == 0)
+    }
+
+    /// One identity holds at most all slots but one: with A holding two of three, A's third query waits
+    /// though a slot is free, and B's query takes that slot at once — the slow queries of one token
+    /// never leave another token waiting for them to end.
+    @Test func oneIdentityLeavesASlotForOthers() {
+        let gate = ReadGate(limit: 3)
+        #expect(gate.perIdentity == 2)
+        let order = LockedOrder()
+        let finished = DispatchGroup()
+        let a = [Self.hold(gate, "A", finished), Self.hold(gate, "A", finished)]
+        Self.queue(gate, "A", "A3", order, finished, waiting: 1)
+        usleep(50_000)
+        #expect(order.names.isEmpty, "A's third query waits: A holds its share")
+        gate.run(for: "B") { order.append("B1") }
+        #expect(order.names == ["B1"], "B was answered while A held two slots and waited for a third")
+        a[0].signal()
+        while order.names.count < 2 { usleep(1000) }
+        #expect(order.names == ["B1", "A3"])
+        a[1].signal()
+        #expect(finished.wait(timeout: .now() + 5) == .success)
     }
 
     final class LockedOrder: @unchecked Sendable {
