@@ -216,18 +216,26 @@ struct Connection {
         return ok
     }
 
-    /// Half-closes, then reads and discards until the client closes too or `lingerTimeout` passes.
-    /// Closing with unread input would send a reset, and a reset can destroy the response we just
-    /// wrote before the client reads it (RFC 9112 §9.6). The pool closes the descriptor afterwards.
+    /// Half-closes, then reads and discards until the client closes too, `lingerTimeout` passes or
+    /// `maxLingerBytes` were discarded. Closing with unread input would send a reset, and a reset can
+    /// destroy the response we just wrote before the client reads it (RFC 9112 §9.6). The byte bound
+    /// is for a client that goes on sending a body refused on its head (401 on a 4 MiB POST): a client
+    /// that reads its answer stops within a round trip, one that does not gets no more of our reading.
+    /// The pool closes the descriptor afterwards.
     private func lingeringClose() {
         _ = shutdown(fd, Int32(SHUT_WR))
         let deadline = MonotonicClock.millis() + config.lingerTimeout.millis
-        var scratch = [UInt8](repeating: 0, count: 4096)
-        while true {
+        var scratch = [UInt8](repeating: 0, count: 64 * 1024)
+        var discarded = 0
+        while discarded < Self.maxLingerBytes {
             let remaining = deadline - MonotonicClock.millis()
             guard remaining > 0, Socket.waitReadable(fd, wake: nil, timeoutMillis: remaining) == .readable else { return }
             let n = recv(fd, &scratch, scratch.count, 0)
             if n == 0 || (n < 0 && errno != EINTR && errno != EAGAIN) { return }
+            discarded += max(0, n)
         }
     }
+
+    /// Bytes a closing connection reads and throws away at most (see `lingeringClose`).
+    static let maxLingerBytes = 256 * 1024
 }

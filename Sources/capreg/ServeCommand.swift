@@ -111,17 +111,28 @@ struct ServeCommand: ParsableCommand {
         }
     }
 
-    /// Request bodies (up to --max-body-bytes each) get mappings of their own, given back when freed. By
-    /// default glibc raises its mmap threshold after the first large free, and later bodies come from
-    /// per-thread arenas that keep freed memory: with 150 clients sending 4 MiB bodies at once, peak RSS
-    /// was 110–160 MB instead of about 95 MB (bench/admission/run.sh). mallopt is looked up because
-    /// Swift's Glibc module leaves out <malloc.h>; `MALLOC_MMAP_THRESHOLD_` in the environment wins.
-    static func mapLargeAllocations() {
-        guard ProcessInfo.processInfo.environment["MALLOC_MMAP_THRESHOLD_"] == nil,
-              let symbol = dlsym(nil, "mallopt") else { return }
+    /// Bounds what the allocator keeps after requests end; glibc's tunables through mallopt, looked up
+    /// because Swift's Glibc module leaves out <malloc.h>. The environment (`MALLOC_MMAP_THRESHOLD_`,
+    /// `MALLOC_ARENA_MAX`) wins over both.
+    /// - Request bodies (up to --max-body-bytes each) get mappings of their own, given back when freed. By
+    ///   default glibc raises its mmap threshold after the first large free, and later bodies come from
+    ///   per-thread arenas that keep freed memory: with 150 clients sending 4 MiB bodies at once, peak RSS
+    ///   was 110–160 MB instead of about 95 MB (bench/admission/run.sh).
+    /// - One arena per core instead of glibc's eight: each arena keeps the freed pieces of the answers
+    ///   built in it, so with many worker threads the same work held more memory. The attack suite's
+    ///   lists phase (1,000-host pages, six at once) peaked at 160 MB with glibc's default and 120 MB with
+    ///   two arenas on two cores, at the same latency (bench/attack, docs/figures.md).
+    static func tuneAllocator() {
+        guard let symbol = dlsym(nil, "mallopt") else { return }
         typealias Mallopt = @convention(c) (Int32, Int32) -> Int32
-        let mmapThreshold: Int32 = -3  // M_MMAP_THRESHOLD
-        _ = unsafeBitCast(symbol, to: Mallopt.self)(mmapThreshold, 256 * 1024)
+        let mallopt = unsafeBitCast(symbol, to: Mallopt.self)
+        let environment = ProcessInfo.processInfo.environment
+        if environment["MALLOC_MMAP_THRESHOLD_"] == nil {
+            _ = mallopt(-3, 256 * 1024)  // M_MMAP_THRESHOLD
+        }
+        if environment["MALLOC_ARENA_MAX"] == nil {
+            _ = mallopt(-8, Int32(max(1, ProcessInfo.processInfo.activeProcessorCount)))  // M_ARENA_MAX
+        }
     }
 
     /// The default shares of --max-connections: at least one connection, and at least one left for the rest.
@@ -138,7 +149,7 @@ struct ServeCommand: ParsableCommand {
     }
 
     func run() throws {
-        ServeCommand.mapLargeAllocations()
+        ServeCommand.tuneAllocator()
         LoggingSystem.bootstrap(StreamLogHandler.standardError)
         let logger = Logger(label: "capreg.serve")
         let (host, port) = ServeCommand.split(listen)!

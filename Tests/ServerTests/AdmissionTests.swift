@@ -42,6 +42,24 @@ import Testing
         #expect(t.metrics.allSatisfy { $0.status == 401 && $0.requestBodyBytes == 0 })
     }
 
+    /// A client that goes on sending a body refused on its head is read for at most 256 KiB, not for the
+    /// whole linger time: with a 30 s linger and 48 MiB announced, the server closes (a reset, as the
+    /// client's unread bytes arrive) long before the body is through. Before, it read all of it.
+    @Test func aRefusedBodyIsDiscardedOnlyUpToTheLingerBound() throws {
+        let size = 48 * 1024 * 1024
+        let t = try TestServer(configure: {
+            $0.limits.maxBodyBytes = 64 * 1024 * 1024
+            $0.lingerTimeout = .seconds(30)
+        }, admit: Self.identityFromHeader)
+        let c = try t.client()
+        #expect(c.send(Self.post("/private", length: size)))
+        let chunk = [UInt8](repeating: 0x61, count: 64 * 1024)
+        var sent = 0
+        while sent < size, c.send(chunk) { sent += chunk.count }
+        #expect(sent < size, "the server stopped reading the refused body (sent \(sent) of \(size) bytes)")
+        #expect(t.server.stats().admissionRefusals == 1)
+    }
+
     @Test func theHeadOfARequestWhoseBodyCameWithItIsAdmittedToo() throws {
         let t = try TestServer(admit: Self.identityFromHeader)
         let c = try t.client()
