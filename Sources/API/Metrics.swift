@@ -81,28 +81,23 @@ public final class Metrics: @unchecked Sendable {
         family("capreg_database_size_bytes", "gauge", "The SQLite database file plus its WAL, in bytes.")
         out += "capreg_database_size_bytes \(databaseBytes)\n"
         if let stats = statsSource?() {
-            family("capreg_http_connections_open", "gauge", "Connections being served.")
-            out += "capreg_http_connections_open \(stats.connectionsOpen)\n"
-            family("capreg_http_connections_accepted_total", "counter", "Connections accepted, rejected ones included.")
-            out += "capreg_http_connections_accepted_total \(stats.connectionsAccepted)\n"
-            family("capreg_http_connections_rejected_total", "counter", "Connections turned away with 503 (every slot busy).")
-            out += "capreg_http_connections_rejected_total \(stats.connectionsRejected)\n"
-            family("capreg_http_connections_anonymous", "gauge", "Open connections without an identity (no admitted token yet).")
-            out += "capreg_http_connections_anonymous \(stats.connectionsAnonymous)\n"
-            family("capreg_http_anonymous_connections_cut_total", "counter", "Idle anonymous connections cut to make room for a new connection.")
-            out += "capreg_http_anonymous_connections_cut_total \(stats.anonymousConnectionsCut)\n"
-            family("capreg_http_admission_refusals_total", "counter", "Requests refused on their head (404, 405, 401, 403), body unread.")
-            out += "capreg_http_admission_refusals_total \(stats.admissionRefusals)\n"
-            family("capreg_http_identity_share_rejections_total", "counter", "429s: the token (or address) already held its share of connections.")
-            out += "capreg_http_identity_share_rejections_total \(stats.identityShareRejections)\n"
-            family("capreg_http_body_budget_rejections_total", "counter", "503s: the body did not fit in the server's buffered-body budget.")
-            out += "capreg_http_body_budget_rejections_total \(stats.bodyBudgetRejections)\n"
-            family("capreg_http_buffered_body_bytes", "gauge", "Body bytes reserved by requests being received or answered.")
-            out += "capreg_http_buffered_body_bytes \(stats.bufferedBodyBytes)\n"
-            family("capreg_http_parse_errors_total", "counter", "Requests the HTTP parser refused.")
-            out += "capreg_http_parse_errors_total \(stats.parseErrors)\n"
-            family("capreg_http_read_timeouts_total", "counter", "408s: heads or bodies that did not arrive in time.")
-            out += "capreg_http_read_timeouts_total \(stats.readTimeouts)\n"
+            let server: [(name: String, type: String, help: String, value: Int)] = [
+                ("capreg_http_connections_open", "gauge", "Connections being served.", stats.connectionsOpen),
+                ("capreg_http_connections_accepted_total", "counter", "Connections accepted, rejected ones included.", stats.connectionsAccepted),
+                ("capreg_http_connections_rejected_total", "counter", "Connections turned away with 503 (every slot busy).", stats.connectionsRejected),
+                ("capreg_http_connections_anonymous", "gauge", "Open connections without an identity (no admitted token yet).", stats.connectionsAnonymous),
+                ("capreg_http_anonymous_connections_cut_total", "counter", "Idle anonymous connections cut to make room for a new connection.", stats.anonymousConnectionsCut),
+                ("capreg_http_admission_refusals_total", "counter", "Requests refused on their head (404, 405, 401, 403), body unread.", stats.admissionRefusals),
+                ("capreg_http_identity_share_rejections_total", "counter", "429s: the token (or address) already held its share of connections.", stats.identityShareRejections),
+                ("capreg_http_body_budget_rejections_total", "counter", "503s: the body did not fit in the server's buffered-body budget.", stats.bodyBudgetRejections),
+                ("capreg_http_buffered_body_bytes", "gauge", "Body bytes reserved by requests being received or answered.", stats.bufferedBodyBytes),
+                ("capreg_http_parse_errors_total", "counter", "Requests the HTTP parser refused.", stats.parseErrors),
+                ("capreg_http_read_timeouts_total", "counter", "408s: heads or bodies that did not arrive in time.", stats.readTimeouts),
+            ]
+            for metric in server {
+                family(metric.name, metric.type, metric.help)
+                out += "\(metric.name) \(metric.value)\n"
+            }
         }
         return out
     }
