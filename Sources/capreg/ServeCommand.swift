@@ -59,7 +59,7 @@ struct ServeCommand: ParsableCommand {
     @Option(help: "Request body bytes held at once over all connections (default 32 MiB); a body that does not fit gets 503 before it is read. At least --max-body-bytes.")
     var maxBufferedBodyBytes = ServerConfig(host: "", port: 0).maxBufferedBodyBytes
 
-    @Option(help: "Queries read from the store at once; more wait their turn (default: two per core). Probes, /metrics and refusals never wait.")
+    @Option(help: "Queries read from the store at once; more wait their turn, a freed slot going to the token holding the fewest, and one token holds at most all but one (default: two per core). Probes, /metrics and refusals never wait.")
     var maxConcurrentReads = API.defaultConcurrentReads
 
     @Option(help: ArgumentHelp("CPU time one store read for a request may take (5s, 1m); past it the read stops and the request gets 400 query_budget_exceeded. A read whose client hung up stops as well.", valueName: "duration"))
