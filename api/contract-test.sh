@@ -47,7 +47,7 @@ if [[ -z "$port" ]]; then cat "$tmp/serve.log"; echo "contract test: the server 
 # use_after_free / ensure_resource_availability (no DELETE, nothing is created at a URL);
 # object_level_authorization (tokens carry roles, not ownership of hosts).
 status=0
-schemathesis run api/openapi.yaml --url "http://127.0.0.1:$port" \
+schemathesis --config-file api/schemathesis.toml run api/openapi.yaml --url "http://127.0.0.1:$port" \
     --header "Authorization: Bearer $admin" \
     --checks not_a_server_error,status_code_conformance,content_type_conformance,response_schema_conformance,response_headers_conformance,negative_data_rejection,missing_required_header,unsupported_method,allow_header_conformance,ignored_auth \
     --max-examples "$examples" --seed 1 --workers 1 --request-timeout 10 \
