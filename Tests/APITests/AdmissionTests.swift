@@ -108,7 +108,9 @@ import TestSupport
         let started = Date()
         #expect(try t.get("/v1/hosts", token: TestAPI.readerToken).status == 200)
         #expect(try t.get("/healthz", token: nil).status == 200)
-        #expect(Date().timeIntervalSince(started) < 2)
+        // A liveness bound, not a latency figure (those are bench/attack's): before admission the reader
+        // got 503 at once, every slot held. Generous, so a loaded CI machine does not trip it.
+        #expect(Date().timeIntervalSince(started) < 5)
         _ = flood
     }
 
