@@ -51,11 +51,15 @@ struct TokenCommand: ParsableCommand {
         do { return try DurationText.parse(text).seconds } catch { throw ValidationError("\(option) \(error)") }
     }
 
+    /// JSON null for nil (JSONSerialization takes NSNull).
+    static func orNull(_ value: Any?) -> Any { value ?? NSNull() }
+
+    static func time(_ date: Date?) -> Any { orNull(date.map(RFC3339.format)) }
+
     static func object(_ c: Credential) -> [String: Any] {
-        func time(_ d: Date?) -> Any { d.map(RFC3339.format) ?? NSNull() }
-        return ["id": c.id, "role": c.role.rawValue, "hostname": c.binding?.hostname ?? NSNull(), "machine_id": c.binding?.machineId ?? NSNull(),
-                "host_pattern": c.binding?.isPattern ?? false, "state": c.state(at: Date()), "created_at": time(c.createdAt),
-                "expires_at": time(c.expiresAt), "revoked_at": time(c.revokedAt), "rotated_from": c.rotatedFrom ?? NSNull()]
+        ["id": c.id, "role": c.role.rawValue, "hostname": orNull(c.binding?.hostname), "machine_id": orNull(c.binding?.machineId),
+         "host_pattern": c.binding?.isPattern ?? false, "state": c.state(at: Date()), "created_at": time(c.createdAt),
+         "expires_at": time(c.expiresAt), "revoked_at": time(c.revokedAt), "rotated_from": orNull(c.rotatedFrom)]
     }
 
     /// The secret, once, and where it goes: stdout (a script captures it); the warning to stderr.
@@ -63,7 +67,7 @@ struct TokenCommand: ParsableCommand {
         let c = issued.credential
         if json {
             print(QueryOutput.text(["id": c.id, "secret": issued.secret, "role": c.role.rawValue,
-                                    "expires_at": c.expiresAt.map(RFC3339.format) ?? NSNull()]), terminator: "")
+                                    "expires_at": time(c.expiresAt)]), terminator: "")
         } else {
             print("id: \(c.id)")
             print("secret: \(issued.secret)")

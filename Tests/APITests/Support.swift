@@ -25,8 +25,8 @@ final class TestAPI {
     init(tokens: Bool = true, staleAfter: DurationText = TestAPI.neverStale,
          maxClockSkew: DurationText = DurationText(seconds: Int64(ClockBound.defaultMaxSkew)),
          queryBudget: Duration = API.defaultQueryBudget,
-         beforeStart: (SQLiteStore) throws -> Void = { _ in },
-         configure: (inout ServerConfig) -> Void = { _ in }) throws {
+         configure: (inout ServerConfig) -> Void = { _ in },
+         beforeStart: (SQLiteStore) throws -> Void = { _ in }) throws {
         dir = try TempDir()
         store = try SQLiteStore(path: dir.path("r.sqlite"))
         try beforeStart(store)
