@@ -113,7 +113,8 @@ struct Authorizer: Sendable {
     init(tokens: TokenTable, credentials: SQLiteStore? = nil) {
         self.tokens = tokens
         self.credentials = credentials
-        required = !tokens.isEmpty || ((try? credentials?.hasCredentials()) ?? false) == true
+        // Fails closed: a registry that cannot say whether it holds credentials is taken to hold some.
+        required = !tokens.isEmpty || credentials.map { (try? $0.hasCredentials()) ?? true } ?? false
     }
 
     func caller(of request: HTTPRequest, needs role: Role?) throws(APIError) -> Caller {

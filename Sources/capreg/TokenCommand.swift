@@ -19,7 +19,8 @@ struct TokenCommand: ParsableCommand {
         only by an admin's explicit choice): POST /v1/reports for another host is refused (403 host_mismatch). \
         Tokens of the --tokens file stay valid beside these, unbound: they are the bootstrap for the first admin.
 
-        Exit status: 0 done; 64 usage; 65 no such credential, or a binding refused; 66 no database at --db \
+        Exit status: 0 done; 64 usage; 65 no such credential, a rotation of a revoked or expired one, or a \
+        binding refused; 66 no database at --db \
         (issue creates it).
         """,
         subcommands: [TokenIssueCommand.self, TokenListCommand.self, TokenRevokeCommand.self, TokenRotateCommand.self, TokenEventsCommand.self]
@@ -90,7 +91,7 @@ struct TokenIssueCommand: ParsableCommand {
         """
     )
 
-    @Option(help: ArgumentHelp("reader, collector or admin.", valueName: "role"))
+    @Option(help: ArgumentHelp("What it may do: reader (every GET), collector (POST /v1/reports), admin (both).", valueName: "role"))
     var role: Role
 
     @Option(help: ArgumentHelp("The hostname a collector may write.", valueName: "hostname"))
