@@ -104,9 +104,9 @@ struct CredentialAuthTests {
         #expect(t.api.admit(head) == .admit(identity: "cred:" + id))
     }
 
-    /// The per-request lookup is one SHA-256 and one primary-key read. Measured in a debug build on the
-    /// 2-core CI machine: about 0.6 ms (0.1 ms the digest, 0.3 ms the pool's read); the bound leaves room
-    /// for a loaded machine and only catches a lookup that scans.
+    /// The per-request lookup is one SHA-256 and one primary-key read: about 0.6 ms in this debug build on
+    /// the 2-core CI machine (0.1 ms the digest, 0.3 ms the pool's read), 160 µs in release
+    /// (capreg-api-bench, docs/api.md). The bound leaves room for a loaded machine running the whole suite.
     @Test func lookupIsOneCheapRead() throws {
         let t = try TestAPI()
         let issued = try t.store.issueCredential(role: .reader, binding: nil, expiresIn: 3600)
