@@ -29,7 +29,7 @@ let package = Package(
         // `capreg query --csv`. No dependencies, so both may import it. Pure.
         .target(name: "CSVText", path: "Sources/CSVText"),
         // The registry's memory: schema (migrations/), ingest, versioned history, as-of and change queries.
-        .target(name: "Store", dependencies: ["Decoders", "Report", "Query", "JSONText", .product(name: "GRDB", package: "GRDB.swift"),
+        .target(name: "Store", dependencies: ["Decoders", "Report", "Query", "JSONText", "Timestamps", .product(name: "GRDB", package: "GRDB.swift"),
                                               .product(name: "GRDBSQLite", package: "GRDB.swift")],
                 path: "Sources/Store"),
         // HTTP/1.1 on Glibc sockets: parsing, limits, timeouts, keep-alive. Knows nothing about capabilities.

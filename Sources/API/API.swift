@@ -33,7 +33,7 @@ public final class API: HTTPHandler, Sendable {
         self.staleAfter = staleAfter
         self.maxClockSkew = maxClockSkew
         self.readGate = ReadGate(limit: maxConcurrentReads)
-        self.authorizer = Authorizer(tokens: tokens)
+        self.authorizer = Authorizer(tokens: tokens, credentials: store)
         self.metrics = Metrics()
         self.maxReportsPerRequest = max(1, store.config.batchSize)
         self.log = log
@@ -43,7 +43,7 @@ public final class API: HTTPHandler, Sendable {
     /// (401), role too weak (403) are answered on the head alone, and the connection is closed.
     public func admit(_ head: HTTPRequest) -> Admission {
         do {
-            return .admit(identity: try gatekeep(head).identity)
+            return .admit(identity: try gatekeep(head).caller.identity)
         } catch {
             return .refuse(refusal(error, head))
         }
@@ -77,7 +77,7 @@ public final class API: HTTPHandler, Sendable {
     }
 
     /// Route, method and token: everything decided on the head alone, the same in `admit` and `handle`.
-    private func gatekeep(_ request: HTTPRequest) throws(APIError) -> (route: Route, host: String?, identity: String?) {
+    private func gatekeep(_ request: HTTPRequest) throws(APIError) -> (route: Route, host: String?, caller: Caller) {
         guard let (route, host) = Route.match(request.pathSegments) else {
             throw APIError.notFound("no such endpoint: \(request.path.prefix(200))")
         }
@@ -86,20 +86,21 @@ public final class API: HTTPHandler, Sendable {
             throw APIError(.methodNotAllowed, "method_not_allowed", "\(route.rawValue) answers \(route.allow)",
                            headers: [("Allow", route.allow)])
         }
-        return (route, host, try authorizer.identity(of: request, needs: route.role))
+        return (route, host, try authorizer.caller(of: request, needs: route.role))
     }
 
     private func route(_ request: HTTPRequest) throws -> HTTPResponse {
-        let (route, host, identity) = try gatekeep(request)
+        let (route, host, caller) = try gatekeep(request)
         // Only answers that read the store for a query wait for a read slot; refusals above never do.
-        return route.readsStore ? try readGate.run(for: identity) { try answer(route, host: host, request) } : try answer(route, host: host, request)
+        return route.readsStore ? try readGate.run(for: caller.identity) { try answer(route, host: host, caller, request) }
+            : try answer(route, host: host, caller, request)
     }
 
-    private func answer(_ route: Route, host: String?, _ request: HTTPRequest) throws -> HTTPResponse {
+    private func answer(_ route: Route, host: String?, _ caller: Caller, _ request: HTTPRequest) throws -> HTTPResponse {
         // Every read for this answer runs under the budget, and stops when the client hangs up.
         let store = registry.limited(by: QueryBudget(cpu: queryBudget, clientGone: { request.clientGone() }))
         switch route {
-        case .reports: return try postReports(request)
+        case .reports: return try postReports(request, writer: caller.binding)
         case .hosts: return try listHosts(request, store)
         case .host: return try hostDetail(request, hostname: host!, store)
         case .hostHistory: return try hostHistory(request, hostname: host!, store)

@@ -2,17 +2,6 @@ import Foundation
 import Server
 import Store
 
-/// Who may do what. admin includes both others.
-public enum Role: String, Sendable, CaseIterable {
-    /// Pushes reports (POST /v1/reports) and nothing else: a collector's token leaks no fleet data.
-    case collector
-    /// Reads: every GET, /metrics included.
-    case reader
-    case admin
-
-    func permits(_ needed: Role) -> Bool { self == .admin || self == needed }
-}
-
 public struct TokenError: Error, Sendable, CustomStringConvertible {
     public let description: String
     public init(description: String) { self.description = description }
@@ -99,16 +88,38 @@ public struct TokenTable: Sendable {
     }
 }
 
+/// Who a request comes from, once its token is accepted.
+struct Caller: Sendable {
+    /// For the server's per-identity connection share and the read gate's fairness: `cred:ID` for a
+    /// registry credential, the token's identity (`TokenTable.lookup`) for a --tokens file token; without
+    /// tokens (auth off) the client's address, `ip:ADDRESS`; nil for a request that needs no token (probes).
+    var identity: String?
+    /// The host a registry collector credential may write; nil: any host (file tokens, admins, auth off).
+    var binding: HostBinding?
+}
+
 /// The per-request decision: no token needed, token missing or wrong (401), role too weak (403).
+///
+/// Two sources of tokens: the --tokens file (read at start; the bootstrap for the first admin, unbound)
+/// and credentials in the registry (`capreg token`). A registry credential is read per request, by its
+/// id (a primary-key read), so a revocation or expiry is seen by the very next request; no cache to go stale.
 struct Authorizer: Sendable {
     let tokens: TokenTable
+    /// Where registry credentials are looked up; nil: file tokens only.
+    let credentials: SQLiteStore?
+    /// False: auth is off (no file tokens and no credential in the registry when the server started).
+    let required: Bool
 
-    /// Who asks, once allowed, for the server's per-identity connection share and the read gate's
-    /// fairness: the token's identity (`TokenTable.lookup`); without tokens (auth off) the client's
-    /// address, `ip:ADDRESS`; nil for a request that needs no token (probes), which stays anonymous.
-    func identity(of request: HTTPRequest, needs role: Role?) throws(APIError) -> String? {
-        guard !tokens.isEmpty else { return Self.address(request.remoteAddress).map { "ip:" + $0 } }
-        guard let role else { return nil }
+    init(tokens: TokenTable, credentials: SQLiteStore? = nil) {
+        self.tokens = tokens
+        self.credentials = credentials
+        // Fails closed: a registry that cannot say whether it holds credentials is taken to hold some.
+        required = !tokens.isEmpty || credentials.map { (try? $0.hasCredentials()) ?? true } ?? false
+    }
+
+    func caller(of request: HTTPRequest, needs role: Role?) throws(APIError) -> Caller {
+        guard required else { return Caller(identity: Self.address(request.remoteAddress).map { "ip:" + $0 }) }
+        guard let role else { return Caller() }
         let challenge = [("WWW-Authenticate", "Bearer realm=\"capreg\"")]
         guard let header = request.headers["authorization"] else {
             throw APIError(.unauthorized, "unauthorized", "a bearer token is required (Authorization: Bearer TOKEN)", headers: challenge)
@@ -117,14 +128,34 @@ struct Authorizer: Sendable {
         guard parts.count == 2, parts[0].lowercased() == "bearer" else {
             throw APIError(.unauthorized, "unauthorized", "expected `Authorization: Bearer TOKEN`", headers: challenge)
         }
-        guard let (granted, identity) = tokens.lookup(parts[1].trimmingCharacters(in: .whitespaces)) else {
+        let token = parts[1].trimmingCharacters(in: .whitespaces)
+        let granted: Role, caller: Caller
+        if let credential = try registryCredential(token) {
+            granted = credential.role
+            caller = Caller(identity: "cred:" + credential.id, binding: credential.binding)
+        } else if let (role, identity) = tokens.lookup(token) {
+            granted = role
+            caller = Caller(identity: identity)
+        } else {
+            // Unknown, revoked and expired alike: saying which would tell a thief which stolen token once worked.
             throw APIError(.unauthorized, "unauthorized", "the token is not valid",
                            headers: [("WWW-Authenticate", "Bearer realm=\"capreg\", error=\"invalid_token\"")])
         }
         guard granted.permits(role) else {
             throw APIError(.forbidden, "forbidden", "a \(granted.rawValue) token may not do this; it needs the \(role.rawValue) role")
         }
-        return identity
+        return caller
+    }
+
+    /// The active registry credential `token` is the secret of, or nil.
+    private func registryCredential(_ token: String) throws(APIError) -> Credential? {
+        guard let credentials, CredentialToken.id(in: token) != nil else { return nil }
+        do {
+            return try credentials.credential(presenting: token)
+        } catch {
+            throw APIError(.serviceUnavailable, "credentials_unavailable", "the registry could not check the token; retry",
+                           headers: [("Retry-After", "1")])
+        }
     }
 
     /// The address part of `ip:port` / `[ip]:port`; nil outside a server (no address).

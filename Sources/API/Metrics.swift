@@ -20,6 +20,7 @@ public final class Metrics: @unchecked Sendable {
     private var ingests: [String: Int] = [:]
     private var errors: [String: Int] = [:]
     private var interrupted: [String: Int] = [:]
+    private var refusedReports: [String: Int] = [:]
     private var serverStats: (@Sendable () -> ServerStats)?
 
     init() {}
@@ -42,11 +43,12 @@ public final class Metrics: @unchecked Sendable {
 
     func countIngest(_ outcome: String) { lock.withLock { ingests[outcome, default: 0] += 1 } }
     func countError(_ code: String) { lock.withLock { errors[code, default: 0] += 1 } }
+    func countRefusedReports(_ reason: String, _ count: Int) { lock.withLock { refusedReports[reason, default: 0] += count } }
     func countInterrupted(_ reason: QueryInterrupted.Reason) { lock.withLock { interrupted[reason.rawValue, default: 0] += 1 } }
 
     func exposition(databaseBytes: Int64) -> String {
         let (requests, latency, ingests, errors, statsSource) = lock.withLock { (self.requests, self.latency, self.ingests, self.errors, self.serverStats) }
-        let interrupted = lock.withLock { self.interrupted }
+        let (interrupted, refusedReports) = lock.withLock { (self.interrupted, self.refusedReports) }
         var out = ""
         func family(_ name: String, _ type: String, _ help: String) { out += "# HELP \(name) \(help)\n# TYPE \(name) \(type)\n" }
         func value(_ v: Double) -> String { v == v.rounded() && abs(v) < 1e15 ? String(Int64(v)) : String(v) }
@@ -72,6 +74,8 @@ public final class Metrics: @unchecked Sendable {
         for outcome in ["created", "changed", "unchanged", "history", "duplicate"] {
             out += "capreg_ingested_reports_total{outcome=\"\(outcome)\"} \(ingests[outcome] ?? 0)\n"
         }
+        family("capreg_reports_refused_total", "counter", "Reports of POST /v1/reports batches refused whole, by reason (host_mismatch: a credential bound to another host).")
+        for reason in ["host_mismatch"] { out += "capreg_reports_refused_total{reason=\"\(reason)\"} \(refusedReports[reason] ?? 0)\n" }
         family("capreg_api_errors_total", "counter", "Error responses produced by the API, by error code.")
         for code in errors.keys.sorted() { out += "capreg_api_errors_total{code=\(quoted(code))} \(errors[code]!)\n" }
         family("capreg_queries_interrupted_total", "counter", "Store reads stopped before their end: past --query-budget, or their client gone.")

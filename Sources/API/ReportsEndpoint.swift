@@ -8,11 +8,23 @@ import Store
 /// decodes every source (once) before anything is written, so an undecodable one answers 400 (naming
 /// the unit, the capability and the byte offset) with nothing stored; the rest is one transaction.
 extension API {
-    func postReports(_ request: HTTPRequest) throws -> HTTPResponse {
+    /// `writer`: the host the caller's credential may write (nil: any); a report for another host refuses
+    /// the whole request (403 host_mismatch), so one compromised host cannot rewrite the others.
+    func postReports(_ request: HTTPRequest, writer: HostBinding?) throws -> HTTPResponse {
         _ = try Parameters(request, allowed: [])
         // The clock is read here, once per request: the one bound on how far ahead `collected_at` may be.
         let reports = try Self.parseReports(request.body, max: maxReportsPerRequest,
                                             clock: ClockBound(now: Date(), maxSkew: maxClockSkew.timeInterval))
+        if let writer {
+            for (index, report) in reports.enumerated() {
+                guard let mismatch = writer.mismatch(hostname: report.host.hostname, machineId: report.host.machineId) else { continue }
+                metrics.countRefusedReports("host_mismatch", reports.count)
+                throw APIError(.forbidden, "host_mismatch", "report \(report.reportId) (index \(index)): \(mismatch); nothing was stored",
+                               details: [("report_index", .int(index)), ("bound_to", .string(writer.description)),
+                                         ("hostname", .string(report.host.hostname))]
+                                   + (report.host.machineId.map { [("machine_id", .string($0))] } ?? []))
+            }
+        }
         let results: [IngestResult]
         do {
             results = try registry.ingestAllOrNothing(reports, receivedAt: Date())

@@ -1,4 +1,5 @@
 import Server
+import Store
 
 /// Every endpoint, the method it answers and the role it needs. Matching is on path segments, so the
 /// route is known before auth: unknown paths get 404 and wrong methods 405 with `Allow`, whoever asks.

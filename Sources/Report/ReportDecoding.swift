@@ -211,7 +211,7 @@ extension Report {
     static func isLowerAlnum(_ s: Unicode.Scalar) -> Bool { ("a"..."z").contains(s) || ("0"..."9").contains(s) }
     static func isAlnum(_ s: Unicode.Scalar) -> Bool { isLowerAlnum(s) || ("A"..."Z").contains(s) }
 
-    static func identifierProblem(_ value: String) -> String? {
+    public static func identifierProblem(_ value: String) -> String? {
         if value.isEmpty { return "empty" }
         let count = value.unicodeScalars.count
         if count > maxIdentifierLength { return "\(count) characters; at most \(maxIdentifierLength)" }

@@ -15,8 +15,11 @@ struct ServeCommand: ParsableCommand {
         discussion: """
         Tokens: --tokens FILE or the CAPREG_TOKENS environment variable, one `ROLE TOKEN` per line (or \
         comma-separated), `#` comments; roles: collector (POST /v1/reports), reader (every GET), admin \
-        (both). Tokens are at least 16 characters; only their SHA-256 is kept. Without tokens auth is off, \
-        which is allowed only on a loopback address (127.0.0.1, ::1) unless --insecure.
+        (both). Tokens are at least 16 characters; only their SHA-256 is kept. File tokens are the bootstrap: \
+        unbound, a collector's may write any host. Credentials issued with `capreg token` (kept in the \
+        registry, a collector's bound to its host) are checked beside them on every request, so a \
+        revocation counts from the next one. Without tokens or credentials auth is off, which is allowed \
+        only on a loopback address (127.0.0.1, ::1) unless --insecure.
 
         SIGTERM or SIGINT: stop accepting, finish the requests in flight, checkpoint the WAL, exit 0.
         """
@@ -160,11 +163,13 @@ struct ServeCommand: ParsableCommand {
             logger.error("\(error)")
             throw ExitCode(64)
         }
-        if let refusal = ListenPolicy.refusal(host: host, hasTokens: !table.isEmpty, insecure: insecure) {
+        let registry = try store.open()
+        // Credentials issued with `capreg token` turn auth on as a --tokens file does.
+        let credentials = try registry.hasCredentials()
+        if let refusal = ListenPolicy.refusal(host: host, hasTokens: !table.isEmpty || credentials, insecure: insecure) {
             logger.error("\(refusal)")
             throw ExitCode(64)
         }
-        let registry = try store.open()
         let api = API(store: registry, tokens: table, staleAfter: try DurationText.parse(staleAfter),
                       maxClockSkew: clock.duration, maxConcurrentReads: maxConcurrentReads,
                       queryBudget: .seconds(try DurationText.parse(queryBudget).seconds)) { message in logger.error("\(message)") }
@@ -195,7 +200,8 @@ struct ServeCommand: ParsableCommand {
             logger.error("cannot listen on \(listen): \(error)")
             throw ExitCode(69)
         }
-        let auth = table.isEmpty ? "auth off (no tokens)" : "\(table.count) token\(table.count == 1 ? "" : "s")"
+        let auth = table.isEmpty && !credentials ? "auth off (no tokens)"
+            : "\(table.count) token\(table.count == 1 ? "" : "s") from --tokens" + (credentials ? ", credentials of the registry" : "")
         // Reports decoded by older decoders answer with older facts (before 0.2 the plain `nesting` etc.
         // meant the registers): say so at start rather than let a scheduler find out.
         if let backlog = try? registry.redecodeBacklog(), backlog > 0 {

@@ -25,9 +25,11 @@ final class TestAPI {
     init(tokens: Bool = true, staleAfter: DurationText = TestAPI.neverStale,
          maxClockSkew: DurationText = DurationText(seconds: Int64(ClockBound.defaultMaxSkew)),
          queryBudget: Duration = API.defaultQueryBudget,
-         configure: (inout ServerConfig) -> Void = { _ in }) throws {
+         configure: (inout ServerConfig) -> Void = { _ in },
+         beforeStart: (SQLiteStore) throws -> Void = { _ in }) throws {
         dir = try TempDir()
         store = try SQLiteStore(path: dir.path("r.sqlite"))
+        try beforeStart(store)
         var table = TokenTable()
         if tokens {
             table.add(token: Self.readerToken, role: .reader)
@@ -59,7 +61,7 @@ final class TestAPI {
     }
 
     func push(_ reports: [Report], token: String? = TestAPI.adminToken) throws -> APIClient.Response {
-        try post("/v1/reports", Array(try Report.encoder.encode(reports)))
+        try post("/v1/reports", Array(try Report.encoder.encode(reports)), token: token)
     }
 
     /// Pushes a synthetic fleet (every host, every day) in batches.

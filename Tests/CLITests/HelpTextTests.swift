@@ -9,7 +9,10 @@ import TestSupport
 @Suite("help texts")
 struct HelpTextTests {
     /// The subcommands `capreg --help` lists (checked against its SUBCOMMANDS section below).
-    static let subcommands = ["decode", "vocabulary", "ingest", "redecode", "retract", "synth", "query", "serve", "collect", "import-dmesg"]
+    static let subcommands = ["decode", "vocabulary", "ingest", "redecode", "retract", "token", "synth", "query", "serve", "collect", "import-dmesg"]
+
+    /// Subcommands of subcommands, checked the same way.
+    static let nested = [["token", "issue"], ["token", "list"], ["token", "revoke"], ["token", "rotate"], ["token", "events"]]
 
     func help(_ command: [String], width: Int) throws -> [String] {
         let run = try CapregBinary.run(command + ["--help"], environment: ["COLUMNS": String(width)])
@@ -33,7 +36,7 @@ struct HelpTextTests {
         return line.hasPrefix("  ") && (label.hasPrefix("-") || label.hasPrefix("<")) && !label.contains("  ")
     }
 
-    @Test("no line is wider than COLUMNS (60 and 200)", arguments: [[]] + subcommands.map { [$0] })
+    @Test("no line is wider than COLUMNS (60 and 200)", arguments: [[]] + subcommands.map { [$0] } + nested)
     func fitsTheWidth(_ command: [String]) throws {
         for width in [60, 200] {
             for line in try help(command, width: width) where !Self.isParserLayout(line) {
@@ -46,7 +49,7 @@ struct HelpTextTests {
     /// the same indentation, by one whose first word would have fitted after it was cut by a hard newline.
     /// Lines of another indentation (labels, examples, wrapped option help) and list items are their own:
     /// option and subcommand rows (`-h, --help   Show…`, `serve   Serve…`) and `name: meaning` items.
-    @Test("paragraphs reflow: no hard newline inside a paragraph", arguments: [[]] + subcommands.map { [$0] })
+    @Test("paragraphs reflow: no hard newline inside a paragraph", arguments: [[]] + subcommands.map { [$0] } + nested)
     func paragraphsReflow(_ command: [String]) throws {
         let width = 200
         let lines = try help(command, width: width)

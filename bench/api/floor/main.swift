@@ -1,7 +1,8 @@
 // API figures, the in-process half: the placement query's floor (the SQL the store compiles, run
 // directly through GRDB on the same file), then the store's whole page (queryHosts: that SQL plus the
 // per-host reads) and the API handler's whole answer (routing, parameters, store, JSON), all without a
-// socket. bench/api/run.sh runs this before the servers and prints it beside the wrk rows.
+// socket; then a registry credential's check (capreg token), on a scratch database. bench/api/run.sh
+// runs this before the servers and prints it beside the wrk rows.
 // Run: swift run -c release capreg-api-bench --db FLEET.sqlite [--where EXPR] [--fields F] [--limit 100] [--seconds 5]
 // Prints one `ROW name p50_us p99_us per_s count` line per measurement (for run.sh) after a readable one.
 import API
@@ -125,3 +126,12 @@ guard probe.status == .ok else { fatalError("API answered \(probe.status): \(Str
 print("  response: \(probe.body.count) bytes of JSON")
 print("TARGET \(request.target)")
 measure("api-handle", seconds: options.seconds) { api.handle(request).body.count }
+
+// 4. A registry credential's check (`capreg token`), as the authorizer makes it on every request that
+// needs a token: the secret's SHA-256 and one read by primary key. On a scratch database of its own, so
+// the fleet's stays without credentials (run.sh serves it without tokens).
+let scratch = NSTemporaryDirectory() + "capreg-api-bench-credentials-\(getpid()).sqlite"
+let credentials = try SQLiteStore(path: scratch)
+let issued = try credentials.issueCredential(role: .reader, binding: nil, expiresIn: 3600)
+try measure("credential-lookup", seconds: min(options.seconds, 2)) { try credentials.credential(presenting: issued.secret) == nil ? 0 : 1 }
+for suffix in ["", "-wal", "-shm"] { try? FileManager.default.removeItem(atPath: scratch + suffix) }
