@@ -11,7 +11,8 @@ public struct TokenError: Error, Sendable, CustomStringConvertible {
 /// compared with every digest in constant time, so neither timing nor a memory dump gives a token away.
 public struct TokenTable: Sendable {
     struct Entry: Sendable {
-        var digest: [UInt8]
+        /// `CredentialToken.digest` of the token.
+        var digest: String
         var role: Role
     }
 
@@ -32,7 +33,7 @@ public struct TokenTable: Sendable {
     public static func parse(_ text: String, source: String) throws -> TokenTable {
         var table = TokenTable()
         // Digest -> (line, role) of its first listing; digests, so no plain token outlives the parse.
-        var seen: [[UInt8]: (line: Int, role: Role)] = [:]
+        var seen: [String: (line: Int, role: Role)] = [:]
         for (number, rawLine) in text.split(omittingEmptySubsequences: false, whereSeparator: { $0 == "\n" || $0 == "\r\n" }).enumerated() {
             let line = rawLine.split(separator: "#", maxSplits: 1, omittingEmptySubsequences: false).first ?? ""
             for entry in line.split(separator: ",") {
@@ -46,7 +47,7 @@ public struct TokenTable: Sendable {
                 guard token.count >= minimumLength else {
                     throw TokenError(description: "\(whereText): tokens must be at least \(minimumLength) characters")
                 }
-                let digest = Self.digest(token)
+                let digest = CredentialToken.digest(token)
                 if let first = seen[digest] {
                     throw TokenError(description: "\(whereText): this token is already listed at line \(first.line) of \(source) (as \(first.role.rawValue)); "
                                                 + "list each token once, under one role")
@@ -59,32 +60,20 @@ public struct TokenTable: Sendable {
     }
 
     public mutating func add(token: String, role: Role) {
-        entries.append(Entry(digest: Self.digest(token), role: role))
+        entries.append(Entry(digest: CredentialToken.digest(token), role: role))
     }
 
     /// The role of `token`, or nil. Every entry is compared, whatever matched, in time independent of
     /// the bytes.
     public func role(of token: String) -> Role? { lookup(token)?.role }
 
-    /// The role of `token` and its identity: `token:` and the first 6 bytes of its SHA-256 in hex, stable
+    /// The role of `token` and its identity: `token:` and the first 12 hex digits of its SHA-256, stable
     /// across restarts and safe to log (it names the token without giving it away).
     func lookup(_ token: String) -> (role: Role, identity: String)? {
-        let presented = Self.digest(token)
+        let presented = CredentialToken.digest(token)
         var found: Role?
-        for entry in entries {
-            var difference: UInt8 = 0
-            for i in 0..<32 { difference |= entry.digest[i] ^ presented[i] }
-            if difference == 0 { found = entry.role }
-        }
-        return found.map { ($0, "token:" + presented.prefix(6).map { String(format: "%02x", $0) }.joined()) }
-    }
-
-    static func digest(_ token: String) -> [UInt8] {
-        var h = SHA256()
-        h.update(token)
-        let hex = Array(h.finalize().utf8)
-        func nibble(_ c: UInt8) -> UInt8 { c <= 0x39 ? c - 0x30 : c - 0x61 + 10 }
-        return (0..<32).map { nibble(hex[$0 * 2]) << 4 | nibble(hex[$0 * 2 + 1]) }
+        for entry in entries where CredentialToken.sameDigest(entry.digest, presented) { found = entry.role }
+        return found.map { ($0, "token:" + presented.prefix(12)) }
     }
 }
 

@@ -165,14 +165,15 @@ public enum CredentialToken {
         return String(decoding: id, as: UTF8.self)
     }
 
-    static func digest(_ token: String) -> String {
+    /// SHA-256 of a secret, in hex: what is kept of a registry credential and of a --tokens file token.
+    public static func digest(_ token: String) -> String {
         var h = SHA256()
         h.update(token)
         return h.finalize()
     }
 
-    /// Equal digests, in time independent of where they differ.
-    static func sameDigest(_ a: String, _ b: String) -> Bool {
+    /// Equal digests, in time independent of where they differ (every token check compares with this).
+    public static func sameDigest(_ a: String, _ b: String) -> Bool {
         let x = Array(a.utf8), y = Array(b.utf8)
         guard x.count == y.count else { return false }
         var difference: UInt8 = 0
