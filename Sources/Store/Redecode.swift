@@ -79,6 +79,15 @@ extension SQLiteStore {
         do { return try PreparedReport(report) } catch { throw RedecodeFailure(message: error.description) }
     }
 
+    /// Copies the host's fact rows, as they stand, into facts_superseded under `revision`: the revision
+    /// that is about to rewrite them (a redecode, a retraction). Answers at earlier revisions read the copy.
+    static func saveFacts(_ db: Database, host: Int64, before revision: Int64) throws {
+        try db.cachedStatement(sql: """
+            INSERT INTO facts_superseded (revision, host_id, name, type, value_int, value_text, valid_from, valid_to)
+            SELECT ?, host_id, name, type, value_int, value_text, valid_from, valid_to FROM facts WHERE host_id = ?
+            """).execute(arguments: [revision, host])
+    }
+
     /// Returns true when history changed. Before the first change to a host's facts in this revision,
     /// its fact rows are saved (facts_superseded), so answers at earlier revisions still read them.
     static func redecodeOne(_ db: Database, report: Int64, host: Int64, at: Int64, _ p: PreparedReport, retracted: Bool,
@@ -91,12 +100,7 @@ extension SQLiteStore {
             let capabilities = p.capabilities
             let plan = try StateWriter.plan(db, host: host, placement: placement, report: report, facts: p.facts, capabilities: capabilities)
             changed = !plan.isEmpty
-            if changed && saved.insert(host).inserted {
-                try db.cachedStatement(sql: """
-                    INSERT INTO facts_superseded (revision, host_id, name, type, value_int, value_text, valid_from, valid_to)
-                    SELECT ?, host_id, name, type, value_int, value_text, valid_from, valid_to FROM facts WHERE host_id = ?
-                    """).execute(arguments: [revision, host])
-            }
+            if changed && saved.insert(host).inserted { try saveFacts(db, host: host, before: revision) }
             try StateWriter.commit(db, plan, report: report)
             for c in capabilities {
                 try db.cachedStatement(sql: """

@@ -82,10 +82,7 @@ extension SQLiteStore {
             try db.execute(sql: "INSERT INTO retractions (report, revision, at, reason) VALUES (?, ?, ?, ?)",
                            arguments: [report, revision, StoreTime.ms(now), reason])
             // History is recomputed below, so answers at earlier revisions read the rows as they stood (as for a redecode).
-            try db.execute(sql: """
-                INSERT INTO facts_superseded (revision, host_id, name, type, value_int, value_text, valid_from, valid_to)
-                SELECT ?, host_id, name, type, value_int, value_text, valid_from, valid_to FROM facts WHERE host_id = ?
-                """, arguments: [revision, host])
+            try Self.saveFacts(db, host: host, before: revision)
             try Self.withdraw(db, report: report, host: host, at: at, reportId: reportId)
             try db.execute(sql: """
                 UPDATE hosts SET first_seen = (SELECT min(collected_at) FROM reports r WHERE r.host_id = ?1 AND \(RetractionSQL.counts("r"))),
