@@ -13,6 +13,11 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
         .package(url: "https://github.com/apple/swift-log", from: "1.6.0"),
         .package(url: "https://github.com/groue/GRDB.swift", from: "7.0.0"),
+        // The one HTTP client (RegistryClient): TLS and mutual TLS through SwiftNIO SSL, keep-alive pooling.
+        // Statically linkable (BoringSSL inside), which the collector's static build needs; libcurl is not.
+        .package(url: "https://github.com/swift-server/async-http-client", from: "1.37.0"),
+        .package(url: "https://github.com/apple/swift-nio", from: "2.100.0"),
+        .package(url: "https://github.com/apple/swift-nio-ssl", from: "2.30.0"),
     ],
     targets: [
         // Pure decoders: kernel bytes and register text in, typed facts out. Foundation only, no I/O.
@@ -34,8 +39,15 @@ let package = Package(
                 path: "Sources/Store"),
         // HTTP/1.1 on Glibc sockets: parsing, limits, timeouts, keep-alive. Knows nothing about capabilities.
         .target(name: "Server", dependencies: ["JSONText"], path: "Sources/Server"),
+        // The one HTTP client: the collector's pushes, `capreg query --server`, the tests. http and https (mTLS).
+        .target(name: "RegistryClient", dependencies: [.product(name: "AsyncHTTPClient", package: "async-http-client"),
+                                                       .product(name: "NIOCore", package: "swift-nio"),
+                                                       .product(name: "NIOPosix", package: "swift-nio"),
+                                                       .product(name: "NIOHTTP1", package: "swift-nio"),
+                                                       .product(name: "NIOSSL", package: "swift-nio-ssl")],
+                path: "Sources/RegistryClient"),
         // The agent: reads sysfs, VFIO and iommufd, builds reports, spools and pushes them.
-        .target(name: "Collector", dependencies: ["Decoders", "Report", "Timestamps"], path: "Sources/Collector"),
+        .target(name: "Collector", dependencies: ["Decoders", "Report", "Timestamps", "RegistryClient"], path: "Sources/Collector"),
         // The fleet dashboard: server-rendered HTML and SVG pages (no script), served by API under / and /ui/.
         .target(name: "Dashboard", dependencies: ["Store", "Query", "Decoders", "Server", "Timestamps", "CSVText"], path: "Sources/Dashboard"),
         // The HTTP API: routes, auth, endpoints' JSON, metrics. Store and Query behind, Server in front.
@@ -53,6 +65,7 @@ let package = Package(
                 "Server",
                 "API",
                 "CSVText",
+                "RegistryClient",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ],
@@ -71,22 +84,22 @@ let package = Package(
         .target(name: "TestSupport", path: "Tests/TestSupport"),
         .testTarget(name: "DecodersTests", dependencies: ["Decoders"], path: "Tests/DecodersTests"),
         // Runs the built capreg binary as a user would.
-        .testTarget(name: "CLITests", dependencies: ["capreg", "Timestamps", "TestSupport"], path: "Tests/CLITests"),
+        .testTarget(name: "CLITests", dependencies: ["RegistryClient", "capreg", "Timestamps", "TestSupport"], path: "Tests/CLITests"),
         .testTarget(name: "QueryTests", dependencies: ["Query", "Decoders", "TestSupport"], path: "Tests/QueryTests"),
         // The query language compiled to SQL, on real SQLite files.
         .testTarget(name: "StoreQueryTests", dependencies: ["Store", "Query", "Report", "Decoders", "TestSupport",
                                                           .product(name: "GRDB", package: "GRDB.swift")],
                     path: "Tests/StoreQueryTests"),
-        .testTarget(name: "CollectorTests", dependencies: ["Collector", "Report", "Decoders", "Timestamps", "TestSupport"], path: "Tests/CollectorTests",
+        .testTarget(name: "CollectorTests", dependencies: ["RegistryClient", "Collector", "Report", "Decoders", "Timestamps", "TestSupport"], path: "Tests/CollectorTests",
                     exclude: ["Fixtures"]),  // JSON read by path at test time
         .testTarget(name: "ReportTests", dependencies: ["Report", "Decoders", "Timestamps"], path: "Tests/ReportTests"),
         // The API over real loopback sockets, on temporary SQLite stores; beside it the built capreg binary
         // (capreg ingest takes the same reports as POST /v1/reports).
-        .testTarget(name: "APITests", dependencies: ["API", "Server", "Store", "Report", "Decoders", "Query", "Timestamps", "capreg",
+        .testTarget(name: "APITests", dependencies: ["RegistryClient", "API", "Server", "Store", "Report", "Decoders", "Query", "Timestamps", "capreg",
                                                    "TestSupport"],
                     path: "Tests/APITests"),
         // Dashboard pages on temporary stores, and in headless Chromium against a real capreg serve.
-        .testTarget(name: "DashboardTests", dependencies: ["Dashboard", "API", "Server", "Store", "Report", "Decoders", "Query", "capreg",
+        .testTarget(name: "DashboardTests", dependencies: ["RegistryClient", "Dashboard", "API", "Server", "Store", "Report", "Decoders", "Query", "capreg",
                                                          "TestSupport"],
                     path: "Tests/DashboardTests"),
         .testTarget(name: "ServerTests", dependencies: ["Server", "JSONText", "TestSupport"], path: "Tests/ServerTests"),

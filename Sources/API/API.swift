@@ -27,13 +27,14 @@ public final class API: HTTPHandler, Sendable {
     /// `log` receives internal errors (500s), one line each; the CLI sends them to swift-log.
     public init(store: SQLiteStore, tokens: TokenTable, staleAfter: DurationText = DurationText(seconds: 7200),
                 maxClockSkew: DurationText = DurationText(seconds: Int64(ClockBound.defaultMaxSkew)),
-                maxConcurrentReads: Int = API.defaultConcurrentReads, queryBudget: Duration = API.defaultQueryBudget, log: @escaping @Sendable (String) -> Void = { _ in }) {
+                maxConcurrentReads: Int = API.defaultConcurrentReads, queryBudget: Duration = API.defaultQueryBudget,
+                trustedProxy: TrustedProxy = TrustedProxy(), log: @escaping @Sendable (String) -> Void = { _ in }) {
         self.registry = store
         self.queryBudget = queryBudget
         self.staleAfter = staleAfter
         self.maxClockSkew = maxClockSkew
         self.readGate = ReadGate(limit: maxConcurrentReads)
-        self.authorizer = Authorizer(tokens: tokens, credentials: store)
+        self.authorizer = Authorizer(tokens: tokens, credentials: store, proxy: trustedProxy)
         self.metrics = Metrics()
         self.maxReportsPerRequest = max(1, store.config.batchSize)
         self.log = log

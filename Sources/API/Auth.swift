@@ -85,6 +85,8 @@ struct Caller: Sendable {
     var identity: String?
     /// The host a registry collector credential may write; nil: any host (file tokens, admins, auth off).
     var binding: HostBinding?
+    /// The client's address: the socket's peer, or what a trusted proxy says it is (TrustedProxy).
+    var peer: String?
 }
 
 /// The per-request decision: no token needed, token missing or wrong (401), role too weak (403).
@@ -96,21 +98,33 @@ struct Authorizer: Sendable {
     let tokens: TokenTable
     /// Where registry credentials are looked up; nil: file tokens only.
     let credentials: SQLiteStore?
-    /// False: auth is off (no file tokens and no credential in the registry when the server started).
+    /// The TLS proxy whose verified client certificates are identities (`serve --trusted-proxy`).
+    let proxy: TrustedProxy
+    /// False: auth is off (no file tokens, no credential in the registry when the server started, and
+    /// no trusted proxy: a proxy that vouches for certificates means every caller must be someone).
     let required: Bool
 
-    init(tokens: TokenTable, credentials: SQLiteStore? = nil) {
+    init(tokens: TokenTable, credentials: SQLiteStore? = nil, proxy: TrustedProxy = TrustedProxy()) {
         self.tokens = tokens
         self.credentials = credentials
+        self.proxy = proxy
         // Fails closed: a registry that cannot say whether it holds credentials is taken to hold some.
-        required = !tokens.isEmpty || credentials.map { (try? $0.hasCredentials()) ?? true } ?? false
+        required = !tokens.isEmpty || !proxy.addresses.isEmpty || credentials.map { (try? $0.hasCredentials()) ?? true } ?? false
     }
 
     func caller(of request: HTTPRequest, needs role: Role?) throws(APIError) -> Caller {
-        guard required else { return Caller(identity: Self.address(request.remoteAddress).map { "ip:" + $0 }) }
-        guard let role else { return Caller() }
+        let peer = proxy.clientAddress(request)
+        guard required else { return Caller(identity: peer.map { "ip:" + $0 }, peer: peer) }
+        guard let role else { return Caller(peer: peer) }
         let challenge = [("WWW-Authenticate", "Bearer realm=\"capreg\"")]
         guard let header = request.headers["authorization"] else {
+            // Mutual TLS: the certificate nginx verified is a collector bound to its CN.
+            if let host = try proxy.certificateHost(request) {
+                guard Role.collector.permits(role) else {
+                    throw APIError(.forbidden, "forbidden", "a client certificate is a collector identity; this needs the \(role.rawValue) role (use a token)")
+                }
+                return Caller(identity: "cert:" + host, binding: HostBinding(hostname: host, machineId: nil), peer: peer)
+            }
             throw APIError(.unauthorized, "unauthorized", "a bearer token is required (Authorization: Bearer TOKEN)", headers: challenge)
         }
         let parts = header.split(separator: " ", maxSplits: 1)
@@ -121,10 +135,10 @@ struct Authorizer: Sendable {
         let granted: Role, caller: Caller
         if let credential = try registryCredential(token) {
             granted = credential.role
-            caller = Caller(identity: "cred:" + credential.id, binding: credential.binding)
+            caller = Caller(identity: "cred:" + credential.id, binding: credential.binding, peer: peer)
         } else if let (role, identity) = tokens.lookup(token) {
             granted = role
-            caller = Caller(identity: identity)
+            caller = Caller(identity: identity, peer: peer)
         } else {
             // Unknown, revoked and expired alike: saying which would tell a thief which stolen token once worked.
             throw APIError(.unauthorized, "unauthorized", "the token is not valid",

@@ -3,8 +3,11 @@ import Report
 /// The agent's configuration file: `key = value` lines, `#` comments, blank lines ignored.
 /// Every error names the file and line. Command-line options override the file.
 ///
-///     registry = http://registry.example:8080
+///     registry = https://registry.example:8443
 ///     token_file = /etc/capreg/token
+///     ca = /etc/capreg/ca.pem                 # https: the CA to trust instead of the system store
+///     client_cert = /etc/capreg/host.pem      # mutual TLS: this host's certificate and key
+///     client_key = /etc/capreg/host.key
 ///     spool = /var/spool/capreg
 ///     spool_max_bytes = 16777216
 ///     metrics_file = /var/lib/prometheus/node-exporter/capreg-collector.prom
@@ -16,6 +19,10 @@ public struct CollectorConfig: Equatable, Sendable {
     public var registry: String?
     public var token: String?
     public var tokenFile: String?
+    /// https: PEM files of the CA to trust, and of the host's client certificate and key (mutual TLS).
+    public var ca: String?
+    public var clientCert: String?
+    public var clientKey: String?
     public var spool: String?
     public var spoolMaxBytes: Int?
     /// Prometheus text written after every delivery round (node_exporter's textfile collector).
@@ -56,7 +63,7 @@ public struct CollectorConfig: Equatable, Sendable {
         public var description: String { "\(file):\(line): \(message)" }
     }
 
-    static let keys = ["registry", "token", "token_file", "spool", "spool_max_bytes", "metrics_file", "interval", "vfio_groups",
+    static let keys = ["registry", "token", "token_file", "ca", "client_cert", "client_key", "spool", "spool_max_bytes", "metrics_file", "interval", "vfio_groups",
                        "iommufd_devices", "sysfs_root", "hostname"]
 
     public static func parse(_ text: String, file: String) throws(ParseError) -> CollectorConfig {
@@ -86,10 +93,15 @@ public struct CollectorConfig: Equatable, Sendable {
             }
             switch key {
             case "registry":
-                guard value.hasPrefix("http://") else { throw fail("registry must be an http:// URL (put a TLS proxy on loopback for https)") }
+                guard value.hasPrefix("http://") || value.hasPrefix("https://") else {
+                    throw fail("registry must be an https:// (or http://) URL, found `\(value.prefix(60))`")
+                }
                 config.registry = value
             case "token": config.token = value
             case "token_file": config.tokenFile = value
+            case "ca": config.ca = value
+            case "client_cert": config.clientCert = value
+            case "client_key": config.clientKey = value
             case "spool": config.spool = value
             case "spool_max_bytes":
                 guard let n = Int(value), n > 0 else { throw fail("spool_max_bytes must be a positive whole number of bytes, found `\(value)`") }

@@ -1,17 +1,18 @@
 import Foundation
+import RegistryClient
 
 /// Sends the spool's reports oldest first, one per request. 2xx: removed. 400/413/415/422 (the
 /// registry will never take this report): moved to rejected/ and logged. Anything else (no
 /// connection, 5xx, 401/403 while a token is being fixed, 408, 429): kept, retried with backoff.
 public struct Delivery: Sendable {
     public var spool: Spool
-    public var client: HTTPPost
+    public var client: APIClient
     public var backoff: Backoff
     public var log: @Sendable (String) -> Void
     public var sleep: @Sendable (Double) -> Void
     public var shouldStop: @Sendable () -> Bool
 
-    public init(spool: Spool, client: HTTPPost, backoff: Backoff = Backoff(), log: @escaping @Sendable (String) -> Void,
+    public init(spool: Spool, client: APIClient, backoff: Backoff = Backoff(), log: @escaping @Sendable (String) -> Void,
                 sleep: @escaping @Sendable (Double) -> Void = { Thread.sleep(forTimeInterval: $0) },
                 shouldStop: @escaping @Sendable () -> Bool = { false }) {
         self.spool = spool
@@ -35,16 +36,19 @@ public struct Delivery: Sendable {
 
     static let permanent: Set<Int> = [400, 413, 415, 422]
 
+    /// The push URL's path, or POST /v1/reports when it has none.
+    var target: String { client.path.isEmpty ? "/v1/reports" : client.path }
+
     /// Until the spool is empty, `maxFailures` consecutive failures, or the next retry would start
     /// after `deadline`.
     public func drain(maxFailures: Int? = nil, deadline: Date? = nil) -> Outcome {
         var outcome = Outcome()
         var failures = 0
         while let entry = spool.pending().first, !shouldStop() {
-            let sent: Result<HTTPPost.Response, HTTPPost.Failure>
+            let sent: Result<APIClient.Response, APIClient.ClientError>
             switch spool.read(entry) {
-            case .success(let body): sent = client.post(body)
-            case .failure(let e): sent = .failure(HTTPPost.Failure(description: "read \(entry.name): \(e.name)"))
+            case .success(let body): sent = client.post(target, body)
+            case .failure(let e): sent = .failure(APIClient.ClientError(description: "read \(entry.name): \(e.name)"))
             }
             switch sent {
             case .success(let r) where (200..<300).contains(r.status):
@@ -56,8 +60,8 @@ public struct Delivery: Sendable {
                 failures = 0
                 continue
             case .success(let r) where Self.permanent.contains(r.status):
-                log("ERROR registry refused \(entry.name) with \(r.status): \(r.body.prefix(300)); kept in \(spool.rejectedDirectory)")
-                do { try spool.reject(entry, refusal: Refusal(status: r.status, body: r.body, at: Date())) } catch {
+                log("ERROR registry refused \(entry.name) with \(r.status): \(r.text.prefix(300)); kept in \(spool.rejectedDirectory)")
+                do { try spool.reject(entry, refusal: Refusal(status: r.status, body: r.text, at: Date())) } catch {
                     log("ERROR could not move \(entry.name) to rejected/ (\(error)); stopping delivery")
                     outcome.remaining = spool.pending().count
                     return outcome
@@ -66,7 +70,7 @@ public struct Delivery: Sendable {
                 spool.count(rejected: 1)
                 continue
             case .success(let r):
-                log("WARN \(entry.name): registry answered \(r.status): \(r.body.prefix(200))")
+                log("WARN \(entry.name): registry answered \(r.status): \(r.text.prefix(200))")
             case .failure(let f):
                 log("WARN \(entry.name): \(f)")
             }

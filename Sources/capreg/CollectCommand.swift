@@ -1,6 +1,7 @@
 import ArgumentParser
 import Collector
 import Foundation
+import RegistryClient
 import Report
 import Timestamps
 
@@ -88,8 +89,10 @@ struct CollectCommand: ParsableCommand {
     @Flag(help: "Pretty-print the report.")
     var pretty = false
 
-    @Option(help: "Registry URL to push to (http://HOST:PORT; the path defaults to /v1/reports).")
+    @Option(help: "Registry URL to push to (https://HOST:PORT or http://; the path defaults to /v1/reports).")
     var push: String?
+
+    @OptionGroup var tls: TLSClientOptions
 
     @Option(help: "Bearer token for the registry.")
     var token: String?
@@ -171,8 +174,11 @@ struct CollectCommand: ParsableCommand {
             }
             secret = String(decoding: data, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
         }
-        let client: HTTPPost
-        do { client = try HTTPPost(url: url, token: secret) } catch { throw ValidationError("--push: \(error)") }
+        let client: APIClient
+        do {
+            client = try APIClient(baseURL: url, token: secret,
+                                   tls: tls.resolved(ca: file.ca, clientCert: file.clientCert, clientKey: file.clientKey))
+        } catch { throw ValidationError("--push: \(error)") }
         let spoolDir = spool ?? file.spool ?? "/var/spool/capreg"
         let store: Spool
         do { store = try Spool(directory: spoolDir, maxBytes: spoolMaxBytes ?? file.spoolMaxBytes ?? 16 << 20) } catch {

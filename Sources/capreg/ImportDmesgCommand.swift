@@ -1,6 +1,7 @@
 import ArgumentParser
 import Collector
 import Foundation
+import RegistryClient
 import Report
 import Timestamps
 
@@ -42,6 +43,8 @@ struct ImportDmesgCommand: ParsableCommand {
     @Option(help: "Bearer token for the registry.")
     var token: String?
 
+    @OptionGroup var tls: TLSClientOptions
+
     @Option(help: "Spool directory for --push (default: a temporary directory, removed when empty).")
     var spool: String?
 
@@ -75,7 +78,7 @@ struct ImportDmesgCommand: ParsableCommand {
         let store = try Spool(directory: dir, maxBytes: Int.max / 2)
         for r in reports { try store.add(r) }
         let log: @Sendable (String) -> Void = { printError("capreg import-dmesg: \($0)") }
-        let outcome = Delivery(spool: store, client: try HTTPPost(url: push, token: token), log: log).drain(maxFailures: 4)
+        let outcome = Delivery(spool: store, client: try APIClient(baseURL: push, token: token, tls: tls.resolved()), log: log).drain(maxFailures: 4)
         print("\(reports.count) boots: \(outcome.delivered) delivered, \(outcome.rejected) rejected, \(outcome.remaining) waiting in \(dir)")
         if outcome.remaining > 0 || outcome.rejected > 0 { throw ExitCode(75) }
         if spool == nil { try? FileManager.default.removeItem(atPath: dir) }

@@ -76,10 +76,15 @@ struct QueryCommand: ParsableCommand {
     @Option(help: "Bearer token for --server (default: $CAPREG_TOKEN).")
     var token: String?
 
+    @OptionGroup var tls: TLSClientOptions
+
     @OptionGroup var store: StoreOptions
 
     func validate() throws {
         if json && csv { throw ValidationError("give --json or --csv, not both") }
+        if server == nil && (tls.ca != nil || tls.clientCert != nil || tls.clientKey != nil) {
+            throw ValidationError("--ca, --client-cert and --client-key go with --server https://…")
+        }
         if explain && csv { throw ValidationError("--explain prints a table or --json, not --csv") }
         if let freshWithin, freshWithin != "off" {
             do { _ = try DurationText.parse(freshWithin) } catch { throw ValidationError("--fresh-within \(error.text): \(error.reason), or off") }
@@ -111,7 +116,7 @@ struct QueryCommand: ParsableCommand {
         if let server {
             let answer: RemoteQuery.Answer
             do {
-                answer = try RemoteQuery.page(server: server, token: token ?? ProcessInfo.processInfo.environment["CAPREG_TOKEN"],
+                answer = try RemoteQuery.page(server: server, token: token ?? ProcessInfo.processInfo.environment["CAPREG_TOKEN"], tls: tls.resolved(),
                                               expression: expression, asOf: asOf.flatMap(QueryCommand.time), asOfRevision: asOfRevision,
                                               fields: json && fields == nil ? nil : factNames.sorted(), limit: limit, cursor: cursor,
                                               explain: explain, freshWithin: freshWithin)

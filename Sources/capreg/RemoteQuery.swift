@@ -4,6 +4,7 @@ import Foundation
 import Server
 import Store
 import Timestamps
+import RegistryClient
 
 /// `capreg query --server URL`: the same page, asked of a running registry over HTTP.
 enum RemoteQuery {
@@ -31,11 +32,11 @@ enum RemoteQuery {
         var revision: Int64
     }
 
-    static func page(server: String, token: String?, expression: String?, asOf: Date?, asOfRevision: Int64? = nil, fields: [String]?,
+    static func page(server: String, token: String?, tls: TLSOptions = TLSOptions(), expression: String?, asOf: Date?, asOfRevision: Int64? = nil, fields: [String]?,
                      limit: Int, cursor: String?, explain: Bool = false, freshWithin: String? = nil) throws -> Answer {
         let client: APIClient
         do {
-            client = try APIClient(baseURL: server, token: token)
+            client = try APIClient(baseURL: server, token: token, tls: tls)
         } catch {
             throw Failure.unavailable("\(error)")
         }

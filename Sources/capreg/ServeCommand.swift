@@ -39,6 +39,11 @@ struct ServeCommand: ParsableCommand {
     @Flag(help: "Allow listening on a non-loopback address without tokens.")
     var insecure = false
 
+    @Option(name: .customLong("trusted-proxy"), help: ArgumentHelp("""
+        Address of the TLS proxy in front (nginx; repeatable). From it alone X-Real-IP names the client, and         X-Client-Verify: SUCCESS with X-Client-Subject makes the verified certificate's CN a collector bound to         that host. Turns auth on.
+        """, valueName: "address"))
+    var trustedProxies: [String] = []
+
     @Flag(help: "Log every request (method, path, status, handler time).")
     var verbose = false
 
@@ -103,6 +108,9 @@ struct ServeCommand: ParsableCommand {
         where value < 1 {
             throw ValidationError("\(name) must be at least 1")
         }
+        for address in trustedProxies where !TrustedProxy.isAddress(address) {
+            throw ValidationError("--trusted-proxy \(address): expected an IP address (127.0.0.1, ::1), the proxy's source address as the server sees it")
+        }
         if reservedAnonymousConnections.map({ $0 < 1 || $0 >= maxConnections }) ?? false {
             throw ValidationError("--reserved-anonymous-connections must be at least 1 and below --max-connections (\(maxConnections))")
         }
@@ -166,13 +174,14 @@ struct ServeCommand: ParsableCommand {
         let registry = try store.open()
         // Credentials issued with `capreg token` turn auth on as a --tokens file does.
         let credentials = try registry.hasCredentials()
-        if let refusal = ListenPolicy.refusal(host: host, hasTokens: !table.isEmpty || credentials, insecure: insecure) {
+        if let refusal = ListenPolicy.refusal(host: host, hasTokens: !table.isEmpty || credentials || !trustedProxies.isEmpty, insecure: insecure) {
             logger.error("\(refusal)")
             throw ExitCode(64)
         }
         let api = API(store: registry, tokens: table, staleAfter: try DurationText.parse(staleAfter),
                       maxClockSkew: clock.duration, maxConcurrentReads: maxConcurrentReads,
-                      queryBudget: .seconds(try DurationText.parse(queryBudget).seconds)) { message in logger.error("\(message)") }
+                      queryBudget: .seconds(try DurationText.parse(queryBudget).seconds),
+                      trustedProxy: TrustedProxy(addresses: trustedProxies)) { message in logger.error("\(message)") }
         let verbose = verbose
         let config = ServerConfig(
             host: host, port: port,

@@ -3,6 +3,7 @@ import Foundation
 import Report
 import Store
 import Testing
+import RegistryClient
 
 @Suite("Auth: tokens, roles, listen policy")
 struct AuthTests {

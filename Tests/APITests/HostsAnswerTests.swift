@@ -4,6 +4,7 @@ import Query
 import Report
 import Store
 import Testing
+import RegistryClient
 
 /// Issue 7 on GET /v1/hosts: revision stamps and as_of_revision, freshness that fails closed, explain,
 /// and profile() in a real query, over real loopback sockets.

@@ -6,6 +6,7 @@ import Server
 import Store
 import Testing
 import Timestamps
+import RegistryClient
 
 @Suite("GET /v1/hosts and /v1/hosts/{host}")
 struct HostsEndpointTests {

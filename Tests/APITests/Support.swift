@@ -5,6 +5,7 @@ import Server
 import Store
 import Testing
 import TestSupport
+import RegistryClient
 
 /// A real API server on an ephemeral loopback port over a fresh SQLite file, torn down with the value.
 final class TestAPI {

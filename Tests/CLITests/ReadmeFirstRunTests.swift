@@ -2,6 +2,7 @@ import API
 import Foundation
 import Testing
 import TestSupport
+import RegistryClient
 
 /// README.md's first run, as written: its `synth` command, then the seed's question through the API
 /// (the curl line, sent to `capreg serve` on a free port), then its `capreg query` lines, whose printed

@@ -28,7 +28,7 @@ import Testing
         ("vfio_groups = 12 x\n", "a.conf:1: vfio_groups: `x` is not a group number"),
         ("interval = 60\ninterval = 70\n", "a.conf:2: interval given twice"),
         ("colour = blue\n", "a.conf:1: unknown key `colour`"),
-        ("registry = https://r.example\n", "a.conf:1: registry must be an http:// URL"),
+        ("registry = ftp://r.example\n", "a.conf:1: registry must be an https:// (or http://) URL"),
         ("label. = x\n", "a.conf:1: label.: key: empty"),
         ("label.-rack = x\n", "a.conf:1: label.-rack: key: names are ASCII letters, digits"),
         ("label.Example.io/zone = x\n", "a.conf:1: label.Example.io/zone: key: the prefix before `/` must be a DNS subdomain"),

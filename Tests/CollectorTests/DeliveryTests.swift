@@ -1,5 +1,6 @@
 import Collector
 import Foundation
+import RegistryClient
 import Report
 import Synchronization
 import Testing
@@ -18,7 +19,7 @@ import TestSupport
     }
 
     static func delivery(_ spool: Spool, _ sink: TestSink, log: Lines? = nil) throws -> Delivery {
-        Delivery(spool: spool, client: try HTTPPost(url: sink.url, token: "collector-token-0123456789"),
+        Delivery(spool: spool, client: try APIClient(baseURL: sink.url, token: "collector-token-0123456789"),
                  backoff: Backoff(base: 0.01, cap: 0.05), log: { m in log?.append(m) })
     }
 
@@ -89,7 +90,7 @@ import TestSupport
         let spool = try Spool(directory: spoolDir.url.path)
         try spool.add(Self.report(1))
         let log = Lines()
-        let d = Delivery(spool: spool, client: try HTTPPost(url: url, token: nil), backoff: Backoff(base: 0.01, cap: 0.01),
+        let d = Delivery(spool: spool, client: try APIClient(baseURL: url, token: nil), backoff: Backoff(base: 0.01, cap: 0.01),
                          log: { m in log.append(m) })
         #expect(d.drain(maxFailures: 2).remaining == 1)
         #expect(log.all.contains { $0.contains("ECONNREFUSED") })
@@ -158,7 +159,7 @@ import TestSupport
         // Spool full: the report of this run is lost, and the status says so.
         let tinyDir = try TempDir()
         let tiny = Agent(collector: Collector(options: o), delivery: Delivery(spool: try Spool(directory: tinyDir.url.path, maxBytes: 100),
-                         client: try HTTPPost(url: sink.url, token: nil), log: { _ in }), log: { _ in })
+                         client: try APIClient(baseURL: sink.url, token: nil), log: { _ in }), log: { _ in })
         #expect(tiny.once(maxFailures: 1) == .dropped)
     }
 }

@@ -1,5 +1,6 @@
 import Collector
 import Foundation
+import RegistryClient
 import Report
 import Testing
 import TestSupport
@@ -59,7 +60,7 @@ import TestSupport
         let sink = try TestSink()
         let spool = try Spool(directory: dir.path("spool"))
         let log = Lines()
-        let agent = Agent(collector: Collector(options: o), delivery: Delivery(spool: spool, client: try HTTPPost(url: sink.url, token: nil),
+        let agent = Agent(collector: Collector(options: o), delivery: Delivery(spool: spool, client: try APIClient(baseURL: sink.url, token: nil),
                                                                                log: { log.append($0) }),
                           log: { log.append($0) })
         #expect(agent.once(maxFailures: 1) == .noIdentity)

@@ -4,6 +4,7 @@ import Report
 import Store
 import Testing
 import TestSupport
+import RegistryClient
 
 /// The dashboard in a real headless Chromium against a real `capreg serve` on a `capreg synth` fleet,
 /// plus one report whose hostname is markup. Screenshots go to test-output/dashboard/ (git-ignored).

@@ -5,6 +5,7 @@ import Foundation
 import Report
 import Store
 import Testing
+import RegistryClient
 
 @Suite("Dashboard pages over a temporary store")
 struct PageTests {

@@ -5,6 +5,7 @@ import Server
 import Store
 import Testing
 import TestSupport
+import RegistryClient
 
 /// The API (dashboard included) on an ephemeral loopback port over a fresh SQLite file.
 final class DashboardServer {
