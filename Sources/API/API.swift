@@ -22,7 +22,8 @@ public final class API: HTTPHandler, Sendable {
     let readGate: ReadGate
     /// CPU time each store read for a request may take (`serve --query-budget`); see QueryBudget.
     let queryBudget: Duration
-    private let log: @Sendable (String) -> Void
+    /// Internal errors, one line each (the CLI sends them to swift-log at error level).
+    let log: @Sendable (String) -> Void
 
     /// `log` receives internal errors (500s), one line each; the CLI sends them to swift-log.
     public init(store: SQLiteStore, tokens: TokenTable, staleAfter: DurationText = DurationText(seconds: 7200),

@@ -32,6 +32,8 @@ extension API {
         do {
             outcome = try registry.redeemEnrollmentCode(claim.code, hostname: claim.hostname, machineId: claim.machineId)
         } catch {
+            // The transaction rolled back (the code is unused); the store's words are for the operator only.
+            log("enrollment: the code could not be redeemed: \(StoreErrorText.summary(error))")
             throw APIError(.serviceUnavailable, "enrollment_unavailable", "the registry could not redeem the code now; retry",
                            headers: [("Retry-After", "1")])
         }

@@ -10,6 +10,8 @@ public enum Enrollment {
     }
 
     public enum Failure: Error, CustomStringConvertible, Sendable {
+        /// --server is not an http:// URL: nothing was sent.
+        case badURL(String)
         /// 401: unknown, used, expired or revoked (the registry does not say which).
         case codeRefused(String)
         /// 403: the code is for another host; it is still unused.
@@ -24,6 +26,7 @@ public enum Enrollment {
 
         public var description: String {
             switch self {
+            case .badURL(let m): return "--server: \(m)"
             case .codeRefused(let m): return "the registry refused the enrollment code (unknown, used, expired or revoked): \(m)"
             case .hostMismatch(let m): return "the enrollment code is for another host than this one: \(m)"
             case .refused(let status, let m): return "the registry refused the enrollment (\(status)): \(m)"
@@ -58,11 +61,11 @@ public enum Enrollment {
     /// The one HTTP exchange: POST `body` to SERVER/v1/enroll (the path of `server` is replaced), no token.
     /// Kept to this function so the HTTP client can be swapped without touching the rest.
     static func post(_ body: [UInt8], server: String) -> Result<HTTPPost.Response, Failure> {
-        guard var url = URLComponents(string: server) else { return .failure(.refused(status: 0, message: "\(server): not a URL")) }
+        guard var url = URLComponents(string: server) else { return .failure(.badURL("\(server): expected http://HOST[:PORT]")) }
         url.path = "/v1/enroll"
         url.query = nil
         let client: HTTPPost
-        do { client = try HTTPPost(url: url.string ?? server, token: nil) } catch { return .failure(.refused(status: 0, message: error.description)) }
+        do { client = try HTTPPost(url: url.string ?? server, token: nil) } catch { return .failure(.badURL(error.description)) }
         return client.post(body).mapError { .unavailable($0.description) }
     }
 

@@ -28,6 +28,7 @@ extension CollectCommand {
             case .unavailable: throw ExitCode(75)
             case .refused: throw ExitCode(76)
             case .credentialFile: throw ExitCode(73)
+            case .badURL: throw ExitCode(64)
             }
         }
     }

@@ -3,6 +3,7 @@ import Foundation
 import Report
 import Server
 import Store
+import Synchronization
 import Testing
 import TestSupport
 
@@ -43,6 +44,22 @@ struct EnrollTests {
 
         #expect(try t.store.credentialEvents().map(\.kind) == ["issue", "enroll"])
         #expect(try Self.enrollments(t, "enrolled") == 1 && Self.enrollments(t, "used_code") == 1 && Self.enrollments(t, "unknown_code") == 0)
+    }
+
+    /// Redemptions racing on their own connections: exactly one wins, and one credential exists.
+    @Test func racingRedemptionsIssueOneCredential() throws {
+        let t = try TestAPI()
+        let code = try t.store.issueEnrollmentCode(binding: HostBinding(hostname: "web-1", machineId: nil))
+        let statuses = Mutex<[Int]>([])
+        let port = t.server.port, body = Self.body(code.text)
+        DispatchQueue.concurrentPerform(iterations: 8) { _ in
+            let client = APIClient(host: "127.0.0.1", port: port, token: nil)
+            let status = (try? client.request("POST", "/v1/enroll", body: body, headers: [("Content-Type", "application/json")]).status) ?? -1
+            statuses.withLock { $0.append(status) }
+        }
+        #expect(statuses.withLock { $0.sorted() } == [201] + Array(repeating: 401, count: 7))
+        #expect(try t.store.credentials().count == 1)
+        #expect(try t.store.credentialEvents().map(\.kind) == ["issue", "enroll"])
     }
 
     @Test func usedExpiredRevokedAndUnknownCodesLookTheSame() throws {

@@ -82,5 +82,8 @@ struct CollectEnrollTests {
         #expect(!FileManager.default.fileExists(atPath: dir.path("spool") + "/credential"))
         #expect(try CapregBinary.run(["collect", "--enroll", code, "--push", "http://127.0.0.1:9"]).status == 64)
         #expect(try CapregBinary.run(["collect", "--enroll", code]).status == 64, "no --server and no config")
+        let badURL = try CapregBinary.run(["collect", "--enroll", code, "--server", "registry:8080", "--spool", dir.path("spool"),
+                                           "--hostname", "enroll-host", "--sysfs-root", Self.sysfs])
+        #expect(badURL.status == 64 && badURL.stderr.contains("--server:"), "\(badURL.stderr)")
     }
 }
