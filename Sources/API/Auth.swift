@@ -96,7 +96,7 @@ struct Authorizer: Sendable {
     let tokens: TokenTable
     /// Where registry credentials are looked up; nil: file tokens only.
     let credentials: SQLiteStore?
-    /// False: auth is off (no file tokens and no credential in the registry when the server started).
+    /// False: auth is off (no file tokens, and no credential nor enrollment code in the registry when the server started).
     let required: Bool
 
     init(tokens: TokenTable, credentials: SQLiteStore? = nil) {

@@ -55,8 +55,8 @@ struct CollectCommand: ParsableCommand {
 
         Enrollment: --enroll CODE --server URL trades a one-time code from `capreg token enroll` for this \
         host's own collector credential (POST /v1/enroll with this host's hostname, as below, and its \
-        /etc/machine-id) and keeps the secret in DIR/credential (mode 0600; DIR must not be writable by \
-        others), then exits; nothing is collected. Later runs use DIR/credential as their token when \
+        /etc/machine-id) and keeps the secret in DIR/credential (mode 0600, replacing an earlier one; DIR \
+        must not be writable by others), then exits; nothing is collected. Later runs use DIR/credential as their token when \
         neither --token, --token-file nor the config gives one. Exit status: 0 enrolled (the credential's \
         id is printed); 77 the code was refused: unknown, used, expired or revoked (the registry does not \
         say which: ask for a new code), or it is for another host (the code stays usable by the right \
