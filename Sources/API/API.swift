@@ -22,7 +22,8 @@ public final class API: HTTPHandler, Sendable {
     let readGate: ReadGate
     /// CPU time each store read for a request may take (`serve --query-budget`); see QueryBudget.
     let queryBudget: Duration
-    private let log: @Sendable (String) -> Void
+    /// Internal errors, one line each (the CLI sends them to swift-log at error level).
+    let log: @Sendable (String) -> Void
 
     /// `log` receives internal errors (500s), one line each; the CLI sends them to swift-log.
     public init(store: SQLiteStore, tokens: TokenTable, staleAfter: DurationText = DurationText(seconds: 7200),
@@ -43,8 +44,15 @@ public final class API: HTTPHandler, Sendable {
     /// Before the server reads a body: unknown path (404), wrong method (405), token missing or wrong
     /// (401), role too weak (403) are answered on the head alone, and the connection is closed.
     public func admit(_ head: HTTPRequest) -> Admission {
-        do {
-            return .admit(identity: try gatekeep(head).caller.identity)
+        do throws(APIError) {
+            let (route, _, caller) = try gatekeep(head)
+            // Anyone may post an enrollment, so its body is held to a few KiB before it is read.
+            if route == .enroll && head.contentLength > Self.maxEnrollBodyBytes {
+                metrics.countEnrollment("bad_request")
+                throw APIError(.contentTooLarge, "content_too_large",
+                               "an enrollment body is at most \(Self.maxEnrollBodyBytes) bytes; this one announces \(head.contentLength)")
+            }
+            return .admit(identity: caller.identity)
         } catch {
             return .refuse(refusal(error, head))
         }
@@ -102,6 +110,7 @@ public final class API: HTTPHandler, Sendable {
         let store = registry.limited(by: QueryBudget(cpu: queryBudget, clientGone: { request.clientGone() }))
         switch route {
         case .reports: return try postReports(request, writer: caller.binding)
+        case .enroll: return try enroll(request)
         case .hosts: return try listHosts(request, store)
         case .host: return try hostDetail(request, hostname: host!, store)
         case .hostHistory: return try hostHistory(request, hostname: host!, store)

@@ -100,7 +100,7 @@ struct Authorizer: Sendable {
     let credentials: SQLiteStore?
     /// The TLS proxy whose verified client certificates are identities (`serve --trusted-proxy`).
     let proxy: TrustedProxy
-    /// False: auth is off (no file tokens, no credential in the registry when the server started, and
+    /// False: auth is off (no file tokens, no credential nor enrollment code in the registry when the server started, and
     /// no trusted proxy: a proxy that vouches for certificates means every caller must be someone).
     let required: Bool
 

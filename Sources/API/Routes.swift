@@ -5,6 +5,7 @@ import Store
 /// route is known before auth: unknown paths get 404 and wrong methods 405 with `Allow`, whoever asks.
 enum Route: String, CaseIterable, Sendable {
     case reports = "/v1/reports"
+    case enroll = "/v1/enroll"
     case hosts = "/v1/hosts"
     case host = "/v1/hosts/{host}"
     case hostHistory = "/v1/hosts/{host}/history"
@@ -22,7 +23,7 @@ enum Route: String, CaseIterable, Sendable {
     case uiHost = "/ui/host"
     case uiChanges = "/ui/changes"
 
-    var method: String { self == .reports ? "POST" : "GET" }
+    var method: String { self == .reports || self == .enroll ? "POST" : "GET" }
 
     /// Answers HTML (its refusals too), not JSON.
     var isDashboard: Bool { self == .dashboard || self == .uiQuery || self == .uiHost || self == .uiChanges }
@@ -34,15 +35,15 @@ enum Route: String, CaseIterable, Sendable {
     /// they must answer while every slot is held by slow queries.
     var readsStore: Bool {
         switch self {
-        case .healthz, .readyz, .metrics, .reports: return false
+        case .healthz, .readyz, .metrics, .reports, .enroll: return false
         default: return true
         }
     }
 
-    /// nil: no token needed (probes must work before anyone has a token).
+    /// nil: no token needed (probes must work before anyone has a token; an enrollment's code is its credential).
     var role: Role? {
         switch self {
-        case .healthz, .readyz: return nil
+        case .healthz, .readyz, .enroll: return nil
         case .reports: return .collector
         default: return .reader
         }
@@ -63,6 +64,7 @@ enum Route: String, CaseIterable, Sendable {
         case 2 where segments[0] == "v1":
             switch segments[1] {
             case "reports": return (.reports, nil)
+            case "enroll": return (.enroll, nil)
             case "hosts": return (.hosts, nil)
             case "changes": return (.changes, nil)
             case "kernels": return (.kernels, nil)

@@ -86,6 +86,10 @@ public struct HostBinding: Sendable, Hashable {
 
 /// A credential as stored: never its secret.
 public struct Credential: Sendable, Hashable {
+    /// 90 days: a compromised secret stops working within a quarter even if nobody notices. The lifetime of
+    /// `capreg token issue` and `rotate` without --expires, and of every credential an enrollment makes.
+    public static let defaultLifetime: Int64 = 90 * 86_400
+
     public var id: String
     public var role: Role
     /// A collector's host; nil for readers and admins.
@@ -111,8 +115,11 @@ public struct IssuedCredential: Sendable {
 }
 
 public struct CredentialEvent: Sendable, Hashable {
-    public var credential: String
-    /// `issue`, `rotate` or `revoke`.
+    /// The credential it concerns; nil for the issue or revocation of an enrollment code not redeemed.
+    public var credential: String?
+    /// The enrollment code it concerns (its issue or revocation, or the redemption of an `enroll`), or nil.
+    public var enrollmentCode: String?
+    /// `issue`, `rotate`, `revoke` or `enroll` (a code redeemed: `credential` is what it became).
     public var kind: String
     public var at: Date
     public var detail: String
@@ -120,15 +127,25 @@ public struct CredentialEvent: Sendable, Hashable {
 
 public enum CredentialError: Error, Hashable, CustomStringConvertible {
     case unknown(String)
+    /// Neither a credential nor an enrollment code has this id (`capreg token revoke` takes either).
+    case unknownId(String)
     /// Revoked or expired: it cannot be rotated.
     case inactive(id: String, state: String)
     case binding(String)
+    /// An enrollment code's lifetime outside 1 s…7 d.
+    case lifetime(String)
+    /// An enrollment code already redeemed cannot be revoked: the credential it became can.
+    case codeUsed(id: String, credential: String)
 
     public var description: String {
         switch self {
         case .unknown(let id): return "credential \(id.prefix(80)): no such credential"
+        case .unknownId(let id): return "\(id.prefix(80)): no such credential or enrollment code"
         case .inactive(let id, let state): return "credential \(id): it is \(state); issue a new one instead"
         case .binding(let problem): return problem
+        case .lifetime(let problem): return problem
+        case .codeUsed(let id, let credential):
+            return "enrollment code \(id) was already used: it became credential \(credential); revoke that instead"
         }
     }
 }
@@ -141,8 +158,9 @@ public enum CredentialToken {
     static let idDigits = 16
     static let secretDigits = 64
 
-    /// A new id and token from the system's random source (getrandom on Linux).
-    static func make() -> (id: String, token: String) {
+    /// A new id and token from the system's random source (getrandom on Linux). The one maker of secrets:
+    /// enrollment codes (`EnrollmentCodeText`) are made here too, under their own prefix.
+    static func make(prefix: String = prefix) -> (id: String, token: String) {
         var generator = SystemRandomNumberGenerator()
         func hex(_ digits: Int) -> String {
             (0..<digits / 16).map { _ in
@@ -155,7 +173,10 @@ public enum CredentialToken {
     }
 
     /// The id inside a token of this shape, or nil (a `--tokens` file token, or garbage).
-    public static func id(in token: String) -> String? {
+    public static func id(in token: String) -> String? { id(in: token, prefix: prefix) }
+
+    /// The id inside `prefix` + 16 hex + `_` + 64 hex, or nil.
+    static func id(in token: String, prefix: String) -> String? {
         let bytes = Array(token.utf8)
         guard bytes.count == prefix.utf8.count + idDigits + 1 + secretDigits, token.hasPrefix(prefix) else { return nil }
         let id = bytes[prefix.utf8.count..<prefix.utf8.count + idDigits]

@@ -3,6 +3,7 @@ import GRDB
 import Timestamps
 
 /// Credentials in the registry (migrations/0009): issue, list, revoke, rotate, and the server's lookup.
+/// Enrollment codes, which become credentials, are in EnrollmentStore.swift.
 /// Every change writes a credential_events row in the same transaction.
 extension SQLiteStore {
     /// Makes a credential; its secret is returned here and never again (only its digest is stored).
@@ -15,11 +16,15 @@ extension SQLiteStore {
         try pool.read { db in try Row.fetchAll(db, sql: "SELECT \(Self.credentialColumns) FROM credentials ORDER BY created_at, id").map(Self.credential) }
     }
 
-    /// True when any credential was ever issued: the server then requires tokens even without a --tokens file.
-    /// A schema from before migration 0009 (tests open stores with fewer migrations) holds none.
+    /// True when any credential or enrollment code was ever issued: the server then requires tokens even
+    /// without a --tokens file (a registry that expects hosts to enroll is not an open one). A schema from
+    /// before migration 0009 or 0011 (tests open stores with fewer migrations) holds none.
     public func hasCredentials() throws -> Bool {
         try pool.read { db in
-            try db.tableExists("credentials") && (try Bool.fetchOne(db, sql: "SELECT EXISTS (SELECT 1 FROM credentials)") ?? false)
+            for table in ["credentials", "enrollment_codes"] where try db.tableExists(table) {
+                if try Bool.fetchOne(db, sql: "SELECT EXISTS (SELECT 1 FROM \(table))") ?? false { return true }
+            }
+            return false
         }
     }
 
@@ -66,18 +71,23 @@ extension SQLiteStore {
         }
     }
 
-    /// Credential events, oldest first: of one credential, or all when `id` is nil.
+    /// Credential events, oldest first: of one credential or enrollment code, or all when `id` is nil.
     public func credentialEvents(id: String? = nil) throws -> [CredentialEvent] {
         try pool.read { db in
-            try Row.fetchAll(db, sql: "SELECT credential, kind, at, detail FROM credential_events WHERE ?1 IS NULL OR credential = ?1 ORDER BY id",
-                             arguments: [id]).map { CredentialEvent(credential: $0[0], kind: $0[1], at: StoreTime.date($0[2]), detail: $0[3]) }
+            try Row.fetchAll(db, sql: """
+                SELECT credential, enrollment_code, kind, at, detail FROM credential_events
+                WHERE ?1 IS NULL OR credential = ?1 OR enrollment_code = ?1 ORDER BY id
+                """, arguments: [id]).map {
+                CredentialEvent(credential: $0[0], enrollmentCode: $0[1], kind: $0[2], at: StoreTime.date($0[3]), detail: $0[4])
+            }
         }
     }
 
     private static let credentialColumns = "id, role, hostname, machine_id, host_pattern, created_at, expires_at, revoked_at, rotated_from"
 
-    private static func issue(_ db: Database, role: Role, binding: HostBinding?, expiresIn seconds: Int64?, rotatedFrom: String?,
-                              at now: Date) throws -> IssuedCredential {
+    /// Inserts a credential and its birth event: `issue`, or `enroll` naming the code it was redeemed from.
+    static func issue(_ db: Database, role: Role, binding: HostBinding?, expiresIn seconds: Int64?, rotatedFrom: String?,
+                      enrolledWith code: String? = nil, at now: Date) throws -> IssuedCredential {
         let binding = role == .collector ? binding : nil
         if role == .collector, let problem = binding?.problem ?? (binding == nil ? HostBinding(hostname: nil, machineId: nil).problem : nil) {
             throw CredentialError.binding(problem)
@@ -93,13 +103,15 @@ extension SQLiteStore {
         var detail = "role \(role.rawValue)" + (binding.map { ", \($0.description)" } ?? "")
             + ", expires " + (credential.expiresAt.map(Self.text) ?? "never")
         if let rotatedFrom { detail += ", replaces \(rotatedFrom)" }
-        try record(db, id, "issue", at: now, detail)
+        if let code { detail += ", from enrollment code \(code)" }
+        try record(db, id, code == nil ? "issue" : "enroll", enrollmentCode: code, at: now, detail)
         return IssuedCredential(credential: credential, secret: token)
     }
 
-    private static func record(_ db: Database, _ id: String, _ kind: String, at now: Date, _ detail: String) throws {
-        try db.execute(sql: "INSERT INTO credential_events (credential, kind, at, detail) VALUES (?, ?, ?, ?)",
-                       arguments: [id, kind, StoreTime.ms(now), detail])
+    /// Appends an event about credential `id` and/or enrollment code `enrollmentCode`.
+    static func record(_ db: Database, _ id: String?, _ kind: String, enrollmentCode: String? = nil, at now: Date, _ detail: String) throws {
+        try db.execute(sql: "INSERT INTO credential_events (credential, enrollment_code, kind, at, detail) VALUES (?, ?, ?, ?, ?)",
+                       arguments: [id, enrollmentCode, kind, StoreTime.ms(now), detail])
     }
 
     private static func credential(_ db: Database, id: String) throws -> Credential {
@@ -118,5 +130,5 @@ extension SQLiteStore {
                           rotatedFrom: row["rotated_from"])
     }
 
-    private static func text(_ date: Date) -> String { RFC3339.format(date) }
+    static func text(_ date: Date) -> String { RFC3339.format(date) }
 }

@@ -54,6 +54,16 @@ struct CollectCommand: ParsableCommand {
         capreg_collector_last_delivery_timestamp_seconds (0 before the first). A file that cannot be \
         written is logged as a WARN; delivery goes on.
 
+        Enrollment: --enroll CODE --server URL trades a one-time code from `capreg token enroll` for this \
+        host's own collector credential (POST /v1/enroll with this host's hostname, as below, and its \
+        /etc/machine-id) and keeps the secret in DIR/credential (mode 0600, replacing an earlier one; DIR \
+        must not be writable by others), then exits; nothing is collected. Later runs use DIR/credential as their token when \
+        neither --token, --token-file nor the config gives one. Exit status: 0 enrolled (the credential's \
+        id is printed); 77 the code was refused: unknown, used, expired or revoked (the registry does not \
+        say which: ask for a new code), or it is for another host (the code stays usable by the right \
+        one); 75 the registry did not answer or was busy (the code is still unused: run again); 76 the \
+        registry refused the request otherwise; 73 DIR cannot keep the credential; 68 no usable host identity.
+
         Host identity: --hostname, else the config's hostname, else the system hostname. Empty, \
         localhost, localhost.localdomain, localhost4/6(.localdomain4/6), ip6-localhost, ip6-loopback \
         and (none) (any case, trailing dot ignored) name many machines at once: the collector refuses \
@@ -94,11 +104,18 @@ struct CollectCommand: ParsableCommand {
 
     @OptionGroup var tls: TLSClientOptions
 
-    @Option(help: "Bearer token for the registry.")
+    @Option(help: "Bearer token for the registry (default: the credential kept by --enroll in the spool directory).")
     var token: String?
 
     @Option(name: .customLong("token-file"), help: "File holding the bearer token.")
     var tokenFile: String?
+
+    @Option(help: ArgumentHelp("Trade this one-time enrollment code (capreg token enroll) for this host's credential, kept in the spool directory, and exit.",
+                               valueName: "code"))
+    var enroll: String?
+
+    @Option(help: ArgumentHelp("With --enroll: the registry (https://HOST:PORT; default: the config's registry).", valueName: "url"))
+    var server: String?
 
     @Option(help: "Spool directory (default /var/spool/capreg).")
     var spool: String?
@@ -137,6 +154,10 @@ struct CollectCommand: ParsableCommand {
         if noProbes && !(vfioGroups.isEmpty && iommufdDevices.isEmpty) {
             throw ValidationError("--no-probes excludes --vfio-group and --iommufd-device")
         }
+        if enroll != nil && (status || once || interval != nil || push != nil || token != nil || tokenFile != nil || metricsFile != nil) {
+            throw ValidationError("--enroll only enrolls this host: it excludes --status, --once, --interval, --push, --token, --token-file and --metrics-file")
+        }
+        if server != nil && enroll == nil { throw ValidationError("--server is for --enroll; a push goes to --push URL") }
     }
 
     func run() throws {
@@ -144,6 +165,7 @@ struct CollectCommand: ParsableCommand {
         if status { return try showStatus(file) }
         let options = try collectorOptions(file)
         let collector = Collector(options: options)
+        if let enroll { return try enrollHost(collector, code: enroll, file: file) }
         let url = push ?? file.registry
         if url == nil && (once || interval != nil) { throw ValidationError("--once and --interval need --push URL (or registry in the config)") }
         // Before anything is spooled or sent: a host without a usable name makes no report.
@@ -165,21 +187,37 @@ struct CollectCommand: ParsableCommand {
         print(String(decoding: try encoder.encode(report), as: UTF8.self))
     }
 
-    func deliver(_ collector: Collector, url: String, file: CollectorConfig) throws {
-        var secret = token ?? file.token
+    /// The spool directory, which also keeps the credential --enroll got.
+    func spoolDirectory(_ file: CollectorConfig) -> String { spool ?? file.spool ?? "/var/spool/capreg" }
+
+    /// The token: --token, --token-file, the config's, else the credential an enrollment kept in the spool directory.
+    func secret(_ file: CollectorConfig) throws -> String? {
         if let path = tokenFile ?? file.tokenFile {
             guard let data = FileManager.default.contents(atPath: path) else {
                 printError("capreg collect: cannot read the token file \(path)")
                 throw ExitCode(66)
             }
-            secret = String(decoding: data, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
+            return String(decoding: data, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
         }
+        if let given = token ?? file.token { return given }
+        switch CredentialFile(directory: spoolDirectory(file)).read() {
+        case .success(let kept):
+            if let warning = kept?.warning { printError("capreg collect: WARN \(warning)") }
+            return kept?.secret
+        case .failure(let failure):
+            printError("capreg collect: \(failure)")
+            throw ExitCode(66)
+        }
+    }
+
+    func deliver(_ collector: Collector, url: String, file: CollectorConfig) throws {
+        let secret = try secret(file)
         let client: APIClient
         do {
             client = try APIClient(baseURL: url, token: secret,
                                    tls: tls.resolved(ca: file.ca, clientCert: file.clientCert, clientKey: file.clientKey))
         } catch { throw ValidationError("--push: \(error)") }
-        let spoolDir = spool ?? file.spool ?? "/var/spool/capreg"
+        let spoolDir = spoolDirectory(file)
         let store: Spool
         do { store = try Spool(directory: spoolDir, maxBytes: spoolMaxBytes ?? file.spoolMaxBytes ?? 16 << 20) } catch {
             printError("capreg collect: \(error)")

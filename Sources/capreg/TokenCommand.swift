@@ -4,30 +4,38 @@ import Foundation
 import Store
 import Timestamps
 
-/// `capreg token`: credentials in the registry (issue, list, revoke, rotate, events).
+/// `capreg token`: credentials in the registry (issue, list, revoke, rotate, events) and the enrollment
+/// codes that become them (enroll, codes; TokenEnrollCommand.swift).
 struct TokenCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "token",
-        abstract: "Issue, list, revoke and rotate the registry's bearer credentials.",
+        abstract: "Issue, list, revoke and rotate the registry's bearer credentials and enrollment codes.",
         discussion: """
         Credentials live in the registry database (--db); capreg serve reads them per request, so an issue, \
         a revocation or an expiry counts from the next request, without restart. Only the SHA-256 of a \
         secret is stored: the secret (capreg_ID_64HEX) is printed once, by issue or rotate. Every issue, \
-        rotation and revocation is recorded (capreg token events) and never deleted.
+        rotation, revocation and enrollment is recorded (capreg token events) and never deleted.
 
         A collector credential is bound to the host it may write (--host and/or --machine-id; --host-pattern \
         only by an admin's explicit choice): POST /v1/reports for another host is refused (403 host_mismatch). \
         Tokens of the --tokens file stay valid beside these, unbound: they are the bootstrap for the first admin.
 
-        Exit status: 0 done; 64 usage; 65 no such credential, a rotation of a revoked or expired one, or a \
-        binding refused; 66 no database at --db \
-        (issue creates it).
+        A new host can enroll instead of being handed a secret: capreg token enroll --host NAME prints a \
+        one-time code (capreg_enroll_ID_64HEX, 1h by default, 7d at most); on the host, capreg collect \
+        --enroll CODE --server URL trades it (POST /v1/enroll) for a collector credential bound to the same \
+        host, kept in the collector's spool directory. A code works once; capreg token codes lists them, \
+        capreg token revoke takes a code's id as well as a credential's.
+
+        Exit status: 0 done; 64 usage; 65 no such credential or code, a rotation of a revoked or expired \
+        credential, a revocation of a used code, or a binding refused; 66 no database at --db (issue and \
+        enroll create it).
         """,
-        subcommands: [TokenIssueCommand.self, TokenListCommand.self, TokenRevokeCommand.self, TokenRotateCommand.self, TokenEventsCommand.self]
+        subcommands: [TokenIssueCommand.self, TokenListCommand.self, TokenRevokeCommand.self, TokenRotateCommand.self,
+                      TokenEnrollCommand.self, TokenCodesCommand.self, TokenEventsCommand.self]
     )
 
-    /// 90 days: a compromised secret stops working within a quarter even if nobody notices.
-    static let defaultExpiry = "90d"
+    /// `90d`: the store's default credential lifetime (one place, shared with POST /v1/enroll), as --expires reads it.
+    static let defaultExpiry = DurationText(seconds: Credential.defaultLifetime).description
 
     /// The registry at `store.db`; a mistyped --db must not create an empty one (exit 66), except for issue.
     static func open(_ store: StoreOptions, creating: Bool = false) throws -> SQLiteStore {
@@ -154,20 +162,32 @@ struct TokenListCommand: ParsableCommand {
 
 struct TokenRevokeCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "revoke", abstract: "Revoke a credential: a running capreg serve refuses it (401) from its next request.")
+        commandName: "revoke", abstract: "Revoke a credential or an unused enrollment code: a running capreg serve refuses it (401) from its next request.")
 
-    @Argument(help: ArgumentHelp("The credential's id (capreg token list).", valueName: "id"))
+    @Argument(help: ArgumentHelp("The credential's id (capreg token list) or the enrollment code's (capreg token codes).", valueName: "id"))
     var id: String
 
     @OptionGroup var store: StoreOptions
 
     func run() throws {
         let registry = try TokenCommand.open(store)
-        let (credential, now) = try TokenCommand.refusing { try registry.revokeCredential(id: id) }
+        if try registry.enrollmentCode(id: id) != nil { return try revokeCode(registry) }
+        let (credential, now) = try TokenCommand.refusing {
+            do { return try registry.revokeCredential(id: id) } catch CredentialError.unknown { throw CredentialError.unknownId(id) }
+        }
         if now {
             print("revoked \(credential.id)")
         } else {
             print("\(credential.id) was already revoked at \(credential.revokedAt.map(RFC3339.format) ?? "?"); nothing written")
+        }
+    }
+
+    func revokeCode(_ registry: SQLiteStore) throws {
+        let (code, now) = try TokenCommand.refusing { try registry.revokeEnrollmentCode(id: id) }
+        if now {
+            print("revoked enrollment code \(code.id)")
+        } else {
+            print("enrollment code \(code.id) was already revoked at \(code.revokedAt.map(RFC3339.format) ?? "?"); nothing written")
         }
     }
 }
@@ -211,16 +231,20 @@ struct TokenRotateCommand: ParsableCommand {
 }
 
 struct TokenEventsCommand: ParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "events", abstract: "What was done to credentials (issue, rotate, revoke), oldest first.")
+    static let configuration = CommandConfiguration(
+        commandName: "events", abstract: "What was done to credentials and enrollment codes (issue, rotate, revoke, enroll), oldest first.",
+        discussion: "One line each: time, id, kind, detail. The id is the credential's, or for an event of a code not yet redeemed "
+            + "the code's (code:ID); an enroll names the credential and, in its detail, the code it was redeemed from.")
 
-    @Argument(help: ArgumentHelp("Only this credential's events.", valueName: "id"))
+    @Argument(help: ArgumentHelp("Only this credential's or enrollment code's events.", valueName: "id"))
     var id: String?
 
     @OptionGroup var store: StoreOptions
 
     func run() throws {
         for e in try TokenCommand.open(store).credentialEvents(id: id) {
-            print([RFC3339.format(e.at), e.credential, e.kind, e.detail].joined(separator: "\t"))
+            let subject = e.credential ?? "code:" + (e.enrollmentCode ?? "?")
+            print([RFC3339.format(e.at), subject, e.kind, e.detail].joined(separator: "\t"))
         }
     }
 }

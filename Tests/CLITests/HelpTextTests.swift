@@ -12,7 +12,7 @@ struct HelpTextTests {
     static let subcommands = ["decode", "vocabulary", "ingest", "redecode", "retract", "token", "synth", "query", "serve", "collect", "import-dmesg"]
 
     /// Subcommands of subcommands, checked the same way.
-    static let nested = [["token", "issue"], ["token", "list"], ["token", "revoke"], ["token", "rotate"], ["token", "events"]]
+    static let nested = [["token", "issue"], ["token", "list"], ["token", "revoke"], ["token", "rotate"], ["token", "enroll"], ["token", "codes"], ["token", "events"]]
 
     func help(_ command: [String], width: Int) throws -> [String] {
         let run = try CapregBinary.run(command + ["--help"], environment: ["COLUMNS": String(width)])

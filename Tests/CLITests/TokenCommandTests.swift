@@ -92,4 +92,41 @@ import TestSupport
         #expect(unknown.status == 65 && unknown.stderr.contains("0123456789abcdef: no such credential"), "\(unknown.stderr)")
         #expect(try run(["rotate", "0123456789abcdef"]).status == 65)
     }
+
+    @Test func enrollPrintsACodeOnceAndCodesListsIt() throws {
+        let dir = try TempDir()
+        let db = dir.path("r.sqlite")
+        func run(_ args: [String]) throws -> CapregBinary.Run { try CapregBinary.run(["token"] + args + ["--db", db]) }
+        let json = try run(["enroll", "--host", "web-1", "--expires", "2h", "--json"])
+        #expect(json.status == 0 && json.stderr.contains("shown this once"), "\(json.stderr)")
+        let issued = try Self.json(json.stdout)
+        let id = try #require(issued["id"] as? String), code = try #require(issued["code"] as? String)
+        #expect(code.hasPrefix("capreg_enroll_\(id)_") && code.count == 95)
+        let expires = try #require(issued["expires_at"] as? String)
+        #expect(Set(issued.keys) == ["id", "code", "expires_at"] && expires.hasSuffix("Z"))
+
+        let text = try run(["enroll", "--machine-id", "0123abcd"])
+        #expect(text.status == 0 && text.stdout.hasPrefix("id: ") && text.stdout.contains("\ncode: capreg_enroll_"), "\(text.stdout)")
+
+        let codes = try run(["codes"])
+        #expect(codes.status == 0 && codes.stdout.contains("\(id)\tunused\t") && codes.stdout.contains("machine-id 0123abcd"), "\(codes.stdout)")
+        let codesJSON = try run(["codes", "--json"])
+        let rows = try #require(try JSONSerialization.jsonObject(with: Data(codesJSON.stdout.utf8)) as? [[String: Any]])
+        #expect(rows.count == 2 && rows[0]["hostname"] as? String == "web-1" && rows[0]["expires_at"] as? String == expires)
+        #expect((rows[0]["issued_by"] as? String)?.hasPrefix("user:") == true)
+        for output in [codes.stdout, codesJSON.stdout] { #expect(!output.contains(String(code.suffix(64))), "codes never shows a code") }
+
+        let revoke = try run(["revoke", id])
+        #expect(revoke.status == 0 && revoke.stdout == "revoked enrollment code \(id)\n", "\(revoke.stdout)\(revoke.stderr)")
+        #expect(try run(["revoke", id]).stdout.contains("already revoked"))
+        let events = try run(["events", id])
+        #expect(events.stdout.split(separator: "\n").map { $0.split(separator: "\t")[1...2].joined(separator: " ") }
+                == ["code:\(id) issue", "code:\(id) revoke"], "\(events.stdout)")
+
+        #expect(try run(["enroll"]).status == 64, "a code needs a host")
+        let long = try run(["enroll", "--host", "web-1", "--expires", "8d"])
+        #expect(long.status == 64 && long.stderr.contains("at most 7d"), "\(long.stderr)")
+        #expect(try run(["enroll", "--host", "localhost"]).status == 65)
+        #expect(try CapregBinary.run(["token", "codes", "--db", dir.path("absent.sqlite")]).status == 66)
+    }
 }
