@@ -22,7 +22,7 @@ public final class API: HTTPHandler, Sendable {
     let readGate: ReadGate
     /// CPU time each store read for a request may take (`serve --query-budget`); see QueryBudget.
     let queryBudget: Duration
-    private let log: @Sendable (String) -> Void
+    let log: @Sendable (String) -> Void
 
     /// `log` receives internal errors (500s), one line each; the CLI sends them to swift-log.
     public init(store: SQLiteStore, tokens: TokenTable, staleAfter: DurationText = DurationText(seconds: 7200),
@@ -100,7 +100,7 @@ public final class API: HTTPHandler, Sendable {
         // Every read for this answer runs under the budget, and stops when the client hangs up.
         let store = registry.limited(by: QueryBudget(cpu: queryBudget, clientGone: { request.clientGone() }))
         switch route {
-        case .reports: return try postReports(request, writer: caller.binding)
+        case .reports: return try postReports(request, caller)
         case .hosts: return try listHosts(request, store)
         case .host: return try hostDetail(request, hostname: host!, store)
         case .hostHistory: return try hostHistory(request, hostname: host!, store)

@@ -21,6 +21,7 @@ public final class Metrics: @unchecked Sendable {
     private var errors: [String: Int] = [:]
     private var interrupted: [String: Int] = [:]
     private var refusedReports: [String: Int] = [:]
+    private var unrecordedRefusals: [String: Int] = [:]
     private var serverStats: (@Sendable () -> ServerStats)?
 
     init() {}
@@ -44,11 +45,12 @@ public final class Metrics: @unchecked Sendable {
     func countIngest(_ outcome: String) { lock.withLock { ingests[outcome, default: 0] += 1 } }
     func countError(_ code: String) { lock.withLock { errors[code, default: 0] += 1 } }
     func countRefusedReports(_ reason: String, _ count: Int) { lock.withLock { refusedReports[reason, default: 0] += count } }
+    func countUnrecordedRefusal(_ reason: String) { lock.withLock { unrecordedRefusals[reason, default: 0] += 1 } }
     func countInterrupted(_ reason: QueryInterrupted.Reason) { lock.withLock { interrupted[reason.rawValue, default: 0] += 1 } }
 
     func exposition(databaseBytes: Int64) -> String {
         let (requests, latency, ingests, errors, statsSource) = lock.withLock { (self.requests, self.latency, self.ingests, self.errors, self.serverStats) }
-        let (interrupted, refusedReports) = lock.withLock { (self.interrupted, self.refusedReports) }
+        let (interrupted, refusedReports, unrecordedRefusals) = lock.withLock { (self.interrupted, self.refusedReports, self.unrecordedRefusals) }
         var out = ""
         func family(_ name: String, _ type: String, _ help: String) { out += "# HELP \(name) \(help)\n# TYPE \(name) \(type)\n" }
         func value(_ v: Double) -> String { v == v.rounded() && abs(v) < 1e15 ? String(Int64(v)) : String(v) }
@@ -76,6 +78,11 @@ public final class Metrics: @unchecked Sendable {
         }
         family("capreg_reports_refused_total", "counter", "Reports of POST /v1/reports batches refused whole, by reason (host_mismatch: a credential bound to another host).")
         for reason in ["host_mismatch"] { out += "capreg_reports_refused_total{reason=\"\(reason)\"} \(refusedReports[reason] ?? 0)\n" }
+        family("capreg_write_refusals_unrecorded_total", "counter",
+               "Refused POST /v1/reports requests left out of write_refusals: rate_bound (over \(SQLiteStore.maxRefusalsPerMinute) an identity a minute), store_error.")
+        for reason in ["rate_bound", "store_error"] {
+            out += "capreg_write_refusals_unrecorded_total{reason=\"\(reason)\"} \(unrecordedRefusals[reason] ?? 0)\n"
+        }
         family("capreg_api_errors_total", "counter", "Error responses produced by the API, by error code.")
         for code in errors.keys.sorted() { out += "capreg_api_errors_total{code=\(quoted(code))} \(errors[code]!)\n" }
         family("capreg_queries_interrupted_total", "counter", "Store reads stopped before their end: past --query-budget, or their client gone.")
