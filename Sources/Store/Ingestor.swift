@@ -109,15 +109,19 @@ enum Ingestor {
         // The report's row id is its revision's number (migrations/0004).
         let revision = try SQLiteStore.newRevision(db, .report, at: receivedAt)
         let labelSet = try labelSet(db, p.report.host.labels)
+        var arguments: [DatabaseValueConvertible?] = [revision, labelSet, p.report.reportId, host, at, receivedAt, k.text, k.major, k.minor, k.patch,
+                                                      k.flavour, KernelKey.of(k), p.report.collectorVersion, p.sourceKinds, p.contentHash, p.payload,
+                                                      SourceDecoder.decoderVersion, outcome.rawValue, written.opened, written.closed]
+        // An unknown writer leaves written_by and peer at their default, NULL, so that statement is the one from
+        // before migrations/0010 (tests build registries of older schemas through it).
+        let writerColumns = writer == nil ? "" : ", written_by, peer"
+        if let writer { arguments += [writer.identity, writer.peer] }
         try db.cachedStatement(sql: """
             INSERT INTO reports (id, label_set_id, report_id, host_id, collected_at, received_at, kernel_release, kernel_major, kernel_minor,
                 kernel_patch, kernel_flavour, kernel_key, collector_version, source_kinds, content_hash, payload,
-                decoder_version, outcome, facts_opened, facts_closed, written_by, peer)
-            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-            """).execute(arguments: [revision, labelSet, p.report.reportId, host, at, receivedAt, k.text, k.major, k.minor, k.patch, k.flavour,
-                                     KernelKey.of(k), p.report.collectorVersion, p.sourceKinds, p.contentHash, p.payload,
-                                     SourceDecoder.decoderVersion, outcome.rawValue, written.opened, written.closed,
-                                     writer?.identity, writer?.peer])
+                decoder_version, outcome, facts_opened, facts_closed\(writerColumns))
+            VALUES (\(Array(repeating: "?", count: arguments.count).joined(separator: ", ")))
+            """).execute(arguments: StatementArguments(arguments))
         return revision
     }
 
