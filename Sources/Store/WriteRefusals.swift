@@ -15,30 +15,46 @@ public struct WriteRefusal: Sendable, Hashable {
     /// Words for people: what the claim did not match.
     public var detail: String
 
+    /// The claimed names and the detail are kept as `recordable` renders them.
     public init(at: Date, writer: Writer, hostname: String, machineId: String?, reportId: String, reason: String, detail: String) {
         self.at = at
         self.writer = writer
-        self.hostname = hostname
-        self.machineId = machineId
-        self.reportId = reportId
+        self.hostname = Self.recordable(hostname, max: Report.maxIdentifierLength)
+        self.machineId = machineId.map { Self.recordable($0, max: Report.maxIdentifierLength) }
+        self.reportId = Self.recordable(reportId, max: Report.maxIdentifierLength)
         self.reason = reason
-        self.detail = detail
+        self.detail = Self.recordable(detail, max: Self.maxDetail)
     }
 
     /// Longest `reason` and `detail` kept, in characters.
     public static let maxReason = 64
     public static let maxDetail = 1000
 
-    /// Why the row cannot be stored, naming the field; nil when it can. The claimed names come from a
-    /// report the decoder accepted, so this only guards against a caller that skipped it.
-    var problem: String? {
-        if let p = Report.identifierProblem(hostname) { return "hostname: \(p)" }
-        if let machineId, let p = Report.identifierProblem(machineId) { return "machine_id: \(p)" }
-        if let p = Report.identifierProblem(reportId) { return "report_id: \(p)" }
-        if let p = Writer.problem(reason, max: Self.maxReason) { return "reason: \(p)" }
-        if detail.unicodeScalars.count > Self.maxDetail { return "detail: \(detail.unicodeScalars.count) characters; at most \(Self.maxDetail)" }
-        if !StoreText.bindable(detail) { return "detail: contains NUL" }
-        return nil
+    /// Text a refused report claimed, as it can be stored and shown: characters that do not show
+    /// (controls, NUL included, and format characters) as `<U+XXXX>`, cut to `max` characters with `…`,
+    /// and `""` for empty text. The report decoder refuses such report ids and hostnames already, but
+    /// a machine-id only with NUL, and the detail quotes it: a refusal must be recorded whatever the
+    /// report claimed, or a claim could be shaped to leave no record.
+    static func recordable(_ text: String, max: Int) -> String {
+        if text.isEmpty { return "\"\"" }
+        let pieces: [String] = text.unicodeScalars.map { scalar in
+            switch scalar.properties.generalCategory {
+            case .control, .format, .lineSeparator, .paragraphSeparator:
+                let hex = String(scalar.value, radix: 16, uppercase: true)
+                return "<U+" + String(repeating: "0", count: Swift.max(0, 4 - hex.count)) + hex + ">"
+            default:
+                return String(scalar)
+            }
+        }
+        let length = { (piece: String) in piece.unicodeScalars.count }
+        if pieces.reduce(0, { $0 + length($1) }) <= max { return pieces.joined() }
+        var out = "", count = 0
+        for piece in pieces {
+            if count + length(piece) > max - 1 { break }  // room for the …
+            out += piece
+            count += length(piece)
+        }
+        return out + "…"
     }
 }
 
@@ -57,7 +73,8 @@ extension SQLiteStore {
     /// its time; true when it was recorded. The count is read first without the write lock, so a flood of
     /// refusals over the bound costs reads only; the write re-checks it in its transaction.
     public func recordRefusal(_ refusal: WriteRefusal) throws -> Bool {
-        if let problem = refusal.problem { throw WriteRefusalError(description: problem) }
+        // The reason is ours (an API error code); everything the report claimed is recordable already.
+        if let problem = Writer.problem(refusal.reason, max: WriteRefusal.maxReason) { throw WriteRefusalError(description: "reason: \(problem)") }
         let at = StoreTime.ms(refusal.at), identity = refusal.writer.identity
         func underBound(_ db: Database) throws -> Bool {
             let recent = try Int.fetchOne(db.cachedStatement(sql: Self.recentRefusalsSQL), arguments: [identity, at - 60_000, at]) ?? 0

@@ -68,7 +68,27 @@ import TestSupport
             #expect(error?.message == "write_refusals is append-only", "\(sql)")
         }
         #expect(try store.count("SELECT count(*) FROM write_refusals WHERE hostname = 'h1'") == 1)
-        #expect(throws: WriteRefusalError.self) { try store.recordRefusal(try Self.refusal(Fixture.time(0), host: "a\u{0}b")) }
+    }
+
+    /// Whatever a refused report claimed, the refusal is recorded: a machine-id the decoder lets through
+    /// (only NUL is refused there) with controls, or too long, is kept as it can be shown, and so is the detail.
+    @Test func aRefusalIsRecordedWhateverItClaimed() throws {
+        let dir = try TempDir()
+        let store = try Fixture.store(dir)
+        let long = String(repeating: "m", count: 300)
+        let claimed = WriteRefusal(at: Fixture.time(0), writer: Self.collector, hostname: "h1", machineId: "bad\u{1B}[31m\u{0}id",
+                                   reportId: "r", reason: "host_mismatch", detail: "the report carries machine-id " + long + String(repeating: "x", count: 800))
+        #expect(try store.recordRefusal(claimed))
+        #expect(try store.recordRefusal(WriteRefusal(at: Fixture.time(0), writer: Self.collector, hostname: "h1", machineId: long,
+                                                     reportId: "r2", reason: "host_mismatch", detail: "")))
+        #expect(try store.recordRefusal(WriteRefusal(at: Fixture.time(0), writer: Self.collector, hostname: "h1", machineId: "",
+                                                     reportId: "r3", reason: "host_mismatch", detail: "x")))
+        let rows = try store.pool.read { db in try Row.fetchAll(db, sql: "SELECT machine_id, detail FROM write_refusals ORDER BY id") }
+        #expect(rows[0]["machine_id"] as String == "bad<U+001B>[31m<U+0000>id")
+        #expect((rows[0]["detail"] as String).unicodeScalars.count == WriteRefusal.maxDetail && (rows[0]["detail"] as String).hasSuffix("…"))
+        #expect(rows[1]["machine_id"] as String == String(repeating: "m", count: 254) + "…")
+        #expect(rows[1]["detail"] as String == "\"\"" && rows[2]["machine_id"] as String == "\"\"")
+        #expect(WriteRefusal.recordable("abc", max: 3) == "abc" && WriteRefusal.recordable("abcd", max: 3) == "ab…")
     }
 
     @Test func refusalsAreBoundedPerIdentityAndMinute() throws {
