@@ -66,7 +66,7 @@ extension SQLiteStore {
     /// Refusals recorded per identity in any 60 s. A collector retrying a refused batch (a misconfigured
     /// host, every spool flush) would otherwise add a row per attempt forever: ten a minute say what it
     /// tried and how often, and the metric counts every one. Refusals need a bound credential, so the
-    /// table grows by at most 14,400 rows (about 3 MB) a day per credential being refused.
+    /// table grows by at most 14,400 rows (a few MB) a day per credential being refused.
     public static let maxRefusalsPerMinute = 10
 
     /// Records `refusal` unless its identity already has `maxRefusalsPerMinute` rows in the minute up to
