@@ -84,7 +84,10 @@ extension SQLiteStore {
             }
             total += try Int.fetchOne(db, sql: "SELECT count(*) FROM write_refusals WHERE \(refusalsClaiming) AND at >= ?3",
                                       arguments: [hostname, machineId, from]) ?? 0
-            for row in try Row.fetchAll(db, sql: "SELECT * FROM write_refusals WHERE \(refusalsClaiming) AND at >= ?3 ORDER BY at DESC, id DESC LIMIT ?4",
+            for row in try Row.fetchAll(db, sql: """
+                SELECT id, at, identity, peer, hostname, machine_id, report_id, reason, detail FROM write_refusals
+                WHERE \(refusalsClaiming) AND at >= ?3 ORDER BY at DESC, id DESC LIMIT ?4
+                """,
                                         arguments: [hostname, machineId, from, limit]) {
                 found.append((AuditOrder(at: row["at"], kind: 1, id: row["id"]), .refusal(try Self.writeRefusal(row))))
             }
