@@ -109,7 +109,7 @@ public final class API: HTTPHandler, Sendable {
         // Every read for this answer runs under the budget, and stops when the client hangs up.
         let store = registry.limited(by: QueryBudget(cpu: queryBudget, clientGone: { request.clientGone() }))
         switch route {
-        case .reports: return try postReports(request, writer: caller.binding)
+        case .reports: return try postReports(request, caller)
         case .enroll: return try enroll(request)
         case .hosts: return try listHosts(request, store)
         case .host: return try hostDetail(request, hostname: host!, store)

@@ -27,6 +27,10 @@ extension API {
                 ("hostname", .string(c.hostname)),
                 ("kernel_before", .optional(c.kernelBefore)),
                 ("kernel_after", .optional(c.kernelAfter)),
+                // The report in force at `until` (the `after` side) and who wrote it.
+                ("report_id", .optional(item.source?.reportId)),
+                ("written_by", .optional(item.source?.writtenBy)),
+                ("peer", .optional(item.source?.peer)),
                 ("changes", .array(c.changes.map { f in
                     .object([
                         ("name", .string(f.name)),

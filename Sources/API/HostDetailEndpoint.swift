@@ -61,6 +61,10 @@ extension API {
                 ("valid_to", v.validTo.map { .string(RFC3339.format($0)) } ?? .null),
                 ("kernel", .optional(v.kernelRelease)),
                 ("facts", FactsJSON.object(v.facts)),
+                // The report in force at valid_from and who wrote it (null: stored before writers were recorded).
+                ("report_id", .optional(v.source?.reportId)),
+                ("written_by", .optional(v.source?.writtenBy)),
+                ("peer", .optional(v.source?.peer)),
             ])
         }
         // Retracted reports (capreg retract) left the versions; they are listed here, on every page.

@@ -22,6 +22,7 @@ public final class Metrics: @unchecked Sendable {
     private var interrupted: [String: Int] = [:]
     private var refusedReports: [String: Int] = [:]
     private var enrollments: [String: Int] = [:]
+    private var unrecordedRefusals: [String: Int] = [:]
     private var serverStats: (@Sendable () -> ServerStats)?
 
     init() {}
@@ -46,11 +47,14 @@ public final class Metrics: @unchecked Sendable {
     func countError(_ code: String) { lock.withLock { errors[code, default: 0] += 1 } }
     func countRefusedReports(_ reason: String, _ count: Int) { lock.withLock { refusedReports[reason, default: 0] += count } }
     func countEnrollment(_ outcome: String) { lock.withLock { enrollments[outcome, default: 0] += 1 } }
+    func countUnrecordedRefusal(_ reason: String) { lock.withLock { unrecordedRefusals[reason, default: 0] += 1 } }
     func countInterrupted(_ reason: QueryInterrupted.Reason) { lock.withLock { interrupted[reason.rawValue, default: 0] += 1 } }
 
     func exposition(databaseBytes: Int64) -> String {
         let (requests, latency, ingests, errors, statsSource) = lock.withLock { (self.requests, self.latency, self.ingests, self.errors, self.serverStats) }
-        let (interrupted, refusedReports, enrollments) = lock.withLock { (self.interrupted, self.refusedReports, self.enrollments) }
+        let (interrupted, refusedReports, enrollments, unrecordedRefusals) = lock.withLock {
+            (self.interrupted, self.refusedReports, self.enrollments, self.unrecordedRefusals)
+        }
         var out = ""
         func family(_ name: String, _ type: String, _ help: String) { out += "# HELP \(name) \(help)\n# TYPE \(name) \(type)\n" }
         func value(_ v: Double) -> String { v == v.rounded() && abs(v) < 1e15 ? String(Int64(v)) : String(v) }
@@ -81,6 +85,11 @@ public final class Metrics: @unchecked Sendable {
         family("capreg_enrollments_total", "counter",
                "POST /v1/enroll by outcome: enrolled, or refused (the caller sees 401 for every *_code, 403 for host_mismatch, 400/413 for bad_request).")
         for outcome in Self.enrollmentOutcomes { out += "capreg_enrollments_total{outcome=\"\(outcome)\"} \(enrollments[outcome] ?? 0)\n" }
+        family("capreg_write_refusals_unrecorded_total", "counter",
+               "Refused POST /v1/reports requests left out of write_refusals: rate_bound (over \(SQLiteStore.maxRefusalsPerMinute) an identity a minute), store_error.")
+        for reason in ["rate_bound", "store_error"] {
+            out += "capreg_write_refusals_unrecorded_total{reason=\"\(reason)\"} \(unrecordedRefusals[reason] ?? 0)\n"
+        }
         family("capreg_api_errors_total", "counter", "Error responses produced by the API, by error code.")
         for code in errors.keys.sorted() { out += "capreg_api_errors_total{code=\(quoted(code))} \(errors[code]!)\n" }
         family("capreg_queries_interrupted_total", "counter", "Store reads stopped before their end: past --query-budget, or their client gone.")

@@ -8,26 +8,32 @@ import Store
 /// decodes every source (once) before anything is written, so an undecodable one answers 400 (naming
 /// the unit, the capability and the byte offset) with nothing stored; the rest is one transaction.
 extension API {
-    /// `writer`: the host the caller's credential may write (nil: any); a report for another host refuses
-    /// the whole request (403 host_mismatch), so one compromised host cannot rewrite the others.
-    func postReports(_ request: HTTPRequest, writer: HostBinding?) throws -> HTTPResponse {
+    /// The caller's binding is the host its credential may write (nil: any); a report for another host
+    /// refuses the whole request (403 host_mismatch), so one compromised host cannot rewrite the others.
+    /// Every stored report records who wrote it (the caller's identity) and the peer address; a refusal is
+    /// recorded in write_refusals (`capreg audit`).
+    func postReports(_ request: HTTPRequest, _ caller: Caller) throws -> HTTPResponse {
         _ = try Parameters(request, allowed: [])
         // The clock is read here, once per request: the one bound on how far ahead `collected_at` may be.
         let reports = try Self.parseReports(request.body, max: maxReportsPerRequest,
                                             clock: ClockBound(now: Date(), maxSkew: maxClockSkew.timeInterval))
-        if let writer {
+        // Identities and addresses are ours (Authorizer), never the client's words, so a bad one is our bug: a 500.
+        let writer = try Writer(identity: caller.identity, peer: caller.peer)
+        if let binding = caller.binding {
             for (index, report) in reports.enumerated() {
-                guard let mismatch = writer.mismatch(hostname: report.host.hostname, machineId: report.host.machineId) else { continue }
+                guard let mismatch = binding.mismatch(hostname: report.host.hostname, machineId: report.host.machineId) else { continue }
                 metrics.countRefusedReports("host_mismatch", reports.count)
+                recordRefusal(WriteRefusal(at: Date(), writer: writer, hostname: report.host.hostname, machineId: report.host.machineId,
+                                           reportId: report.reportId, reason: "host_mismatch", detail: mismatch))
                 throw APIError(.forbidden, "host_mismatch", "report \(report.reportId) (index \(index)): \(mismatch); nothing was stored",
-                               details: [("report_index", .int(index)), ("bound_to", .string(writer.description)),
+                               details: [("report_index", .int(index)), ("bound_to", .string(binding.description)),
                                          ("hostname", .string(report.host.hostname))]
                                    + (report.host.machineId.map { [("machine_id", .string($0))] } ?? []))
             }
         }
         let results: [IngestResult]
         do {
-            results = try registry.ingestAllOrNothing(reports, receivedAt: Date())
+            results = try registry.ingestAllOrNothing(reports, receivedAt: Date(), writer: writer)
         } catch let refusal as UndecodableReport {
             throw Self.refusal(refusal)
         }
@@ -49,6 +55,19 @@ extension API {
             ])
         }
         return .json(.object([("results", .array(items))]))
+    }
+
+    /// One row of write_refusals per refused request, naming its first mismatching report. Past the
+    /// store's per-identity bound (SQLiteStore.maxRefusalsPerMinute) only the metric counts it; a store
+    /// that cannot write is logged and counted, and the 403 is answered all the same: the refusal must
+    /// never depend on its record.
+    func recordRefusal(_ refusal: WriteRefusal) {
+        do {
+            if try !registry.recordRefusal(refusal) { metrics.countUnrecordedRefusal("rate_bound") }
+        } catch {
+            metrics.countUnrecordedRefusal("store_error")
+            log("write refusal by \(refusal.writer.identity ?? "unknown") not recorded: \(StoreErrorText.summary(error))")
+        }
     }
 
     /// The body through the one report decoder (Report.decodeOneOrMany: the same checks and words as

@@ -102,9 +102,18 @@ public struct HostDetailPage: Sendable {
                 }
                 if !lines.isEmpty { body += "<ul>\(lines)</ul>" }
             }
-            items += "<li><b>\(span)</b><br>\(body)</li>"
+            items += "<li><b>\(span)</b><br>\(body)\(Self.writtenBy(step.source))</li>"
         }
         return "<p class=\"muted\">Newest first. Each step is a new version of the host's facts or kernel.</p><ol class=\"timeline\">\(items)</ol>"
+    }
+
+    /// Which report a step comes from, who wrote it and from where (migrations/0010). Identities are the
+    /// registry's own words, peers the addresses it saw; both still go through the escaping interpolation.
+    static func writtenBy(_ source: ReportSource?) -> HTML {
+        guard let source else { return "" }
+        let who: HTML = source.writtenBy.map { "<span class=\"mono\">\($0)</span>" } ?? "<span class=\"muted\">unknown</span>"
+        let peer: HTML = source.peer.map { " from <span class=\"mono\">\($0)</span>" } ?? ""
+        return "<div class=\"muted\">report <span class=\"mono\">\(source.reportId)</span> · written by \(who)\(peer)</div>"
     }
 
     func units() -> HTML {

@@ -17,6 +17,8 @@ public struct TimelineStep: Sendable, Hashable {
     /// The first version: everything it holds is where the history starts, not a gain.
     public var isFirst: Bool
     public var factCount: Int
+    /// The report the version comes from and who wrote it (nil: a version the history read without one).
+    public var source: ReportSource? = nil
 
     public struct Change: Sendable, Hashable {
         public var name: String
@@ -34,7 +36,7 @@ public struct TimelineStep: Sendable, Hashable {
             let old = Dictionary((previous?.facts ?? []).map { ($0.name, $0.value) }, uniquingKeysWith: { a, _ in a })
             let new = Dictionary(v.facts.map { ($0.name, $0.value) }, uniquingKeysWith: { a, _ in a })
             var step = TimelineStep(from: v.validFrom, to: v.validTo, kernelBefore: previous?.kernelRelease, kernel: v.kernelRelease,
-                                    gained: [], lost: [], changed: [], isFirst: previous == nil, factCount: v.facts.count)
+                                    gained: [], lost: [], changed: [], isFirst: previous == nil, factCount: v.facts.count, source: v.source)
             if previous != nil {
                 for name in Set(old.keys).union(new.keys).sorted() {
                     switch (old[name], new[name]) {

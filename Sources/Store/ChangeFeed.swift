@@ -6,6 +6,8 @@ import GRDB
 public struct ChangedHost: Sendable, Hashable {
     public var change: HostChange
     public var labels: [String: String]
+    /// The report in force at the window's end (where the `after` values come from) and who wrote it.
+    public var source: ReportSource?
 }
 
 public struct ChangePage: Sendable, Hashable {
@@ -44,7 +46,8 @@ extension SQLiteStore {
                       let state = try SQLiteStore.snapshot(db, host: id, hostname: hostname, at: t2) else { continue }
                 let labels = try labels(db, host: id, at: t2)
                 guard keep(state, labels) else { continue }
-                page.hosts.append(ChangedHost(change: change, labels: labels))
+                let source = try SQLiteStore.reportAsOf(db, host: id, at: t2)?.source
+                page.hosts.append(ChangedHost(change: change, labels: labels, source: source))
                 bytes += ChangedHost.jsonBytes(change)
             }
             return page

@@ -98,38 +98,43 @@ enum HistoryPages {
         rows.sort { $0.from < $1.from }
         var joined = 0
         var alive: [FactRow] = []
-        func state(at t: Int64) throws -> State {
+        // The state at t, and the report in force then (the one a version starting at t comes from).
+        func state(at t: Int64) throws -> (State, ReportSource?) {
             while joined < rows.count && rows[joined].from <= t {
                 alive.append(rows[joined])
                 joined += 1
             }
             alive.removeAll { $0.to <= t }
-            let kernel = try String.fetchOne(db.cachedStatement(sql: QuerySQL.kernelAsOf), arguments: [host, t])
-            return State(facts: alive.map(\.fact).sorted { $0.name < $1.name }, kernel: kernel)
+            let report = try SQLiteStore.reportAsOf(db, host: host, at: t)
+            return (State(facts: alive.map(\.fact).sorted { $0.name < $1.name }, kernel: report?.kernel), report?.source)
         }
 
         // The version begun but not yet ended: the cursor's, or the first boundary's on the first page.
-        var pending: (start: Int64, state: State)?
-        if let cursor { pending = (cursor.versionStart, try state(at: scanned)) }
+        // Its source is the report in force at its start, not at the boundary the sweep is at.
+        var pending: (start: Int64, state: State, source: ReportSource?)?
+        if let cursor {
+            pending = (cursor.versionStart, try state(at: scanned).0, try SQLiteStore.reportAsOf(db, host: host, at: cursor.versionStart)?.source)
+        }
         var versions: [HostVersion] = []
         for b in boundaries.sorted() {
-            let s = try state(at: b)
+            let (s, source) = try state(at: b)
             if let p = pending {
                 if p.state == s { continue }
                 versions.append(HostVersion(validFrom: StoreTime.date(p.start), validTo: StoreTime.end(b),
-                                            kernelRelease: p.state.kernel, facts: p.state.facts))
+                                            kernelRelease: p.state.kernel, facts: p.state.facts, source: p.source))
                 if versions.count == limit {
                     return HistoryPage(revision: revision, versions: versions, next: HistoryCursor(versionStart: b, scannedTo: b))
                 }
             }
-            pending = (b, s)
+            pending = (b, s, source)
         }
         guard let p = pending else { return HistoryPage(revision: revision, versions: [], next: nil) }  // a host without rows
         guard reachesEnd else {
             // The pending version may go on past the span: the next page finds its end.
             return HistoryPage(revision: revision, versions: versions, next: HistoryCursor(versionStart: p.start, scannedTo: spanEnd))
         }
-        versions.append(HostVersion(validFrom: StoreTime.date(p.start), validTo: nil, kernelRelease: p.state.kernel, facts: p.state.facts))
+        versions.append(HostVersion(validFrom: StoreTime.date(p.start), validTo: nil, kernelRelease: p.state.kernel, facts: p.state.facts,
+                                    source: p.source))
         return HistoryPage(revision: revision, versions: versions, next: nil)
     }
 }

@@ -21,7 +21,8 @@ enum Ingestor {
     }
 
     /// `mayBeStored` false (the batch's id lookup found no such report) skips the per-report lookup.
-    static func ingest(_ db: Database, _ item: Item, receivedAt: Int64, mayBeStored: Bool = true) throws -> IngestResult {
+    /// `writer` is recorded with the report (a duplicate keeps its first writer: nothing is written).
+    static func ingest(_ db: Database, _ item: Item, receivedAt: Int64, writer: Writer?, mayBeStored: Bool = true) throws -> IngestResult {
         let report = item.report
         if case .refused(_, let message) = item {
             return IngestResult(reportId: report.reportId, hostname: report.host.hostname, outcome: .rejected, error: message)
@@ -69,7 +70,7 @@ enum Ingestor {
             if outcome == .history && plan!.isEmpty { outcome = .unchanged }
         }
         let written = plan?.written ?? StateWriter.Written()
-        let reportRow = try insertReport(db, p, host: host, at: at, receivedAt: receivedAt, outcome: outcome, written: written)
+        let reportRow = try insertReport(db, p, host: host, at: at, receivedAt: receivedAt, writer: writer, outcome: outcome, written: written)
         if let plan, !plan.isEmpty || outcome == .created { try StateWriter.commit(db, plan, report: reportRow) }
         try updateHost(db, p, host: host, at: at, receivedAt: receivedAt, report: reportRow, isNewest: placement.isNewest,
                        factsChanged: outcome == .created || outcome == .changed, storedLabels: storedLabels ?? "")
@@ -102,20 +103,25 @@ enum Ingestor {
         return result
     }
 
-    static func insertReport(_ db: Database, _ p: PreparedReport, host: Int64, at: Int64, receivedAt: Int64,
+    static func insertReport(_ db: Database, _ p: PreparedReport, host: Int64, at: Int64, receivedAt: Int64, writer: Writer?,
                              outcome: IngestOutcome, written: StateWriter.Written) throws -> Int64 {
         let k = p.kernel
         // The report's row id is its revision's number (migrations/0004).
         let revision = try SQLiteStore.newRevision(db, .report, at: receivedAt)
         let labelSet = try labelSet(db, p.report.host.labels)
+        var arguments: [DatabaseValueConvertible?] = [revision, labelSet, p.report.reportId, host, at, receivedAt, k.text, k.major, k.minor, k.patch,
+                                                      k.flavour, KernelKey.of(k), p.report.collectorVersion, p.sourceKinds, p.contentHash, p.payload,
+                                                      SourceDecoder.decoderVersion, outcome.rawValue, written.opened, written.closed]
+        // An unknown writer leaves written_by and peer at their default, NULL, so that statement is the one from
+        // before migrations/0010 (tests build registries of older schemas through it).
+        let writerColumns = writer == nil ? "" : ", written_by, peer"
+        if let writer { arguments += [writer.identity, writer.peer] }
         try db.cachedStatement(sql: """
             INSERT INTO reports (id, label_set_id, report_id, host_id, collected_at, received_at, kernel_release, kernel_major, kernel_minor,
                 kernel_patch, kernel_flavour, kernel_key, collector_version, source_kinds, content_hash, payload,
-                decoder_version, outcome, facts_opened, facts_closed)
-            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-            """).execute(arguments: [revision, labelSet, p.report.reportId, host, at, receivedAt, k.text, k.major, k.minor, k.patch, k.flavour,
-                                     KernelKey.of(k), p.report.collectorVersion, p.sourceKinds, p.contentHash, p.payload,
-                                     SourceDecoder.decoderVersion, outcome.rawValue, written.opened, written.closed])
+                decoder_version, outcome, facts_opened, facts_closed\(writerColumns))
+            VALUES (\(Array(repeating: "?", count: arguments.count).joined(separator: ", ")))
+            """).execute(arguments: StatementArguments(arguments))
         return revision
     }
 

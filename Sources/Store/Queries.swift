@@ -23,6 +23,11 @@ enum QuerySQL {
         SELECT kernel_release FROM reports WHERE host_id = ? AND collected_at <= ? AND \(RetractionSQL.counts("reports"))
         ORDER BY collected_at DESC, id DESC LIMIT 1
         """
+    /// The same report (kernelAsOf's) with who wrote it: where a version of the history comes from.
+    static let reportAsOf = """
+        SELECT kernel_release, report_id, written_by, peer FROM reports WHERE host_id = ? AND collected_at <= ? AND \(RetractionSQL.counts("reports"))
+        ORDER BY collected_at DESC, id DESC LIMIT 1
+        """
     /// The labels of the same report (kernelAsOf's), from its label set (migrations/0007).
     static let labelsAsOf = """
         SELECT key, value FROM label_set_entries WHERE set_id = (

@@ -5,8 +5,9 @@ import Report
 /// What the rest of capreg (API, CLI) may ask of the registry's memory. SQLiteStore implements it;
 /// a PostgreSQL backend can implement the same surface.
 public protocol RegistryStore: Sendable {
-    /// Stores reports; each result is returned only after the transaction holding that report committed.
-    func ingest(_ reports: [Report], receivedAt: Date) throws -> [IngestResult]
+    /// Stores reports, recording `writer` with each (nil: unknown); each result is returned only after the
+    /// transaction holding that report committed.
+    func ingest(_ reports: [Report], receivedAt: Date, writer: Writer?) throws -> [IngestResult]
     /// The host's current state, or nil for an unknown host.
     func currentState(hostname: String) throws -> HostState?
     /// Every host with its current state, ordered by hostname.
@@ -102,4 +103,6 @@ public struct HostVersion: Sendable, Hashable {
     public var validTo: Date?
     public var kernelRelease: String?
     public var facts: [Fact]
+    /// The report the version comes from (the one in force at its start) and who wrote it.
+    public var source: ReportSource? = nil
 }

@@ -41,7 +41,8 @@ public final class SQLiteStore: RegistryStore {
         try self.init(StoreConfig(path: path, durability: durability), migrations: migrations)
     }
 
-    public func ingest(_ reports: [Report], receivedAt: Date = Date()) throws -> [IngestResult] {
+    /// `writer`: who is storing them (recorded with each report); nil: unknown (tests, benchmarks).
+    public func ingest(_ reports: [Report], receivedAt: Date = Date(), writer: Writer? = nil) throws -> [IngestResult] {
         let received = StoreTime.ms(receivedAt)
         let size = max(1, config.batchSize)
         let batches = stride(from: 0, to: reports.count, by: size).map { Array(reports[$0..<min($0 + size, reports.count)]) }
@@ -52,7 +53,7 @@ public final class SQLiteStore: RegistryStore {
         for index in batches.indices {
             let items = next
             let following = index + 1 < batches.count ? PreparedBatch(batches[index + 1]) : nil
-            results += try write(items, receivedAt: received)
+            results += try write(items, receivedAt: received, writer: writer)
             next = following?.wait() ?? []
         }
         return results
@@ -60,7 +61,7 @@ public final class SQLiteStore: RegistryStore {
 
     /// One request's reports, all or nothing (POST /v1/reports): every report is decoded first, and the
     /// first that does not decode is thrown with nothing written; then all are written in one transaction.
-    public func ingestAllOrNothing(_ reports: [Report], receivedAt: Date = Date()) throws -> [IngestResult] {
+    public func ingestAllOrNothing(_ reports: [Report], receivedAt: Date = Date(), writer: Writer? = nil) throws -> [IngestResult] {
         var items: [Ingestor.Item] = []
         items.reserveCapacity(reports.count)
         for (index, report) in reports.enumerated() {
@@ -70,18 +71,18 @@ public final class SQLiteStore: RegistryStore {
                 throw UndecodableReport(index: index, reportId: report.reportId, error: error)
             }
         }
-        return try write(items, receivedAt: StoreTime.ms(receivedAt))
+        return try write(items, receivedAt: StoreTime.ms(receivedAt), writer: writer)
     }
 
     /// Writes decoded reports in one transaction; results leave only after it committed.
-    private func write(_ items: [Ingestor.Item], receivedAt received: Int64) throws -> [IngestResult] {
+    private func write(_ items: [Ingestor.Item], receivedAt received: Int64, writer: Writer?) throws -> [IngestResult] {
         try pool.write { db in
             // One lookup for the batch's ids; a repeat within the batch looks itself up.
             var maybeStored = try Ingestor.storedAmong(db, items.map(\.report.reportId))
             return try items.map { item in
                 let id = item.report.reportId
                 defer { maybeStored.insert(id) }
-                return try Ingestor.ingest(db, item, receivedAt: received, mayBeStored: maybeStored.contains(id))
+                return try Ingestor.ingest(db, item, receivedAt: received, writer: writer, mayBeStored: maybeStored.contains(id))
             }
         }
     }

@@ -41,9 +41,11 @@ struct IngestCommand: ParsableCommand {
 
     func run() throws {
         let registry = try store.open()
+        // Recorded with each report: who stored it (`cli:ingest:USER`); the CLI has no peer address.
+        let writer = try CLIWriter.of("ingest")
         var tally = IngestTally()
         if input == "-" {
-            try ingestStandardInput(registry, &tally)
+            try ingestStandardInput(registry, writer, &tally)
         } else {
             var reports: [ReportReader.Located] = []
             for file in try inputFiles() {
@@ -62,7 +64,7 @@ struct IngestCommand: ParsableCommand {
             var start = 0
             while start < reports.count {
                 let slice = Array(reports[start..<min(start + batch, reports.count)])
-                try commit(registry, slice, &tally)
+                try commit(registry, writer, slice, &tally)
                 start += slice.count
                 progress.update(start)
             }
@@ -75,8 +77,8 @@ struct IngestCommand: ParsableCommand {
         if !tally.failures.isEmpty { throw ExitCode(1) }
     }
 
-    func commit(_ registry: SQLiteStore, _ reports: [ReportReader.Located], _ tally: inout IngestTally) throws {
-        let results = try registry.ingest(reports.map(\.report), receivedAt: Date())
+    func commit(_ registry: SQLiteStore, _ writer: Writer, _ reports: [ReportReader.Located], _ tally: inout IngestTally) throws {
+        let results = try registry.ingest(reports.map(\.report), receivedAt: Date(), writer: writer)
         var acks = ""
         for (located, result) in zip(reports, results) {
             tally.count(result)
@@ -89,7 +91,7 @@ struct IngestCommand: ParsableCommand {
 
     /// JSON Lines are ingested as they arrive; anything else (one pretty-printed object, an array) is
     /// read whole first.
-    func ingestStandardInput(_ registry: SQLiteStore, _ tally: inout IngestTally) throws {
+    func ingestStandardInput(_ registry: SQLiteStore, _ writer: Writer, _ tally: inout IngestTally) throws {
         var progress = ProgressBar(total: nil, unit: "reports")
         var pending: [ReportReader.Located] = []
         var lineNumber = 0
@@ -118,7 +120,7 @@ struct IngestCommand: ParsableCommand {
             case .failure(let f): tally.failures.append(f.description)
             }
             if pending.count >= batch {
-                try commit(registry, pending, &tally)
+                try commit(registry, writer, pending, &tally)
                 done += pending.count
                 pending.removeAll()
                 progress.update(done)
@@ -126,7 +128,7 @@ struct IngestCommand: ParsableCommand {
         }
         while !pending.isEmpty {
             let slice = Array(pending.prefix(batch))
-            try commit(registry, slice, &tally)
+            try commit(registry, writer, slice, &tally)
             pending.removeFirst(slice.count)
             done += slice.count
             progress.update(done)

@@ -63,6 +63,7 @@ struct SynthCommand: ParsableCommand {
             output = FileHandle.standardOutput
         }
         let registry = ingest ? try store.open() : nil
+        let writer = ingest ? try CLIWriter.of("synth") : nil
         var pending: [Report] = []
         var buffer = Data()
         var tally = IngestTally()
@@ -72,7 +73,7 @@ struct SynthCommand: ParsableCommand {
             output?.write(buffer)
             buffer.removeAll(keepingCapacity: true)
             if let registry, !pending.isEmpty {
-                for result in try registry.ingest(pending) {
+                for result in try registry.ingest(pending, writer: writer) {
                     tally.count(result)
                     if let error = result.error { tally.failures.append("report \(result.reportId): \(error)") }
                 }

@@ -25,19 +25,23 @@ import TestSupport
                 let to: Int64 = r[1]
                 if to != StoreTime.openEnd { bounds.insert(to) }
             }
-            let reports = try Row.fetchAll(db, sql: "SELECT collected_at, kernel_release FROM reports WHERE host_id = ? ORDER BY collected_at, id",
-                                           arguments: [id]).map { ($0[0] as Int64, $0[1] as String) }
+            let reports = try Row.fetchAll(db, sql: """
+                SELECT collected_at, kernel_release, report_id, written_by, peer FROM reports WHERE host_id = ? ORDER BY collected_at, id
+                """, arguments: [id]).map { ($0[0] as Int64, $0[1] as String, ReportSource(reportId: $0[2], writtenBy: $0[3], peer: $0[4])) }
             let starts = bounds.sorted()
             var versions: [HostVersion] = []
             for (i, start) in starts.enumerated() {
                 let end = i + 1 < starts.count ? starts[i + 1] : StoreTime.openEnd
                 let facts = rows.filter { $0.from <= start && $0.to > start }.map(\.fact).sorted { $0.name < $1.name }
-                let kernel = reports.last { $0.0 <= start }?.1
+                // The report in force at the version's start: the newest received among the newest collected.
+                let inForce = reports.last { $0.0 <= start }
+                let kernel = inForce?.1
                 if let last = versions.last, last.facts == facts, last.kernelRelease == kernel {
                     versions[versions.count - 1].validTo = StoreTime.end(end)
                     continue
                 }
-                versions.append(HostVersion(validFrom: StoreTime.date(start), validTo: StoreTime.end(end), kernelRelease: kernel, facts: facts))
+                versions.append(HostVersion(validFrom: StoreTime.date(start), validTo: StoreTime.end(end), kernelRelease: kernel, facts: facts,
+                                            source: inForce?.2))
             }
             return versions
         }
@@ -67,8 +71,10 @@ import TestSupport
         }
         var g = SplitMix64(seed: 11)
         reports.shuffle(using: &g)
+        // Each batch by another writer, so that every version's source is told apart by who wrote it.
         for start in stride(from: 0, to: reports.count, by: 100) {
-            _ = try store.ingest(Array(reports[start..<min(start + 100, reports.count)]))
+            let writer = try Writer(identity: "cred:\(String(start, radix: 16))", peer: "10.0.\(start / 100 / 256).\(start / 100 % 256)")
+            _ = try store.ingest(Array(reports[start..<min(start + 100, reports.count)]), writer: writer)
         }
         return (store, Set(reports.map(\.host.hostname)).sorted())
     }
