@@ -92,14 +92,18 @@ struct Caller: Sendable {
 /// The per-request decision: no token needed, token missing or wrong (401), role too weak (403).
 ///
 /// Two sources of tokens: the --tokens file (read at start; the bootstrap for the first admin, unbound)
-/// and credentials in the registry (`capreg token`). A registry credential is read per request, by its
-/// id (a primary-key read), so a revocation or expiry is seen by the very next request; no cache to go stale.
+/// and credentials in the registry (`capreg token`). A registry credential is read by its id (a
+/// primary-key read) at most every half second per token (CredentialCache), so a revocation counts
+/// within one second on a running server and an expiry at once. With a trusted proxy, a client
+/// certificate it verified is a third (TrustedProxy).
 struct Authorizer: Sendable {
     let tokens: TokenTable
     /// Where registry credentials are looked up; nil: file tokens only.
     let credentials: SQLiteStore?
     /// The TLS proxy whose verified client certificates are identities (`serve --trusted-proxy`).
     let proxy: TrustedProxy
+    /// Credentials read in the last half second (CredentialCache).
+    let recent = CredentialCache()
     /// False: auth is off (no file tokens, no credential nor enrollment code in the registry when the server started, and
     /// no trusted proxy: a proxy that vouches for certificates means every caller must be someone).
     let required: Bool
@@ -154,7 +158,7 @@ struct Authorizer: Sendable {
     private func registryCredential(_ token: String) throws(APIError) -> Credential? {
         guard let credentials, CredentialToken.id(in: token) != nil else { return nil }
         do {
-            return try credentials.credential(presenting: token)
+            return try recent.credential(presenting: token) { try credentials.credential(presenting: $0) }
         } catch {
             throw APIError(.serviceUnavailable, "credentials_unavailable", "the registry could not check the token; retry",
                            headers: [("Retry-After", "1")])

@@ -25,7 +25,7 @@ final class TestAPI {
 
     init(tokens: Bool = true, staleAfter: DurationText = TestAPI.neverStale,
          maxClockSkew: DurationText = DurationText(seconds: Int64(ClockBound.defaultMaxSkew)),
-         queryBudget: Duration = API.defaultQueryBudget,
+         queryBudget: Duration = API.defaultQueryBudget, trustedProxy: TrustedProxy = TrustedProxy(),
          configure: (inout ServerConfig) -> Void = { _ in },
          beforeStart: (SQLiteStore) throws -> Void = { _ in }) throws {
         dir = try TempDir()
@@ -38,7 +38,8 @@ final class TestAPI {
             table.add(token: Self.adminToken, role: .admin)
             table.add(token: Self.otherReaderToken, role: .reader)
         }
-        let api = API(store: store, tokens: table, staleAfter: staleAfter, maxClockSkew: maxClockSkew, queryBudget: queryBudget)
+        let api = API(store: store, tokens: table, staleAfter: staleAfter, maxClockSkew: maxClockSkew, queryBudget: queryBudget,
+                      trustedProxy: trustedProxy)
         self.api = api
         var config = ServerConfig(host: "127.0.0.1", port: 0, drainTimeout: .seconds(2), onResponse: { api.record($0) })
         configure(&config)
@@ -57,12 +58,12 @@ final class TestAPI {
         try client(token).get(target)
     }
 
-    func post(_ target: String, _ body: [UInt8], token: String? = TestAPI.adminToken) throws -> APIClient.Response {
-        try client(token).request("POST", target, body: body, headers: [("Content-Type", "application/json")])
+    func post(_ target: String, _ body: [UInt8], token: String? = TestAPI.adminToken, headers: [(String, String)] = []) throws -> APIClient.Response {
+        try client(token).request("POST", target, body: body, headers: [("Content-Type", "application/json")] + headers)
     }
 
-    func push(_ reports: [Report], token: String? = TestAPI.adminToken) throws -> APIClient.Response {
-        try post("/v1/reports", Array(try Report.encoder.encode(reports)), token: token)
+    func push(_ reports: [Report], token: String? = TestAPI.adminToken, headers: [(String, String)] = []) throws -> APIClient.Response {
+        try post("/v1/reports", Array(try Report.encoder.encode(reports)), token: token, headers: headers)
     }
 
     /// Pushes a synthetic fleet (every host, every day) in batches.
