@@ -87,8 +87,16 @@ public struct APIClient: Sendable {
         if !body.isEmpty || method == "POST" || method == "PUT" { request.body = .bytes(body) }
         let accumulator = ResponseAccumulator(request: request, maxBodySize: maxResponseBytes)
         let deadline = NIODeadline.now() + .seconds(Int64(timeoutSeconds))
+        // AsyncHTTPClient retries a refused or failed connection until this, then answers the last error: a
+        // registry that is down is reported (and the collector's own backoff takes over) within seconds.
+        let connecting = min(deadline, NIODeadline.now() + SharedClients.connectionWait)
+        let task = client.execute(request: request, delegate: accumulator, deadline: connecting)
+        // AsyncHTTPClient's `deadline` bounds only the wait for a connection; this bounds the whole exchange
+        // (seen: a POST cut by an nginx restart waited forever, with no timer left to end it).
+        let timer = task.eventLoop.scheduleTask(deadline: deadline) { task.cancel() }
+        defer { timer.cancel() }
         do {
-            let answer = try client.execute(request: request, delegate: accumulator, deadline: deadline).wait()
+            let answer = try task.wait()
             return Response(status: Int(answer.status.code), headers: answer.headers.map { ($0.name, $0.value) },
                             body: answer.body.map { Array($0.readableBytesView) } ?? [])
         } catch {
@@ -123,7 +131,7 @@ public struct APIClient: Sendable {
         switch error {
         case let e as NIOSSLError: return "TLS failed: \(e)"
         case let e as BoringSSLError: return "TLS failed: \(e)"
-        case let e as HTTPClientError where e == .deadlineExceeded: return "no answer within the deadline"
+        case let e as HTTPClientError where e == .deadlineExceeded || e == .cancelled: return "no answer within the deadline"
         case let e as HTTPClientError where e == .connectTimeout: return "connection timed out"
         case let e as HTTPClientError where e == .remoteConnectionClosed: return "the server closed the connection"
         case is ResponseAccumulator.ResponseTooBigError: return "the answer is larger than the client accepts"

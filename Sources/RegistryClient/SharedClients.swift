@@ -17,13 +17,16 @@ enum SharedClients {
     /// nginx's keepalive_timeout, so a request never goes out on a connection the server is closing.
     static let idleTimeout = TimeAmount.seconds(5)
 
+    /// How long a request waits for a connection (new ones included: TCP, then the TLS handshake).
+    static let connectionWait = TimeAmount.seconds(5)
+
     static func client(for tls: TLSOptions) throws -> HTTPClient {
         lock.lock()
         defer { lock.unlock() }
         if let client = clients[tls] { return client }
         var configuration = HTTPClient.Configuration(tlsConfiguration: try tlsConfiguration(tls),
                                                      redirectConfiguration: .disallow,
-                                                     timeout: .init(connect: .seconds(10), read: .seconds(60)),
+                                                     timeout: .init(connect: connectionWait, read: .seconds(60), write: .seconds(30)),
                                                      connectionPool: .init(idleTimeout: idleTimeout),
                                                      decompression: .disabled)
         configuration.httpVersion = .http1Only

@@ -104,7 +104,7 @@ openssl ca -batch -config ca.cnf -gencrl -out fleet-ca.crl 2>/dev/null
 cd - >/dev/null
 
 # --- capreg serve on loopback, trusting nginx (127.0.0.1) for X-Real-IP and the client certificate.
-swift build --scratch-path "$scratch" --product capreg >/dev/null
+swift build --scratch-path "$scratch" --product capreg 2>&1 | grep -E "error|Compiling capreg" || true
 capreg="$(swift build --scratch-path "$scratch" --show-bin-path)/capreg"
 admin="admin-$(head -c 16 /dev/urandom | od -An -tx1 | tr -d ' \n')"
 printf 'admin %s\n' "$admin" > "$tmp/tokens"
@@ -123,7 +123,7 @@ cat > "$tmp/nginx/nginx.conf" <<EOF
 # The test runs as root in a private folder: workers as root too, so they can use it (not for production).
 user root;
 pid $tmp/nginx.pid;
-error_log $tmp/nginx-error.log info;
+error_log $tmp/nginx-error.log warn;
 worker_processes 1;
 events { worker_connections 256; }
 http {
@@ -190,21 +190,29 @@ echo "4. plain HTTP to the TLS port: 400 tls_required; TLS 1.1: no handshake"
 
 # 5. nginx stopped and restarted under a pushing collector daemon: every spooled report arrives once.
 cp -r "$sysfs" "$tmp/sysfs-a"
-in_a "$capreg" collect --push "$url" "${tls[@]}" --client-cert "$tmp/host-a.pem" --client-key "$tmp/host-a.key" \
+# Started directly (not through in_a), so that $! is the collector itself: `ip netns exec` execs it.
+ip netns exec "$prefix-a" "$capreg" collect --push "$url" "${tls[@]}" --client-cert "$tmp/host-a.pem" --client-key "$tmp/host-a.key" \
     --sysfs-root "$tmp/sysfs-a" --no-probes --hostname host-a --spool "$tmp/spool-a" --interval 1 \
     --backoff-base 0.1 --backoff-cap 0.5 2> "$tmp/daemon-a.log" &
 pids+=($!)
+served() { grep -c "^10.232.0.11 " "$tmp/nginx-access.log" || true; }
 for k in 1 2; do
+    before=$(served)
     sleep 3
+    (($(served) > before)) || fail "no push from the daemon reached nginx before stop $k"
     kill -TERM "$(cat "$tmp/nginx.pid")"; sleep 0.5
     for _ in $(seq 1 50); do [[ -f "$tmp/nginx.pid" ]] || break; sleep 0.1; done
     echo "   nginx stopped (+$((SECONDS - started)) s), down 2 s"
     sleep 2
     start_nginx
 done
-sleep 3
-for _ in $(seq 1 50); do ls "$tmp"/spool-a/r-*.json >/dev/null 2>&1 || break; sleep 0.1; done
-kill -TERM "${pids[0]}"; wait "${pids[0]}" || fail "the collector daemon did not exit 0 on SIGTERM"
+before=$(served)
+sleep 2
+(($(served) > before)) || fail "no push from the daemon reached nginx after its last restart"
+# Bounded by the client's 30 s per request: a request cut by the restart ends by then and is retried.
+for _ in $(seq 1 400); do ls "$tmp"/spool-a/r-*.json >/dev/null 2>&1 || break; sleep 0.1; done
+kill -TERM "${pids[0]}"; status=0; wait "${pids[0]}" || status=$?
+((status == 0)) || fail "the collector daemon exited $status after SIGTERM, not 0"
 pids=()
 if ls "$tmp"/spool-a/r-*.json >/dev/null 2>&1; then
     collect a host-a "$tmp/spool-a" --once --client-cert "$tmp/host-a.pem" --client-key "$tmp/host-a.key" 2>> "$tmp/daemon-a.log" ||
@@ -218,7 +226,6 @@ for rid in $spooled; do
 done
 ((count >= 5)) || fail "the daemon spooled only $count reports in the run"
 ((missing == 0)) || fail "$missing of $count reports spooled by host-a were not stored exactly once"
-grep -qE "WARN .*(ECONNREFUSED|closed|connect)" "$tmp/daemon-a.log" || fail "the collector never saw nginx down (the restart did not happen under it)"
 echo "5. nginx restarted twice under a pushing daemon: all $count spooled reports stored once"
 
 kill -TERM "$serve_pid"; wait "$serve_pid" || fail "capreg serve did not exit 0 on SIGTERM"
