@@ -104,7 +104,7 @@ openssl ca -batch -config ca.cnf -gencrl -out fleet-ca.crl 2>/dev/null
 cd - >/dev/null
 
 # --- capreg serve on loopback, trusting nginx (127.0.0.1) for X-Real-IP and the client certificate.
-swift build --scratch-path "$scratch" --product capreg 2>&1 | grep -E "error|Compiling capreg" || true
+swift build --scratch-path "$scratch" --product capreg > "$tmp/build.log" 2>&1 || { tail -30 "$tmp/build.log"; fail "swift build failed"; }
 capreg="$(swift build --scratch-path "$scratch" --show-bin-path)/capreg"
 admin="admin-$(head -c 16 /dev/urandom | od -An -tx1 | tr -d ' \n')"
 printf 'admin %s\n' "$admin" > "$tmp/tokens"
