@@ -11,8 +11,8 @@ struct TokenCommand: ParsableCommand {
         commandName: "token",
         abstract: "Issue, list, revoke and rotate the registry's bearer credentials and enrollment codes.",
         discussion: """
-        Credentials live in the registry database (--db); capreg serve reads them per request, so an issue, \
-        a revocation or an expiry counts from the next request, without restart. Only the SHA-256 of a \
+        Credentials live in the registry database (--db); capreg serve reads them as requests come (each at most every half second), so an issue, \
+        a revocation counts within a second and an expiry at once, without restart. Only the SHA-256 of a \
         secret is stored: the secret (capreg_ID_64HEX) is printed once, by issue or rotate. Every issue, \
         rotation, revocation and enrollment is recorded (capreg token events) and never deleted.
 
@@ -162,7 +162,7 @@ struct TokenListCommand: ParsableCommand {
 
 struct TokenRevokeCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "revoke", abstract: "Revoke a credential or an unused enrollment code: a running capreg serve refuses it (401) from its next request.")
+        commandName: "revoke", abstract: "Revoke a credential or an unused enrollment code: a running capreg serve refuses it (401) within a second.")
 
     @Argument(help: ArgumentHelp("The credential's id (capreg token list) or the enrollment code's (capreg token codes).", valueName: "id"))
     var id: String
