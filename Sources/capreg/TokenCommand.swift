@@ -11,8 +11,8 @@ struct TokenCommand: ParsableCommand {
         commandName: "token",
         abstract: "Issue, list, revoke and rotate the registry's bearer credentials and enrollment codes.",
         discussion: """
-        Credentials live in the registry database (--db); capreg serve reads them as requests come (each at most every half second), so an issue, \
-        a revocation counts within a second and an expiry at once, without restart. Only the SHA-256 of a \
+        Credentials live in the registry database (--db); capreg serve reads them as requests come (each at most every half second), so an issue \
+        or a revocation counts within a second and an expiry at once, without restart. Only the SHA-256 of a \
         secret is stored: the secret (capreg_ID_64HEX) is printed once, by issue or rotate. Every issue, \
         rotation, revocation and enrollment is recorded (capreg token events) and never deleted.
 
