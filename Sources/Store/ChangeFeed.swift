@@ -47,8 +47,9 @@ extension SQLiteStore {
                 let labels = try labels(db, host: id, at: t2)
                 guard keep(state, labels) else { continue }
                 let source = try SQLiteStore.reportAsOf(db, host: id, at: t2)?.source
-                page.hosts.append(ChangedHost(change: change, labels: labels, source: source))
-                bytes += ChangedHost.jsonBytes(change)
+                let host = ChangedHost(change: change, labels: labels, source: source)
+                page.hosts.append(host)
+                bytes += host.jsonBytes
             }
             return page
         }
@@ -56,10 +57,14 @@ extension SQLiteStore {
 }
 
 extension ChangedHost {
-    /// About the bytes of the host's entry in the API's JSON (names, values and each change's keys).
-    static func jsonBytes(_ change: HostChange) -> Int {
-        change.changes.reduce(100 + change.hostname.utf8.count) { sum, f in
+    /// About the bytes of the host's entry in the API's JSON: names, values and each change's keys, its
+    /// labels (up to 64 of 320 bytes each), and the report in force (id, writer, peer).
+    var jsonBytes: Int {
+        let changes = change.changes.reduce(100 + change.hostname.utf8.count) { sum, f in
             sum + 70 + f.name.utf8.count + (f.before?.description.utf8.count ?? 4) + (f.after?.description.utf8.count ?? 4)
         }
+        let labelBytes = labels.reduce(0) { $0 + 6 + $1.key.utf8.count + $1.value.utf8.count }
+        let sourceBytes = source.map { 50 + $0.reportId.utf8.count + ($0.writtenBy?.utf8.count ?? 4) + ($0.peer?.utf8.count ?? 4) } ?? 0
+        return changes + labelBytes + sourceBytes
     }
 }

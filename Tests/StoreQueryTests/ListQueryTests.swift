@@ -45,6 +45,21 @@ import TestSupport
         #expect(!found.isEmpty && found == expected)
     }
 
+    /// A change page's byte bound counts what the API writes of each host: its labels (64 of up to 320
+    /// bytes each) and the writer of the report in force, not only its changed facts.
+    @Test func aChangedHostsBytesCountItsLabelsAndWriter() throws {
+        let dir = try TempDir()
+        let (store, fleet) = try Fleet.synthetic(dir, hosts: 3, days: 2, seed: 5)
+        let page = try store.changePage(from: fleet.start.addingTimeInterval(-3600), to: fleet.start.addingTimeInterval(3 * 86_400),
+                                        after: nil, limit: 10, scanBudget: 100)
+        var host = try #require(page.hosts.first)
+        let bare = host.jsonBytes
+        host.labels = Dictionary(uniqueKeysWithValues: (0..<64).map { ("k\($0)", String(repeating: "v", count: 256)) })
+        #expect(host.jsonBytes - bare >= 64 * 256)
+        host.source = ReportSource(reportId: String(repeating: "r", count: 100), writtenBy: String(repeating: "w", count: 80), peer: "10.0.0.1")
+        #expect(host.jsonBytes - bare >= 64 * 256 + 180)
+    }
+
     @Test func textAndLabelListsAreOneBoundArray() throws {
         let expr = try QueryParser.parse("label.rack in (" + (0..<200).map { "\"r\($0)\"" }.joined(separator: ",") + ")")
         for mode in [HostQuerySQL.Mode.now, .asOf(1_750_000_000_000)] {
@@ -87,13 +102,13 @@ import TestSupport
         let (from, to) = (fleet.start.addingTimeInterval(-3600), fleet.start.addingTimeInterval(4 * 86_400))
         let whole = try store.changePage(from: from, to: to, after: nil, limit: 1000, scanBudget: 4100)
         #expect(whole.hosts.count >= 20 && whole.nextAfter == nil)
-        let bound = ChangedHost.jsonBytes(whole.hosts[0].change) + ChangedHost.jsonBytes(whole.hosts[1].change) - 1
+        let bound = whole.hosts[0].jsonBytes + whole.hosts[1].jsonBytes - 1
         var seen: [String] = []
         var after: String?
         var pages = 0
         repeat {
             let page = try store.changePage(from: from, to: to, after: after, limit: 1000, scanBudget: 4100, maxBytes: bound)
-            let before = page.hosts.dropLast().reduce(0) { $0 + ChangedHost.jsonBytes($1.change) }
+            let before = page.hosts.dropLast().reduce(0) { $0 + $1.jsonBytes }
             #expect(before <= bound, "only the host that passes the bound may pass it, and it is the page's last")
             #expect(pages > 0 || page.hosts.count == 2)
             seen += page.hosts.map(\.change.hostname)
