@@ -7,7 +7,8 @@
 #   2. host-a's certificate writing host-b is 403 (host_mismatch), kept in its spool, recorded as refused;
 #   3. a revoked certificate, an expired one, and a revoked token are refused (403 / 403 / 401);
 #   4. plain HTTP to the TLS port, and TLS 1.1, are refused and never reach capreg;
-#   5. nginx stopped and restarted while a collector daemon pushes: every report it spooled is stored once.
+#   5. nginx stopped and restarted while a collector daemon pushes: every report it spooled is stored once;
+#   6. capreg query --server https://… with --ca reads through the same client; without the CA it is refused.
 # Usage: deploy/nginx/tls-test.sh   (root; env CAPREG_SCRATCH=.build, CAPREG_TLS_REQUIRED=1 makes a skip fail,
 # KEEP_TMP=1)
 set -euo pipefail
@@ -227,6 +228,16 @@ done
 ((count >= 5)) || fail "the daemon spooled only $count reports in the run"
 ((missing == 0)) || fail "$missing of $count reports spooled by host-a were not stored exactly once"
 echo "5. nginx restarted twice under a pushing daemon: all $count spooled reports stored once"
+
+# 6. capreg query --server over https with a reader credential, through the same client as the collector.
+reader=$("$capreg" token issue --db "$tmp/registry.sqlite" --role reader --json | python3 -c 'import json,sys; print(json.load(sys.stdin)["secret"])')
+listed=$(in_b "$capreg" query --server "$url" --ca "$tmp/fleet-ca.pem" --token "$reader" --fresh-within off --json) ||
+    fail "capreg query --server https://… failed"
+python3 -c 'import json,sys; d=json.load(sys.stdin); hosts=[h["hostname"] for h in (d["hosts"] if isinstance(d, dict) else d)]; sys.exit(0 if hosts == ["host-a", "host-b"] else 1)' <<< "$listed" ||
+    fail "capreg query over https listed other hosts than host-a and host-b: ${listed:0:300}"
+status=0; in_b "$capreg" query --server "$url" --token "$reader" > /dev/null 2> "$tmp/query-noca.log" || status=$?
+((status == 69)) && grep -qi "certificate\|TLS" "$tmp/query-noca.log" || fail "a server certificate from an unknown CA was not refused (exit $status: $(head -c 300 "$tmp/query-noca.log"))"
+echo "6. capreg query --server https:// with --ca lists host-a and host-b; without the fleet CA the server's certificate is refused (exit 69)"
 
 kill -TERM "$serve_pid"; wait "$serve_pid" || fail "capreg serve did not exit 0 on SIGTERM"
 serve_pid=""
