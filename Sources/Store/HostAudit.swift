@@ -1,5 +1,6 @@
 import Foundation
 import GRDB
+import JSONText
 
 /// A stored report as written: when, by whom, from where, and what it did to its host.
 public struct StoredWrite: Sendable, Hashable {
@@ -56,9 +57,12 @@ extension SQLiteStore {
             let host = try Row.fetchOne(db, sql: "SELECT id, machine_id FROM hosts WHERE hostname = ?", arguments: [hostname])
             let hostId: Int64? = host?[0], machineId: String? = host?[1]
             let credentials = try Self.credentialsBound(db, hostname: hostname, machineId: machineId)
-            let refusalsClaiming = "(hostname = ?1 OR (?2 IS NOT NULL AND machine_id = ?2))"
+            // Refused writes that claimed this host, and those this host's own identities (its credentials,
+            // its client certificate) attempted for another: the second kind is what a compromised host does.
+            let own = Self.jsonArray(credentials.map { "cred:" + $0 } + ["cert:" + hostname], checked: false)
+            let refusalsClaiming = "(hostname = ?1 OR (?2 IS NOT NULL AND machine_id = ?2) OR identity IN (SELECT value FROM json_each(?5)))"
             let claimed = try Bool.fetchOne(db, sql: "SELECT EXISTS (SELECT 1 FROM write_refusals WHERE \(refusalsClaiming))",
-                                            arguments: [hostname, machineId]) ?? false
+                                            arguments: [hostname, machineId, nil, nil, own]) ?? false
             let codes = try String.fetchAll(db, sql: "SELECT id FROM enrollment_codes WHERE hostname = ? OR (? IS NOT NULL AND machine_id = ?)",
                                             arguments: [hostname, machineId, machineId])
             guard hostId != nil || !credentials.isEmpty || !codes.isEmpty || claimed else { return nil }
@@ -85,12 +89,12 @@ extension SQLiteStore {
                 }
             }
             total += try Int.fetchOne(db, sql: "SELECT count(*) FROM write_refusals WHERE \(refusalsClaiming) AND at >= ?3",
-                                      arguments: [hostname, machineId, from]) ?? 0
+                                      arguments: [hostname, machineId, from, nil, own]) ?? 0
             for row in try Row.fetchAll(db, sql: """
                 SELECT id, at, identity, peer, hostname, machine_id, report_id, reason, detail FROM write_refusals
                 WHERE \(refusalsClaiming) AND at >= ?3 ORDER BY at DESC, id DESC LIMIT ?4
                 """,
-                                        arguments: [hostname, machineId, from, limit]) {
+                                        arguments: [hostname, machineId, from, limit, own]) {
                 found.append((AuditOrder(at: row["at"], kind: 1, id: row["id"]), .refusal(try Self.writeRefusal(row))))
             }
             // Events of the credentials bound to the host and of the enrollment codes issued for it (a code's
@@ -111,10 +115,14 @@ extension SQLiteStore {
         }
     }
 
-    /// Ids as a JSON array for json_each. Ids are hex digits (their schema's form) and need no escaping;
-    /// anything else is left out rather than trusted into JSON text.
-    static func jsonArray(_ ids: [String]) -> String {
-        "[" + ids.filter { $0.allSatisfy(\.isHexDigit) }.map { "\"\($0)\"" }.joined(separator: ",") + "]"
+    /// Strings as a JSON array for json_each (the one JSON escaper). `checked`: ids, which are hex digits
+    /// in their schema's form; anything else is left out.
+    static func jsonArray(_ ids: [String], checked: Bool = true) -> String {
+        var json = JSONWriter()
+        json.arrayStart()
+        for id in ids where !checked || id.allSatisfy(\.isHexDigit) { json.string(id) }
+        json.arrayEnd()
+        return String(decoding: json.bytes, as: UTF8.self)
     }
 
     /// Ids of the collector credentials bound to the host: its hostname, a pattern matching it (as the

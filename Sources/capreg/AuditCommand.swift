@@ -15,8 +15,9 @@ struct AuditCommand: ParsableCommand {
         report stored for the host (write: its report id, collected time, outcome and revision, written by \
         the credential, token or CLI user that stored it, from the peer address the server saw; unknown for \
         reports stored before writers were recorded); every write refused because it claimed the host \
-        (refused: its name or machine-id) while the credential was bound to another; every retraction of \
-        its reports; and every event (issue, rotate, revoke, …) of the collector credentials bound to it. \
+        (refused: its name or machine-id) while the credential was bound to another, and every write its own \
+        credentials or client certificate attempted for another host; every retraction of its reports; and \
+        every event (issue, rotate, revoke, enroll, …) of the collector credentials and enrollment codes bound to it. \
         A write is placed at the time it was received, the others at the time they were recorded.
 
         Refused writes are recorded at most \(SQLiteStore.maxRefusalsPerMinute) a minute per identity; \

@@ -127,6 +127,8 @@ import TestSupport
         #expect(try store.recordRefusal(try Self.refusal(at(15), host: "h1", reportId: "bad-name")))
         #expect(try store.recordRefusal(try Self.refusal(at(16), host: "impostor", machineId: "m-h1", reportId: "bad-machine")))
         #expect(try store.recordRefusal(try Self.refusal(at(17), host: "other", reportId: "not-h1")))
+        // h1's own credential trying another host: listed in h1's audit (what a compromised host does).
+        #expect(try store.recordRefusal(try Self.refusal(at(18), identity: "cred:" + bound.credential.id, host: "victim", reportId: "by-h1")))
         _ = try store.retract(reportId: "w2", reason: "clock\nwrong", at: at(30))
         _ = try store.revokeCredential(id: pattern.credential.id, at: at(25))
         // An enrollment code for h1 and its redemption; a code for another host stays out.
@@ -146,16 +148,16 @@ import TestSupport
         }
         let cred = "cred:" + bound.credential.id
         #expect(summary == ["issue \(bound.credential.id)", "issue \(pattern.credential.id)", "issue \(byMachine.credential.id)",
-                            "write w1 \(cred) 127.0.0.1", "refused bad-name", "refused bad-machine", "write w2 \(cred) 127.0.0.1",
+                            "write w1 \(cred) 127.0.0.1", "refused bad-name", "refused bad-machine", "refused by-h1", "write w2 \(cred) 127.0.0.1",
                             "revoke \(pattern.credential.id)", "issue code:\(code.code.id)", "enroll \(enrolled.credential.id)",
                             "retracted w2"], "\(summary)")
         #expect(audit.events.map(\.at) == audit.events.map(\.at).sorted())
 
         // The newest N, oldest first, and how many older ones were left out; --since cuts at a time.
         let newest = try #require(try store.audit(hostname: "h1", since: nil, limit: 2))
-        #expect(newest.events.map(\.at) == [at(27), at(30)] && newest.omitted == 9)
+        #expect(newest.events.map(\.at) == [at(27), at(30)] && newest.omitted == 10)
         let since = try #require(try store.audit(hostname: "h1", since: at(16), limit: 100))
-        #expect(since.events.count == 6 && since.omitted == 0)
+        #expect(since.events.count == 7 && since.omitted == 0)
 
         // A name only a refusal claimed is known; a name nothing mentions is not.
         #expect(try store.audit(hostname: "impostor", since: nil, limit: 10)?.events.count == 1)
