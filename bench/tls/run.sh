@@ -39,9 +39,14 @@ if [ "${BUILD:-1}" != 0 ]; then
   swift build -c release --scratch-path "$scratch" --product capreg >&2
   swift build -c release --scratch-path "$static_scratch" "${static_flags[@]}" --product capreg >&2
   if [ "${OLD:-1}" != 0 ]; then
-    rm -rf "$work/old" && mkdir -p "$work/old"
-    git archive "$old_ref" | tar -x -C "$work/old"
-    [ ! -f Package.resolved ] || cp Package.resolved "$work/old/"
+    # The old tree is extracted once per commit (its scratch path inside it, so a later run builds nothing).
+    old_commit=$(git rev-parse "$old_ref^{commit}")
+    if [ "$(cat "$work/old/.commit" 2>/dev/null)" != "$old_commit" ]; then
+      rm -rf "$work/old" && mkdir -p "$work/old"
+      git archive "$old_commit" | tar -x -C "$work/old"
+      [ ! -f Package.resolved ] || cp Package.resolved "$work/old/"
+      echo "$old_commit" > "$work/old/.commit"
+    fi
     (cd "$work/old" && swift build -c release --scratch-path .build-tlsbench-old "${static_flags[@]}" --product capreg) >&2
   fi
 fi
