@@ -16,6 +16,9 @@ public struct Delivery: Sendable {
                 sleep: @escaping @Sendable (Double) -> Void = { Thread.sleep(forTimeInterval: $0) },
                 shouldStop: @escaping @Sendable () -> Bool = { false }) {
         self.spool = spool
+        // A stop (SIGTERM) also ends a request in flight: the report stays spooled, and the agent exits at once.
+        var client = client
+        client.cancelWhen = shouldStop
         self.client = client
         self.backoff = backoff
         self.log = log

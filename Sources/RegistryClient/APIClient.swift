@@ -41,6 +41,9 @@ public struct APIClient: Sendable {
     public let path: String
     public var token: String?
     public var timeoutSeconds: Int = 30
+    /// Checked every 100 ms while waiting for an answer; true cancels the request (the collector's SIGTERM:
+    /// the report stays in the spool, and the agent stops at once instead of after the deadline).
+    public var cancelWhen: (@Sendable () -> Bool)?
     /// Answers longer than this fail (a page of the API is at most 4 MiB; the rest is headroom).
     public var maxResponseBytes: Int = 16 << 20
     public let tls: TLSOptions
@@ -95,11 +98,20 @@ public struct APIClient: Sendable {
         // (seen: a POST cut by an nginx restart waited forever, with no timer left to end it).
         let timer = task.eventLoop.scheduleTask(deadline: deadline) { task.cancel() }
         defer { timer.cancel() }
+        var stopped = false
+        if let cancelWhen {
+            let done = DispatchSemaphore(value: 0)
+            task.futureResult.whenComplete { _ in done.signal() }
+            while done.wait(timeout: .now() + 0.1) == .timedOut {
+                if cancelWhen() { stopped = true; task.cancel(); break }
+            }
+        }
         do {
             let answer = try task.wait()
             return Response(status: Int(answer.status.code), headers: answer.headers.map { ($0.name, $0.value) },
                             body: answer.body.map { Array($0.readableBytesView) } ?? [])
         } catch {
+            if stopped { throw ClientError(description: "\(authority):\(port): stopped before an answer") }
             throw ClientError(description: "\(authority):\(port): \(Self.words(for: error))")
         }
     }
