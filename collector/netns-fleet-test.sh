@@ -10,6 +10,9 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 agents=${AGENTS:-4} kills=${KILLS:-2} limit=${FLEET_TIME_LIMIT:-110}
+# Down longer than the client's 5 s wait for a connection (RegistryClient retries within it), so that every
+# agent's send fails at least once while the registry is down: the check wants each agent to have seen it.
+down=${FLEET_DOWN_SECONDS:-7}
 scratch=${CAPREG_SCRATCH:-.build}
 captures=../shared/captures
 trees=(legacy-aw39 scalable-aw48 bpo12k-q10-legacy-aw39 iommufd-q10-scalable-flts)
@@ -119,10 +122,10 @@ echo "netns fleet test: registry $addr:$port in $reg, $agents agents in $prefix-
 for k in $(seq 1 "$kills"); do
     sleep 4
     kill -KILL "$server_pid"; wait "$server_pid" 2>/dev/null || true
-    echo "kill $k: registry SIGKILLed at +$((SECONDS - started))s; down 3 s"
+    echo "kill $k: registry SIGKILLed at +$((SECONDS - started))s; down $down s"
     # The first agent's host changes while the registry is down: a full report must follow heartbeats.
     ((k == 1)) && cp "$captures/scalable-aw48/sysfs/class/iommu/dmar0/intel-iommu/"{cap,ecap} "$tmp/a1/sysfs/class/iommu/dmar0/intel-iommu/"
-    sleep 3
+    sleep "$down"
     start_registry
     echo "kill $k: registry restarted at +$((SECONDS - started))s"
 done
