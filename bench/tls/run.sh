@@ -78,43 +78,14 @@ trap 'echo "bench/tls: stopped (signal or watchdog)" >&2; exit 124' INT TERM
 watchdog_pid=$!
 load_before=$(cut -d' ' -f1-3 /proc/loadavg)
 
-# --- A throwaway CA (as deploy/nginx/tls-test.sh): server certificate for 127.0.0.1, a client certificate
+# --- A throwaway CA (deploy/nginx/throwaway-ca.sh): server certificate for 127.0.0.1, a client certificate
 # per host (CN = hostname), an empty CRL.
-cd "$tmp"
-mkdir -p ca/new certs && touch ca/index.txt && echo 1000 > ca/serial
-cat > ca.cnf <<EOF
-[ ca ]
-default_ca = fleet
-[ fleet ]
-dir = $tmp/ca
-database = \$dir/index.txt
-new_certs_dir = \$dir/new
-serial = \$dir/serial
-certificate = $tmp/fleet-ca.pem
-private_key = $tmp/fleet-ca.key
-default_md = sha256
-default_days = 30
-default_crl_days = 1
-policy = anything
-unique_subject = no
-copy_extensions = copy
-[ anything ]
-commonName = supplied
-organizationName = optional
-EOF
-openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout fleet-ca.key -out fleet-ca.pem \
-  -days 30 -subj "/O=capreg bench/CN=capreg bench fleet CA" 2>/dev/null
-sign() {  # sign FILE-PREFIX CN
-  openssl req -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout "$1.key" -out "$1.csr" \
-    -subj "/O=capreg bench/CN=$2" "${ext[@]}" 2>/dev/null
-  openssl ca -batch -config ca.cnf -in "$1.csr" -out "$1.pem" -notext 2>/dev/null
-}
-ext=(-addext "subjectAltName=IP:127.0.0.1" -addext "extendedKeyUsage=serverAuth")
-sign server registry
-ext=(-addext "extendedKeyUsage=clientAuth")
-for i in $(seq 1 "$conc"); do sign "certs/bench-$i" "bench-$i"; done
-openssl ca -batch -config ca.cnf -gencrl -out fleet-ca.crl 2>/dev/null
-cd - >/dev/null
+. deploy/nginx/throwaway-ca.sh
+make_ca "$tmp" "capreg bench"
+mkdir -p "$tmp/certs"
+sign "$tmp" server registry server:IP:127.0.0.1
+for i in $(seq 1 "$conc"); do sign "$tmp" "certs/bench-$i" "bench-$i" client; done
+crl "$tmp"
 
 # --- The registry: a synth fleet (for the GET row), capreg serve on a free port, trusting nginx.
 "$capreg" synth --hosts "$hosts" --days 1 --ingest --db "$tmp/registry.sqlite" > "$tmp/synth.log" 2>&1

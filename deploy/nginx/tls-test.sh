@@ -64,45 +64,14 @@ for h in a b; do
 done
 
 # --- A throwaway CA: the server's certificate (for the gateway address), host certificates, a CRL.
-cd "$tmp"
-mkdir -p ca/new && touch ca/index.txt && echo 1000 > ca/serial
-cat > ca.cnf <<EOF
-[ ca ]
-default_ca = fleet
-[ fleet ]
-dir = $tmp/ca
-database = \$dir/index.txt
-new_certs_dir = \$dir/new
-serial = \$dir/serial
-certificate = $tmp/fleet-ca.pem
-private_key = $tmp/fleet-ca.key
-default_md = sha256
-default_days = 30
-default_crl_days = 1
-policy = anything
-unique_subject = no
-copy_extensions = copy
-[ anything ]
-commonName = supplied
-organizationName = optional
-EOF
-openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout fleet-ca.key -out fleet-ca.pem \
-    -days 30 -subj "/O=capreg test/CN=capreg test fleet CA" 2>/dev/null
-sign() {  # sign NAME CN [extra openssl ca args…]
-    local name=$1 cn=$2; shift 2
-    openssl req -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout "$name.key" -out "$name.csr" \
-        -subj "/O=capreg test/CN=$cn" "${ext[@]}" 2>/dev/null
-    openssl ca -batch -config ca.cnf -in "$name.csr" -out "$name.pem" -notext "$@" 2>/dev/null
-}
-ext=(-addext "subjectAltName=IP:$gw" -addext "extendedKeyUsage=serverAuth")
-sign server registry
-ext=(-addext "extendedKeyUsage=clientAuth")
-sign host-a host-a
-sign host-c host-c
-sign host-d host-d -startdate 20200101000000Z -enddate 20200102000000Z
-openssl ca -batch -config ca.cnf -revoke host-c.pem 2>/dev/null
-openssl ca -batch -config ca.cnf -gencrl -out fleet-ca.crl 2>/dev/null
-cd - >/dev/null
+. deploy/nginx/throwaway-ca.sh
+make_ca "$tmp" "capreg test"
+sign "$tmp" server registry "server:IP:$gw"
+sign "$tmp" host-a host-a client
+sign "$tmp" host-c host-c client
+sign "$tmp" host-d host-d client -startdate 20200101000000Z -enddate 20200102000000Z
+revoke "$tmp" host-c
+crl "$tmp"
 
 # --- capreg serve on loopback, trusting nginx (127.0.0.1) for X-Real-IP and the client certificate.
 swift build --scratch-path "$scratch" --product capreg > "$tmp/build.log" 2>&1 || { tail -30 "$tmp/build.log"; fail "swift build failed"; }
