@@ -1,6 +1,3 @@
-#if canImport(Glibc)
-import Glibc
-#endif
 import Collector
 import Foundation
 import RegistryClient
@@ -102,21 +99,14 @@ import TestSupport
     /// A registry that takes the connection and never answers: a stop (SIGTERM) ends the request in
     /// flight at once, not after the client's 30 s deadline, and the report stays spooled.
     @Test func aStopEndsARequestThatGetsNoAnswer() throws {
-        let silent = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-        defer { close(silent) }
-        var addr = sockaddr_in()
-        addr.sin_family = sa_family_t(AF_INET)
-        addr.sin_addr.s_addr = inet_addr("127.0.0.1")
-        var len = socklen_t(MemoryLayout<sockaddr_in>.size)
-        _ = withUnsafePointer(to: &addr) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(silent, $0, len) } }
-        listen(silent, 8)  // never accepted: the kernel completes the handshake, nobody reads the request
-        _ = withUnsafeMutablePointer(to: &addr) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(silent, $0, &len) } }
+        let silent = try LoopbackListener(backlog: 8)  // never accepted: the kernel completes the handshake, nobody reads
+        defer { silent.close() }
         let spoolDir = try TempDir()
         let spool = try Spool(directory: spoolDir.url.path)
         try spool.add(Self.report(1))
         let started = Date()
         let log = Lines()
-        let d = Delivery(spool: spool, client: try APIClient(baseURL: "http://127.0.0.1:\(UInt16(bigEndian: addr.sin_port))", token: nil),
+        let d = Delivery(spool: spool, client: try APIClient(baseURL: "http://127.0.0.1:\(silent.port)", token: nil),
                          log: { m in log.append(m) }, shouldStop: { Date().timeIntervalSince(started) > 0.5 })
         let outcome = d.drain(maxFailures: 3)
         #expect(outcome.remaining == 1 && outcome.delivered == 0)
