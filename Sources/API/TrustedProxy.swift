@@ -42,11 +42,8 @@ public struct TrustedProxy: Sendable {
 
     /// The client's address: the proxy's `X-Real-IP` when it is trusted and gives one, else the socket's peer.
     func clientAddress(_ request: HTTPRequest) -> String? {
-        if vouchesFor(request), let values = Optional(request.headers.values(Self.realIPHeader)), values.count == 1,
-           let address = values.first, !address.isEmpty, address.count <= 64,
-           address.allSatisfy({ $0.isHexDigit || $0 == "." || $0 == ":" }) {
-            return address
-        }
+        let told = request.headers.values(Self.realIPHeader)
+        if told.count == 1, let address = told.first, Self.isAddress(address), vouchesFor(request) { return address }
         return Authorizer.address(request.remoteAddress)
     }
 
