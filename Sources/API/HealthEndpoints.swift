@@ -20,7 +20,7 @@ extension API {
         guard pending.isEmpty else {
             throw APIError(.serviceUnavailable, "not_ready", "migrations not applied: \(pending.joined(separator: ", "))")
         }
-        return .json(.object([("status", .string("ready")), ("migrations", .int(Migration.all.count))]))
+        return .json(.object([("status", .string("ready")), ("migrations", .int(Migration.sqlite.count))]))
     }
 
     func metricsText(_ request: HTTPRequest) throws -> HTTPResponse {

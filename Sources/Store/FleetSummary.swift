@@ -101,7 +101,7 @@ extension SQLiteStore {
     /// (empty when current). Throws when the database cannot be read.
     public func pendingMigrations() throws -> [String] {
         let applied = try budgetedRead { db in Set(try String.fetchAll(db, sql: "SELECT name FROM \(Migrator.checksumTable)")) }
-        return Migration.all.map(\.name).filter { !applied.contains($0) }
+        return Migration.sqlite.map(\.name).filter { !applied.contains($0) }
     }
 
     /// Bytes on disk: the database file plus its WAL.

@@ -12,7 +12,7 @@ public final class SQLiteStore: RegistryStore {
     let budget: QueryBudget?
 
     /// Opens (creating when absent) and migrates. `migrations` is for tests; the binary's own set is the default.
-    public init(_ config: StoreConfig, migrations: [Migration] = Migration.all) throws {
+    public init(_ config: StoreConfig, migrations: [Migration] = Migration.sqlite) throws {
         self.config = config
         budget = nil
         var grdb = Configuration()
@@ -37,7 +37,7 @@ public final class SQLiteStore: RegistryStore {
         self.budget = budget
     }
 
-    public convenience init(path: String, durability: Durability = .normal, migrations: [Migration] = Migration.all) throws {
+    public convenience init(path: String, durability: Durability = .normal, migrations: [Migration] = Migration.sqlite) throws {
         try self.init(StoreConfig(path: path, durability: durability), migrations: migrations)
     }
 

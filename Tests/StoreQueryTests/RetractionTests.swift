@@ -99,7 +99,7 @@ import TestSupport
         let dir = try TempDir()
         let path = dir.path("old.sqlite")
         do {
-            let old = try SQLiteStore(path: path, migrations: Migration.all.filter { $0.name < "0008" })
+            let old = try SQLiteStore(path: path, migrations: Migration.sqlite.filter { $0.name < "0008" })
             _ = try old.ingest([Fleet.report("a", host: "h1", at: 0, kernel: "6.1.0-1"), Fleet.report("b", host: "h1", at: 1, kernel: "6.1.0-2")])
         }
         let store = try SQLiteStore(path: path)

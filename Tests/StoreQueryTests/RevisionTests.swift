@@ -124,7 +124,7 @@ import TestSupport
     @Test func backfillFromPayloadsEqualsIngest() throws {
         let dir = try TempDir()
         let store = try store(dir)
-        let sql = try #require(Migration.all.first { $0.name == "0007_report_labels" }?.sql)
+        let sql = try #require(Migration.sqlite.first { $0.name == "0007_report_labels" }?.sql)
         let backfill = String(sql[try #require(sql.firstRange(of: "-- Backfill")).lowerBound...])
         func labelsPerReport() throws -> [[String: String]] {
             try store.pool.read { db in

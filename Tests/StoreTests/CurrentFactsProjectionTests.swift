@@ -53,7 +53,7 @@ import TestSupport
         let dir = try TempDir()
         let store = try fleet(dir)
         let stored = try both(store).map(\.1)
-        let sql = try #require(Migration.all.first { $0.name == "0003_host_facts_json" }?.sql)
+        let sql = try #require(Migration.sqlite.first { $0.name == "0003_host_facts_json" }?.sql)
         let assignment = try #require(sql.firstRange(of: "UPDATE hosts SET cur_facts = "))
         let expression = sql[assignment.upperBound...].trimmingCharacters(in: .whitespacesAndNewlines).dropLast()  // the ';'
         let backfilled = try store.pool.read { db in try String.fetchAll(db, sql: "SELECT \(expression) FROM hosts ORDER BY id") }
@@ -67,7 +67,7 @@ import TestSupport
         let path = dir.path("old.sqlite")
         let objects = ["{}", #"{"a":1,"b":"x"}"#, #"{"pasid_bits":20,"vendor":"intel"}"#]
         do {
-            let old = try SQLiteStore(path: path, migrations: Array(Migration.all.prefix { $0.name != "0005_lean_hosts" }))
+            let old = try SQLiteStore(path: path, migrations: Array(Migration.sqlite.prefix { $0.name != "0005_lean_hosts" }))
             try old.pool.write { db in
                 for (i, object) in objects.enumerated() {
                     try db.execute(sql: "INSERT INTO hosts (hostname, first_seen, last_seen, last_received, cur_facts) VALUES (?, 1, 2, 3, ?)",

@@ -141,9 +141,9 @@ import Testing
     @Test func migration0011KeepsEventsAndTheirGuards() throws {
         let dir = try TempDir()
         let path = dir.path("r.sqlite")
-        let upTo0009 = try #require(Migration.all.firstIndex { $0.name.hasPrefix("0009") })
+        let upTo0009 = try #require(Migration.sqlite.firstIndex { $0.name.hasPrefix("0009") })
         do {
-            let old = try SQLiteStore(path: path, migrations: Array(Migration.all.prefix(through: upTo0009)))
+            let old = try SQLiteStore(path: path, migrations: Array(Migration.sqlite.prefix(through: upTo0009)))
             try old.pool.write { db in
                 try db.execute(sql: """
                     INSERT INTO credentials (id, role, digest, created_at) VALUES ('00000000000000aa', 'admin', 'd', 1);

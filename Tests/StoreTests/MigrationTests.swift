@@ -8,16 +8,16 @@ import TestSupport
     static let migrationsDir = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
         .appendingPathComponent("../../migrations").standardized
 
-    @Test func embeddedMigrationsEqualTheSQLFiles() throws {
-        let files = try FileManager.default.contentsOfDirectory(atPath: Self.migrationsDir.path)
-            .filter { $0.hasSuffix(".sql") }.sorted()
-        #expect(files.count >= 2)
-        #expect(Migration.all.map(\.name) == files.map { String($0.dropLast(4)) },
+    @Test(arguments: [("sqlite", Migration.sqlite), ("postgres", Migration.postgres)])
+    func embeddedMigrationsEqualTheSQLFiles(folder: String, embedded: [Migration]) throws {
+        let dir = Self.migrationsDir.appendingPathComponent(folder)
+        let files = try FileManager.default.contentsOfDirectory(atPath: dir.path).filter { $0.hasSuffix(".sql") }.sorted()
+        #expect(embedded.map(\.name) == files.map { String($0.dropLast(4)) },
                 "run migrations/generate.sh after adding or renaming a migration")
-        for (migration, file) in zip(Migration.all, files) {
-            var text = try String(contentsOf: Self.migrationsDir.appendingPathComponent(file), encoding: .utf8)
+        for (migration, file) in zip(embedded, files) {
+            var text = try String(contentsOf: dir.appendingPathComponent(file), encoding: .utf8)
             if text.hasSuffix("\n") { text.removeLast() }
-            #expect(migration.sql == text, "\(file) differs from Migrations.generated.swift: run migrations/generate.sh")
+            #expect(migration.sql == text, "\(folder)/\(file) differs from Migrations.generated.swift: run migrations/generate.sh")
         }
     }
 
@@ -27,7 +27,7 @@ import TestSupport
         let recorded = try store.pool.read { db in
             try Row.fetchAll(db, sql: "SELECT name, checksum FROM schema_migrations ORDER BY name").map { "\($0[0] as String)=\($0[1] as String)" }
         }
-        #expect(recorded == Migration.all.map { "\($0.name)=\($0.checksum)" })
+        #expect(recorded == Migration.sqlite.map { "\($0.name)=\($0.checksum)" })
         #expect(try store.pool.read { db in try db.tableExists("facts") && db.indexes(on: "facts").count >= 3 })
         #expect(try store.pool.read { db in try String.fetchOne(db, sql: "PRAGMA journal_mode") } == "wal")
     }
@@ -35,10 +35,10 @@ import TestSupport
     @Test func upgradesFromEachEarlierSchema() throws {
         let dir = try TempDir()
         let expected = try schema(of: SQLiteStore(path: dir.path("reference.sqlite")))
-        for k in 1..<Migration.all.count {
+        for k in 1..<Migration.sqlite.count {
             let path = dir.path("from-\(k).sqlite")
             do {
-                let old = try SQLiteStore(path: path, migrations: Array(Migration.all.prefix(k)))
+                let old = try SQLiteStore(path: path, migrations: Array(Migration.sqlite.prefix(k)))
                 try old.pool.write { db in
                     try db.execute(sql: "INSERT INTO hosts (hostname, first_seen, last_seen, last_received) VALUES ('kept', 1, 2, 3)")
                 }
@@ -53,26 +53,26 @@ import TestSupport
         let dir = try TempDir()
         let path = dir.path("newer.sqlite")
         let future = Migration(name: "9999_future", sql: "CREATE TABLE future (x INTEGER)")
-        _ = try SQLiteStore(path: path, migrations: Migration.all + [future])
+        _ = try SQLiteStore(path: path, migrations: Migration.sqlite + [future])
         #expect(throws: SchemaError.newerSchema(path: path, unknown: ["9999_future"])) { try SQLiteStore(path: path) }
         // An older binary (a downgrade) is refused the same way.
         let downgrade = dir.path("downgrade.sqlite")
         _ = try SQLiteStore(path: downgrade)
-        #expect(throws: SchemaError.self) { try SQLiteStore(path: downgrade, migrations: [Migration.all[0]]) }
+        #expect(throws: SchemaError.self) { try SQLiteStore(path: downgrade, migrations: [Migration.sqlite[0]]) }
     }
 
     @Test func refusesAChangedAppliedMigration() throws {
         let dir = try TempDir()
         let path = dir.path("tampered.sqlite")
         _ = try SQLiteStore(path: path)
-        var edited = Migration.all
+        var edited = Migration.sqlite
         edited[0].sql += "\nCREATE TABLE sneaky (x INTEGER);"
         do {
             _ = try SQLiteStore(path: path, migrations: edited)
             Issue.record("a changed applied migration was accepted")
         } catch let error as SchemaError {
             guard case .tamperedMigration(_, let name, _, _) = error else { Issue.record("wrong error \(error)"); return }
-            #expect(name == Migration.all[0].name)
+            #expect(name == Migration.sqlite[0].name)
             #expect(error.description.contains("must never change"))
         }
         #expect(try SQLiteStore(path: path).pool.read { db in try db.tableExists("sneaky") } == false)
