@@ -7,7 +7,7 @@ let package = Package(
     products: [
         .executable(name: "capreg", targets: ["capreg"]),
         // For bench/hummingbird-anchor (a separate package that serves the same API handler).
-        .library(name: "CapregAPI", targets: ["API", "Server", "Store", "Query"]),
+        .library(name: "CapregAPI", targets: ["API", "Server", "Store", "StoreSQLite", "Query"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
@@ -33,10 +33,13 @@ let package = Package(
         // The one CSV writer (RFC 4180 quoting, spreadsheet formula guard): the dashboard's download and
         // `capreg query --csv`. No dependencies, so both may import it. Pure.
         .target(name: "CSVText", path: "Sources/CSVText"),
-        // The registry's memory: schema (migrations/), ingest, versioned history, as-of and change queries.
-        .target(name: "Store", dependencies: ["Decoders", "Report", "Query", "JSONText", "Timestamps", .product(name: "GRDB", package: "GRDB.swift"),
-                                              .product(name: "GRDBSQLite", package: "GRDB.swift")],
-                path: "Sources/Store"),
+        // The registry's memory: ingest, versioned history, as-of and change queries, written once over the
+        // backend interface (Store/SQL); both schemas (migrations/) carried in the binary.
+        .target(name: "Store", dependencies: ["Decoders", "Report", "Query", "JSONText", "Timestamps"], path: "Sources/Store"),
+        // The embedded default backend: one SQLite file through GRDB (WAL, a reader pool, one writer).
+        .target(name: "StoreSQLite", dependencies: ["Store", "Decoders", .product(name: "GRDB", package: "GRDB.swift"),
+                                                    .product(name: "GRDBSQLite", package: "GRDB.swift")],
+                path: "Sources/StoreSQLite"),
         // HTTP/1.1 on Glibc sockets: parsing, limits, timeouts, keep-alive. Knows nothing about capabilities.
         .target(name: "Server", dependencies: ["JSONText"], path: "Sources/Server"),
         // The one HTTP client: the collector's pushes, `capreg query --server`, the tests. http and https (mTLS).
@@ -61,6 +64,7 @@ let package = Package(
                 "Timestamps",
                 "Query",
                 "Store",
+                "StoreSQLite",
                 "Collector",
                 "Server",
                 "API",
@@ -74,10 +78,10 @@ let package = Package(
         // Decode throughput figures (run: swift run -c release capreg-bench).
         .executableTarget(name: "capreg-bench", dependencies: ["Decoders"], path: "bench/decode"),
         // Store ingest figures (run: swift run -c release capreg-store-bench --hosts 100000).
-        .executableTarget(name: "capreg-store-bench", dependencies: ["Store", "Report", "Decoders", .product(name: "GRDB", package: "GRDB.swift")],
+        .executableTarget(name: "capreg-store-bench", dependencies: ["Store", "StoreSQLite", "Report", "Decoders", .product(name: "GRDB", package: "GRDB.swift")],
                           path: "bench/store"),
         // API figures in-process: the placement query's SQL floor, the store's page, the handler (bench/api/run.sh drives the rest).
-        .executableTarget(name: "capreg-api-bench", dependencies: ["API", "Server", "Store", "Query", .product(name: "GRDB", package: "GRDB.swift")],
+        .executableTarget(name: "capreg-api-bench", dependencies: ["API", "Server", "Store", "StoreSQLite", "Query", .product(name: "GRDB", package: "GRDB.swift")],
                           path: "bench/api/floor"),
         // Helpers shared by the test targets: seeded random source and query text, temporary folders, the built capreg binary.
         // Foundation only, so any test target can use it without pulling in product modules.
@@ -87,7 +91,7 @@ let package = Package(
         .testTarget(name: "CLITests", dependencies: ["RegistryClient", "capreg", "Timestamps", "TestSupport"], path: "Tests/CLITests"),
         .testTarget(name: "QueryTests", dependencies: ["Query", "Decoders", "TestSupport"], path: "Tests/QueryTests"),
         // The query language compiled to SQL, on real SQLite files.
-        .testTarget(name: "StoreQueryTests", dependencies: ["Store", "Query", "Report", "Decoders", "TestSupport",
+        .testTarget(name: "StoreQueryTests", dependencies: ["Store", "StoreSQLite", "Query", "Report", "Decoders", "TestSupport",
                                                           .product(name: "GRDB", package: "GRDB.swift")],
                     path: "Tests/StoreQueryTests"),
         .testTarget(name: "CollectorTests", dependencies: ["RegistryClient", "Collector", "Report", "Decoders", "Timestamps", "TestSupport"], path: "Tests/CollectorTests",
@@ -95,15 +99,15 @@ let package = Package(
         .testTarget(name: "ReportTests", dependencies: ["Report", "Decoders", "Timestamps"], path: "Tests/ReportTests"),
         // The API over real loopback sockets, on temporary SQLite stores; beside it the built capreg binary
         // (capreg ingest takes the same reports as POST /v1/reports).
-        .testTarget(name: "APITests", dependencies: ["RegistryClient", "API", "Server", "Store", "Report", "Decoders", "Query", "Timestamps", "capreg",
+        .testTarget(name: "APITests", dependencies: ["RegistryClient", "API", "Server", "Store", "StoreSQLite", "Report", "Decoders", "Query", "Timestamps", "capreg",
                                                    "TestSupport"],
                     path: "Tests/APITests"),
         // Dashboard pages on temporary stores, and in headless Chromium against a real capreg serve.
-        .testTarget(name: "DashboardTests", dependencies: ["RegistryClient", "Dashboard", "API", "Server", "Store", "Report", "Decoders", "Query", "capreg",
+        .testTarget(name: "DashboardTests", dependencies: ["RegistryClient", "Dashboard", "API", "Server", "Store", "StoreSQLite", "Report", "Decoders", "Query", "capreg",
                                                          "TestSupport"],
                     path: "Tests/DashboardTests"),
         .testTarget(name: "ServerTests", dependencies: ["Server", "JSONText", "TestSupport"], path: "Tests/ServerTests"),
-        .testTarget(name: "StoreTests", dependencies: ["Store", "Report", "Decoders", "TestSupport", .product(name: "GRDB", package: "GRDB.swift")],
+        .testTarget(name: "StoreTests", dependencies: ["Store", "StoreSQLite", "Report", "Decoders", "TestSupport", .product(name: "GRDB", package: "GRDB.swift")],
                     path: "Tests/StoreTests"),
     ]
 )

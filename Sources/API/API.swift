@@ -8,7 +8,7 @@ import Store
 public final class API: HTTPHandler, Sendable {
     /// The registry without a budget: writes and the database size. Reads for an answer go through
     /// `answer`'s store, limited by `queryBudget`.
-    let registry: SQLiteStore
+    let registry: Registry
     let authorizer: Authorizer
     public let metrics: Metrics
     /// Reports per POST: one store batch, so a request is one transaction (all or nothing).
@@ -26,7 +26,7 @@ public final class API: HTTPHandler, Sendable {
     let log: @Sendable (String) -> Void
 
     /// `log` receives internal errors (500s), one line each; the CLI sends them to swift-log.
-    public init(store: SQLiteStore, tokens: TokenTable, staleAfter: DurationText = DurationText(seconds: 7200),
+    public init(store: Registry, tokens: TokenTable, staleAfter: DurationText = DurationText(seconds: 7200),
                 maxClockSkew: DurationText = DurationText(seconds: Int64(ClockBound.defaultMaxSkew)),
                 maxConcurrentReads: Int = API.defaultConcurrentReads, queryBudget: Duration = API.defaultQueryBudget,
                 trustedProxy: TrustedProxy = TrustedProxy(), log: @escaping @Sendable (String) -> Void = { _ in }) {
@@ -37,7 +37,7 @@ public final class API: HTTPHandler, Sendable {
         self.readGate = ReadGate(limit: maxConcurrentReads)
         self.authorizer = Authorizer(tokens: tokens, credentials: store, proxy: trustedProxy)
         self.metrics = Metrics()
-        self.maxReportsPerRequest = max(1, store.config.batchSize)
+        self.maxReportsPerRequest = max(1, store.batchSize)
         self.log = log
     }
 

@@ -99,7 +99,7 @@ struct Caller: Sendable {
 struct Authorizer: Sendable {
     let tokens: TokenTable
     /// Where registry credentials are looked up; nil: file tokens only.
-    let credentials: SQLiteStore?
+    let credentials: Registry?
     /// The TLS proxy whose verified client certificates are identities (`serve --trusted-proxy`).
     let proxy: TrustedProxy
     /// Credentials read in the last half second (CredentialCache).
@@ -108,7 +108,7 @@ struct Authorizer: Sendable {
     /// no trusted proxy: a proxy that vouches for certificates means every caller must be someone).
     let required: Bool
 
-    init(tokens: TokenTable, credentials: SQLiteStore? = nil, proxy: TrustedProxy = TrustedProxy()) {
+    init(tokens: TokenTable, credentials: Registry? = nil, proxy: TrustedProxy = TrustedProxy()) {
         self.tokens = tokens
         self.credentials = credentials
         self.proxy = proxy

@@ -11,7 +11,7 @@ import Timestamps
 /// a bounded number of candidate hosts, so it may hold fewer than `limit` entries while `next_cursor`
 /// still says more may follow.
 extension API {
-    func changes(_ request: HTTPRequest, _ store: SQLiteStore) throws -> HTTPResponse {
+    func changes(_ request: HTTPRequest, _ store: Registry) throws -> HTTPResponse {
         let p = try Parameters(request, allowed: ["since", "until", "where", "limit", "cursor"])
         guard let since = try p.time("since") else { throw APIError.badParameter("since", "required (an RFC 3339 time)") }
         let until = try p.time("until") ?? Date()

@@ -15,7 +15,7 @@ extension API {
     }
 
     /// GET /: the fleet overview.
-    func dashboardOverview(_ request: HTTPRequest, _ store: SQLiteStore) throws -> HTTPResponse {
+    func dashboardOverview(_ request: HTTPRequest, _ store: Registry) throws -> HTTPResponse {
         _ = try Parameters(request, allowed: [])
         let now = Date()
         let kernels = try store.kernelSummaries(after: nil, limit: OverviewPage.kernelLimit + 1).rows
@@ -29,7 +29,7 @@ extension API {
     }
 
     /// GET /ui/query?where=EXPR&fields=a,b&sort=COLUMN&order=desc&limit=N&format=csv&cursor=C
-    func dashboardQuery(_ request: HTTPRequest, _ store: SQLiteStore) throws -> HTTPResponse {
+    func dashboardQuery(_ request: HTTPRequest, _ store: Registry) throws -> HTTPResponse {
         let p = try Parameters(request, allowed: ["where", "fields", "sort", "order", "limit", "format", "cursor"])
         let csv = try Self.csvFormat(p)
         guard ["asc", "desc", nil].contains(p.string("order")) else {
@@ -125,7 +125,7 @@ extension API {
 
     /// GET /ui/host?name=HOSTNAME: one host (a query parameter, not a path segment, so that no hostname,
     /// `..` included, can change which page a link reaches).
-    func dashboardHost(_ request: HTTPRequest, _ store: SQLiteStore) throws -> HTTPResponse {
+    func dashboardHost(_ request: HTTPRequest, _ store: Registry) throws -> HTTPResponse {
         let p = try Parameters(request, allowed: ["name"])
         guard let name = p.string("name"), !name.isEmpty else { throw APIError.badParameter("name", "required (a hostname)") }
         guard let detail = try store.hostDetail(hostname: name) else { throw APIError.notFound("no host named \(name.prefix(200))") }
@@ -136,7 +136,7 @@ extension API {
     }
 
     /// GET /ui/changes?since=DATE&until=DATE&where=EXPR&cursor=C: one page of GET /v1/changes, as a page.
-    func dashboardChanges(_ request: HTTPRequest, _ store: SQLiteStore) throws -> HTTPResponse {
+    func dashboardChanges(_ request: HTTPRequest, _ store: Registry) throws -> HTTPResponse {
         let p = try Parameters(request, allowed: ["since", "until", "where", "cursor"])
         let until = try p.time("until") ?? Date()
         let since = try p.time("since") ?? until.addingTimeInterval(-7 * 86_400)

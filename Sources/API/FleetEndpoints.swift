@@ -8,7 +8,7 @@ import Timestamps
 extension API {
     /// GET /v1/kernels: per kernel release (version order), current hosts and how many support each key
     /// capability, with the revision they were counted at.
-    func kernels(_ request: HTTPRequest, _ store: SQLiteStore) throws -> HTTPResponse {
+    func kernels(_ request: HTTPRequest, _ store: Registry) throws -> HTTPResponse {
         let p = try Parameters(request, allowed: ["limit", "cursor"])
         let limit = try p.limit()
         var after: (key: String, release: String)?
@@ -36,7 +36,7 @@ extension API {
     }
 
     /// GET /v1/capabilities: the vocabulary (every name a fact, a query or `fields` may use), by name.
-    func capabilities(_ request: HTTPRequest, _ store: SQLiteStore) throws -> HTTPResponse {
+    func capabilities(_ request: HTTPRequest, _ store: Registry) throws -> HTTPResponse {
         let p = try Parameters(request, allowed: ["limit", "cursor"])
         let limit = try p.limit()
         let after = try PageCursor.decode("n", p.string("cursor"))
@@ -53,7 +53,7 @@ extension API {
     static let vocabularyByName = Vocabulary.byName.values.sorted { $0.name < $1.name }
 
     /// GET /v1/stats: counts over the whole registry.
-    func stats(_ request: HTTPRequest, _ store: SQLiteStore) throws -> HTTPResponse {
+    func stats(_ request: HTTPRequest, _ store: Registry) throws -> HTTPResponse {
         _ = try Parameters(request, allowed: [])
         let s = try store.fleetStats()
         return .json(.object([

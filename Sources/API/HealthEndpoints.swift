@@ -9,7 +9,7 @@ extension API {
         return .json(.object([("status", .string("ok"))]))
     }
 
-    func readyz(_ request: HTTPRequest, _ store: SQLiteStore) throws -> HTTPResponse {
+    func readyz(_ request: HTTPRequest, _ store: Registry) throws -> HTTPResponse {
         _ = try Parameters(request, allowed: [])
         let pending: [String]
         do {

@@ -6,7 +6,7 @@ import Timestamps
 /// GET /v1/hosts/{host}: the current state, and every unit's capabilities with their decoded values and
 /// raw bytes (base64), exactly as reported. Both answers here carry the revision their data was read at.
 extension API {
-    func hostDetail(_ request: HTTPRequest, hostname: String, _ store: SQLiteStore) throws -> HTTPResponse {
+    func hostDetail(_ request: HTTPRequest, hostname: String, _ store: Registry) throws -> HTTPResponse {
         _ = try Parameters(request, allowed: [])
         guard let detail = try store.hostDetail(hostname: hostname) else { throw APIError.notFound("no host named \(hostname.prefix(200))") }
         let s = detail.state
@@ -38,10 +38,10 @@ extension API {
     }
 
     /// GET /v1/hosts/{host}/history: versions oldest first, each with its span and kernel. A page reads a
-    /// bounded span of the history (SQLiteStore.historyPage), so it may hold fewer than `limit` versions
+    /// bounded span of the history (Registry.historyPage), so it may hold fewer than `limit` versions
     /// while `next_cursor` is not null. The cursor holds the next version's start and how far the history
     /// was read; the one-number cursors of earlier releases are refused.
-    func hostHistory(_ request: HTTPRequest, hostname: String, _ store: SQLiteStore) throws -> HTTPResponse {
+    func hostHistory(_ request: HTTPRequest, hostname: String, _ store: Registry) throws -> HTTPResponse {
         let p = try Parameters(request, allowed: ["limit", "cursor"])
         let limit = try p.limit()
         var after: HistoryCursor?

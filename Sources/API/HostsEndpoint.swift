@@ -14,7 +14,7 @@ extension API {
     static let hostsParameters: Set<String> = ["where", "as_of", "as_of_revision", "fields", "limit", "cursor", "fresh_within",
                                                "stale_cursor", "explain", "not_matching_cursor", "totals"]
 
-    func listHosts(_ request: HTTPRequest, _ store: SQLiteStore) throws -> HTTPResponse {
+    func listHosts(_ request: HTTPRequest, _ store: Registry) throws -> HTTPResponse {
         let p = try Parameters(request, allowed: API.hostsParameters)
         let expr = try p.expression("where")
         let asOf = try p.time("as_of")

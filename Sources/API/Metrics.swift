@@ -86,7 +86,7 @@ public final class Metrics: @unchecked Sendable {
                "POST /v1/enroll by outcome: enrolled, or refused (the caller sees 401 for every *_code, 403 for host_mismatch, 400/413 for bad_request).")
         for outcome in Self.enrollmentOutcomes { out += "capreg_enrollments_total{outcome=\"\(outcome)\"} \(enrollments[outcome] ?? 0)\n" }
         family("capreg_write_refusals_unrecorded_total", "counter",
-               "Refused POST /v1/reports requests left out of write_refusals: rate_bound (over \(SQLiteStore.maxRefusalsPerMinute) an identity a minute), store_error.")
+               "Refused POST /v1/reports requests left out of write_refusals: rate_bound (over \(Registry.maxRefusalsPerMinute) an identity a minute), store_error.")
         for reason in ["rate_bound", "store_error"] {
             out += "capreg_write_refusals_unrecorded_total{reason=\"\(reason)\"} \(unrecordedRefusals[reason] ?? 0)\n"
         }

@@ -58,7 +58,7 @@ extension API {
     }
 
     /// One row of write_refusals per refused request, naming its first mismatching report. Past the
-    /// store's per-identity bound (SQLiteStore.maxRefusalsPerMinute) only the metric counts it; a store
+    /// store's per-identity bound (Registry.maxRefusalsPerMinute) only the metric counts it; a store
     /// that cannot write is logged and counted, and the 403 is answered all the same: the refusal must
     /// never depend on its record.
     func recordRefusal(_ refusal: WriteRefusal) {

@@ -1,6 +1,5 @@
 import Decoders
 import Foundation
-import GRDB
 
 /// A capability version as stored: the raw bytes exactly as reported, and the decoded values
 /// (`{"facts":{…},"notes":[…]}`) written by the decoder version that read them.
@@ -31,18 +30,18 @@ enum CapabilitySQL {
         """
 }
 
-extension SQLiteStore {
+extension Registry {
     /// The host's current facts and every open capability version, read in one transaction with the
     /// revision that stamps them; nil for an unknown host.
     public func hostDetail(hostname: String) throws -> HostDetail? {
         try budgetedRead { db in
             guard let (id, state) = try currentState(db, hostname: hostname) else { return nil }
-            let capabilities = try Row.fetchAll(db.cachedStatement(sql: CapabilitySQL.currentOfHost), arguments: [id, StoreTime.openEnd]).map { row in
+            let capabilities = try db.rows(CapabilitySQL.currentOfHost, [id, StoreTime.openEnd]).map { row in
                 StoredCapability(unit: row[0], capability: row[1], version: row[2], kernelRelease: row[3],
                                  raw: [UInt8]((row[4] as Data?) ?? Data()), decoderVersion: row[5], decodedJSON: row[6],
                                  validFrom: StoreTime.date(row[7]))
             }
-            return HostDetail(revision: try SQLiteStore.revision(db), state: state, capabilities: capabilities)
+            return HostDetail(revision: try Registry.revision(db), state: state, capabilities: capabilities)
         }
     }
 }

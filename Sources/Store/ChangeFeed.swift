@@ -1,6 +1,5 @@
 import Decoders
 import Foundation
-import GRDB
 
 /// One host of the change feed, with its labels at the window's end (those of its report in force then).
 public struct ChangedHost: Sendable, Hashable {
@@ -18,7 +17,7 @@ public struct ChangePage: Sendable, Hashable {
     public var nextAfter: String?
 }
 
-extension SQLiteStore {
+extension Registry {
     /// The change feed as `changesPage` computes it (facts and kernel, same candidates, same diff), for
     /// hosts after `after` in hostname order: at most `limit` changed hosts, and at most `scanBudget`
     /// candidate hosts examined (a candidate may turn out unchanged), and about `maxBytes` of JSON (the
@@ -30,10 +29,10 @@ extension SQLiteStore {
         let t1 = StoreTime.ms(from), t2 = StoreTime.ms(to)
         return try budgetedRead { db in
             // Even an empty page is read in a transaction, so that it carries a real revision.
-            var page = ChangePage(revision: try SQLiteStore.revision(db))
+            var page = ChangePage(revision: try Registry.revision(db))
             guard t1 < t2, limit > 0 else { return page }
             let sql = FleetPageSQL.changedHosts(names: nil, kernel: true)
-            let candidates = try Row.fetchAll(db.cachedStatement(sql: sql), arguments: [after ?? "", t1, t2, scanBudget + 1])
+            let candidates = try db.rows(sql, [after ?? "", t1, t2, scanBudget + 1])
             var bytes = 0
             for (i, row) in candidates.enumerated() {
                 // At the row or scan bound, or once the page's JSON passes maxPageBytes, the next page goes on from here.
@@ -42,11 +41,11 @@ extension SQLiteStore {
                     return page
                 }
                 let id: Int64 = row[0], hostname: String = row[1]
-                guard let change = try SQLiteStore.change(db, host: id, hostname: hostname, t1: t1, t2: t2, names: nil, kernel: true),
-                      let state = try SQLiteStore.snapshot(db, host: id, hostname: hostname, at: t2) else { continue }
+                guard let change = try Registry.change(db, host: id, hostname: hostname, t1: t1, t2: t2, names: nil, kernel: true),
+                      let state = try Registry.snapshot(db, host: id, hostname: hostname, at: t2) else { continue }
                 let labels = try labels(db, host: id, at: t2)
                 guard keep(state, labels) else { continue }
-                let source = try SQLiteStore.reportAsOf(db, host: id, at: t2)?.source
+                let source = try Registry.reportAsOf(db, host: id, at: t2)?.source
                 let host = ChangedHost(change: change, labels: labels, source: source)
                 page.hosts.append(host)
                 bytes += host.jsonBytes

@@ -1,28 +1,27 @@
 import Foundation
-import GRDB
 import Timestamps
 
 /// Credentials in the registry (migrations/0009): issue, list, revoke, rotate, and the server's lookup.
 /// Enrollment codes, which become credentials, are in EnrollmentStore.swift.
 /// Every change writes a credential_events row in the same transaction.
-extension SQLiteStore {
+extension Registry {
     /// Makes a credential; its secret is returned here and never again (only its digest is stored).
     public func issueCredential(role: Role, binding: HostBinding?, expiresIn seconds: Int64?, at now: Date = Date()) throws -> IssuedCredential {
-        try pool.write { db in try Self.issue(db, role: role, binding: binding, expiresIn: seconds, rotatedFrom: nil, at: now) }
+        try database.write { db in try Self.issue(db, role: role, binding: binding, expiresIn: seconds, rotatedFrom: nil, at: now) }
     }
 
     /// Every credential, oldest first; no secret is stored, so none can be listed.
     public func credentials() throws -> [Credential] {
-        try pool.read { db in try Row.fetchAll(db, sql: "SELECT \(Self.credentialColumns) FROM credentials ORDER BY created_at, id").map(Self.credential) }
+        try database.read { db in try db.rows("SELECT \(Self.credentialColumns) FROM credentials ORDER BY created_at, id").map(Self.credential) }
     }
 
     /// True when any credential or enrollment code was ever issued: the server then requires tokens even
     /// without a --tokens file (a registry that expects hosts to enroll is not an open one). A schema from
     /// before migration 0009 or 0011 (tests open stores with fewer migrations) holds none.
     public func hasCredentials() throws -> Bool {
-        try pool.read { db in
+        try database.read { db in
             for table in ["credentials", "enrollment_codes"] where try db.tableExists(table) {
-                if try Bool.fetchOne(db, sql: "SELECT EXISTS (SELECT 1 FROM \(table))") ?? false { return true }
+                if try db.value("SELECT EXISTS (SELECT 1 FROM \(table))") ?? false { return true }
             }
             return false
         }
@@ -31,10 +30,10 @@ extension SQLiteStore {
     /// Revokes `id` at `now`; returns the credential and whether this call revoked it (false: it already was,
     /// and nothing was written).
     public func revokeCredential(id: String, at now: Date = Date()) throws -> (credential: Credential, revokedNow: Bool) {
-        try pool.write { db in
+        try database.write { db in
             let found = try Self.credential(db, id: id)
             if found.revokedAt != nil { return (found, false) }
-            try db.execute(sql: "UPDATE credentials SET revoked_at = ? WHERE id = ?", arguments: [StoreTime.ms(now), id])
+            try db.execute("UPDATE credentials SET revoked_at = ? WHERE id = ?", [StoreTime.ms(now), id])
             try Self.record(db, id, "revoke", at: now, "revoked")
             return (try Self.credential(db, id: id), true)
         }
@@ -45,12 +44,12 @@ extension SQLiteStore {
     /// collector can be given the new secret without a gap. Returns the old credential as it now stands and the new one.
     public func rotateCredential(id: String, overlap: Int64, expiresIn seconds: Int64?, at now: Date = Date()) throws
         -> (old: Credential, new: IssuedCredential) {
-        try pool.write { db in
+        try database.write { db in
             let old = try Self.credential(db, id: id)
             let state = old.state(at: now)
             guard state == "active" else { throw CredentialError.inactive(id: id, state: state) }
             let until = min(StoreTime.ms(now) + overlap * 1000, old.expiresAt.map(StoreTime.ms) ?? Int64.max)
-            try db.execute(sql: "UPDATE credentials SET expires_at = ? WHERE id = ?", arguments: [until, id])
+            try db.execute("UPDATE credentials SET expires_at = ? WHERE id = ?", [until, id])
             let new = try Self.issue(db, role: old.role, binding: old.binding, expiresIn: seconds, rotatedFrom: id, at: now)
             try Self.record(db, id, "rotate", at: now,
                             "replaced by \(new.credential.id); valid until \(Self.text(StoreTime.date(until))) (overlap)")
@@ -63,8 +62,8 @@ extension SQLiteStore {
     public func credential(presenting token: String, at now: Date = Date()) throws -> Credential? {
         guard let id = CredentialToken.id(in: token) else { return nil }
         let presented = CredentialToken.digest(token)
-        return try pool.read { db in
-            guard let row = try Row.fetchOne(db, sql: "SELECT \(Self.credentialColumns), digest FROM credentials WHERE id = ?", arguments: [id]),
+        return try database.read { db in
+            guard let row = try db.row("SELECT \(Self.credentialColumns), digest FROM credentials WHERE id = ?", [id]),
                   CredentialToken.sameDigest(row["digest"], presented) else { return nil }
             let found = Self.credential(row)
             return found.state(at: now) == "active" ? found : nil
@@ -73,11 +72,11 @@ extension SQLiteStore {
 
     /// Credential events, oldest first: of one credential or enrollment code, or all when `id` is nil.
     public func credentialEvents(id: String? = nil) throws -> [CredentialEvent] {
-        try pool.read { db in
-            try Row.fetchAll(db, sql: """
+        try database.read { db in
+            try db.rows("""
                 SELECT credential, enrollment_code, kind, at, detail FROM credential_events
                 WHERE ?1 IS NULL OR credential = ?1 OR enrollment_code = ?1 ORDER BY id
-                """, arguments: [id]).map {
+                """, [id]).map {
                 CredentialEvent(credential: $0[0], enrollmentCode: $0[1], kind: $0[2], at: StoreTime.date($0[3]), detail: $0[4])
             }
         }
@@ -86,7 +85,7 @@ extension SQLiteStore {
     private static let credentialColumns = "id, role, hostname, machine_id, host_pattern, created_at, expires_at, revoked_at, rotated_from"
 
     /// Inserts a credential and its birth event: `issue`, or `enroll` naming the code it was redeemed from.
-    static func issue(_ db: Database, role: Role, binding: HostBinding?, expiresIn seconds: Int64?, rotatedFrom: String?,
+    static func issue(_ db: any SQLConnection, role: Role, binding: HostBinding?, expiresIn seconds: Int64?, rotatedFrom: String?,
                       enrolledWith code: String? = nil, at now: Date) throws -> IssuedCredential {
         let binding = role == .collector ? binding : nil
         if role == .collector, let problem = binding?.problem ?? (binding == nil ? HostBinding(hostname: nil, machineId: nil).problem : nil) {
@@ -94,10 +93,10 @@ extension SQLiteStore {
         }
         let (id, token) = CredentialToken.make()
         let created = StoreTime.ms(now)
-        try db.execute(sql: """
+        try db.execute("""
             INSERT INTO credentials (id, role, hostname, machine_id, host_pattern, digest, created_at, expires_at, rotated_from)
             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
-            """, arguments: [id, role.rawValue, binding?.hostname, binding?.machineId, binding?.isPattern ?? false,
+            """, [id, role.rawValue, binding?.hostname, binding?.machineId, binding?.isPattern ?? false,
                              CredentialToken.digest(token), created, seconds.map { created + $0 * 1000 }, rotatedFrom])
         let credential = try Self.credential(db, id: id)
         var detail = "role \(role.rawValue)" + (binding.map { ", \($0.description)" } ?? "")
@@ -109,20 +108,20 @@ extension SQLiteStore {
     }
 
     /// Appends an event about credential `id` and/or enrollment code `enrollmentCode`.
-    static func record(_ db: Database, _ id: String?, _ kind: String, enrollmentCode: String? = nil, at now: Date, _ detail: String) throws {
-        try db.execute(sql: "INSERT INTO credential_events (credential, enrollment_code, kind, at, detail) VALUES (?, ?, ?, ?, ?)",
-                       arguments: [id, enrollmentCode, kind, StoreTime.ms(now), detail])
+    static func record(_ db: any SQLConnection, _ id: String?, _ kind: String, enrollmentCode: String? = nil, at now: Date, _ detail: String) throws {
+        try db.execute("INSERT INTO credential_events (credential, enrollment_code, kind, at, detail) VALUES (?, ?, ?, ?, ?)",
+                       [id, enrollmentCode, kind, StoreTime.ms(now), detail])
     }
 
-    private static func credential(_ db: Database, id: String) throws -> Credential {
+    private static func credential(_ db: any SQLConnection, id: String) throws -> Credential {
         guard StoreText.bindable(id),
-              let row = try Row.fetchOne(db, sql: "SELECT \(credentialColumns) FROM credentials WHERE id = ?", arguments: [id]) else {
+              let row = try db.row("SELECT \(credentialColumns) FROM credentials WHERE id = ?", [id]) else {
             throw CredentialError.unknown(id)
         }
         return credential(row)
     }
 
-    private static func credential(_ row: Row) -> Credential {
+    private static func credential(_ row: SQLRow) -> Credential {
         let hostname: String? = row["hostname"], machineId: String? = row["machine_id"]
         let binding = hostname == nil && machineId == nil ? nil : HostBinding(hostname: hostname, machineId: machineId, isPattern: row["host_pattern"])
         return Credential(id: row["id"], role: Role(rawValue: row["role"])!, binding: binding, createdAt: StoreTime.date(row["created_at"]),

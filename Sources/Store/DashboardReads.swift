@@ -1,5 +1,4 @@
 import Foundation
-import GRDB
 
 /// A host that has not reported since a cutoff.
 public struct StaleHost: Sendable, Hashable {
@@ -10,12 +9,12 @@ public struct StaleHost: Sendable, Hashable {
 
 /// The dashboard's fleet-wide counts, each one statement over `hosts` (or `current_facts` by its name
 /// index), so the overview costs a few scans of the hosts table whatever the history holds.
-extension SQLiteStore {
+extension Registry {
     /// Current hosts per (vendor, first-level format); nil where the host has no such fact.
     public func vendorFormatCounts() throws -> [(vendor: String?, format: String?, hosts: Int)] {
         try budgetedRead { db in
             let sql = "SELECT cur_vendor, cur_first_level_format, count(*) FROM hosts GROUP BY 1, 2 ORDER BY 1, 2"
-            return try Row.fetchAll(db, sql: sql).map { ($0[0], $0[1], $0[2]) }
+            return try db.rows(sql).map { ($0[0], $0[1], $0[2]) }
         }
     }
 
@@ -23,9 +22,9 @@ extension SQLiteStore {
     public func staleHosts(seenBefore cutoff: Date, limit: Int) throws -> (total: Int, hosts: [StaleHost]) {
         let t = StoreTime.ms(cutoff)
         return try budgetedRead { db in
-            let total = try Int.fetchOne(db, sql: "SELECT count(*) FROM hosts WHERE last_seen < ?", arguments: [t]) ?? 0
+            let total = try db.value("SELECT count(*) FROM hosts WHERE last_seen < ?", [t], as: Int.self) ?? 0
             let sql = "SELECT hostname, last_seen, kernel_release FROM hosts WHERE last_seen < ? ORDER BY last_seen, hostname LIMIT ?"
-            let hosts = try Row.fetchAll(db, sql: sql, arguments: [t, max(0, limit)]).map {
+            let hosts = try db.rows(sql, [t, max(0, limit)]).map {
                 StaleHost(hostname: $0[0], lastSeen: StoreTime.date($0[1]), kernelRelease: $0[2])
             }
             return (total, hosts)
@@ -43,7 +42,7 @@ extension SQLiteStore {
                 GROUP BY 1, 2
                 """
             var out: [String: [String: Int]] = [:]
-            for row in try Row.fetchAll(db, sql: sql, arguments: StatementArguments(names)) {
+            for row in try db.rows(sql, (names)) {
                 out[row[0] as String, default: [:]][row[1] as String] = row[2]
             }
             return out

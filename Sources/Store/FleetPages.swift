@@ -1,6 +1,5 @@
 import Decoders
 import Foundation
-import GRDB
 
 /// One page of a fleet-wide answer, in hostname order.
 public struct FleetPage<Item: Sendable & Hashable>: Sendable, Hashable {
@@ -39,16 +38,16 @@ enum FleetPageSQL {
     }
 }
 
-extension SQLiteStore {
+extension Registry {
     /// Facts as they were at `time` for at most `limit` hosts after `after` (hosts not yet known then are
     /// skipped); `names` keeps only those facts.
     public func factsAsOfPage(_ time: Date, after: String? = nil, limit: Int, names: Set<String>? = nil) throws -> FleetPage<HostSnapshot> {
         let t = StoreTime.ms(time)
         return try budgetedRead { db in
-            let rows = try Row.fetchAll(db.cachedStatement(sql: FleetPageSQL.hostsKnownAt), arguments: [after ?? "", t, max(0, limit) + 1])
+            let rows = try db.rows(FleetPageSQL.hostsKnownAt, [after ?? "", t, max(0, limit) + 1])
             var page = FleetPage<HostSnapshot>()
             for row in rows.prefix(limit) {
-                guard var snapshot = try SQLiteStore.snapshot(db, host: row[0], hostname: row[1], at: t) else { continue }
+                guard var snapshot = try Registry.snapshot(db, host: row[0], hostname: row[1], at: t) else { continue }
                 if let names { snapshot.facts.removeAll { !names.contains($0.name) } }
                 page.items.append(snapshot)
             }
@@ -61,11 +60,11 @@ extension SQLiteStore {
     /// hosts after `after`. `names` compares only those facts, and the kernel only when it holds "kernel".
     public func changesPage(from: Date, to: Date, after: String? = nil, limit: Int, names: Set<String>? = nil) throws -> FleetPage<HostChange> {
         try budgetedRead { db in
-            try SQLiteStore.changesPage(db, t1: StoreTime.ms(from), t2: StoreTime.ms(to), after: after, limit: limit, names: names)
+            try Registry.changesPage(db, t1: StoreTime.ms(from), t2: StoreTime.ms(to), after: after, limit: limit, names: names)
         }
     }
 
-    static func changesPage(_ db: Database, t1: Int64, t2: Int64, after: String?, limit: Int, names: Set<String>?) throws -> FleetPage<HostChange> {
+    static func changesPage(_ db: any SQLConnection, t1: Int64, t2: Int64, after: String?, limit: Int, names: Set<String>?) throws -> FleetPage<HostChange> {
         var page = FleetPage<HostChange>()
         guard t1 < t2, limit > 0 else { return page }
         let factNames = names.map { $0.subtracting(["kernel"]).sorted() }
@@ -75,8 +74,8 @@ extension SQLiteStore {
         // Candidates may turn out unchanged (a value that went and came back): fetch until the page fills.
         while true {
             let batch = limit - page.items.count + 1
-            let arguments = StatementArguments([cursor, t1, t2, batch] as [DatabaseValueConvertible] + (factNames ?? []))
-            let candidates = try Row.fetchAll(db.cachedStatement(sql: sql), arguments: arguments)
+            let arguments = ([cursor, t1, t2, batch] as [any SQLBindable] + (factNames ?? []))
+            let candidates = try db.rows(sql, arguments)
             for row in candidates {
                 if page.items.count == limit {
                     page.nextAfter = cursor  // the last host examined
@@ -93,7 +92,7 @@ extension SQLiteStore {
     }
 
     /// The host's net change between T1 and T2, nil when nothing (compared) differs.
-    static func change(_ db: Database, host: Int64, hostname: String, t1: Int64, t2: Int64, names: Set<String>?,
+    static func change(_ db: any SQLConnection, host: Int64, hostname: String, t1: Int64, t2: Int64, names: Set<String>?,
                        kernel: Bool) throws -> HostChange? {
         let before = try snapshot(db, host: host, hostname: hostname, at: t1)
         let after = try snapshot(db, host: host, hostname: hostname, at: t2)

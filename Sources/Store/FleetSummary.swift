@@ -1,5 +1,4 @@
 import Foundation
-import GRDB
 
 /// Current hosts on one kernel release, and how many of them support each key capability (from the
 /// current-state columns of `hosts`).
@@ -38,7 +37,7 @@ public struct FleetStats: Sendable, Hashable {
     public var newestReport: Date?
 }
 
-extension SQLiteStore {
+extension Registry {
     /// Kernel releases in version order (kernel_key, then the text), a page at a time after `after`
     /// (the previous page's last (key, release)), stamped with the revision of the same read.
     public func kernelSummaries(after: (key: String, release: String)?, limit: Int) throws -> KernelSummaryPage {
@@ -51,7 +50,7 @@ extension SQLiteStore {
                 GROUP BY kernel_key, kernel_release ORDER BY kernel_key, kernel_release LIMIT ?
                 """
             let key = after?.key ?? "", release = after?.release ?? ""
-            let found = try Row.fetchAll(db, sql: sql, arguments: [key, key, release, limit])
+            let found = try db.rows(sql, [key, key, release, limit])
             let rows: [(key: String, summary: KernelSummary)] = try found.map { row in
                 let k: String = row[0], r: String = row[1]
                 let formats = try counts(db, column: "cur_first_level_format", key: k, release: r)
@@ -59,31 +58,31 @@ extension SQLiteStore {
                 return (k, KernelSummary(release: r, hosts: row[2], nesting: row[3], pasidBind: row[4],
                                          firstLevelFormats: formats, vendors: vendors))
             }
-            return KernelSummaryPage(revision: try SQLiteStore.revision(db), rows: rows)
+            return KernelSummaryPage(revision: try Registry.revision(db), rows: rows)
         }
     }
 
     /// `column` is one of two fixed names above, never caller text.
-    private func counts(_ db: Database, column: String, key: String, release: String) throws -> [String: Int] {
+    private func counts(_ db: any SQLConnection, column: String, key: String, release: String) throws -> [String: Int] {
         let sql = "SELECT \(column), count(*) FROM hosts WHERE kernel_key = ? AND kernel_release = ? AND \(column) IS NOT NULL GROUP BY 1"
         var out: [String: Int] = [:]
-        for row in try Row.fetchAll(db.cachedStatement(sql: sql), arguments: [key, release]) { out[row[0]] = row[1] }
+        for row in try db.rows(sql, [key, release]) { out[row[0]] = row[1] }
         return out
     }
 
     public func fleetStats() throws -> FleetStats {
         try budgetedRead { db in
-            func count(_ sql: String) throws -> Int { try Int.fetchOne(db, sql: sql) ?? 0 }
+            func count(_ sql: String) throws -> Int { try db.value(sql, as: Int.self) ?? 0 }
             func grouped(_ column: String) throws -> [String: Int] {
                 var out: [String: Int] = [:]
-                for row in try Row.fetchAll(db, sql: "SELECT \(column), count(*) FROM hosts WHERE \(column) IS NOT NULL GROUP BY 1") {
+                for row in try db.rows("SELECT \(column), count(*) FROM hosts WHERE \(column) IS NOT NULL GROUP BY 1") {
                     out[row[0]] = row[1]
                 }
                 return out
             }
-            let times = try Row.fetchOne(db, sql: "SELECT min(first_seen), max(last_seen) FROM hosts")
+            let times = try db.row("SELECT min(first_seen), max(last_seen) FROM hosts")
             return FleetStats(
-                revision: try SQLiteStore.revision(db),
+                revision: try Registry.revision(db),
                 hosts: try count("SELECT count(*) FROM hosts"),
                 reports: try count("SELECT count(*) FROM reports"),
                 capabilityVersions: try count("SELECT count(*) FROM capability_versions"),
@@ -100,15 +99,10 @@ extension SQLiteStore {
     /// For readiness probes: the migrations this binary carries that the database has not applied
     /// (empty when current). Throws when the database cannot be read.
     public func pendingMigrations() throws -> [String] {
-        let applied = try budgetedRead { db in Set(try String.fetchAll(db, sql: "SELECT name FROM \(Migrator.checksumTable)")) }
-        return Migration.sqlite.map(\.name).filter { !applied.contains($0) }
+        let applied = try budgetedRead { db in Set(try db.values("SELECT name FROM schema_migrations", as: String.self)) }
+        return Migration.of(dialect).map(\.name).filter { !applied.contains($0) }
     }
 
-    /// Bytes on disk: the database file plus its WAL.
-    public func databaseBytes() -> Int64 {
-        [config.path, config.path + "-wal"].reduce(0) { sum, path in
-            let size = (try? FileManager.default.attributesOfItem(atPath: path)[.size] as? NSNumber)?.int64Value ?? 0
-            return sum + size
-        }
-    }
+    /// Bytes the database takes (SQLite: the file plus its WAL).
+    public func databaseBytes() -> Int64 { database.storedBytes() }
 }

@@ -1,6 +1,5 @@
 import Decoders
 import Foundation
-import GRDB
 
 /// Where the next page of a host's history starts: the version it begins with (not shown yet), and the
 /// time up to which every boundary after that version's start is known to change nothing. Two numbers,
@@ -70,14 +69,14 @@ enum HistoryPages {
         var kernel: String?
     }
 
-    static func page(_ db: Database, host: Int64, after cursor: HistoryCursor?, limit: Int) throws -> HistoryPage {
+    static func page(_ db: any SQLConnection, host: Int64, after cursor: HistoryCursor?, limit: Int) throws -> HistoryPage {
         precondition(limit >= 1, "a page holds at least one version")
-        let revision = try SQLiteStore.revision(db)
+        let revision = try Registry.revision(db)
         let scanned = cursor?.scannedTo ?? Int64.min
         let n = endsToRead(limit: limit)
         var ends: [Int64] = []
         for sql in [HistorySQL.factEnds, HistorySQL.capabilityEnds] {
-            ends += try Int64.fetchAll(db.cachedStatement(sql: sql), arguments: [host, scanned, StoreTime.openEnd, n])
+            ends += try db.values(sql, [host, scanned, StoreTime.openEnd, n], as: Int64.self)
         }
         ends = Array(Set(ends).sorted().prefix(n))
         // Fewer ends than asked for: the span reaches the end of the history.
@@ -86,13 +85,12 @@ enum HistoryPages {
 
         var rows: [FactRow] = []
         var boundaries = Set(ends)
-        for r in try Row.fetchAll(db.cachedStatement(sql: HistorySQL.factsInSpan), arguments: [host, scanned, spanEnd]) {
-            let row = FactRow(fact: SQLiteStore.fact(r), from: r[4], to: r[5])
+        for r in try db.rows(HistorySQL.factsInSpan, [host, scanned, spanEnd]) {
+            let row = FactRow(fact: Registry.fact(r), from: r[4], to: r[5])
             if row.from > scanned { boundaries.insert(row.from) }
             rows.append(row)
         }
-        boundaries.formUnion(try Int64.fetchAll(db.cachedStatement(sql: HistorySQL.capabilityStarts),
-                                                arguments: [host, scanned, scanned, spanEnd]))
+        boundaries.formUnion(try db.values(HistorySQL.capabilityStarts, [host, scanned, scanned, spanEnd], as: Int64.self))
 
         // The sweep: rows join when the sweep reaches their start and leave at their end.
         rows.sort { $0.from < $1.from }
@@ -105,7 +103,7 @@ enum HistoryPages {
                 joined += 1
             }
             alive.removeAll { $0.to <= t }
-            let report = try SQLiteStore.reportAsOf(db, host: host, at: t)
+            let report = try Registry.reportAsOf(db, host: host, at: t)
             return (State(facts: alive.map(\.fact).sorted { $0.name < $1.name }, kernel: report?.kernel), report?.source)
         }
 
@@ -113,7 +111,7 @@ enum HistoryPages {
         // Its source is the report in force at its start, not at the boundary the sweep is at.
         var pending: (start: Int64, state: State, source: ReportSource?)?
         if let cursor {
-            pending = (cursor.versionStart, try state(at: scanned).0, try SQLiteStore.reportAsOf(db, host: host, at: cursor.versionStart)?.source)
+            pending = (cursor.versionStart, try state(at: scanned).0, try Registry.reportAsOf(db, host: host, at: cursor.versionStart)?.source)
         }
         var versions: [HostVersion] = []
         for b in boundaries.sorted() {
@@ -139,12 +137,12 @@ enum HistoryPages {
     }
 }
 
-extension SQLiteStore {
+extension Registry {
     /// One page of `history(hostname:)`: at most `limit` versions after `cursor` (nil: from the first),
     /// reading only the rows of the page's span. nil for an unknown host.
     public func historyPage(hostname: String, after cursor: HistoryCursor?, limit: Int) throws -> HistoryPage? {
         try budgetedRead { db in
-            guard StoreText.bindable(hostname), let id = try Int64.fetchOne(db, sql: "SELECT id FROM hosts WHERE hostname = ?", arguments: [hostname]) else { return nil }
+            guard StoreText.bindable(hostname), let id = try db.value("SELECT id FROM hosts WHERE hostname = ?", [hostname], as: Int64.self) else { return nil }
             var page = try HistoryPages.page(db, host: id, after: cursor, limit: limit)
             page.retractions = try Self.retractions(db, hostname: hostname)
             return page
@@ -154,7 +152,7 @@ extension SQLiteStore {
     /// Every page of `historyPage`, read in one transaction.
     public func history(hostname: String) throws -> [HostVersion] {
         try budgetedRead { db in
-            guard StoreText.bindable(hostname), let id = try Int64.fetchOne(db, sql: "SELECT id FROM hosts WHERE hostname = ?", arguments: [hostname]) else { return [] }
+            guard StoreText.bindable(hostname), let id = try db.value("SELECT id FROM hosts WHERE hostname = ?", [hostname], as: Int64.self) else { return [] }
             var versions: [HostVersion] = []
             var cursor: HistoryCursor?
             repeat {

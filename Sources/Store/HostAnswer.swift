@@ -1,5 +1,4 @@
 import Foundation
-import GRDB
 import Query
 
 /// The state a question is asked against: now, as of a time, or as of a registry revision.
@@ -75,14 +74,14 @@ public enum HostAnswerError: Error, Hashable, Sendable, CustomStringConvertible 
     }
 }
 
-extension SQLiteStore {
+extension Registry {
     /// Answers a request in one read transaction, so every list and count sees the same revision.
     public func answer(_ request: HostQueryRequest, now: Date = Date()) throws -> HostAnswer {
         guard (1...HostQueryLimits.max).contains(request.limit) else { throw HostQueryError.badLimit(request.limit) }
         let cursors = try (request.cursor.map(HostCursor.decode), request.staleCursor.map(HostCursor.decode),
                            request.notMatchingCursor.map(HostCursor.decode))
         return try budgetedRead { db in
-            let newest = try SQLiteStore.revision(db)
+            let newest = try Registry.revision(db)
             let mode: HostQuerySQL.Mode
             let reference: Date
             let revision: Int64
@@ -92,18 +91,18 @@ extension SQLiteStore {
             case .time(let t):
                 (mode, reference, revision) = (.asOf(StoreTime.ms(t)), t, newest)
             case .revision(let n):
-                guard n >= 1, n <= newest, let written = try SQLiteStore.revisionTime(db, n)
+                guard n >= 1, n <= newest, let written = try Registry.revisionTime(db, n)
                 else { throw HostAnswerError.noSuchRevision(requested: n, newest: newest) }
                 (mode, reference, revision) = (.revision(n), StoreTime.date(written), n)
             }
             let since = request.freshWithin.map { StoreTime.ms(reference.addingTimeInterval(-$0)) }
 
             func count(_ expr: QueryExpr?, _ filter: HostQuerySQL.Filter) throws -> Int {
-                try SQLiteStore.count(db, expr, mode: mode, filter: filter)
+                try Registry.count(db, expr, mode: mode, filter: filter)
             }
             /// A page, and its list's total when asked for (or free: a first page that holds everything).
             func list(_ filter: HostQuerySQL.Filter, after: String?, fields: Set<String>?, counted: Bool) throws -> (HostPage, Int?) {
-                let page = try SQLiteStore.page(db, request.expr, mode: mode, filter: filter, after: after, limit: request.limit, fields: fields,
+                let page = try Registry.page(db, request.expr, mode: mode, filter: filter, after: after, limit: request.limit, fields: fields,
                                                 maxBytes: request.maxPageBytes)
                 if after == nil && page.nextCursor == nil { return (page, page.hosts.count) }
                 return (page, counted ? try count(request.expr, filter) : nil)
@@ -130,12 +129,12 @@ extension SQLiteStore {
         }
     }
 
-    static func page(_ db: Database, _ expr: QueryExpr?, mode: HostQuerySQL.Mode, filter: HostQuerySQL.Filter, after: String?, limit: Int,
+    static func page(_ db: any SQLConnection, _ expr: QueryExpr?, mode: HostQuerySQL.Mode, filter: HostQuerySQL.Filter, after: String?, limit: Int,
                      fields: Set<String>?, maxBytes: Int = HostQueryLimits.maxPageBytes) throws -> HostPage {
         // One row more than asked tells whether another page exists.
         let compiled = HostQuerySQL.select(expr, mode: mode, after: after, limit: limit + 1, filter: filter)
         var rows: [HostPageReads.PageRow] = []
-        try ColumnReader.forEachRow(db, sql: compiled.sql, arguments: StatementArguments(compiled.arguments)) { r in
+        try db.forEachRow(compiled.sql, (compiled.arguments)) { r in
             rows.append((r.int64(0), r.text(1)))
         }
         var more = rows.count > limit
@@ -154,8 +153,8 @@ extension SQLiteStore {
         return HostPage(hosts: hosts, nextCursor: more ? hosts.last.map { HostCursor.encode(after: $0.hostname) } : nil)
     }
 
-    static func count(_ db: Database, _ expr: QueryExpr?, mode: HostQuerySQL.Mode, filter: HostQuerySQL.Filter) throws -> Int {
+    static func count(_ db: any SQLConnection, _ expr: QueryExpr?, mode: HostQuerySQL.Mode, filter: HostQuerySQL.Filter) throws -> Int {
         let compiled = HostQuerySQL.count(expr, mode: mode, filter: filter)
-        return try Int.fetchOne(db, sql: compiled.sql, arguments: StatementArguments(compiled.arguments)) ?? 0
+        return try db.value(compiled.sql, compiled.arguments, as: Int.self) ?? 0
     }
 }

@@ -1,5 +1,4 @@
 import Decoders
-import GRDB
 
 /// A query page's kernels, report times, facts and labels: one statement each for the whole page (not
 /// one per host), read with ColumnReader. Whole current hosts take their facts from host_facts_json.
@@ -8,10 +7,10 @@ import GRDB
 enum HostPageReads {
     typealias PageRow = (id: Int64, hostname: String)
 
-    static func hosts(_ db: Database, _ page: [PageRow], mode: HostQuerySQL.Mode, fields: Set<String>?) throws -> [QueriedHost] {
+    static func hosts(_ db: any SQLConnection, _ page: [PageRow], mode: HostQuerySQL.Mode, fields: Set<String>?) throws -> [QueriedHost] {
         guard !page.isEmpty else { return [] }
         let ids = padded(page.map(\.id))
-        let idList = StatementArguments(ids)
+        let idList = (ids)
 
         // Now, without fields=: each host's encoded current facts come with its kernel (host_facts_json).
         let whole = mode == .now && fields == nil
@@ -20,13 +19,12 @@ enum HostPageReads {
         reports.reserveCapacity(page.count)
         switch mode {
         case .now:
-            try ColumnReader.forEachRow(db, sql: reportsNow(ids.count, withFacts: whole), arguments: idList) { r in
+            try db.forEachRow(reportsNow(ids.count, withFacts: whole), idList) { r in
                 reports[r.int64(0)] = (r.optionalText(1), r.int64(2), whole ? r.text(3) : nil)
             }
         case .asOf(let bound), .revision(let bound):
             let byRevision = if case .revision = mode { true } else { false }
-            try ColumnReader.forEachRow(db, sql: reportsInForce(ids.count, byRevision: byRevision),
-                                             arguments: (byRevision ? [bound, bound] : [bound]) + idList) { r in
+            try db.forEachRow(reportsInForce(ids.count, byRevision: byRevision), (byRevision ? [bound, bound] : [bound]) + idList) { r in
                 reports[r.int64(0)] = (r.optionalText(1), r.int64(2), nil)
                 if let set = r.optionalInt64(3) { labelSets[r.int64(0)] = set }
             }
@@ -34,14 +32,14 @@ enum HostPageReads {
 
         var labels: [Int64: [String: String]] = [:]
         if mode == .now {
-            try ColumnReader.forEachRow(db, sql: labelsOf(ids.count), arguments: idList) { r in
+            try db.forEachRow(labelsOf(ids.count), idList) { r in
                 labels[r.int64(0), default: [:]][r.text(1)] = r.text(2)
             }
         } else if !labelSets.isEmpty {
             // The labels each host's report in force gave (migrations/0007).
             let sets = padded(Array(Set(labelSets.values)).sorted())
             var entries: [Int64: [String: String]] = [:]
-            try ColumnReader.forEachRow(db, sql: labelSetEntries(sets.count), arguments: StatementArguments(sets)) { r in
+            try db.forEachRow(labelSetEntries(sets.count), (sets)) { r in
                 entries[r.int64(0), default: [:]][r.text(1)] = r.text(2)
             }
             for (host, set) in labelSets { labels[host] = entries[set] ?? [:] }
@@ -53,8 +51,7 @@ enum HostPageReads {
         // fields= naming no facts (only hostname, kernel or labels) reads none.
         if !whole && names?.isEmpty != true {
             if mode == .now {
-                try ColumnReader.forEachRow(db, sql: factsOf(ids.count, from: .current, names: names?.count),
-                                            arguments: idList + StatementArguments(names ?? [])) { r in
+                try db.forEachRow(factsOf(ids.count, from: .current, names: names?.count), idList + (names ?? [])) { r in
                     facts[r.int64(0), default: []].append(Fact(r.text(1), value(r)))
                 }
             } else {
@@ -62,16 +59,15 @@ enum HostPageReads {
                 // from the copy a later redecode saved, if one did (HostQuerySQL.factExists).
                 var saved: [Int64: Int64] = [:]
                 if case .revision(let n) = mode {
-                    try ColumnReader.forEachRow(db, sql: savedFactsOf(ids.count), arguments: [n] + idList) { r in
+                    try db.forEachRow(savedFactsOf(ids.count), [n] + idList) { r in
                         saved[r.int64(0)] = r.int64(1)
                     }
                 }
                 let sql = factsOf(1, from: .intervals, names: names?.count)
                 let savedSQL = factsOf(1, from: .saved, names: names?.count)
                 for (id, report) in reports {
-                    let arguments: StatementArguments = [id, report.at, report.at] + StatementArguments(names ?? [])
-                    try ColumnReader.forEachRow(db, sql: saved[id] == nil ? sql : savedSQL,
-                                                arguments: saved[id].map { [$0] + arguments } ?? arguments) { r in
+                    let arguments: [any SQLBindable] = [id, report.at, report.at] + (names ?? [])
+                    try db.forEachRow(saved[id] == nil ? sql : savedSQL, saved[id].map { [$0] + arguments } ?? arguments) { r in
                         facts[r.int64(0), default: []].append(Fact(r.text(1), value(r)))
                     }
                 }
@@ -86,7 +82,7 @@ enum HostPageReads {
     }
 
     /// Columns 2…4 (type, value_int, value_text) as a FactValue, as FactColumns.join reads them.
-    private static func value(_ r: ColumnReader) -> FactValue {
+    private static func value(_ r: any SQLColumns) -> FactValue {
         if r.textEquals(2, "bool") { return .bool(r.int64(3) != 0) }
         if r.textEquals(2, "int") { return .int(r.int64(3)) }
         return .text(r.text(4))

@@ -1,6 +1,5 @@
 import Decoders
 import Foundation
-import GRDB
 import Query
 
 /// Answers "which hosts match EXPR (now, or as of T)", a page at a time. A separate protocol from
@@ -96,23 +95,9 @@ public enum HostCursor {
     }
 }
 
-extension SQLiteStore: HostQuerying {
+extension Registry: HostQuerying {
     public func queryHosts(_ expr: QueryExpr?, asOf: Date? = nil, fields: Set<String>? = nil, limit: Int = HostQueryLimits.default,
                            after cursor: String? = nil) throws -> HostPage {
         try answer(HostQueryRequest(expr, reference: asOf.map(QueryReference.time) ?? .now, fields: fields, limit: limit, cursor: cursor)).matches
-    }
-}
-
-extension SQLArgument: DatabaseValueConvertible {
-    public var databaseValue: DatabaseValue {
-        switch self {
-        case .int(let i): return i.databaseValue
-        case .text(let s): return s.databaseValue
-        }
-    }
-
-    public static func fromDatabaseValue(_ dbValue: DatabaseValue) -> SQLArgument? {
-        if let i = Int64.fromDatabaseValue(dbValue) { return .int(i) }
-        return String.fromDatabaseValue(dbValue).map(SQLArgument.text)
     }
 }

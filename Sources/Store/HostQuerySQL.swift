@@ -1,25 +1,19 @@
 import Decoders
 import Foundation
-import GRDB
 import JSONText
 import Query
 
-/// A bound parameter of a compiled query. Every name and value of an expression travels here, never
-/// in the SQL text: the text is built only from this file's fixed fragments and the vocabulary's
-/// column map, so no query can change the statement's shape.
-public enum SQLArgument: Hashable, Sendable {
-    case int(Int64)
-    case text(String)
-}
-
-/// `SELECT id, hostname FROM hosts h WHERE <expr> ORDER BY hostname LIMIT ?` with its arguments.
+/// `SELECT id, hostname FROM hosts h WHERE <expr> ORDER BY hostname LIMIT ?` with its arguments. Every
+/// name and value of an expression travels in `arguments`, never in the SQL text: the text is built only
+/// from this file's fixed fragments and the vocabulary's column map, so no query can change its shape.
 public struct CompiledHostQuery: Hashable, Sendable {
     public var sql: String
-    public var arguments: [SQLArgument]
+    public var arguments: [SQLValue]
 }
 
-/// Compiles a query expression to plain SQL over the schema in migrations/ (no SQLite-only syntax; one
-/// function of our own, `capreg_covers`, registered on each connection: `coversFunction`).
+/// Compiles a query expression to plain SQL over the schema in migrations/ (the two dialects differ only
+/// in how a bound JSON array becomes a set; one function of our own, `capreg_covers`, which each backend
+/// provides: StoreSQLite registers it on each connection, migrations/postgres defines it).
 ///
 /// Three-valued logic, as QueryEvaluator defines it: each node compiles to the condition that it is
 /// true (`truth(e, true)`) or that it is false (`truth(e, false)`); `not` swaps the two, and a
@@ -67,11 +61,13 @@ public struct HostQuerySQL {
     ]
 
     let mode: Mode
-    var arguments: [SQLArgument] = []
+    let dialect: SQLDialect
+    var arguments: [SQLValue] = []
 
     /// Hosts matching `expr` (all hosts when nil), ordered by hostname, after `hostname` (keyset), at most `limit`.
-    public static func select(_ expr: QueryExpr?, mode: Mode, after hostname: String?, limit: Int, filter: Filter = Filter()) -> CompiledHostQuery {
-        var compiler = HostQuerySQL(mode: mode)
+    public static func select(_ expr: QueryExpr?, mode: Mode, after hostname: String?, limit: Int, filter: Filter = Filter(),
+                              dialect: SQLDialect = .sqlite) -> CompiledHostQuery {
+        var compiler = HostQuerySQL(mode: mode, dialect: dialect)
         var conditions = compiler.conditions(expr, filter)
         if let hostname {
             conditions.append("h.hostname > ?")
@@ -87,8 +83,8 @@ public struct HostQuerySQL {
     }
 
     /// How many hosts `select` would list over all pages (computed in SQL, nothing materialized).
-    public static func count(_ expr: QueryExpr?, mode: Mode, filter: Filter = Filter()) -> CompiledHostQuery {
-        var compiler = HostQuerySQL(mode: mode)
+    public static func count(_ expr: QueryExpr?, mode: Mode, filter: Filter = Filter(), dialect: SQLDialect = .sqlite) -> CompiledHostQuery {
+        var compiler = HostQuerySQL(mode: mode, dialect: dialect)
         let conditions = compiler.conditions(expr, filter)
         return CompiledHostQuery(sql: "SELECT count(*) FROM hosts h" + whereClause(conditions), arguments: compiler.arguments)
     }
@@ -254,18 +250,24 @@ public struct HostQuerySQL {
     }
 
     /// `IN (SELECT value FROM json_each(?))`, binding `values` as one JSON array (JSONText writes it).
-    mutating func inSet(_ values: [SQLArgument]) -> String {
+    /// A list holds one type (the type checker sees to it): integers are cast back where the dialect
+    /// reads the array as text.
+    mutating func inSet(_ values: [SQLValue]) -> String {
         var json = JSONWriter(capacity: 16 * values.count)
+        var integers = true
         json.arrayStart()
         for value in values {
             switch value {
             case .int(let i): json.int(i)
-            case .text(let t): json.string(t)
+            case .text(let t):
+                json.string(t)
+                integers = false
+            default: integers = false  // compile() binds integers and text only
             }
         }
         json.arrayEnd()
         arguments.append(.text(String(decoding: json.bytes, as: UTF8.self)))
-        return "IN (SELECT value FROM json_each(?))"
+        return "IN (\(dialect.jsonArrayElements(integers: integers)))"
     }
 
     /// `kernel [not] in (…)` as set lookups on the host's kernel key, one per kind of entry: a series
@@ -274,7 +276,7 @@ public struct HostQuerySQL {
     /// most four times) rather than twice per entry: as of T each read is a lookup of the report in force,
     /// and a 200-entry list with as_of cost 400 of them per host (14.5 s of CPU on 100,000 hosts).
     mutating func kernelList(_ literals: [QueryLiteral], _ want: Bool) -> String {
-        var byPrefixLength: [Int: [SQLArgument]] = [:]  // 0: whole keys
+        var byPrefixLength: [Int: [SQLValue]] = [:]  // 0: whole keys
         for case .kernel(let version) in literals {
             let (key, length) = HostQuerySQL.kernelPattern(version)
             byPrefixLength[length, default: []].append(.text(key))
@@ -301,13 +303,13 @@ public struct HostQuerySQL {
 
     /// Kernel versions compare through the version-ordered key; a series is the range [lower, upper).
     mutating func kernel(_ version: KernelVersion, _ op: QueryOp) -> String {
-        let lower = SQLArgument.text(KernelKey.of(version.lower))
-        guard let upper = version.upper.map({ SQLArgument.text(KernelKey.of($0)) }) else {
+        let lower = SQLValue.text(KernelKey.of(version.lower))
+        guard let upper = version.upper.map({ SQLValue.text(KernelKey.of($0)) }) else {
             let k = kernelKey()
             arguments.append(lower)
             return "\(k) " + HostQuerySQL.sqlOperator(op) + " ?"
         }
-        func bound(_ sqlOp: String, _ value: SQLArgument) -> String {
+        func bound(_ sqlOp: String, _ value: SQLValue) -> String {
             let k = kernelKey()
             arguments.append(value)
             return "\(k) \(sqlOp) ?"
@@ -348,15 +350,6 @@ public struct HostQuerySQL {
         }
     }
 
-    /// `capreg_covers(windows, address)`: 1 when a window of the text (IOVAWindows' form) contains the
-    /// address, 0 when none does, NULL when the text is not a window list or the address is not a
-    /// non-negative integer. Linear in the text. Every connection that runs compiled queries registers it.
-    public static let coversFunction = DatabaseFunction("capreg_covers", argumentCount: 2, pure: true) { values in
-        guard let text = String.fromDatabaseValue(values[0]), let address = Int64.fromDatabaseValue(values[1]), address >= 0,
-              let covered = IOVAWindows.covers(text, UInt64(address)) else { return nil }
-        return covered ? 1 : 0
-    }
-
     /// `has(term)` (want) or its negation.
     mutating func present(_ term: QueryTerm, _ want: Bool) -> String {
         let exists = want ? "EXISTS" : "NOT EXISTS"
@@ -386,7 +379,7 @@ public struct HostQuerySQL {
 
     static func sqlOperator(_ op: QueryOp) -> String { op == .ne ? "<>" : op.rawValue }
 
-    static func argument(_ literal: QueryLiteral) -> SQLArgument {
+    static func argument(_ literal: QueryLiteral) -> SQLValue {
         switch literal {
         case .bool(let b): return .int(b ? 1 : 0)
         case .int(let i): return .int(i)

@@ -1,6 +1,5 @@
 import Decoders
 import Foundation
-import GRDB
 import Report
 
 /// One report's write, inside the caller's transaction.
@@ -22,7 +21,7 @@ enum Ingestor {
 
     /// `mayBeStored` false (the batch's id lookup found no such report) skips the per-report lookup.
     /// `writer` is recorded with the report (a duplicate keeps its first writer: nothing is written).
-    static func ingest(_ db: Database, _ item: Item, receivedAt: Int64, writer: Writer?, mayBeStored: Bool = true) throws -> IngestResult {
+    static func ingest(_ db: any SQLConnection, _ item: Item, receivedAt: Int64, writer: Writer?, mayBeStored: Bool = true) throws -> IngestResult {
         let report = item.report
         if case .refused(_, let message) = item {
             return IngestResult(reportId: report.reportId, hostname: report.host.hostname, outcome: .rejected, error: message)
@@ -36,9 +35,9 @@ enum Ingestor {
         }
         let at = StoreTime.ms(report.collectedAt)
         // The host row and its labels' fingerprint in one statement (labels are rewritten only when they differ).
-        let existing = try Row.fetchOne(db.cachedStatement(sql: """
-            SELECT id, last_seen, content_hash, \(LabelPrint.sql) FROM hosts WHERE hostname = ?
-            """), arguments: [report.host.hostname])
+        let existing = try db.row("""
+            SELECT id, last_seen, content_hash, \(LabelPrint.sql(db.dialect)) FROM hosts WHERE hostname = ?
+            """, [report.host.hostname])
         let host: Int64
         let placement: Placement
         var outcome: IngestOutcome
@@ -58,10 +57,9 @@ enum Ingestor {
                 outcome = .history
             }
         } else {
-            try db.cachedStatement(sql: """
+            host = try db.insert("""
                 INSERT INTO hosts (hostname, machine_id, first_seen, last_seen, last_received) VALUES (?, ?, ?, ?, ?)
-                """).execute(arguments: [report.host.hostname, report.host.machineId, at, at, receivedAt])
-            host = db.lastInsertedRowID
+                """, [report.host.hostname, report.host.machineId, at, at, receivedAt])
             placement = Placement(at: at, until: StoreTime.openEnd, next: nil, isNewest: true)
             outcome = .created
         }
@@ -79,22 +77,22 @@ enum Ingestor {
     }
 
     /// Which of `ids` are stored: one query per 500 ids instead of one per report.
-    static func storedAmong(_ db: Database, _ ids: [String]) throws -> Set<String> {
+    static func storedAmong(_ db: any SQLConnection, _ ids: [String]) throws -> Set<String> {
         var found = Set<String>()
         for start in stride(from: 0, to: ids.count, by: 500) {
             let chunk = Array(ids[start..<min(start + 500, ids.count)])
             let sql = "SELECT report_id FROM reports WHERE report_id IN (\(chunk.map { _ in "?" }.joined(separator: ",")))"
-            found.formUnion(try String.fetchAll(db.cachedStatement(sql: sql), arguments: StatementArguments(chunk)))
+            found.formUnion(try db.values(sql, (chunk), as: String.self))
         }
         return found
     }
 
-    static func storedOutcome(_ db: Database, reportId: String) throws -> IngestResult? {
+    static func storedOutcome(_ db: any SQLConnection, reportId: String) throws -> IngestResult? {
         let sql = """
             SELECT r.outcome, r.facts_opened, r.facts_closed, h.hostname, r.id, NOT \(RetractionSQL.counts("r"))
             FROM reports r JOIN hosts h ON h.id = r.host_id WHERE r.report_id = ?
             """
-        guard let row = try Row.fetchOne(db.cachedStatement(sql: sql), arguments: [reportId]) else { return nil }
+        guard let row = try db.row(sql, [reportId]) else { return nil }
         let outcome = IngestOutcome(rawValue: row[0]) ?? .changed
         // A retracted report sent again stays retracted: the answer says so, and nothing is written.
         var result = IngestResult(reportId: reportId, hostname: row[3], outcome: outcome, duplicate: true,
@@ -103,72 +101,70 @@ enum Ingestor {
         return result
     }
 
-    static func insertReport(_ db: Database, _ p: PreparedReport, host: Int64, at: Int64, receivedAt: Int64, writer: Writer?,
+    static func insertReport(_ db: any SQLConnection, _ p: PreparedReport, host: Int64, at: Int64, receivedAt: Int64, writer: Writer?,
                              outcome: IngestOutcome, written: StateWriter.Written) throws -> Int64 {
         let k = p.kernel
         // The report's row id is its revision's number (migrations/0004).
-        let revision = try SQLiteStore.newRevision(db, .report, at: receivedAt)
+        let revision = try Registry.newRevision(db, .report, at: receivedAt)
         let labelSet = try labelSet(db, p.report.host.labels)
-        var arguments: [DatabaseValueConvertible?] = [revision, labelSet, p.report.reportId, host, at, receivedAt, k.text, k.major, k.minor, k.patch,
+        var arguments: [any SQLBindable] = [revision, labelSet, p.report.reportId, host, at, receivedAt, k.text, k.major, k.minor, k.patch,
                                                       k.flavour, KernelKey.of(k), p.report.collectorVersion, p.sourceKinds, p.contentHash, p.payload,
                                                       SourceDecoder.decoderVersion, outcome.rawValue, written.opened, written.closed]
         // An unknown writer leaves written_by and peer at their default, NULL, so that statement is the one from
         // before migrations/0010 (tests build registries of older schemas through it).
         let writerColumns = writer == nil ? "" : ", written_by, peer"
         if let writer { arguments += [writer.identity, writer.peer] }
-        try db.cachedStatement(sql: """
+        try db.execute("""
             INSERT INTO reports (id, label_set_id, report_id, host_id, collected_at, received_at, kernel_release, kernel_major, kernel_minor,
                 kernel_patch, kernel_flavour, kernel_key, collector_version, source_kinds, content_hash, payload,
                 decoder_version, outcome, facts_opened, facts_closed\(writerColumns))
             VALUES (\(Array(repeating: "?", count: arguments.count).joined(separator: ", ")))
-            """).execute(arguments: StatementArguments(arguments))
+            """, (arguments))
         return revision
     }
 
-    static func updateHost(_ db: Database, _ p: PreparedReport, host: Int64, at: Int64, receivedAt: Int64, report: Int64,
+    static func updateHost(_ db: any SQLConnection, _ p: PreparedReport, host: Int64, at: Int64, receivedAt: Int64, report: Int64,
                            isNewest: Bool, factsChanged: Bool, storedLabels: String) throws {
         guard isNewest else {
-            try db.cachedStatement(sql: "UPDATE hosts SET first_seen = min(first_seen, ?), last_received = ? WHERE id = ?")
-                .execute(arguments: [at, receivedAt, host])
+            try db.execute("UPDATE hosts SET first_seen = min(first_seen, ?), last_received = ? WHERE id = ?", [at, receivedAt, host])
             return
         }
-        let current: [DatabaseValueConvertible?] = [p.report.host.machineId, at, receivedAt, report, p.contentHash, p.kernel.text,
+        let current: [any SQLBindable] = [p.report.host.machineId, at, receivedAt, report, p.contentHash, p.kernel.text,
                                                     KernelKey.of(p.kernel)]
         if factsChanged {
             // One statement for the host's current columns and its key-fact projection.
             let key = StateWriter.keyFactValues(p.facts)
-            try db.cachedStatement(sql: """
+            try db.execute("""
                 UPDATE hosts SET machine_id = ?, last_seen = ?, last_received = ?, current_report_id = ?, content_hash = ?,
                     kernel_release = ?, kernel_key = ?, \(StateWriter.keyFactAssignments) WHERE id = ?
-                """).execute(arguments: StatementArguments(current + key + [host]))
+                """, (current + key + [host]))
         } else {
-            try db.cachedStatement(sql: """
+            try db.execute("""
                 UPDATE hosts SET machine_id = ?, last_seen = ?, last_received = ?, current_report_id = ?, content_hash = ?,
                     kernel_release = ?, kernel_key = ? WHERE id = ?
-                """).execute(arguments: StatementArguments(current + [host]))
+                """, (current + [host]))
         }
         let labels = p.report.host.labels
         if storedLabels != LabelPrint.of(labels) { try writeLabels(db, host: host, labels: labels) }
     }
 
     /// The stored label set equal to `labels` (migrations/0007), added on first sight.
-    static func labelSet(_ db: Database, _ labels: [String: String]) throws -> Int64 {
+    static func labelSet(_ db: any SQLConnection, _ labels: [String: String]) throws -> Int64 {
         let print = LabelPrint.of(labels)
-        if let id = try Int64.fetchOne(db.cachedStatement(sql: "SELECT id FROM label_sets WHERE print = ?"), arguments: [print]) {
+        if let id = try db.value("SELECT id FROM label_sets WHERE print = ?", [print], as: Int64.self) {
             return id
         }
-        try db.cachedStatement(sql: "INSERT INTO label_sets (print) VALUES (?)").execute(arguments: [print])
-        let id = db.lastInsertedRowID
+        let id = try db.insert("INSERT INTO label_sets (print) VALUES (?)", [print])
         for (key, value) in labels {
-            try db.cachedStatement(sql: "INSERT INTO label_set_entries (set_id, key, value) VALUES (?, ?, ?)").execute(arguments: [id, key, value])
+            try db.execute("INSERT INTO label_set_entries (set_id, key, value) VALUES (?, ?, ?)", [id, key, value])
         }
         return id
     }
 
-    static func writeLabels(_ db: Database, host: Int64, labels: [String: String]) throws {
-        try db.cachedStatement(sql: "DELETE FROM host_labels WHERE host_id = ?").execute(arguments: [host])
+    static func writeLabels(_ db: any SQLConnection, host: Int64, labels: [String: String]) throws {
+        try db.execute("DELETE FROM host_labels WHERE host_id = ?", [host])
         for (key, value) in labels.sorted(by: { $0.key < $1.key }) {
-            try db.cachedStatement(sql: "INSERT INTO host_labels (host_id, key, value) VALUES (?, ?, ?)").execute(arguments: [host, key, value])
+            try db.execute("INSERT INTO host_labels (host_id, key, value) VALUES (?, ?, ?)", [host, key, value])
         }
     }
 }
@@ -178,10 +174,15 @@ enum Ingestor {
 /// Equal strings mean equal labels (label_sets keys on it); a spurious difference would only cost a
 /// rewrite, or a second set with the same entries.
 enum LabelPrint {
-    static let sql = """
-        (SELECT coalesce(group_concat(e, ''), '') FROM (SELECT length(key) || ':' || key || length(value) || ':' || value AS e
-         FROM host_labels WHERE host_id = hosts.id ORDER BY key))
-        """
+    static func sql(_ dialect: SQLDialect) -> String {
+        let entry = "length(key) || ':' || key || length(value) || ':' || value"
+        switch dialect {
+        case .sqlite:
+            return "(SELECT coalesce(group_concat(e, ''), '') FROM (SELECT \(entry) AS e FROM host_labels WHERE host_id = hosts.id ORDER BY key))"
+        case .postgres:
+            return "(SELECT coalesce(string_agg(\(entry), '' ORDER BY key), '') FROM host_labels WHERE host_id = hosts.id)"
+        }
+    }
 
     static func of(_ labels: [String: String]) -> String {
         var out = ""

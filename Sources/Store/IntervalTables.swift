@@ -1,19 +1,18 @@
 import Decoders
 import Foundation
-import GRDB
 
 /// The two interval-stamped tables (facts, capability_versions): loading a host's rows that an update at
 /// T may touch, and applying a splice's operations.
 protocol IntervalTable {
     associatedtype Value: Equatable
     static var table: String { get }
-    static func insert(_ db: Database, host: Int64, key: String, value: Value, from: Int64, to: Int64, openedBy: Int64, closedBy: Int64?) throws
+    static func insert(_ db: any SQLConnection, host: Int64, key: String, value: Value, from: Int64, to: Int64, openedBy: Int64, closedBy: Int64?) throws
 }
 
 extension IntervalTable {
     /// Applies `ops`; `placeholder` in a report position stands for `report` (the splice runs before the
     /// report row exists).
-    static func apply(_ db: Database, host: Int64, ops: [IntervalOp<Value>], placeholder: Int64, report: Int64) throws {
+    static func apply(_ db: any SQLConnection, host: Int64, ops: [IntervalOp<Value>], placeholder: Int64, report: Int64) throws {
         func id(_ r: Int64) -> Int64 { r == placeholder ? report : r }
         // A splice touches each row at most once, so the closings can go first, those that share an end
         // (an in-order report closes every changed row at its time) in one UPDATE.
@@ -28,7 +27,7 @@ extension IntervalTable {
             for start in stride(from: 0, to: end.rows.count, by: 16) {
                 let rows = end.rows[start..<min(start + 16, end.rows.count)]
                 let sql = "UPDATE \(table) SET valid_to = ?, closed_by = ? WHERE id IN (\(rows.map { _ in "?" }.joined(separator: ",")))"
-                try db.cachedStatement(sql: sql).execute(arguments: StatementArguments([end.to, end.closedBy] as [DatabaseValueConvertible?] + rows.map { $0 }))
+                try db.execute(sql, ([end.to, end.closedBy] as [any SQLBindable] + rows.map { $0 }))
             }
         }
         for op in ops {
@@ -36,10 +35,9 @@ extension IntervalTable {
             case .setEnd:
                 continue
             case let .setStart(row, from, openedBy):
-                try db.cachedStatement(sql: "UPDATE \(table) SET valid_from = ?, opened_by = ? WHERE id = ?")
-                    .execute(arguments: [from, id(openedBy), row])
+                try db.execute("UPDATE \(table) SET valid_from = ?, opened_by = ? WHERE id = ?", [from, id(openedBy), row])
             case let .delete(row):
-                try db.cachedStatement(sql: "DELETE FROM \(table) WHERE id = ?").execute(arguments: [row])
+                try db.execute("DELETE FROM \(table) WHERE id = ?", [row])
             case let .insert(key, value, from, to, openedBy, closedBy):
                 try insert(db, host: host, key: key, value: value, from: from, to: to, openedBy: id(openedBy), closedBy: closedBy.map(id))
             }
@@ -50,26 +48,25 @@ extension IntervalTable {
 enum FactTable: IntervalTable {
     static let table = "facts"
 
-    static func load(_ db: Database, host: Int64, notEndingBefore at: Int64) throws -> [IntervalRow<FactValue>] {
+    static func load(_ db: any SQLConnection, host: Int64, notEndingBefore at: Int64) throws -> [IntervalRow<FactValue>] {
         let sql = """
             SELECT id, name, type, value_int, value_text, valid_from, valid_to, opened_by, closed_by
             FROM facts WHERE host_id = ? AND valid_to >= ?
             """
         var rows: [IntervalRow<FactValue>] = []
-        let cursor = try Row.fetchCursor(db.cachedStatement(sql: sql), arguments: [host, at])
-        while let r = try cursor.next() {
+        for r in try db.rows(sql, [host, at]) {
             rows.append(IntervalRow(id: r[0], key: r[1], value: FactColumns.join(type: r[2], int: r[3], text: r[4]),
                                     from: r[5], to: r[6], openedBy: r[7], closedBy: r[8]))
         }
         return rows
     }
 
-    static func insert(_ db: Database, host: Int64, key: String, value: FactValue, from: Int64, to: Int64, openedBy: Int64, closedBy: Int64?) throws {
+    static func insert(_ db: any SQLConnection, host: Int64, key: String, value: FactValue, from: Int64, to: Int64, openedBy: Int64, closedBy: Int64?) throws {
         let c = FactColumns.split(value)
-        try db.cachedStatement(sql: """
+        try db.execute("""
             INSERT INTO facts (host_id, name, type, value_int, value_text, valid_from, valid_to, opened_by, closed_by)
             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
-            """).execute(arguments: [host, key, c.type, c.int, c.text, from, to, openedBy, closedBy])
+            """, [host, key, c.type, c.int, c.text, from, to, openedBy, closedBy])
     }
 }
 
@@ -78,15 +75,14 @@ enum CapabilityTable: IntervalTable {
 
     /// Without `decoded` the values carry "" for it: enough to compare (identity ignores it) and to close
     /// or extend rows, not to copy a row (only an out-of-order splice, with a bounded placement, copies).
-    static func load(_ db: Database, host: Int64, notEndingBefore at: Int64, decoded: Bool) throws -> [IntervalRow<CapabilityValue>] {
+    static func load(_ db: any SQLConnection, host: Int64, notEndingBefore at: Int64, decoded: Bool) throws -> [IntervalRow<CapabilityValue>] {
         let sql = """
             SELECT id, unit, capability, capability_version, kernel_release, raw, \(decoded ? "decoded" : "''"), decoder_version,
                    valid_from, valid_to, opened_by, closed_by
             FROM capability_versions WHERE host_id = ? AND valid_to >= ?
             """
         var rows: [IntervalRow<CapabilityValue>] = []
-        let cursor = try Row.fetchCursor(db.cachedStatement(sql: sql), arguments: [host, at])
-        while let r = try cursor.next() {
+        for r in try db.rows(sql, [host, at]) {
             let unit: String = r[1], capability: String = r[2]
             let raw: [UInt8] = [UInt8](r[5] as Data)
             let value = CapabilityValue(unit: unit, capability: capability, version: r[3], kernel: r[4], raw: raw,
@@ -97,12 +93,12 @@ enum CapabilityTable: IntervalTable {
         return rows
     }
 
-    static func insert(_ db: Database, host: Int64, key: String, value: CapabilityValue, from: Int64, to: Int64, openedBy: Int64, closedBy: Int64?) throws {
-        try db.cachedStatement(sql: """
+    static func insert(_ db: any SQLConnection, host: Int64, key: String, value: CapabilityValue, from: Int64, to: Int64, openedBy: Int64, closedBy: Int64?) throws {
+        try db.execute("""
             INSERT INTO capability_versions (host_id, unit, capability, capability_version, kernel_release, raw,
                 decoder_version, decoded, valid_from, valid_to, opened_by, closed_by)
             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-            """).execute(arguments: [host, value.unit, value.capability, value.version, value.kernel, Data(value.raw),
-                                     value.decoderVersion, value.decoded, from, to, openedBy, closedBy])
+            """, [host, value.unit, value.capability, value.version, value.kernel, Data(value.raw),
+                  value.decoderVersion, value.decoded, from, to, openedBy, closedBy])
     }
 }

@@ -1,6 +1,5 @@
 import Decoders
 import Foundation
-import GRDB
 
 /// The SQL of the main read queries, kept together so that StoreTests can EXPLAIN each one.
 enum QuerySQL {
@@ -36,33 +35,33 @@ enum QuerySQL {
         """
 }
 
-extension SQLiteStore {
+extension Registry {
     public func currentState(hostname: String) throws -> HostState? {
         try budgetedRead { db in try currentState(db, hostname: hostname)?.state }
     }
 
     /// The host's id and current state inside an open transaction; nil for an unknown host.
-    func currentState(_ db: Database, hostname: String) throws -> (id: Int64, state: HostState)? {
-        guard StoreText.bindable(hostname), let host = try Row.fetchOne(db, sql: QuerySQL.hostByName, arguments: [hostname]) else { return nil }
+    func currentState(_ db: any SQLConnection, hostname: String) throws -> (id: Int64, state: HostState)? {
+        guard StoreText.bindable(hostname), let host = try db.row(QuerySQL.hostByName, [hostname]) else { return nil }
         let id: Int64 = host[0]
-        let facts = try Row.fetchAll(db, sql: QuerySQL.currentFactsOfHost, arguments: [id]).map(SQLiteStore.fact)
-        return (id, SQLiteStore.state(host, labels: try labels(db, host: id), facts: facts))
+        let facts = try db.rows(QuerySQL.currentFactsOfHost, [id]).map(Registry.fact)
+        return (id, Registry.state(host, labels: try labels(db, host: id), facts: facts))
     }
 
     public func hosts() throws -> [HostState] {
         try budgetedRead { db in
             var facts: [Int64: [Fact]] = [:]
-            for row in try Row.fetchAll(db, sql: "SELECT host_id, name, type, value_int, value_text FROM current_facts ORDER BY host_id, name") {
+            for row in try db.rows("SELECT host_id, name, type, value_int, value_text FROM current_facts ORDER BY host_id, name") {
                 facts[row[0], default: []].append(Fact(row[1], FactColumns.join(type: row[2], int: row[3], text: row[4])))
             }
             var labels: [Int64: [String: String]] = [:]
-            for row in try Row.fetchAll(db, sql: "SELECT host_id, key, value FROM host_labels") {
+            for row in try db.rows("SELECT host_id, key, value FROM host_labels") {
                 labels[row[0], default: [:]][row[1]] = row[2] as String
             }
             let sql = "SELECT id, hostname, machine_id, first_seen, last_seen, kernel_release FROM hosts ORDER BY hostname"
-            return try Row.fetchAll(db, sql: sql).map { host in
+            return try db.rows(sql).map { host in
                 let id: Int64 = host[0]
-                return SQLiteStore.state(host, labels: labels[id] ?? [:], facts: facts[id] ?? [])
+                return Registry.state(host, labels: labels[id] ?? [:], facts: facts[id] ?? [])
             }
         }
     }
@@ -71,17 +70,17 @@ extension SQLiteStore {
         let t = StoreTime.ms(time)
         return try budgetedRead { db in
             if let hostname {
-                guard StoreText.bindable(hostname), let host = try Row.fetchOne(db, sql: QuerySQL.hostByName, arguments: [hostname]) else { return [] }
-                return try SQLiteStore.snapshot(db, host: host[0], hostname: hostname, at: t).map { [$0] } ?? []
+                guard StoreText.bindable(hostname), let host = try db.row(QuerySQL.hostByName, [hostname]) else { return [] }
+                return try Registry.snapshot(db, host: host[0], hostname: hostname, at: t).map { [$0] } ?? []
             }
             var facts: [Int64: [Fact]] = [:]
-            for row in try Row.fetchAll(db.cachedStatement(sql: QuerySQL.fleetAsOf), arguments: [t, t]) {
+            for row in try db.rows(QuerySQL.fleetAsOf, [t, t]) {
                 facts[row[0], default: []].append(Fact(row[1], FactColumns.join(type: row[2], int: row[3], text: row[4])))
             }
             var out: [HostSnapshot] = []
-            for row in try Row.fetchAll(db, sql: "SELECT id, hostname FROM hosts WHERE first_seen <= ? ORDER BY hostname", arguments: [t]) {
+            for row in try db.rows("SELECT id, hostname FROM hosts WHERE first_seen <= ? ORDER BY hostname", [t]) {
                 let id: Int64 = row[0]
-                let kernel = try String.fetchOne(db.cachedStatement(sql: QuerySQL.kernelAsOf), arguments: [id, t])
+                let kernel = try db.value(QuerySQL.kernelAsOf, [id, t], as: String.self)
                 out.append(HostSnapshot(hostname: row[1], kernelRelease: kernel, facts: (facts[id] ?? []).sorted { $0.name < $1.name }))
             }
             return out
@@ -96,7 +95,7 @@ extension SQLiteStore {
             var out: [HostChange] = []
             var after: String?
             repeat {
-                let page = try SQLiteStore.changesPage(db, t1: t1, t2: t2, after: after, limit: 1000, names: nil)
+                let page = try Registry.changesPage(db, t1: t1, t2: t2, after: after, limit: 1000, names: nil)
                 out += page.items
                 after = page.nextAfter
             } while after != nil
@@ -105,35 +104,35 @@ extension SQLiteStore {
     }
 
     /// The labels that the host's report in force at `t` (ms) gave (migrations/0007).
-    func labels(_ db: Database, host: Int64, at t: Int64) throws -> [String: String] {
+    func labels(_ db: any SQLConnection, host: Int64, at t: Int64) throws -> [String: String] {
         var labels: [String: String] = [:]
-        for row in try Row.fetchAll(db.cachedStatement(sql: QuerySQL.labelsAsOf), arguments: [host, t]) {
+        for row in try db.rows(QuerySQL.labelsAsOf, [host, t]) {
             labels[row[0]] = row[1] as String
         }
         return labels
     }
 
-    func labels(_ db: Database, host: Int64) throws -> [String: String] {
+    func labels(_ db: any SQLConnection, host: Int64) throws -> [String: String] {
         var labels: [String: String] = [:]
-        for row in try Row.fetchAll(db, sql: "SELECT key, value FROM host_labels WHERE host_id = ?", arguments: [host]) {
+        for row in try db.rows("SELECT key, value FROM host_labels WHERE host_id = ?", [host]) {
             labels[row[0]] = row[1] as String
         }
         return labels
     }
 
-    static func snapshot(_ db: Database, host: Int64, hostname: String, at t: Int64) throws -> HostSnapshot? {
-        guard let kernel = try String.fetchOne(db.cachedStatement(sql: QuerySQL.kernelAsOf), arguments: [host, t]) else {
+    static func snapshot(_ db: any SQLConnection, host: Int64, hostname: String, at t: Int64) throws -> HostSnapshot? {
+        guard let kernel = try db.value(QuerySQL.kernelAsOf, [host, t], as: String.self) else {
             return nil  // no report yet at that time
         }
-        let facts = try Row.fetchAll(db.cachedStatement(sql: QuerySQL.hostAsOf), arguments: [host, t, t]).map(fact)
+        let facts = try db.rows(QuerySQL.hostAsOf, [host, t, t]).map(fact)
         return HostSnapshot(hostname: hostname, kernelRelease: kernel, facts: facts)
     }
 
-    static func fact(_ row: Row) -> Fact {
+    static func fact(_ row: SQLRow) -> Fact {
         Fact(row[0], FactColumns.join(type: row[1], int: row[2], text: row[3]))
     }
 
-    static func state(_ host: Row, labels: [String: String], facts: [Fact]) -> HostState {
+    static func state(_ host: SQLRow, labels: [String: String], facts: [Fact]) -> HostState {
         HostState(hostname: host[1], machineId: host[2], labels: labels, firstSeen: StoreTime.date(host[3]),
                   lastSeen: StoreTime.date(host[4]), kernelRelease: host[5], facts: facts)
     }

@@ -1,6 +1,5 @@
 import Decoders
 import Foundation
-import GRDB
 import Report
 
 public struct RedecodeSummary: Sendable, Hashable {
@@ -14,12 +13,11 @@ public struct RedecodeSummary: Sendable, Hashable {
     public var revisions: ClosedRange<Int64>?
 }
 
-extension SQLiteStore {
+extension Registry {
     /// Reports not yet read by today's decoders (all reports with `all`).
     public func redecodeBacklog(all: Bool = false) throws -> Int {
-        try pool.read { db in
-            try Int.fetchOne(db, sql: "SELECT count(*) FROM reports WHERE decoder_version < ?",
-                             arguments: [all ? Int.max : SourceDecoder.decoderVersion]) ?? 0
+        try database.read { db in
+            try db.value("SELECT count(*) FROM reports WHERE decoder_version < ?", [all ? Int.max : SourceDecoder.decoderVersion], as: Int.self) ?? 0
         }
     }
 
@@ -32,28 +30,28 @@ extension SQLiteStore {
         var summary = RedecodeSummary()
         var lastId: Int64 = 0
         while true {
-            let rows = try pool.read { db in
-                try Row.fetchAll(db, sql: """
+            let rows = try database.read { db in
+                try db.rows("""
                     SELECT id, host_id, collected_at, payload, NOT \(RetractionSQL.counts("reports")) FROM reports
                     WHERE id > ? AND decoder_version < ? ORDER BY id LIMIT ?
-                    """, arguments: [lastId, below, batchSize])
+                    """, [lastId, below, batchSize])
             }
             guard let last = rows.last else { break }
             lastId = last[0]
             let decoded: [(Int64, Int64, Int64, Bool, Result<PreparedReport, RedecodeFailure>)] = rows.map { row in
                 let payload: String = row[3]
-                return (row[0], row[1], row[2], row[4], Result { () throws(RedecodeFailure) in try SQLiteStore.decodeStored(payload) })
+                return (row[0], row[1], row[2], row[4], Result { () throws(RedecodeFailure) in try Registry.decodeStored(payload) })
             }
-            summary.changed += try pool.write { db in
+            summary.changed += try database.write { db in
                 // The batch is one revision: it rewrites decoded bytes and decoder versions, maybe facts.
-                let revision = try SQLiteStore.newRevision(db, .redecode, at: StoreTime.ms(Date()))
+                let revision = try Registry.newRevision(db, .redecode, at: StoreTime.ms(Date()))
                 summary.revisions = (summary.revisions?.lowerBound ?? revision)...revision
                 var saved = Set<Int64>()
                 var changed = 0
                 for (id, host, at, retracted, result) in decoded {
                     switch result {
                     case .success(let p):
-                        if try SQLiteStore.redecodeOne(db, report: id, host: host, at: at, p, retracted: retracted, revision: revision,
+                        if try Registry.redecodeOne(db, report: id, host: host, at: at, p, retracted: retracted, revision: revision,
                                                        saved: &saved) { changed += 1 }
                     case .failure(let f): summary.failed.append("report row \(id): \(f.message)")
                     }
@@ -81,16 +79,16 @@ extension SQLiteStore {
 
     /// Copies the host's fact rows, as they stand, into facts_superseded under `revision`: the revision
     /// that is about to rewrite them (a redecode, a retraction). Answers at earlier revisions read the copy.
-    static func saveFacts(_ db: Database, host: Int64, before revision: Int64) throws {
-        try db.cachedStatement(sql: """
+    static func saveFacts(_ db: any SQLConnection, host: Int64, before revision: Int64) throws {
+        try db.execute("""
             INSERT INTO facts_superseded (revision, host_id, name, type, value_int, value_text, valid_from, valid_to)
             SELECT ?, host_id, name, type, value_int, value_text, valid_from, valid_to FROM facts WHERE host_id = ?
-            """).execute(arguments: [revision, host])
+            """, [revision, host])
     }
 
     /// Returns true when history changed. Before the first change to a host's facts in this revision,
     /// its fact rows are saved (facts_superseded), so answers at earlier revisions still read them.
-    static func redecodeOne(_ db: Database, report: Int64, host: Int64, at: Int64, _ p: PreparedReport, retracted: Bool,
+    static func redecodeOne(_ db: any SQLConnection, report: Int64, host: Int64, at: Int64, _ p: PreparedReport, retracted: Bool,
                             revision: Int64, saved: inout Set<Int64>) throws -> Bool {
         let placement = try Placement.of(db, host: host, at: at, receivedAfter: report)
         var changed = false
@@ -103,18 +101,17 @@ extension SQLiteStore {
             if changed && saved.insert(host).inserted { try saveFacts(db, host: host, before: revision) }
             try StateWriter.commit(db, plan, report: report)
             for c in capabilities {
-                try db.cachedStatement(sql: """
+                try db.execute("""
                     UPDATE capability_versions SET decoded = ?, decoder_version = ?
                     WHERE host_id = ? AND valid_to > ? AND valid_from <= ? AND unit = ? AND capability = ?
-                    """).execute(arguments: [c.decoded, c.decoderVersion, host, at, at, c.unit, c.capability])
+                    """, [c.decoded, c.decoderVersion, host, at, at, c.unit, c.capability])
             }
             if placement.isNewest {
-                try db.cachedStatement(sql: "UPDATE hosts SET content_hash = ? WHERE id = ?").execute(arguments: [p.contentHash, host])
+                try db.execute("UPDATE hosts SET content_hash = ? WHERE id = ?", [p.contentHash, host])
                 try StateWriter.updateKeyFacts(db, host: host, facts: p.facts)
             }
         }
-        try db.cachedStatement(sql: "UPDATE reports SET decoder_version = ?, content_hash = ? WHERE id = ?")
-            .execute(arguments: [SourceDecoder.decoderVersion, p.contentHash, report])
+        try db.execute("UPDATE reports SET decoder_version = ?, content_hash = ? WHERE id = ?", [SourceDecoder.decoderVersion, p.contentHash, report])
         return changed
     }
 }

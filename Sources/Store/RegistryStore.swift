@@ -2,7 +2,7 @@ import Decoders
 import Foundation
 import Report
 
-/// What the rest of capreg (API, CLI) may ask of the registry's memory. SQLiteStore implements it;
+/// What the rest of capreg (API, CLI) may ask of the registry's memory. Registry implements it;
 /// a PostgreSQL backend can implement the same surface.
 public protocol RegistryStore: Sendable {
     /// Stores reports, recording `writer` with each (nil: unknown); each result is returned only after the

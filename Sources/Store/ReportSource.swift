@@ -1,5 +1,4 @@
 import Foundation
-import GRDB
 
 /// The report a version of a host's history (or a change feed entry) comes from, and who wrote it
 /// (migrations/0010): the identity and peer address recorded at ingest; nil for reports stored before
@@ -16,10 +15,10 @@ public struct ReportSource: Sendable, Hashable {
     }
 }
 
-extension SQLiteStore {
+extension Registry {
     /// The report in force for `host` at `t` (QuerySQL.reportAsOf) with its kernel; nil before its first report.
-    static func reportAsOf(_ db: Database, host: Int64, at t: Int64) throws -> (kernel: String, source: ReportSource)? {
-        guard let row = try Row.fetchOne(db.cachedStatement(sql: QuerySQL.reportAsOf), arguments: [host, t]) else { return nil }
+    static func reportAsOf(_ db: any SQLConnection, host: Int64, at t: Int64) throws -> (kernel: String, source: ReportSource)? {
+        guard let row = try db.row(QuerySQL.reportAsOf, [host, t]) else { return nil }
         return (row[0], ReportSource(reportId: row[1], writtenBy: row[2], peer: row[3]))
     }
 }

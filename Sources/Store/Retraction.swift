@@ -1,5 +1,4 @@
 import Foundation
-import GRDB
 import Report
 
 /// A stored report withdrawn by an admin (`capreg retract`, migrations/0008).
@@ -56,7 +55,7 @@ enum RetractionSQL {
     }
 }
 
-extension SQLiteStore {
+extension Registry {
     /// Longest `reason` taken, in characters.
     public static let maxRetractionReason = 1000
 
@@ -68,27 +67,25 @@ extension SQLiteStore {
         if trimmed.isEmpty { throw RetractError.reason("must not be empty: say why the report is withdrawn") }
         if reason.count > Self.maxRetractionReason { throw RetractError.reason("\(reason.count) characters; at most \(Self.maxRetractionReason)") }
         if !StoreText.bindable(reason) { throw RetractError.reason("must not contain NUL") }
-        return try pool.write { db in
-            guard StoreText.bindable(reportId), let row = try Row.fetchOne(db, sql: """
+        return try database.write { db in
+            guard StoreText.bindable(reportId), let row = try db.row("""
                 SELECT r.id, r.host_id, r.collected_at, h.hostname FROM reports r JOIN hosts h ON h.id = r.host_id WHERE r.report_id = ?
-                """, arguments: [reportId]) else { throw RetractError.unknownReport(reportId) }
+                """, [reportId]) else { throw RetractError.unknownReport(reportId) }
             let (report, host, at, hostname): (Int64, Int64, Int64, String) = (row[0], row[1], row[2], row[3])
             if let earlier = try Self.retraction(db, report: report) { return .alreadyRetracted(earlier) }
-            let others = try Int.fetchOne(db, sql: "SELECT count(*) FROM reports r WHERE r.host_id = ? AND r.id != ? AND \(RetractionSQL.counts("r"))",
-                                          arguments: [host, report]) ?? 0
+            let others = try db.value("SELECT count(*) FROM reports r WHERE r.host_id = ? AND r.id != ? AND \(RetractionSQL.counts("r"))", [host, report], as: Int.self) ?? 0
             if others == 0 { throw RetractError.onlyReport(reportId: reportId, hostname: hostname) }
 
             let revision = try Self.newRevision(db, .retraction, at: StoreTime.ms(now))
-            try db.execute(sql: "INSERT INTO retractions (report, revision, at, reason) VALUES (?, ?, ?, ?)",
-                           arguments: [report, revision, StoreTime.ms(now), reason])
+            try db.execute("INSERT INTO retractions (report, revision, at, reason) VALUES (?, ?, ?, ?)", [report, revision, StoreTime.ms(now), reason])
             // History is recomputed below, so answers at earlier revisions read the rows as they stood (as for a redecode).
             try Self.saveFacts(db, host: host, before: revision)
             try Self.withdraw(db, report: report, host: host, at: at, reportId: reportId)
-            try db.execute(sql: """
+            try db.execute("""
                 UPDATE hosts SET first_seen = (SELECT min(collected_at) FROM reports r WHERE r.host_id = ?1 AND \(RetractionSQL.counts("r"))),
                     last_seen = (SELECT max(collected_at) FROM reports r WHERE r.host_id = ?1 AND \(RetractionSQL.counts("r")))
                 WHERE id = ?1
-                """, arguments: [host])
+                """, [host])
             return .retracted(Retraction(reportId: reportId, hostname: hostname, collectedAt: StoreTime.date(at), retractedAt: StoreTime.date(StoreTime.ms(now)),
                                          revision: revision, reason: reason))
         }
@@ -97,15 +94,15 @@ extension SQLiteStore {
     /// The span the report held, [its time, the next counting report's), gets the state of the report
     /// before it (none before the host's first report), as ingest would have left it; when the report was
     /// the newest, that report becomes the host's current one.
-    static func withdraw(_ db: Database, report: Int64, host: Int64, at: Int64, reportId: String) throws {
+    static func withdraw(_ db: any SQLConnection, report: Int64, host: Int64, at: Int64, reportId: String) throws {
         let placement = try Placement.of(db, host: host, at: at, receivedAfter: report)
         // A later-received report of the same time shadowed it: nothing of it was in force.
         guard placement.until > placement.at else { return }
-        let before = try Row.fetchOne(db, sql: """
+        let before = try db.row("""
             SELECT r.id, r.payload FROM reports r
             WHERE r.host_id = ? AND (r.collected_at < ? OR (r.collected_at = ? AND r.id < ?)) AND \(RetractionSQL.counts("r"))
             ORDER BY r.collected_at DESC, r.id DESC LIMIT 1
-            """, arguments: [host, at, at, report])
+            """, [host, at, at, report])
         var previous: (id: Int64, prepared: PreparedReport)?
         if let before {
             do { previous = (before[0], try decodeStored(before[1] as String)) } catch {
@@ -118,21 +115,21 @@ extension SQLiteStore {
         try StateWriter.commit(db, plan, report: opener)
         guard placement.isNewest, let previous else { return }
         let p = previous.prepared
-        try db.execute(sql: """
+        try db.execute("""
             UPDATE hosts SET machine_id = ?, current_report_id = ?, content_hash = ?, kernel_release = ?, kernel_key = ? WHERE id = ?
-            """, arguments: [p.report.host.machineId, previous.id, p.contentHash, p.kernel.text, KernelKey.of(p.kernel), host])
+            """, [p.report.host.machineId, previous.id, p.contentHash, p.kernel.text, KernelKey.of(p.kernel), host])
         try StateWriter.updateKeyFacts(db, host: host, facts: p.facts)
         try Ingestor.writeLabels(db, host: host, labels: p.report.host.labels)
     }
 
-    static func retraction(_ db: Database, report: Int64) throws -> Retraction? {
-        try Row.fetchOne(db, sql: """
+    static func retraction(_ db: any SQLConnection, report: Int64) throws -> Retraction? {
+        try db.row("""
             SELECT r.report_id, h.hostname, r.collected_at, x.at, x.revision, x.reason
             FROM retractions x JOIN reports r ON r.id = x.report JOIN hosts h ON h.id = r.host_id WHERE x.report = ?
-            """, arguments: [report]).map(Self.retraction)
+            """, [report]).map(Self.retraction)
     }
 
-    static func retraction(_ row: Row) -> Retraction {
+    static func retraction(_ row: SQLRow) -> Retraction {
         Retraction(reportId: row[0], hostname: row[1], collectedAt: StoreTime.date(row[2]), retractedAt: StoreTime.date(row[3]),
                    revision: row[4], reason: row[5])
     }
@@ -142,12 +139,12 @@ extension SQLiteStore {
         try budgetedRead { db in try Self.retractions(db, hostname: hostname) }
     }
 
-    static func retractions(_ db: Database, hostname: String) throws -> [Retraction] {
+    static func retractions(_ db: any SQLConnection, hostname: String) throws -> [Retraction] {
         guard StoreText.bindable(hostname) else { return [] }
-        return try Row.fetchAll(db, sql: """
+        return try db.rows("""
             SELECT r.report_id, h.hostname, r.collected_at, x.at, x.revision, x.reason
             FROM hosts h JOIN reports r ON r.host_id = h.id JOIN retractions x ON x.report = r.id
             WHERE h.hostname = ? ORDER BY r.collected_at, r.id
-            """, arguments: [hostname]).map(Self.retraction)
+            """, [hostname]).map(Self.retraction)
     }
 }

@@ -1,4 +1,3 @@
-import GRDB
 import Report
 
 /// Registry revisions (migrations/0004): every write takes the next number, in commit order.
@@ -11,22 +10,20 @@ enum RevisionKind: String {
     case retraction
 }
 
-extension SQLiteStore {
+extension Registry {
     /// The registry revision a read sees: the newest write's number (0 for an empty registry). Every
     /// answer reads it inside the same transaction as its data, so the stamp and the data agree.
-    static func revision(_ db: Database) throws -> Int64 {
-        try Int64.fetchOne(db.cachedStatement(sql: "SELECT coalesce(max(id), 0) FROM revisions")) ?? 0
+    static func revision(_ db: any SQLConnection) throws -> Int64 {
+        try db.value("SELECT coalesce(max(id), 0) FROM revisions", as: Int64.self) ?? 0
     }
 
     /// When revision `n` was written (ms), or nil when there is no such revision.
-    static func revisionTime(_ db: Database, _ n: Int64) throws -> Int64? {
-        try Int64.fetchOne(db.cachedStatement(sql: "SELECT at FROM revisions WHERE id = ?"), arguments: [n])
+    static func revisionTime(_ db: any SQLConnection, _ n: Int64) throws -> Int64? {
+        try db.value("SELECT at FROM revisions WHERE id = ?", [n], as: Int64.self)
     }
 
     /// Takes the next revision number inside the caller's write transaction.
-    static func newRevision(_ db: Database, _ kind: RevisionKind, at: Int64) throws -> Int64 {
-        try db.cachedStatement(sql: "INSERT INTO revisions (kind, at, decoder_version) VALUES (?, ?, ?)")
-            .execute(arguments: [kind.rawValue, at, SourceDecoder.decoderVersion])
-        return db.lastInsertedRowID
+    static func newRevision(_ db: any SQLConnection, _ kind: RevisionKind, at: Int64) throws -> Int64 {
+        try db.insert("INSERT INTO revisions (kind, at, decoder_version) VALUES (?, ?, ?)", [kind.rawValue, at, SourceDecoder.decoderVersion])
     }
 }

@@ -1,5 +1,4 @@
 import Decoders
-import GRDB
 
 /// Where a report's state sits on its host's timeline: from its time until the next report's time
 /// (open-ended for the newest report). Reports of equal time are ordered by receive order (row id).
@@ -12,13 +11,13 @@ struct Placement {
 
     /// The placement of a report at `at` that is, or would be, received after `after` (row id; nil
     /// for a report not stored yet).
-    static func of(_ db: Database, host: Int64, at: Int64, receivedAfter after: Int64?) throws -> Placement {
+    static func of(_ db: any SQLConnection, host: Int64, at: Int64, receivedAfter after: Int64?) throws -> Placement {
         let sql = """
             SELECT id, collected_at FROM reports
             WHERE host_id = ? AND (collected_at > ? OR (collected_at = ? AND id > ?)) AND \(RetractionSQL.counts("reports"))
             ORDER BY collected_at, id LIMIT 1
             """
-        guard let row = try Row.fetchOne(db.cachedStatement(sql: sql), arguments: [host, at, at, after ?? Int64.max]) else {
+        guard let row = try db.row(sql, [host, at, at, after ?? Int64.max]) else {
             return Placement(at: at, until: StoreTime.openEnd, next: nil, isNewest: true)
         }
         let nextAt: Int64 = row[1]
@@ -52,7 +51,7 @@ enum StateWriter {
         var written: Written { Written(opened: facts.opened, closed: facts.closed) }
     }
 
-    static func plan(_ db: Database, host: Int64, placement: Placement, report: Int64 = placeholder,
+    static func plan(_ db: any SQLConnection, host: Int64, placement: Placement, report: Int64 = placeholder,
                      facts: [Fact], capabilities: [CapabilityValue]) throws -> Plan {
         let factRows = try FactTable.load(db, host: host, notEndingBefore: placement.at)
         let capRows = try CapabilityTable.load(db, host: host, notEndingBefore: placement.at,
@@ -69,7 +68,7 @@ enum StateWriter {
                     desiredFacts: desiredFacts, previousOpenFacts: open)
     }
 
-    static func commit(_ db: Database, _ plan: Plan, report: Int64) throws {
+    static func commit(_ db: any SQLConnection, _ plan: Plan, report: Int64) throws {
         try FactTable.apply(db, host: plan.host, ops: plan.facts.ops, placeholder: placeholder, report: report)
         try CapabilityTable.apply(db, host: plan.host, ops: plan.capabilities.ops, placeholder: placeholder, report: report)
         if plan.placement.isNewest { try updateCurrentFacts(db, plan) }
@@ -77,12 +76,12 @@ enum StateWriter {
 
     /// current_facts mirrors the open fact rows: rewrite only the names whose value changed (a merge of
     /// the two sorted lists); host_facts_json, their encoded object, is rewritten when any did.
-    static func updateCurrentFacts(_ db: Database, _ plan: Plan) throws {
+    static func updateCurrentFacts(_ db: any SQLConnection, _ plan: Plan) throws {
         let open = plan.previousOpenFacts
         var changed = false
         func delete(_ name: String) throws {
             changed = true
-            try db.cachedStatement(sql: "DELETE FROM current_facts WHERE host_id = ? AND name = ?").execute(arguments: [plan.host, name])
+            try db.execute("DELETE FROM current_facts WHERE host_id = ? AND name = ?", [plan.host, name])
         }
         var o = 0
         for (i, want) in plan.desiredFacts.enumerated() {
@@ -98,27 +97,26 @@ enum StateWriter {
             if old == want.value { continue }
             changed = true
             let c = FactColumns.split(want.value)
-            try db.cachedStatement(sql: """
+            try db.execute("""
                 INSERT INTO current_facts (host_id, name, type, value_int, value_text, since) VALUES (?, ?, ?, ?, ?, ?)
                 ON CONFLICT (host_id, name) DO UPDATE SET type = excluded.type, value_int = excluded.value_int,
                     value_text = excluded.value_text, since = excluded.since
-                """).execute(arguments: [plan.host, want.key, c.type, c.int, c.text, plan.facts.since[i]])
+                """, [plan.host, want.key, c.type, c.int, c.text, plan.facts.since[i]])
         }
         while o < open.count {
             try delete(open[o].key)
             o += 1
         }
         if changed {
-            try db.cachedStatement(sql: """
+            try db.execute("""
                 INSERT INTO host_facts_json (host_id, facts) VALUES (?, ?) ON CONFLICT (host_id) DO UPDATE SET facts = excluded.facts
-                """).execute(arguments: [plan.host, DecodedJSON.currentFacts(plan.desiredFacts)])
+                """, [plan.host, DecodedJSON.currentFacts(plan.desiredFacts)])
         }
     }
 
     /// The key-fact columns of `hosts` (the one-row-per-host projection placement queries read).
-    static func updateKeyFacts(_ db: Database, host: Int64, facts: [Fact]) throws {
-        try db.cachedStatement(sql: "UPDATE hosts SET \(keyFactAssignments) WHERE id = ?")
-            .execute(arguments: StatementArguments(keyFactValues(facts) + [host]))
+    static func updateKeyFacts(_ db: any SQLConnection, host: Int64, facts: [Fact]) throws {
+        try db.execute("UPDATE hosts SET \(keyFactAssignments) WHERE id = ?", (keyFactValues(facts) + [host]))
     }
 
     static let keyFactAssignments = """
@@ -126,7 +124,7 @@ enum StateWriter {
         """
 
     /// Values for `keyFactAssignments`, in its order (the first value of a repeated name).
-    static func keyFactValues(_ facts: [Fact]) -> [DatabaseValueConvertible?] {
+    static func keyFactValues(_ facts: [Fact]) -> [any SQLBindable] {
         let names = [CrossVendor.vendor, CrossVendor.nesting, CrossVendor.pasidBind, CrossVendor.pasidBits,
                      CrossVendor.addrWidth, CrossVendor.firstLevelFormat]
         var found = [FactValue?](repeating: nil, count: names.count)

@@ -10,19 +10,16 @@ public enum Durability: String, Sendable, CaseIterable {
     case full
 }
 
+/// Where and how the SQLite backend keeps the registry.
 public struct StoreConfig: Sendable {
     /// The database file; created, with its schema, when absent.
     public var path: String
     public var durability: Durability
     /// How long a writer waits for another connection's lock before failing.
     public var busyTimeout: TimeInterval
-    /// Reports that share one write transaction in a batch ingest (each report has its own savepoint).
-    public var batchSize: Int
-
-    public init(path: String, durability: Durability = .normal, busyTimeout: TimeInterval = 5, batchSize: Int = 500) {
+    public init(path: String, durability: Durability = .normal, busyTimeout: TimeInterval = 5) {
         self.path = path
         self.durability = durability
         self.busyTimeout = busyTimeout
-        self.batchSize = batchSize
     }
 }

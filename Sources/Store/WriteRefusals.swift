@@ -1,5 +1,4 @@
 import Foundation
-import GRDB
 import Report
 
 /// A write refused for its host (migrations/0010): who tried, from where, and what the report claimed.
@@ -62,7 +61,7 @@ public struct WriteRefusalError: Error, Sendable, Hashable, CustomStringConverti
     public var description: String
 }
 
-extension SQLiteStore {
+extension Registry {
     /// Refusals recorded per identity in any 60 s. A collector retrying a refused batch (a misconfigured
     /// host, every spool flush) would otherwise add a row per attempt forever: ten a minute say what it
     /// tried and how often, and the metric counts every one. Refusals need a bound credential, so the
@@ -76,16 +75,16 @@ extension SQLiteStore {
         // The reason is ours (an API error code); everything the report claimed is recordable already.
         if let problem = Writer.problem(refusal.reason, max: WriteRefusal.maxReason) { throw WriteRefusalError(description: "reason: \(problem)") }
         let at = StoreTime.ms(refusal.at), identity = refusal.writer.identity
-        func underBound(_ db: Database) throws -> Bool {
-            let recent = try Int.fetchOne(db.cachedStatement(sql: Self.recentRefusalsSQL), arguments: [identity, at - 60_000, at]) ?? 0
+        func underBound(_ db: any SQLConnection) throws -> Bool {
+            let recent = try db.value(Self.recentRefusalsSQL, [identity, at - 60_000, at], as: Int.self) ?? 0
             return recent < Self.maxRefusalsPerMinute
         }
-        guard try pool.read(underBound) else { return false }
-        return try pool.write { db in
+        guard try database.read(underBound) else { return false }
+        return try database.write { db in
             guard try underBound(db) else { return false }
-            try db.cachedStatement(sql: """
+            try db.execute("""
                 INSERT INTO write_refusals (at, identity, peer, hostname, machine_id, report_id, reason, detail) VALUES (?, ?, ?, ?, ?, ?, ?, ?)
-                """).execute(arguments: [at, identity, refusal.writer.peer, refusal.hostname, refusal.machineId, refusal.reportId,
+                """, [at, identity, refusal.writer.peer, refusal.hostname, refusal.machineId, refusal.reportId,
                                          refusal.reason, refusal.detail])
             return true
         }
@@ -94,7 +93,7 @@ extension SQLiteStore {
     /// An identity's refusals in a window: a range of the write_refusals_by_identity index (QueryPlanTests).
     static let recentRefusalsSQL = "SELECT count(*) FROM write_refusals WHERE identity IS ? AND at > ? AND at <= ?"
 
-    static func writeRefusal(_ row: Row) throws -> WriteRefusal {
+    static func writeRefusal(_ row: SQLRow) throws -> WriteRefusal {
         WriteRefusal(at: StoreTime.date(row["at"]), writer: try Writer(identity: row["identity"], peer: row["peer"]),
                      hostname: row["hostname"], machineId: row["machine_id"], reportId: row["report_id"], reason: row["reason"],
                      detail: row["detail"])

@@ -20,7 +20,7 @@ struct AuditCommand: ParsableCommand {
         every event (issue, rotate, revoke, enroll, …) of the collector credentials and enrollment codes bound to it. \
         A write is placed at the time it was received, the others at the time they were recorded.
 
-        Refused writes are recorded at most \(SQLiteStore.maxRefusalsPerMinute) a minute per identity; \
+        Refused writes are recorded at most \(Registry.maxRefusalsPerMinute) a minute per identity; \
         the rest are counted in /metrics only (capreg_reports_refused_total).
 
         --since keeps events at or after a time (RFC 3339, a date, or a duration ago such as 24h or 7d); \

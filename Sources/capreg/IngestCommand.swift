@@ -77,7 +77,7 @@ struct IngestCommand: ParsableCommand {
         if !tally.failures.isEmpty { throw ExitCode(1) }
     }
 
-    func commit(_ registry: SQLiteStore, _ writer: Writer, _ reports: [ReportReader.Located], _ tally: inout IngestTally) throws {
+    func commit(_ registry: Registry, _ writer: Writer, _ reports: [ReportReader.Located], _ tally: inout IngestTally) throws {
         let results = try registry.ingest(reports.map(\.report), receivedAt: Date(), writer: writer)
         var acks = ""
         for (located, result) in zip(reports, results) {
@@ -91,7 +91,7 @@ struct IngestCommand: ParsableCommand {
 
     /// JSON Lines are ingested as they arrive; anything else (one pretty-printed object, an array) is
     /// read whole first.
-    func ingestStandardInput(_ registry: SQLiteStore, _ writer: Writer, _ tally: inout IngestTally) throws {
+    func ingestStandardInput(_ registry: Registry, _ writer: Writer, _ tally: inout IngestTally) throws {
         var progress = ProgressBar(total: nil, unit: "reports")
         var pending: [ReportReader.Located] = []
         var lineNumber = 0

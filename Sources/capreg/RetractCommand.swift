@@ -23,7 +23,7 @@ struct RetractCommand: ParsableCommand {
         and says when it was.
 
         Each REPORT_ID is retracted in its own transaction, in the order given. --reason is required (at \
-        most \(SQLiteStore.maxRetractionReason) characters).
+        most \(Registry.maxRetractionReason) characters).
 
         Exit status: 0 every report is retracted (now or before); 65 a report id is not stored, is its \
         host's only report, or the report before it cannot be read (the others are still retracted); \
@@ -42,8 +42,8 @@ struct RetractCommand: ParsableCommand {
     func validate() throws {
         if reportIds.isEmpty { throw ValidationError("give at least one report id") }
         if reason.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty { throw ValidationError("--reason must not be empty: say why") }
-        if reason.count > SQLiteStore.maxRetractionReason {
-            throw ValidationError("--reason is \(reason.count) characters; at most \(SQLiteStore.maxRetractionReason)")
+        if reason.count > Registry.maxRetractionReason {
+            throw ValidationError("--reason is \(reason.count) characters; at most \(Registry.maxRetractionReason)")
         }
     }
 

@@ -1,5 +1,6 @@
 import ArgumentParser
 import Store
+import StoreSQLite
 
 /// Options every store-backed command shares.
 struct StoreOptions: ParsableArguments {
@@ -10,9 +11,9 @@ struct StoreOptions: ParsableArguments {
                                valueName: "normal|full"))
     var durability: Durability = .normal
 
-    func open() throws -> SQLiteStore {
+    func open() throws -> Registry {
         do {
-            return try SQLiteStore(path: db, durability: durability)
+            return Registry(try SQLiteDatabase(StoreConfig(path: db, durability: durability)))
         } catch {
             throw ValidationError("cannot open \(db): \(error)")
         }

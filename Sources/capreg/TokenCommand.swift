@@ -38,7 +38,7 @@ struct TokenCommand: ParsableCommand {
     static let defaultExpiry = DurationText(seconds: Credential.defaultLifetime).description
 
     /// The registry at `store.db`; a mistyped --db must not create an empty one (exit 66), except for issue.
-    static func open(_ store: StoreOptions, creating: Bool = false) throws -> SQLiteStore {
+    static func open(_ store: StoreOptions, creating: Bool = false) throws -> Registry {
         guard creating || FileManager.default.fileExists(atPath: store.db) else {
             printError("capreg token: no registry database at \(store.db) (give --db)")
             throw ExitCode(66)
@@ -182,7 +182,7 @@ struct TokenRevokeCommand: ParsableCommand {
         }
     }
 
-    func revokeCode(_ registry: SQLiteStore) throws {
+    func revokeCode(_ registry: Registry) throws {
         let (code, now) = try TokenCommand.refusing { try registry.revokeEnrollmentCode(id: id) }
         if now {
             print("revoked enrollment code \(code.id)")

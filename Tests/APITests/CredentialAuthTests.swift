@@ -3,6 +3,7 @@ import Foundation
 import Report
 import Server
 import Store
+import StoreSQLite
 import Testing
 
 /// Registry credentials (`capreg token`) on a running server: checked per request beside the --tokens
@@ -61,7 +62,7 @@ struct CredentialAuthTests {
         let issued = try t.store.issueCredential(role: .reader, binding: nil, expiresIn: 3600)
         #expect(try t.get("/v1/hosts", token: issued.secret).status == 200)
         // Revoked by another connection to the database, as `capreg token revoke` does beside a running server.
-        let other = try SQLiteStore(path: t.dir.path("r.sqlite"))
+        let other = try Registry.sqlite(path: t.dir.path("r.sqlite"))
         _ = try other.revokeCredential(id: issued.credential.id)
         let revokedAt = Date()
         var status = 200

@@ -4,6 +4,7 @@ import RegistryClient
 import Report
 import Server
 import Store
+import StoreSQLite
 import Synchronization
 import Testing
 import TestSupport

@@ -4,6 +4,7 @@ import Foundation
 import Query
 import Server
 import Store
+import StoreSQLite
 import Testing
 import Timestamps
 

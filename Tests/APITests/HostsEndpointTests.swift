@@ -4,6 +4,7 @@ import Query
 import Report
 import Server
 import Store
+import StoreSQLite
 import Testing
 import Timestamps
 import RegistryClient

@@ -2,6 +2,7 @@ import API
 import Foundation
 import Server
 import Store
+import StoreSQLite
 import Synchronization
 import Testing
 import TestSupport
@@ -13,7 +14,7 @@ import TestSupport
         let dir = try TempDir()
         // A registry whose schema stops before migration 0007 (label sets): a binary's question about past
         // labels meets a table that is not there, which the store reports as an error of its own.
-        let store = try SQLiteStore(path: dir.path("r.sqlite"), migrations: Migration.sqlite.filter { $0.name < "0007" })
+        let store = try Registry.sqlite(path: dir.path("r.sqlite"), migrations: Migration.sqlite.filter { $0.name < "0007" })
         let lines = Mutex<[String]>([])
         let api = API(store: store, tokens: TokenTable()) { line in lines.withLock { $0.append(line) } }
         let list = (0..<100).map { "\"r\($0)\"" }.joined(separator: ",")  // longer than the 200 bytes the log keeps

@@ -1,6 +1,7 @@
 import Foundation
 import Report
 import Store
+import StoreSQLite
 import Testing
 import Timestamps
 import API
@@ -186,7 +187,7 @@ struct OneReportDecoderTests {
         let cliStores = [dir.path("file.sqlite"), dir.path("stdin.sqlite")]
 
         // The same instants were stored, to the millisecond, by every path.
-        func lastSeen(_ store: SQLiteStore) throws -> [String: Date] {
+        func lastSeen(_ store: Registry) throws -> [String: Date] {
             Dictionary(uniqueKeysWithValues: try store.hosts().map { ($0.hostname, $0.lastSeen) })
         }
         let expected = Dictionary(uniqueKeysWithValues: decoded.values.map {
@@ -195,7 +196,7 @@ struct OneReportDecoderTests {
         #expect(expected.count == 10)
         #expect(try lastSeen(api.store) == expected)
         for path in cliStores {
-            #expect(try lastSeen(try SQLiteStore(path: path)) == expected, "\(path)")
+            #expect(try lastSeen(try Registry.sqlite(path: path)) == expected, "\(path)")
         }
         #expect(expected[decoded["an offset"]!.host.hostname] == Date(timeIntervalSince1970: 1_736_078_400))
         #expect(expected[decoded["a leap second"]!.host.hostname] == Date(timeIntervalSince1970: 1_483_228_799.999))
@@ -260,12 +261,12 @@ struct OneReportDecoderTests {
         #expect(run.stderr.contains("\(file):1: host.hostname: contains U+0000 (a control character) at character 6"), "\(run.stderr)")
         #expect(run.stderr.contains("\(file):3: host.hostname: contains U+0000"), "\(run.stderr)")
         #expect(run.stdout.contains("ack nul-2 created"), "\(run.stdout)")
-        let cli = try SQLiteStore(path: dir.path("r.sqlite"))
+        let cli = try Registry.sqlite(path: dir.path("r.sqlite"))
         #expect(try cli.hosts().map(\.hostname) == ["gpu-7"])
 
         // The store itself, for callers that build a Report without the decoder: SQLite would cut the text
         // at NUL, so the same check refuses it there and nothing aliases "gpu-7".
-        let store = try SQLiteStore(path: dir.path("direct.sqlite"))
+        let store = try Registry.sqlite(path: dir.path("direct.sqlite"))
         var r = try Report.decode(json: Data(good.utf8), clock: nil)
         #expect(try store.ingest([r]).first?.outcome == .created)
         r.reportId = "nul-direct"

@@ -2,6 +2,7 @@ import Foundation
 import Glibc
 import Report
 import Store
+import StoreSQLite
 import Testing
 import TestSupport
 @testable import API

@@ -3,6 +3,7 @@ import Decoders
 import Foundation
 import Report
 import Store
+import StoreSQLite
 import Testing
 
 @Suite("POST /v1/reports")
@@ -116,7 +117,7 @@ struct ReportsEndpointTests {
     func tooMany() throws {
         let t = try TestAPI()
         let one = try #require(fleet.report(host: 0, day: 0))
-        let many = (0...t.store.config.batchSize).map { i -> Report in
+        let many = (0...t.store.batchSize).map { i -> Report in
             var r = one
             r.reportId = "r\(i)"
             return r

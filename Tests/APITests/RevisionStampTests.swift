@@ -3,6 +3,7 @@ import Foundation
 import Report
 import Server
 import Store
+import StoreSQLite
 import Testing
 import Timestamps
 

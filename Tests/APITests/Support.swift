@@ -3,6 +3,7 @@ import Foundation
 import Report
 import Server
 import Store
+import StoreSQLite
 import Testing
 import TestSupport
 import RegistryClient
@@ -16,7 +17,7 @@ final class TestAPI {
     static let otherReaderToken = "other-reader-token-0123456789abcdef"
 
     let dir: TempDir
-    let store: SQLiteStore
+    let store: Registry
     let api: API
     let server: HTTPServer
 
@@ -27,9 +28,9 @@ final class TestAPI {
          maxClockSkew: DurationText = DurationText(seconds: Int64(ClockBound.defaultMaxSkew)),
          queryBudget: Duration = API.defaultQueryBudget, trustedProxy: TrustedProxy = TrustedProxy(),
          configure: (inout ServerConfig) -> Void = { _ in },
-         beforeStart: (SQLiteStore) throws -> Void = { _ in }) throws {
+         beforeStart: (Registry) throws -> Void = { _ in }) throws {
         dir = try TempDir()
-        store = try SQLiteStore(path: dir.path("r.sqlite"))
+        store = try Registry.sqlite(path: dir.path("r.sqlite"))
         try beforeStart(store)
         var table = TokenTable()
         if tokens {

@@ -3,6 +3,7 @@ import Foundation
 import RegistryClient
 import Report
 import Store
+import StoreSQLite
 import Testing
 
 /// `serve --trusted-proxy`: what nginx says of a request (the client's address, its verified client

@@ -2,6 +2,7 @@ import API
 import Foundation
 import Report
 import Store
+import StoreSQLite
 import Testing
 
 /// Who wrote what, through a running server: a stored report records the caller's identity and the peer
@@ -46,7 +47,7 @@ struct WriterRecordTests {
     @Test func aHostMismatchIsRecordedAtMostNAMinute() throws {
         let t = try TestAPI()
         let issued = try t.store.issueCredential(role: .collector, binding: HostBinding(hostname: "web-1", machineId: nil), expiresIn: 3600)
-        let n = SQLiteStore.maxRefusalsPerMinute, k = 3
+        let n = Registry.maxRefusalsPerMinute, k = 3
         for i in 0..<(n + k) {
             let batch = [try CredentialAuthTests.report(host: "web-1", id: "ok-\(i)"), try CredentialAuthTests.report(host: "db-7", machineId: "m-7", id: "bad-\(i)")]
             let response = try t.push(batch, token: issued.secret)

@@ -2,6 +2,7 @@ import API
 import Foundation
 import Report
 import Store
+import StoreSQLite
 import Testing
 import TestSupport
 import RegistryClient

@@ -4,6 +4,7 @@ import Dashboard
 import Foundation
 import Report
 import Store
+import StoreSQLite
 import Testing
 import RegistryClient
 

@@ -3,6 +3,7 @@ import Decoders
 import Foundation
 import Query
 @testable import Store
+import StoreSQLite
 import Testing
 
 @Suite("Query table: sorting and CSV")

@@ -1,6 +1,7 @@
 import API
 import Foundation
 import Store
+import StoreSQLite
 import Testing
 
 /// A retracted report is listed, with its reason, in GET /v1/hosts/{host}/history and on the host page;

@@ -3,6 +3,7 @@ import Foundation
 import Report
 import Server
 import Store
+import StoreSQLite
 import Testing
 import TestSupport
 import RegistryClient
@@ -13,13 +14,13 @@ final class DashboardServer {
     static let collectorToken = "collector-token-0123456789abcdef"
 
     let dir: TempDir
-    let store: SQLiteStore
+    let store: Registry
     let server: HTTPServer
     let tokens: Bool
 
     init(tokens: Bool = false, staleAfter: DurationText = DurationText(seconds: 7200)) throws {
         dir = try TempDir()
-        store = try SQLiteStore(path: dir.path("r.sqlite"))
+        store = try Registry.sqlite(path: dir.path("r.sqlite"))
         var table = TokenTable()
         if tokens {
             table.add(token: Self.readerToken, role: .reader)

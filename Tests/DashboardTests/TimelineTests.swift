@@ -2,6 +2,7 @@
 import Decoders
 import Foundation
 @testable import Store
+import StoreSQLite
 import Testing
 
 @Suite("Timeline steps")

@@ -3,6 +3,7 @@ import Foundation
 import RegistryClient
 import Report
 import Store
+import StoreSQLite
 import Testing
 
 /// The host page's timeline says which report each step comes from, who wrote it and from where; the

@@ -5,6 +5,7 @@ import Report
 import Testing
 import TestSupport
 @testable import Store
+import StoreSQLite
 
 /// `covers(vfio.iova_windows, ADDRESS)` compiled to SQL (the capreg_covers function) on hand-made
 /// hosts: one container at 48 or 39 bits, two containers (their common windows), none (unknown).
@@ -21,8 +22,8 @@ import TestSupport
                       kernel: Report.Kernel(release: "6.1.0-18-amd64"), collectorVersion: "test", sources: [sysfs] + sources)
     }
 
-    static func store(_ dir: TempDir) throws -> SQLiteStore {
-        let store = try SQLiteStore(path: dir.path("covers.sqlite"))
+    static func store(_ dir: TempDir) throws -> Registry {
+        let store = try Registry.sqlite(path: dir.path("covers.sqlite"))
         _ = try store.ingest([
             report("aw48", at: 0, tops: [0xffff_ffff_ffff]),
             report("aw39", at: 0, tops: [0x7f_ffff_ffff]),
@@ -34,7 +35,7 @@ import TestSupport
         return store
     }
 
-    func hostnames(_ store: SQLiteStore, _ text: String, asOf hours: Double? = nil) throws -> [String] {
+    func hostnames(_ store: Registry, _ text: String, asOf hours: Double? = nil) throws -> [String] {
         try store.allPages(QueryParser.parse(text), asOf: hours.map(Fleet.time), limit: 2).map(\.hostname)
     }
 
@@ -82,11 +83,11 @@ import TestSupport
     @Test func functionIsNullOnNonLists() throws {
         let dir = try TempDir()
         let store = try Self.store(dir)
-        let results = try store.pool.read { db in
+        let results = try store.database.read { db in
             try ["0x0-0x10", "garbage", "", "0x0-0x10,0x20-0x30"].map { text in
-                try Int64.fetchOne(db, sql: "SELECT capreg_covers(?, ?)", arguments: [text, 0x20])
-            } + [try Int64.fetchOne(db, sql: "SELECT capreg_covers(?, ?)", arguments: ["0x0-0x10", -1]),
-                 try Int64.fetchOne(db, sql: "SELECT capreg_covers(NULL, 1)")]
+                try db.value("SELECT capreg_covers(?, ?)", [text, 0x20], as: Int64.self)
+            } + [try db.value("SELECT capreg_covers(?, ?)", ["0x0-0x10", -1], as: Int64.self),
+                 try db.value("SELECT capreg_covers(NULL, 1)", as: Int64.self)]
         }
         #expect(results == [0, nil, 0, 1, nil, nil])
     }

@@ -5,6 +5,7 @@ import Report
 import Testing
 import TestSupport
 @testable import Store
+import StoreSQLite
 
 /// The SQL text is built only from fixed fragments: no value or name of a query ever appears in it,
 /// and every placeholder has its argument.
@@ -72,7 +73,7 @@ import TestSupport
     /// Executed, the hostile values match only hosts that carry them exactly.
     @Test func hostileValuesMatchLiterally() throws {
         let dir = try TempDir()
-        let store = try SQLiteStore(path: dir.path("h.sqlite"))
+        let store = try Registry.sqlite(path: dir.path("h.sqlite"))
         // A NUL can be asked about (valuesAreBoundNeverSpliced) but never stored: reports carrying one are
         // refused at ingest (OneReportDecoderTests.nulDoesNotAlias), so only the others are stored here.
         let storable = Self.hostile.filter { !$0.unicodeScalars.contains("\u{0}") }
@@ -88,6 +89,6 @@ import TestSupport
     }
 }
 
-extension SQLiteStore {
+extension Registry {
     func count() throws -> Int { try allPages(nil, limit: 1000).count }
 }

@@ -5,16 +5,17 @@ import Report
 import Testing
 import TestSupport
 @testable import Store
+import StoreSQLite
 
 /// Kernel ordering, as-of answers, pagination and the query plans, on hand-made reports and a synthetic fleet.
 @Suite struct HostQueryTests {
-    func hostnames(_ store: SQLiteStore, _ text: String, asOf hours: Double? = nil) throws -> [String] {
+    func hostnames(_ store: Registry, _ text: String, asOf hours: Double? = nil) throws -> [String] {
         try store.allPages(QueryParser.parse(text), asOf: hours.map(Fleet.time), limit: 1000).map(\.hostname)
     }
 
     @Test func kernelsOrderAsVersions() throws {
         let dir = try TempDir()
-        let store = try SQLiteStore(path: dir.path("k.sqlite"))
+        let store = try Registry.sqlite(path: dir.path("k.sqlite"))
         let kernels = ["a": "5.9.16", "b": "5.10.0-56-amd64", "c": "5.10.200", "d": "6.1.0-18-amd64", "e": "6.6.0-rc3", "f": "10.1.0"]
         _ = try store.ingest(kernels.map { Fleet.report("r-\($0.key)", host: $0.key, at: 1, kernel: $0.value) })
         #expect(try hostnames(store, #"kernel > "5.9""#) == ["b", "c", "d", "e", "f"])  // as text, "5.10" < "5.9"
@@ -34,7 +35,7 @@ import TestSupport
     /// As of T: facts whose interval holds T, the kernel of the report in force, hosts not yet seen left out.
     @Test func asOfReadsHistory() throws {
         let dir = try TempDir()
-        let store = try SQLiteStore(path: dir.path("a.sqlite"))
+        let store = try Registry.sqlite(path: dir.path("a.sqlite"))
         _ = try store.ingest([
             Fleet.report("1", host: "h1", at: 0, kernel: "5.15.0-91-generic", pgsizes: 0x1000, labels: ["rack": "r1"]),
             Fleet.report("2", host: "h1", at: 10, kernel: "6.8.0-45-generic", pgsizes: 0x4020_1000, labels: ["rack": "r2"]),
@@ -81,7 +82,7 @@ import TestSupport
 
     @Test func refusesBadCursorsAndLimits() throws {
         let dir = try TempDir()
-        let store = try SQLiteStore(path: dir.path("c.sqlite"))
+        let store = try Registry.sqlite(path: dir.path("c.sqlite"))
         for cursor in ["", "!!", "aGVsbG8", HostCursor.encode(after: "x").dropFirst(2).description] {
             #expect(throws: HostQueryError.badCursor) { try store.queryHosts(nil, asOf: nil, fields: nil, limit: 5, after: cursor) }
         }
@@ -119,7 +120,7 @@ import TestSupport
                      HostPageReads.factsOf(4, from: .current, names: nil), HostPageReads.factsOf(4, from: .intervals, names: 2),
                      HostPageReads.factsOf(4, from: .saved, names: 2), HostPageReads.savedFactsOf(4)]
         for sql in reads {
-            let plan = try store.plan(sql, Array(repeating: SQLArgument.int(1), count: sql.filter { $0 == "?" }.count))
+            let plan = try store.plan(sql, Array(repeating: SQLValue.int(1), count: sql.filter { $0 == "?" }.count))
             #expect(plan.allSatisfy { $0.hasPrefix("SEARCH") || $0.hasPrefix("CORRELATED") || $0.hasPrefix("USE TEMP B-TREE") }, "\(sql): \(plan)")
             #expect(!plan.contains { $0.hasPrefix("SCAN") }, "\(sql): \(plan)")
         }

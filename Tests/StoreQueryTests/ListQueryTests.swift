@@ -3,6 +3,7 @@ import Foundation
 import Query
 import Report
 @testable import Store
+import StoreSQLite
 import Testing
 import TestSupport
 

@@ -2,6 +2,7 @@ import Decoders
 import Foundation
 import Query
 @testable import Store
+import StoreSQLite
 import TestSupport
 
 /// Random expression text over the names and values a fleet actually holds, plus absent names, absent

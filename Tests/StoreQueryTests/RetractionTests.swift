@@ -4,6 +4,7 @@ import GRDB
 import Query
 import Report
 @testable import Store
+import StoreSQLite
 import Testing
 import TestSupport
 
@@ -20,13 +21,13 @@ import TestSupport
         return report
     }
 
-    func hosts(_ store: SQLiteStore, _ query: String, _ reference: QueryReference = .now) throws -> [String] {
+    func hosts(_ store: Registry, _ query: String, _ reference: QueryReference = .now) throws -> [String] {
         try store.answer(HostQueryRequest(try QueryParser.parse(query), reference: reference, limit: 100)).matches.hosts.map(\.hostname)
     }
 
     @Test func aFarFutureReportFreezesTheHostUntilRetracted() throws {
         let dir = try TempDir()
-        let store = try SQLiteStore(path: dir.path("r.sqlite"))
+        let store = try Registry.sqlite(path: dir.path("r.sqlite"))
         _ = try store.ingest([Fleet.report("first", host: "h1", at: 0, kernel: "6.1.0-18-amd64", pgsizes: Self.with2M, labels: ["rack": "r1"])])
         _ = try store.ingest([Self.farFuture("y9999", pgsizes: Self.without2M)])
         // A normal later report cannot win: the host is frozen on the far-future one.
@@ -46,7 +47,7 @@ import TestSupport
         #expect(state.kernelRelease == "6.1.0-20-amd64")
         #expect(state.labels == ["rack": "r2"])
         #expect(state.lastSeen == Fleet.time(1))
-        let never = try SQLiteStore(path: dir.path("never.sqlite"))
+        let never = try Registry.sqlite(path: dir.path("never.sqlite"))
         _ = try never.ingest([Fleet.report("first", host: "h1", at: 0, kernel: "6.1.0-18-amd64", pgsizes: Self.with2M), later])
         #expect(state.facts == (try never.currentState(hostname: "h1")?.facts))
         #expect(try hosts(store, "vfio.pgsize_2m") == ["h1"])
@@ -85,7 +86,7 @@ import TestSupport
 
     @Test func unknownOnlyAndBadReasonAreRefused() throws {
         let dir = try TempDir()
-        let store = try SQLiteStore(path: dir.path("r.sqlite"))
+        let store = try Registry.sqlite(path: dir.path("r.sqlite"))
         _ = try store.ingest([Fleet.report("only", host: "h1", at: 0, kernel: "6.1.0-18-amd64")])
         #expect(throws: RetractError.unknownReport("nope")) { try store.retract(reportId: "nope", reason: "x") }
         #expect(throws: RetractError.onlyReport(reportId: "only", hostname: "h1")) { try store.retract(reportId: "only", reason: "x") }
@@ -99,10 +100,10 @@ import TestSupport
         let dir = try TempDir()
         let path = dir.path("old.sqlite")
         do {
-            let old = try SQLiteStore(path: path, migrations: Migration.sqlite.filter { $0.name < "0008" })
+            let old = try Registry.sqlite(path: path, migrations: Migration.sqlite.filter { $0.name < "0008" })
             _ = try old.ingest([Fleet.report("a", host: "h1", at: 0, kernel: "6.1.0-1"), Fleet.report("b", host: "h1", at: 1, kernel: "6.1.0-2")])
         }
-        let store = try SQLiteStore(path: path)
+        let store = try Registry.sqlite(path: path)
         #expect(try store.answer(HostQueryRequest(nil, limit: 1)).revision == 2)
         guard case .retracted(let r) = try store.retract(reportId: "b", reason: "test") else { Issue.record("not retracted"); return }
         #expect(r.revision == 3)
@@ -123,7 +124,7 @@ import TestSupport
         }
         for gone in sizes.indices {
             let dir = try TempDir()
-            let retracted = try SQLiteStore(path: dir.path("a.sqlite"))
+            let retracted = try Registry.sqlite(path: dir.path("a.sqlite"))
             for r in reports(without: nil) { _ = try retracted.ingest([r]) }
             guard case .retracted = try retracted.retract(reportId: "r\(gone)", reason: "test") else {
                 Issue.record("r\(gone) not retracted")
@@ -131,7 +132,7 @@ import TestSupport
             }
             // A redecode reads every stored payload again: the retracted one must not come back.
             _ = try retracted.redecode(all: true)
-            let never = try SQLiteStore(path: dir.path("b.sqlite"))
+            let never = try Registry.sqlite(path: dir.path("b.sqlite"))
             for r in reports(without: gone) { _ = try never.ingest([r]) }
             #expect(try retracted.hostDetail(hostname: "h1")?.capabilities == never.hostDetail(hostname: "h1")?.capabilities, "retracting r\(gone)")
             #expect(try retracted.history(hostname: "h1") == never.history(hostname: "h1"), "retracting r\(gone)")
@@ -145,11 +146,11 @@ import TestSupport
     }
 }
 
-extension SQLiteStore {
-    /// `PRAGMA foreign_key_check` rows as "table → parent" (run-time enforcement is off, see SQLiteStore).
+extension Registry {
+    /// `PRAGMA foreign_key_check` rows as "table → parent" (run-time enforcement is off, see Registry).
     fileprivate func foreignKeyViolations() throws -> [String] {
-        try pool.read { db in
-            try Row.fetchAll(db, sql: "PRAGMA foreign_key_check").map { "\($0[0] as String) → \($0[2] as String)" }
+        try database.read { db in
+            try db.rows("PRAGMA foreign_key_check").map { "\($0[0] as String) → \($0[2] as String)" }
         }
     }
 }

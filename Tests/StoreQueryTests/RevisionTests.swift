@@ -5,6 +5,7 @@ import Report
 import Testing
 import TestSupport
 @testable import Store
+import StoreSQLite
 
 /// as_of_revision N must answer exactly what a registry that had received only the first N reports
 /// answers now, whatever order the reports arrived in (late, out-of-order reports included).
@@ -17,12 +18,12 @@ import TestSupport
         var dice = Dice(state: seed)
         // Arrival order: mostly by time, with a quarter of the reports swapped out of order.
         for i in reports.indices where dice.chance(25) { reports.swapAt(i, dice.below(reports.count)) }
-        let full = try SQLiteStore(path: dir.path("full.sqlite"))
+        let full = try Registry.sqlite(path: dir.path("full.sqlite"))
         _ = try full.ingest(reports)
         let exprs: [QueryExpr?] = [nil, try QueryParser.parse(#"pasid_bind and kernel >= "6.1""#),
                                    try QueryParser.parse("not vtd.ecap.ers or pasid_bits < 20")]
         for cut in [1, reports.count / 3, reports.count / 2, reports.count - 1] {
-            let partial = try SQLiteStore(path: dir.path("cut-\(cut).sqlite"))
+            let partial = try Registry.sqlite(path: dir.path("cut-\(cut).sqlite"))
             _ = try partial.ingest(Array(reports.prefix(cut)))
             for expr in exprs {
                 let past = try full.answer(HostQueryRequest(expr, reference: .revision(Int64(cut)), limit: 1000))
@@ -43,15 +44,15 @@ import TestSupport
 @Suite struct RedecodeRevisionTests {
     @Test func earlierRevisionsKeepTheirFactsAcrossARedecode() throws {
         let dir = try TempDir()
-        let store = try SQLiteStore(path: dir.path("r.sqlite"))
+        let store = try Registry.sqlite(path: dir.path("r.sqlite"))
         var reports: [Report] = []
         SyntheticFleet(hosts: 15, days: 4, seed: 9).forEachReport { reports.append($0) }
         _ = try store.ingest(reports)
         // "An older decoder": its history says the opposite for one fact; every report awaits a redecode.
-        try store.pool.write { db in
-            try db.execute(sql: "UPDATE facts SET value_int = 1 - value_int WHERE name = 'vfio.pgsize_2m'")
-            try db.execute(sql: "UPDATE current_facts SET value_int = 1 - value_int WHERE name = 'vfio.pgsize_2m'")
-            try db.execute(sql: "UPDATE reports SET decoder_version = 0")
+        try store.database.write { db in
+            try db.execute("UPDATE facts SET value_int = 1 - value_int WHERE name = 'vfio.pgsize_2m'")
+            try db.execute("UPDATE current_facts SET value_int = 1 - value_int WHERE name = 'vfio.pgsize_2m'")
+            try db.execute("UPDATE reports SET decoder_version = 0")
         }
         let newest = try store.answer(HostQueryRequest(nil, limit: 1)).revision
         let exprs: [QueryExpr?] = [nil, try QueryParser.parse("vfio.pgsize_2m"), try QueryParser.parse("not vfio.pgsize_2m and known(vfio.pgsize_2m)")]
@@ -81,7 +82,7 @@ import TestSupport
 
     @Test func aRedecodeThatChangesNoFactSavesNothing() throws {
         let dir = try TempDir()
-        let store = try SQLiteStore(path: dir.path("s.sqlite"))
+        let store = try Registry.sqlite(path: dir.path("s.sqlite"))
         var reports: [Report] = []
         SyntheticFleet(hosts: 5, days: 2, seed: 3).forEachReport { reports.append($0) }
         _ = try store.ingest(reports)
@@ -89,15 +90,15 @@ import TestSupport
         #expect(summary.changed == 0)
         let batches = (reports.count + 9) / 10
         #expect(try store.answer(HostQueryRequest(nil, limit: 1)).revision == Int64(reports.count + batches))
-        #expect(try store.pool.read { db in try Int.fetchOne(db, sql: "SELECT count(*) FROM facts_superseded") } == 0)
+        #expect(try store.database.read { db in try db.value("SELECT count(*) FROM facts_superseded", as: Int.self) } == 0)
     }
 }
 
 /// Labels come from the report in force at the revision (or time), not from today's host row; the
 /// migration's backfill from stored payloads gives every report the label set ingest gave it.
 @Suite struct LabelHistoryTests {
-    func store(_ dir: TempDir) throws -> SQLiteStore {
-        let store = try SQLiteStore(path: dir.path("l.sqlite"))
+    func store(_ dir: TempDir) throws -> Registry {
+        let store = try Registry.sqlite(path: dir.path("l.sqlite"))
         _ = try store.ingest([
             Fleet.report("1", host: "h1", at: 0, kernel: "6.1.0-18-amd64", labels: ["rack": "r1", "pool": "gpu"]),
             Fleet.report("2", host: "h2", at: 1, kernel: "6.1.0-18-amd64", labels: ["rack": "r1"]),
@@ -127,26 +128,26 @@ import TestSupport
         let sql = try #require(Migration.sqlite.first { $0.name == "0007_report_labels" }?.sql)
         let backfill = String(sql[try #require(sql.firstRange(of: "-- Backfill")).lowerBound...])
         func labelsPerReport() throws -> [[String: String]] {
-            try store.pool.read { db in
-                try Int64.fetchAll(db, sql: "SELECT id FROM reports ORDER BY id").map { id in
+            try store.database.read { db in
+                try db.values("SELECT id FROM reports ORDER BY id", as: Int64.self).map { id in
                     var labels: [String: String] = [:]
-                    for row in try Row.fetchAll(db, sql: """
+                    for row in try db.rows("""
                         SELECT e.key, e.value FROM reports r JOIN label_set_entries e ON e.set_id = r.label_set_id WHERE r.id = ?
-                        """, arguments: [id]) { labels[row[0]] = row[1] }
+                        """, [id]) { labels[row[0]] = row[1] }
                     return labels
                 }
             }
         }
         let ingested = try labelsPerReport()
         #expect(ingested == [["rack": "r1", "pool": "gpu"], ["rack": "r1"], ["rack": "r2"], ["rack": "r1"]])
-        let sets = try store.pool.read { db in try Int.fetchOne(db, sql: "SELECT count(*) FROM label_sets") }
+        let sets = try store.database.read { db in try db.value("SELECT count(*) FROM label_sets", as: Int.self) }
         #expect(sets == 3, "equal label sets are stored once")
-        try store.pool.write { db in
-            try db.execute(sql: "UPDATE reports SET label_set_id = NULL; DELETE FROM label_set_entries; DELETE FROM label_sets;")
-            try db.execute(sql: backfill)
+        try store.database.write { db in
+            try db.executeScript("UPDATE reports SET label_set_id = NULL; DELETE FROM label_set_entries; DELETE FROM label_sets;")
+            try db.executeScript(backfill)
         }
         #expect(try labelsPerReport() == ingested)
-        #expect(try store.pool.read { db in try Int.fetchOne(db, sql: "SELECT count(*) FROM label_sets") } == 3)
+        #expect(try store.database.read { db in try db.value("SELECT count(*) FROM label_sets", as: Int.self) } == 3)
     }
 }
 
@@ -154,7 +155,7 @@ extension LabelHistoryTests {
     /// The change feed filters on, and shows, the labels at the window's end, not today's.
     @Test func changeFeedUsesTheLabelsAtItsEnd() throws {
         let dir = try TempDir()
-        let store = try SQLiteStore(path: dir.path("c.sqlite"))
+        let store = try Registry.sqlite(path: dir.path("c.sqlite"))
         _ = try store.ingest([
             Fleet.report("1", host: "h1", at: 0, kernel: "6.1.0-18-amd64", pgsizes: 0x1000, labels: ["rack": "r1"]),
             Fleet.report("2", host: "h1", at: 2, kernel: "6.1.0-18-amd64", pgsizes: 0x4020_1000, labels: ["rack": "r2"]),

@@ -4,6 +4,7 @@ import GRDB
 import Query
 import Report
 @testable import Store
+import StoreSQLite
 import TestSupport
 
 enum Fleet {
@@ -11,8 +12,8 @@ enum Fleet {
     static func time(_ hours: Double) -> Date { t0.addingTimeInterval(hours * 3600) }
 
     /// A store holding `SyntheticFleet(hosts:days:seed:)`.
-    static func synthetic(_ dir: TempDir, hosts: Int, days: Int, seed: UInt64) throws -> (SQLiteStore, SyntheticFleet) {
-        let store = try SQLiteStore(path: dir.path("fleet.sqlite"))
+    static func synthetic(_ dir: TempDir, hosts: Int, days: Int, seed: UInt64) throws -> (Registry, SyntheticFleet) {
+        let store = try Registry.sqlite(path: dir.path("fleet.sqlite"))
         let fleet = SyntheticFleet(hosts: hosts, days: days, seed: seed)
         var reports: [Report] = []
         fleet.forEachReport { reports.append($0) }
@@ -32,7 +33,7 @@ enum Fleet {
     }
 }
 
-extension SQLiteStore {
+extension Registry {
     /// Every page of a query, concatenated, checking that pages are full until the last.
     func allPages(_ expr: QueryExpr?, asOf: Date? = nil, limit: Int) throws -> [QueriedHost] {
         var out: [QueriedHost] = []
@@ -48,9 +49,9 @@ extension SQLiteStore {
 
     enum PageError: Error { case shortPageWithCursor }
 
-    func plan(_ sql: String, _ arguments: [SQLArgument]) throws -> [String] {
-        try pool.read { db in
-            try Row.fetchAll(db, sql: "EXPLAIN QUERY PLAN " + sql, arguments: StatementArguments(arguments)).map { $0["detail"] as String }
+    func plan(_ sql: String, _ arguments: [SQLValue]) throws -> [String] {
+        try database.read { db in
+            try db.rows("EXPLAIN QUERY PLAN " + sql, arguments).map { $0["detail"] as String }
         }
     }
 }

@@ -4,6 +4,7 @@ import Report
 import Testing
 import TestSupport
 @testable import Store
+import StoreSQLite
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -87,7 +88,7 @@ import Glibc
             acknowledged.formUnion(acks)
             if last { #expect(process.terminationStatus == 0, "the last, uninterrupted round finishes") }
 
-            let store = try SQLiteStore(path: db)
+            let store = try Registry.sqlite(path: db)
             #expect(try store.integrityCheck() == "ok", "round \(round)")
             #expect(try store.foreignKeyViolations() == [], "round \(round)")
             let stored = try store.storedReportIds(Array(acknowledged))
@@ -96,8 +97,8 @@ import Glibc
         #expect(killedMidway >= (rounds - 1) / 2, "most kills must land while the child runs (\(killedMidway) of \(rounds - 1))")
         #expect(acknowledged.count == reports.count, "the last round acknowledged every report")
         // The history that crashes and retries left equals one clean ingest of the same reports.
-        let crashed = try SQLiteStore(path: db)
-        let clean = try SQLiteStore(path: dir.path("clean.sqlite"))
+        let crashed = try Registry.sqlite(path: db)
+        let clean = try Registry.sqlite(path: dir.path("clean.sqlite"))
         _ = try clean.ingest(reports)
         #expect(try crashed.hosts().map(\.facts) == clean.hosts().map(\.facts))
         let t = SyntheticFleet(hosts: 1, days: 1, seed: 9).start.addingTimeInterval(3.5 * 86_400)

@@ -1,6 +1,7 @@
 import Foundation
 import GRDB
 @testable import Store
+import StoreSQLite
 import TestSupport
 import Testing
 
@@ -12,7 +13,7 @@ import Testing
 
     @Test func issuedSecretWorksAndNothingElseDoes() throws {
         let dir = try TempDir()
-        let store = try SQLiteStore(path: dir.path("r.sqlite"))
+        let store = try Registry.sqlite(path: dir.path("r.sqlite"))
         #expect(try store.hasCredentials() == false)
         let issued = try store.issueCredential(role: .collector, binding: Self.web1, expiresIn: 86_400, at: Self.t0)
         #expect(try store.hasCredentials())
@@ -34,7 +35,7 @@ import Testing
 
     @Test func revokedIsRefusedAndRevokingTwiceWritesNothing() throws {
         let dir = try TempDir()
-        let store = try SQLiteStore(path: dir.path("r.sqlite"))
+        let store = try Registry.sqlite(path: dir.path("r.sqlite"))
         let issued = try store.issueCredential(role: .reader, binding: nil, expiresIn: nil, at: Self.t0)
         #expect(issued.credential.expiresAt == nil)
         let first = try store.revokeCredential(id: issued.credential.id, at: Self.t0.addingTimeInterval(5))
@@ -47,7 +48,7 @@ import Testing
 
     @Test func rotationKeepsBothValidDuringTheOverlapOnly() throws {
         let dir = try TempDir()
-        let store = try SQLiteStore(path: dir.path("r.sqlite"))
+        let store = try Registry.sqlite(path: dir.path("r.sqlite"))
         let old = try store.issueCredential(role: .collector, binding: HostBinding(hostname: "web-1", machineId: "abc"), expiresIn: 90 * 86_400, at: Self.t0)
         let (before, new) = try store.rotateCredential(id: old.credential.id, overlap: 3600, expiresIn: 90 * 86_400, at: Self.t0.addingTimeInterval(10))
         #expect(before.expiresAt == Self.t0.addingTimeInterval(3610))
@@ -70,7 +71,7 @@ import Testing
 
     @Test func theDatabaseNeverHoldsASecret() throws {
         let dir = try TempDir()
-        let store = try SQLiteStore(path: dir.path("r.sqlite"))
+        let store = try Registry.sqlite(path: dir.path("r.sqlite"))
         var secrets: [String] = []
         for _ in 0..<3 { secrets.append(try store.issueCredential(role: .admin, binding: nil, expiresIn: 60, at: Self.t0).secret) }
         let rotated = try store.rotateCredential(id: try #require(CredentialToken.id(in: secrets[0])), overlap: 60, expiresIn: 60, at: Self.t0)
@@ -91,16 +92,16 @@ import Testing
 
     @Test func eventsCannotBeChangedOrDeleted() throws {
         let dir = try TempDir()
-        let store = try SQLiteStore(path: dir.path("r.sqlite"))
+        let store = try Registry.sqlite(path: dir.path("r.sqlite"))
         _ = try store.issueCredential(role: .admin, binding: nil, expiresIn: 60)
-        #expect(throws: DatabaseError.self) { try store.pool.write { db in try db.execute(sql: "DELETE FROM credential_events") } }
-        #expect(throws: DatabaseError.self) { try store.pool.write { db in try db.execute(sql: "UPDATE credential_events SET detail = 'x'") } }
+        #expect(throws: DatabaseError.self) { try store.database.write { db in try db.execute("DELETE FROM credential_events") } }
+        #expect(throws: DatabaseError.self) { try store.database.write { db in try db.execute("UPDATE credential_events SET detail = 'x'") } }
         #expect(try store.credentialEvents().count == 1)
     }
 
     @Test func bindingsAreCheckedAndMatched() throws {
         let dir = try TempDir()
-        let store = try SQLiteStore(path: dir.path("r.sqlite"))
+        let store = try Registry.sqlite(path: dir.path("r.sqlite"))
         #expect(throws: CredentialError.self) { try store.issueCredential(role: .collector, binding: nil, expiresIn: 60) }
         #expect(throws: CredentialError.self) { try store.issueCredential(role: .collector, binding: HostBinding(hostname: "localhost", machineId: nil), expiresIn: 60) }
         #expect(throws: CredentialError.self) { try store.issueCredential(role: .collector, binding: HostBinding(hostname: "**", machineId: nil, isPattern: true), expiresIn: 60) }

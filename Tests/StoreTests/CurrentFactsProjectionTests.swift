@@ -6,12 +6,13 @@ import Report
 import Testing
 import TestSupport
 @testable import Store
+import StoreSQLite
 
 /// host_facts_json (migrations 0003, 0005) must always say what current_facts says: ingest writes both in
 /// one transaction, the migration backfills it, and the query page sends it as is.
 @Suite struct CurrentFactsProjectionTests {
-    func fleet(_ dir: TempDir, reversed: Bool = false) throws -> SQLiteStore {
-        let store = try SQLiteStore(path: dir.path("fleet.sqlite"))
+    func fleet(_ dir: TempDir, reversed: Bool = false) throws -> Registry {
+        let store = try Registry.sqlite(path: dir.path("fleet.sqlite"))
         var reports: [Report] = []
         SyntheticFleet(hosts: 40, days: 12, seed: 7).forEachReport { reports.append($0) }
         // Out of order too: older reports arriving after newer ones must not touch the current state.
@@ -21,15 +22,14 @@ import TestSupport
     }
 
     /// (cur_facts, the current_facts rows as Facts) per host.
-    func both(_ store: SQLiteStore) throws -> [(String, String, [Fact])] {
-        try store.pool.read { db in
-            try Row.fetchAll(db, sql: """
+    func both(_ store: Registry) throws -> [(String, String, [Fact])] {
+        try store.database.read { db in
+            try db.rows("""
                 SELECT h.id, h.hostname, coalesce(j.facts, '{}') FROM hosts h LEFT JOIN host_facts_json j ON j.host_id = h.id ORDER BY h.id
                 """).map { host in
                 let id: Int64 = host[0]
-                let rows = try Row.fetchAll(db, sql: "SELECT name, type, value_int, value_text FROM current_facts WHERE host_id = ? ORDER BY name",
-                                            arguments: [id])
-                return (host[1], host[2], rows.map(SQLiteStore.fact))
+                let rows = try db.rows("SELECT name, type, value_int, value_text FROM current_facts WHERE host_id = ? ORDER BY name", [id])
+                return (host[1], host[2], rows.map(Registry.fact))
             }
         }
     }
@@ -56,7 +56,7 @@ import TestSupport
         let sql = try #require(Migration.sqlite.first { $0.name == "0003_host_facts_json" }?.sql)
         let assignment = try #require(sql.firstRange(of: "UPDATE hosts SET cur_facts = "))
         let expression = sql[assignment.upperBound...].trimmingCharacters(in: .whitespacesAndNewlines).dropLast()  // the ';'
-        let backfilled = try store.pool.read { db in try String.fetchAll(db, sql: "SELECT \(expression) FROM hosts ORDER BY id") }
+        let backfilled = try store.database.read { db in try db.values("SELECT \(expression) FROM hosts ORDER BY id", as: String.self) }
         #expect(backfilled == stored)
         #expect(stored.contains { $0 != "{}" })
     }
@@ -67,17 +67,17 @@ import TestSupport
         let path = dir.path("old.sqlite")
         let objects = ["{}", #"{"a":1,"b":"x"}"#, #"{"pasid_bits":20,"vendor":"intel"}"#]
         do {
-            let old = try SQLiteStore(path: path, migrations: Array(Migration.sqlite.prefix { $0.name != "0005_lean_hosts" }))
-            try old.pool.write { db in
+            let old = try Registry.sqlite(path: path, migrations: Array(Migration.sqlite.prefix { $0.name != "0005_lean_hosts" }))
+            try old.database.write { db in
                 for (i, object) in objects.enumerated() {
-                    try db.execute(sql: "INSERT INTO hosts (hostname, first_seen, last_seen, last_received, cur_facts) VALUES (?, 1, 2, 3, ?)",
-                                   arguments: ["h\(i)", object])
+                    try db.execute("INSERT INTO hosts (hostname, first_seen, last_seen, last_received, cur_facts) VALUES (?, 1, 2, 3, ?)",
+                                   ["h\(i)", object])
                 }
             }
         }
-        let upgraded = try SQLiteStore(path: path)
+        let upgraded = try Registry.sqlite(path: path)
         #expect(try both(upgraded).map(\.1) == objects)
-        #expect(try upgraded.pool.read { db in try db.columns(in: "hosts").contains { $0.name == "cur_facts" } } == false)
+        #expect(try upgraded.database.read { db in try db.rows("PRAGMA table_info(hosts)").contains { $0["name"] as String == "cur_facts" } } == false)
     }
 
     /// The page answers whole hosts from cur_facts and field subsets from the rows: the same facts.

@@ -1,6 +1,7 @@
 import Foundation
 import GRDB
 @testable import Store
+import StoreSQLite
 import TestSupport
 import Testing
 
@@ -22,7 +23,7 @@ import Testing
 
     @Test func aCodeWorksOnceAndBecomesABoundCollectorCredential() throws {
         let dir = try TempDir()
-        let store = try SQLiteStore(path: dir.path("r.sqlite"))
+        let store = try Registry.sqlite(path: dir.path("r.sqlite"))
         let code = try store.issueEnrollmentCode(binding: Self.web1, issuedBy: "user:ops", at: Self.t0)
         #expect(code.text.hasPrefix("capreg_enroll_\(code.code.id)_") && code.text.count == 14 + 16 + 1 + 64)
         #expect(code.code.expiresAt == Self.t0.addingTimeInterval(3600) && code.code.state(at: Self.t0) == "unused")
@@ -53,7 +54,7 @@ import Testing
 
     @Test func expiredRevokedAndUnknownCodesIssueNothing() throws {
         let dir = try TempDir()
-        let store = try SQLiteStore(path: dir.path("r.sqlite"))
+        let store = try Registry.sqlite(path: dir.path("r.sqlite"))
         let short = try store.issueEnrollmentCode(binding: Self.web1, expiresIn: 60, at: Self.t0)
         #expect(refusal(try store.redeemEnrollmentCode(short.text, hostname: "web-1", machineId: nil, at: Self.t0.addingTimeInterval(60)))
                 == .expired(id: short.code.id))
@@ -77,7 +78,7 @@ import Testing
 
     @Test func anotherHostIsRefusedAndTheCodeStaysUsable() throws {
         let dir = try TempDir()
-        let store = try SQLiteStore(path: dir.path("r.sqlite"))
+        let store = try Registry.sqlite(path: dir.path("r.sqlite"))
         let code = try store.issueEnrollmentCode(binding: HostBinding(hostname: "web-1", machineId: "0123abcd"), at: Self.t0)
         for (host, machine) in [("web-2", "0123abcd"), ("web-1", "ffff0000"), ("web-1", nil)] as [(String, String?)] {
             let refused = refusal(try store.redeemEnrollmentCode(code.text, hostname: host, machineId: machine, at: Self.t0))
@@ -93,7 +94,7 @@ import Testing
 
     @Test func issuingChecksTheBindingAndTheLifetime() throws {
         let dir = try TempDir()
-        let store = try SQLiteStore(path: dir.path("r.sqlite"))
+        let store = try Registry.sqlite(path: dir.path("r.sqlite"))
         #expect(throws: CredentialError.self) { try store.issueEnrollmentCode(binding: HostBinding(hostname: nil, machineId: nil)) }
         #expect(throws: CredentialError.self) { try store.issueEnrollmentCode(binding: HostBinding(hostname: "localhost", machineId: nil)) }
         #expect(throws: CredentialError.self) { try store.issueEnrollmentCode(binding: HostBinding(hostname: "rack7-*", machineId: nil, isPattern: true)) }
@@ -102,16 +103,16 @@ import Testing
         #expect(try store.issueEnrollmentCode(binding: Self.web1, expiresIn: EnrollmentCode.maxLifetime).code.binding == Self.web1)
         // The schema holds the same bound, whoever writes.
         #expect(throws: DatabaseError.self) {
-            try store.pool.write { db in
-                try db.execute(sql: "INSERT INTO enrollment_codes (id, digest, hostname, created_at, expires_at) VALUES ('x', 'd', 'h', 0, ?)",
-                               arguments: [(EnrollmentCode.maxLifetime + 1) * 1000])
+            try store.database.write { db in
+                try db.execute("INSERT INTO enrollment_codes (id, digest, hostname, created_at, expires_at) VALUES ('x', 'd', 'h', 0, ?)",
+                               [(EnrollmentCode.maxLifetime + 1) * 1000])
             }
         }
     }
 
     @Test func aUsedCodeCannotBeRevoked() throws {
         let dir = try TempDir()
-        let store = try SQLiteStore(path: dir.path("r.sqlite"))
+        let store = try Registry.sqlite(path: dir.path("r.sqlite"))
         let code = try store.issueEnrollmentCode(binding: Self.web1, at: Self.t0)
         let issued = try #require(credential(try store.redeemEnrollmentCode(code.text, hostname: "web-1", machineId: nil, at: Self.t0)))
         #expect(throws: CredentialError.codeUsed(id: code.code.id, credential: issued.credential.id)) {
@@ -122,7 +123,7 @@ import Testing
 
     @Test func theDatabaseNeverHoldsACode() throws {
         let dir = try TempDir()
-        let store = try SQLiteStore(path: dir.path("r.sqlite"))
+        let store = try Registry.sqlite(path: dir.path("r.sqlite"))
         let codes = try (0..<3).map { _ in try store.issueEnrollmentCode(binding: Self.web1, at: Self.t0) }
         let issued = try #require(credential(try store.redeemEnrollmentCode(codes[0].text, hostname: "web-1", machineId: nil, at: Self.t0)))
         try store.checkpoint()
@@ -143,29 +144,29 @@ import Testing
         let path = dir.path("r.sqlite")
         let upTo0009 = try #require(Migration.sqlite.firstIndex { $0.name.hasPrefix("0009") })
         do {
-            let old = try SQLiteStore(path: path, migrations: Array(Migration.sqlite.prefix(through: upTo0009)))
-            try old.pool.write { db in
-                try db.execute(sql: """
+            let old = try Registry.sqlite(path: path, migrations: Array(Migration.sqlite.prefix(through: upTo0009)))
+            try old.database.write { db in
+                try db.executeScript("""
                     INSERT INTO credentials (id, role, digest, created_at) VALUES ('00000000000000aa', 'admin', 'd', 1);
                     INSERT INTO credential_events (id, credential, kind, at, detail) VALUES (7, '00000000000000aa', 'issue', 1, 'role admin');
                     INSERT INTO credential_events (id, credential, kind, at, detail) VALUES (9, '00000000000000aa', 'revoke', 2, 'revoked');
                     """)
             }
         }
-        let store = try SQLiteStore(path: path)
-        let ids = try store.pool.read { db in try Int64.fetchAll(db, sql: "SELECT id FROM credential_events ORDER BY id") }
+        let store = try Registry.sqlite(path: path)
+        let ids = try store.database.read { db in try db.values("SELECT id FROM credential_events ORDER BY id", as: Int64.self) }
         #expect(ids == [7, 9])
         #expect(try store.credentialEvents().map { "\($0.credential ?? "-") \($0.kind) \($0.detail)" }
                 == ["00000000000000aa issue role admin", "00000000000000aa revoke revoked"])
-        #expect(throws: DatabaseError.self) { try store.pool.write { db in try db.execute(sql: "DELETE FROM credential_events") } }
-        #expect(throws: DatabaseError.self) { try store.pool.write { db in try db.execute(sql: "UPDATE credential_events SET detail = 'x'") } }
+        #expect(throws: DatabaseError.self) { try store.database.write { db in try db.execute("DELETE FROM credential_events") } }
+        #expect(throws: DatabaseError.self) { try store.database.write { db in try db.execute("UPDATE credential_events SET detail = 'x'") } }
         // An event must name a credential or a code, and an enroll both.
         #expect(throws: DatabaseError.self) {
-            try store.pool.write { db in try db.execute(sql: "INSERT INTO credential_events (kind, at, detail) VALUES ('issue', 3, 'x')") }
+            try store.database.write { db in try db.execute("INSERT INTO credential_events (kind, at, detail) VALUES ('issue', 3, 'x')") }
         }
         #expect(throws: DatabaseError.self) {
-            try store.pool.write { db in
-                try db.execute(sql: "INSERT INTO credential_events (credential, kind, at, detail) VALUES ('00000000000000aa', 'enroll', 3, 'x')")
+            try store.database.write { db in
+                try db.execute("INSERT INTO credential_events (credential, kind, at, detail) VALUES ('00000000000000aa', 'enroll', 3, 'x')")
             }
         }
         // New events follow the old ones.

@@ -4,10 +4,11 @@ import Report
 import Testing
 import TestSupport
 @testable import Store
+import StoreSQLite
 
 /// The paged fleet-wide as-of and change feed give the whole-fleet answers, a page at a time.
 @Suite struct FleetPageTests {
-    func fleet(_ dir: TempDir) throws -> (SQLiteStore, SyntheticFleet) {
+    func fleet(_ dir: TempDir) throws -> (Registry, SyntheticFleet) {
         let store = try Fixture.store(dir)
         let fleet = SyntheticFleet(hosts: 60, days: 5, seed: 7)
         var reports: [Report] = []

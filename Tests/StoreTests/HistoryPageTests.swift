@@ -5,29 +5,29 @@ import Report
 import Testing
 import TestSupport
 @testable import Store
+import StoreSQLite
 
 /// History read a page at a time must equal the whole history as the registry computed it before pages
 /// existed: `wholeHistory` below is that algorithm, kept as the reference model.
 @Suite struct HistoryPageTests {
     /// The pre-paging algorithm: every fact row and capability bound of the host, every boundary's state
     /// by filtering all rows, consecutive equal states (facts and kernel) merged.
-    static func wholeHistory(_ store: SQLiteStore, _ hostname: String) throws -> [HostVersion] {
-        try store.pool.read { db in
-            guard let id = try Int64.fetchOne(db, sql: "SELECT id FROM hosts WHERE hostname = ?", arguments: [hostname]) else { return [] }
-            let rows = try Row.fetchAll(db, sql: "SELECT name, type, value_int, value_text, valid_from, valid_to FROM facts WHERE host_id = ? ORDER BY valid_from",
-                                        arguments: [id]).map { r in
+    static func wholeHistory(_ store: Registry, _ hostname: String) throws -> [HostVersion] {
+        try store.database.read { db in
+            guard let id = try db.value("SELECT id FROM hosts WHERE hostname = ?", [hostname], as: Int64.self) else { return [] }
+            let rows = try db.rows("SELECT name, type, value_int, value_text, valid_from, valid_to FROM facts WHERE host_id = ? ORDER BY valid_from", [id]).map { r in
                 (fact: Fact(r[0], FactColumns.join(type: r[1], int: r[2], text: r[3])), from: r[4] as Int64, to: r[5] as Int64)
             }
             var bounds = Set<Int64>()
             for row in rows { bounds.insert(row.from); if row.to != StoreTime.openEnd { bounds.insert(row.to) } }
-            for r in try Row.fetchAll(db, sql: "SELECT valid_from, valid_to FROM capability_versions WHERE host_id = ?", arguments: [id]) {
+            for r in try db.rows("SELECT valid_from, valid_to FROM capability_versions WHERE host_id = ?", [id]) {
                 bounds.insert(r[0])
                 let to: Int64 = r[1]
                 if to != StoreTime.openEnd { bounds.insert(to) }
             }
-            let reports = try Row.fetchAll(db, sql: """
+            let reports = try db.rows("""
                 SELECT collected_at, kernel_release, report_id, written_by, peer FROM reports WHERE host_id = ? ORDER BY collected_at, id
-                """, arguments: [id]).map { ($0[0] as Int64, $0[1] as String, ReportSource(reportId: $0[2], writtenBy: $0[3], peer: $0[4])) }
+                """, [id]).map { ($0[0] as Int64, $0[1] as String, ReportSource(reportId: $0[2], writtenBy: $0[3], peer: $0[4])) }
             let starts = bounds.sorted()
             var versions: [HostVersion] = []
             for (i, start) in starts.enumerated() {
@@ -60,7 +60,7 @@ import TestSupport
 
     /// A fleet of 90 days, hosts with 30 versions each, and a host whose capability bytes flap 40 times
     /// under 3 fact changes; all arriving in a shuffled order (older reports after newer ones).
-    static func store(_ dir: TempDir) throws -> (SQLiteStore, [String]) {
+    static func store(_ dir: TempDir) throws -> (Registry, [String]) {
         let store = try Fixture.store(dir)
         let fleet = SyntheticFleet(hosts: 10, days: 90, seed: 7)
         var reports: [Report] = []
@@ -79,7 +79,7 @@ import TestSupport
         return (store, Set(reports.map(\.host.hostname)).sorted())
     }
 
-    static func allPages(_ store: SQLiteStore, _ hostname: String, limit: Int) throws -> (versions: [HostVersion], pages: Int, emptyPages: Int) {
+    static func allPages(_ store: Registry, _ hostname: String, limit: Int) throws -> (versions: [HostVersion], pages: Int, emptyPages: Int) {
         var versions: [HostVersion] = []
         var cursor: HistoryCursor?
         var pages = 0, empty = 0
@@ -131,9 +131,9 @@ import TestSupport
         let dir = try TempDir()
         let store = try Fixture.store(dir)
         _ = try store.ingest([Fixture.report("r1", at: 0)])
-        try store.pool.write { db in
-            try db.execute(sql: "DELETE FROM facts")
-            try db.execute(sql: "DELETE FROM capability_versions")
+        try store.database.write { db in
+            try db.execute("DELETE FROM facts")
+            try db.execute("DELETE FROM capability_versions")
         }
         let page = try #require(try store.historyPage(hostname: "h1", after: nil, limit: 5))
         #expect(page.versions.isEmpty && page.next == nil)

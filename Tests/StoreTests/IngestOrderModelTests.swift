@@ -5,6 +5,7 @@ import Report
 import Testing
 import TestSupport
 @testable import Store
+import StoreSQLite
 
 /// Reports arriving in any order (ties, repeats, older ones last) must give the history a simple model
 /// gives: at time t a host has the content of its latest report collected at or before t (for equal
@@ -56,9 +57,9 @@ import TestSupport
         #expect(try store.foreignKeyViolations() == [], "every reference points at a row")
     }
 
-    func checkRowsAreMaximal(_ store: SQLiteStore, table: String, key: String, value: String) throws {
-        let rows = try store.pool.read { db in
-            try Row.fetchAll(db, sql: "SELECT host_id, \(key), \(value), valid_from, valid_to FROM \(table) ORDER BY host_id, \(key), valid_from")
+    func checkRowsAreMaximal(_ store: Registry, table: String, key: String, value: String) throws {
+        let rows = try store.database.read { db in
+            try db.rows("SELECT host_id, \(key), \(value), valid_from, valid_to FROM \(table) ORDER BY host_id, \(key), valid_from")
         }
         for (a, b) in zip(rows, rows.dropFirst()) where a[0] as Int64 == b[0] as Int64 && a[1] as String == b[1] as String {
             let aTo: Int64 = a[4], bFrom: Int64 = b[3]

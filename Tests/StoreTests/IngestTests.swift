@@ -4,6 +4,7 @@ import Report
 import Testing
 import TestSupport
 @testable import Store
+import StoreSQLite
 
 @Suite struct IngestTests {
     @Test func firstReportCreatesHostWithDecodedFacts() throws {

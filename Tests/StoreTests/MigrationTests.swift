@@ -3,6 +3,7 @@ import GRDB
 import Testing
 import TestSupport
 @testable import Store
+import StoreSQLite
 
 @Suite struct MigrationTests {
     static let migrationsDir = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
@@ -23,27 +24,27 @@ import TestSupport
 
     @Test func freshDatabaseGetsEveryMigrationAndItsChecksum() throws {
         let dir = try TempDir()
-        let store = try SQLiteStore(path: dir.path("fresh.sqlite"))
-        let recorded = try store.pool.read { db in
-            try Row.fetchAll(db, sql: "SELECT name, checksum FROM schema_migrations ORDER BY name").map { "\($0[0] as String)=\($0[1] as String)" }
+        let store = try Registry.sqlite(path: dir.path("fresh.sqlite"))
+        let recorded = try store.database.read { db in
+            try db.rows("SELECT name, checksum FROM schema_migrations ORDER BY name").map { "\($0[0] as String)=\($0[1] as String)" }
         }
         #expect(recorded == Migration.sqlite.map { "\($0.name)=\($0.checksum)" })
-        #expect(try store.pool.read { db in try db.tableExists("facts") && db.indexes(on: "facts").count >= 3 })
-        #expect(try store.pool.read { db in try String.fetchOne(db, sql: "PRAGMA journal_mode") } == "wal")
+        #expect(try store.database.read { db in try db.tableExists("facts") && db.rows("PRAGMA index_list(facts)").count >= 3 })
+        #expect(try store.database.read { db in try db.value("PRAGMA journal_mode", as: String.self) } == "wal")
     }
 
     @Test func upgradesFromEachEarlierSchema() throws {
         let dir = try TempDir()
-        let expected = try schema(of: SQLiteStore(path: dir.path("reference.sqlite")))
+        let expected = try schema(of: Registry.sqlite(path: dir.path("reference.sqlite")))
         for k in 1..<Migration.sqlite.count {
             let path = dir.path("from-\(k).sqlite")
             do {
-                let old = try SQLiteStore(path: path, migrations: Array(Migration.sqlite.prefix(k)))
-                try old.pool.write { db in
-                    try db.execute(sql: "INSERT INTO hosts (hostname, first_seen, last_seen, last_received) VALUES ('kept', 1, 2, 3)")
+                let old = try Registry.sqlite(path: path, migrations: Array(Migration.sqlite.prefix(k)))
+                try old.database.write { db in
+                    try db.execute("INSERT INTO hosts (hostname, first_seen, last_seen, last_received) VALUES ('kept', 1, 2, 3)")
                 }
             }
-            let upgraded = try SQLiteStore(path: path)
+            let upgraded = try Registry.sqlite(path: path)
             #expect(try schema(of: upgraded) == expected, "upgrade from migration \(k)")
             #expect(try upgraded.count("SELECT count(*) FROM hosts WHERE hostname = 'kept'") == 1, "data survives the upgrade")
         }
@@ -53,36 +54,36 @@ import TestSupport
         let dir = try TempDir()
         let path = dir.path("newer.sqlite")
         let future = Migration(name: "9999_future", sql: "CREATE TABLE future (x INTEGER)")
-        _ = try SQLiteStore(path: path, migrations: Migration.sqlite + [future])
-        #expect(throws: SchemaError.newerSchema(path: path, unknown: ["9999_future"])) { try SQLiteStore(path: path) }
+        _ = try Registry.sqlite(path: path, migrations: Migration.sqlite + [future])
+        #expect(throws: SchemaError.newerSchema(path: path, unknown: ["9999_future"])) { try Registry.sqlite(path: path) }
         // An older binary (a downgrade) is refused the same way.
         let downgrade = dir.path("downgrade.sqlite")
-        _ = try SQLiteStore(path: downgrade)
-        #expect(throws: SchemaError.self) { try SQLiteStore(path: downgrade, migrations: [Migration.sqlite[0]]) }
+        _ = try Registry.sqlite(path: downgrade)
+        #expect(throws: SchemaError.self) { try Registry.sqlite(path: downgrade, migrations: [Migration.sqlite[0]]) }
     }
 
     @Test func refusesAChangedAppliedMigration() throws {
         let dir = try TempDir()
         let path = dir.path("tampered.sqlite")
-        _ = try SQLiteStore(path: path)
+        _ = try Registry.sqlite(path: path)
         var edited = Migration.sqlite
         edited[0].sql += "\nCREATE TABLE sneaky (x INTEGER);"
         do {
-            _ = try SQLiteStore(path: path, migrations: edited)
+            _ = try Registry.sqlite(path: path, migrations: edited)
             Issue.record("a changed applied migration was accepted")
         } catch let error as SchemaError {
             guard case .tamperedMigration(_, let name, _, _) = error else { Issue.record("wrong error \(error)"); return }
             #expect(name == Migration.sqlite[0].name)
             #expect(error.description.contains("must never change"))
         }
-        #expect(try SQLiteStore(path: path).pool.read { db in try db.tableExists("sneaky") } == false)
+        #expect(try Registry.sqlite(path: path).database.read { db in try db.tableExists("sneaky") } == false)
     }
 
     @Test func anEmptyPathCreatesTheDatabase() throws {
         let dir = try TempDir()
         let path = dir.path("new.sqlite")
         #expect(!FileManager.default.fileExists(atPath: path))
-        _ = try SQLiteStore(path: path)
+        _ = try Registry.sqlite(path: path)
         #expect(FileManager.default.fileExists(atPath: path))
     }
 
@@ -92,9 +93,9 @@ import TestSupport
         #expect(SHA256.hex(String(repeating: "a", count: 1000)) == "41edece42d63e8d9bf515a9ba6932e1c20cbc9f5a5d134645adb5db1b9737ea3")
     }
 
-    func schema(of store: SQLiteStore) throws -> [String] {
-        try store.pool.read { db in
-            try String.fetchAll(db, sql: "SELECT type || ' ' || name || ': ' || coalesce(sql, '') FROM sqlite_master WHERE name NOT LIKE 'sqlite_%' ORDER BY name")
+    func schema(of store: Registry) throws -> [String] {
+        try store.database.read { db in
+            try db.values("SELECT type || ' ' || name || ': ' || coalesce(sql, '') FROM sqlite_master WHERE name NOT LIKE 'sqlite_%' ORDER BY name", as: String.self)
         }
     }
 }

@@ -3,6 +3,7 @@ import Foundation
 @testable import Report
 import Testing
 @testable import Store
+import StoreSQLite
 
 /// The hand-written payload encoder (`Report.payloadJSON`) must write exactly what `Report.encoder`
 /// writes, and the sort-and-fold `HostFacts.combine` exactly what the dictionary version did.

@@ -5,6 +5,7 @@ import Report
 import Testing
 import TestSupport
 @testable import Store
+import StoreSQLite
 
 /// Evidence that the main queries are index lookups: each plan names the index it searches, and no
 /// plan scans the facts table. (Plans as SQLite 3.40 prints them are in the expectations below.)
@@ -24,7 +25,7 @@ import TestSupport
         Case(name: "fleet as of T", sql: QuerySQL.fleetAsOf, arguments: ["5", "5"], indexes: ["facts_to_from"]),
         Case(name: "kernel as of T", sql: QuerySQL.kernelAsOf, arguments: ["1", "5"], indexes: ["reports_host_time"]),
         Case(name: "report in force at T, with its writer", sql: QuerySQL.reportAsOf, arguments: ["1", "5"], indexes: ["reports_host_time"]),
-        Case(name: "an identity's refusals in the last minute", sql: SQLiteStore.recentRefusalsSQL, arguments: ["cred:0123456789abcdef", "1", "9"],
+        Case(name: "an identity's refusals in the last minute", sql: Registry.recentRefusalsSQL, arguments: ["cred:0123456789abcdef", "1", "9"],
              indexes: ["write_refusals_by_identity"]),
         Case(name: "labels as of T", sql: QuerySQL.labelsAsOf, arguments: ["1", "5"],
              indexes: ["reports_host_time", "sqlite_autoindex_label_set_entries_1"]),
@@ -52,8 +53,8 @@ import TestSupport
         var reports: [Report] = []
         SyntheticFleet(hosts: 20, days: 4, seed: 3).forEachReport { reports.append($0) }
         _ = try store.ingest(reports)
-        return try store.pool.read { db in
-            try Row.fetchAll(db, sql: "EXPLAIN QUERY PLAN " + sql, arguments: StatementArguments(arguments)).map { $0["detail"] as String }
+        return try store.database.read { db in
+            try db.rows("EXPLAIN QUERY PLAN " + sql, arguments).map { $0["detail"] as String }
         }
     }
 
@@ -77,10 +78,11 @@ import TestSupport
         #expect(pagePlan == ["SCAN h USING INDEX sqlite_autoindex_hosts_1"], "\(pagePlan)")
     }
 
-    static func text(_ argument: SQLArgument) -> String {
+    static func text(_ argument: SQLValue) -> String {
         switch argument {
         case .text(let t): return t
         case .int(let i): return String(i)
+        default: return ""
         }
     }
 

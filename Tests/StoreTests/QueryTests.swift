@@ -5,10 +5,11 @@ import Report
 import Testing
 import TestSupport
 @testable import Store
+import StoreSQLite
 
 @Suite struct QueryTests {
     /// h1 changes at 10h (kernel upgrade, no more 1 GiB pages), h2 never changes, h3 joins at 5h.
-    func fleet(_ dir: TempDir) throws -> SQLiteStore {
+    func fleet(_ dir: TempDir) throws -> Registry {
         let store = try Fixture.store(dir)
         _ = try store.ingest([
             Fixture.report("h1-a", host: "h1", at: 0),
@@ -86,8 +87,8 @@ import TestSupport
         #expect(results.allSatisfy { $0.outcome != .rejected }, "\(results.compactMap(\.error).prefix(3))")
         for host in try store.hosts() {
             let facts = host.facts.byName
-            let row = try store.pool.read { db in
-                try Row.fetchOne(db, sql: "SELECT cur_nesting, cur_vendor FROM hosts WHERE hostname = ?", arguments: [host.hostname])!
+            let row = try store.database.read { db in
+                try db.row("SELECT cur_nesting, cur_vendor FROM hosts WHERE hostname = ?", [host.hostname])!
             }
             let nesting: Int64? = row[0]
             let vendor: String? = row[1]

@@ -6,17 +6,18 @@ import Report
 import Testing
 import TestSupport
 @testable import Store
+import StoreSQLite
 
 @Suite struct RedecodeTests {
-    func ingestFleet(_ path: String) throws -> (SQLiteStore, [Report]) {
-        let store = try SQLiteStore(path: path)
+    func ingestFleet(_ path: String) throws -> (Registry, [Report]) {
+        let store = try Registry.sqlite(path: path)
         var reports: [Report] = []
         SyntheticFleet(hosts: 12, days: 5, seed: 5).forEachReport { reports.append($0) }
         _ = try store.ingest(reports)
         return (store, reports)
     }
 
-    func sameHistory(_ a: SQLiteStore, _ b: SQLiteStore) throws -> Bool {
+    func sameHistory(_ a: Registry, _ b: Registry) throws -> Bool {
         let start = SyntheticFleet(hosts: 1, days: 1, seed: 5).start
         for hours in stride(from: 0.0, through: 5 * 24, by: 6) {
             let t = start.addingTimeInterval(hours * 3600)
@@ -44,16 +45,16 @@ import TestSupport
         let dir = try TempDir()
         let (store, _) = try ingestFleet(dir.path("old.sqlite"))
         let (fresh, _) = try ingestFleet(dir.path("fresh.sqlite"))
-        try store.pool.write { db in
-            try db.execute(sql: "UPDATE facts SET value_int = 1 - value_int WHERE name = 'vfio.pgsize_2m'")
-            try db.execute(sql: "UPDATE current_facts SET value_int = 1 - value_int WHERE name = 'vfio.pgsize_2m'")
-            try db.execute(sql: "UPDATE reports SET decoder_version = 0 WHERE id % 2 = 0")
+        try store.database.write { db in
+            try db.execute("UPDATE facts SET value_int = 1 - value_int WHERE name = 'vfio.pgsize_2m'")
+            try db.execute("UPDATE current_facts SET value_int = 1 - value_int WHERE name = 'vfio.pgsize_2m'")
+            try db.execute("UPDATE reports SET decoder_version = 0 WHERE id % 2 = 0")
         }
         #expect(try !sameHistory(store, fresh))
         // The first half (an interrupted run), then everything that is still stale.
         let half = try store.redecode()
         #expect(half.changed > 0)
-        try store.pool.write { db in try db.execute(sql: "UPDATE reports SET decoder_version = 0") }
+        try store.database.write { db in try db.execute("UPDATE reports SET decoder_version = 0") }
         let rest = try store.redecode(batchSize: 7)
         #expect(rest.failed.isEmpty)
         #expect(try sameHistory(store, fresh))
@@ -71,12 +72,12 @@ import TestSupport
         let (store, _) = try ingestFleet(dir.path("old.sqlite"))
         let (fresh, _) = try ingestFleet(dir.path("fresh.sqlite"))
         let usable = CrossVendor.usableNames.map { "'\($0)'" }.joined(separator: ",")
-        try store.pool.write { db in
+        try store.database.write { db in
             for table in ["facts", "current_facts"] {
-                try db.execute(sql: "DELETE FROM \(table) WHERE name IN (\(usable)) OR name LIKE 'evidence.%' OR name LIKE 'probe.%' OR name = 'hw.dirty_tracking'")
-                try db.execute(sql: "UPDATE \(table) SET name = substr(name, 4) WHERE name LIKE 'hw.%'")
+                try db.execute("DELETE FROM \(table) WHERE name IN (\(usable)) OR name LIKE 'evidence.%' OR name LIKE 'probe.%' OR name = 'hw.dirty_tracking'")
+                try db.execute("UPDATE \(table) SET name = substr(name, 4) WHERE name LIKE 'hw.%'")
             }
-            try db.execute(sql: "UPDATE reports SET decoder_version = 1")
+            try db.execute("UPDATE reports SET decoder_version = 1")
         }
         #expect(try store.count("SELECT count(*) FROM current_facts WHERE name = 'hw.nesting'") == 0)
         #expect(try !sameHistory(store, fresh))
@@ -85,7 +86,7 @@ import TestSupport
         #expect(try sameHistory(store, fresh))
         for text in ["nesting", "hw.nesting and not nesting", #"pasid_bind and first_level.format = "intel-vtd""#, "not known(nesting)"] {
             let expr = try QueryParser.parse(text)
-            func names(_ s: SQLiteStore) throws -> [String] { try s.queryHosts(expr, asOf: nil, fields: nil, limit: 1000, after: nil).hosts.map(\.hostname) }
+            func names(_ s: Registry) throws -> [String] { try s.queryHosts(expr, asOf: nil, fields: nil, limit: 1000, after: nil).hosts.map(\.hostname) }
             #expect(try names(store) == names(fresh), "\(text)")
         }
         #expect(try store.count("SELECT count(*) FROM current_facts WHERE name = 'evidence.nesting'") == store.hosts().count)

@@ -2,6 +2,7 @@ import Foundation
 import Testing
 import TestSupport
 @testable import Store
+import StoreSQLite
 
 /// The store reads whose return types carry a revision: each stamps the revision of its own read.
 @Suite struct StoreRevisionStampTests {

@@ -3,6 +3,7 @@ import Foundation
 import GRDB
 import Report
 @testable import Store
+import StoreSQLite
 import TestSupport
 
 /// Reports whose only source is a VFIO type1 info buffer, so that these tests rest on the VFIO decoder
@@ -35,21 +36,21 @@ enum Fixture {
                             kernel: report.kernel.release, collectorVersion: report.collectorVersion)
     }
 
-    static func store(_ dir: TempDir, _ name: String = "capreg.sqlite") throws -> SQLiteStore {
-        try SQLiteStore(path: dir.path(name))
+    static func store(_ dir: TempDir, _ name: String = "capreg.sqlite") throws -> Registry {
+        try Registry.sqlite(path: dir.path(name))
     }
 }
 
-extension SQLiteStore {
-    /// `PRAGMA foreign_key_check` rows as "table → parent" (run-time enforcement is off, see SQLiteStore).
+extension Registry {
+    /// `PRAGMA foreign_key_check` rows as "table → parent" (run-time enforcement is off, see Registry).
     func foreignKeyViolations() throws -> [String] {
-        try pool.read { db in
-            try Row.fetchAll(db, sql: "PRAGMA foreign_key_check").map { "\($0[0] as String) → \($0[2] as String)" }
+        try database.read { db in
+            try db.rows("PRAGMA foreign_key_check").map { "\($0[0] as String) → \($0[2] as String)" }
         }
     }
 
-    func count(_ sql: String, _ arguments: StatementArguments = []) throws -> Int {
-        try pool.read { db in try Int.fetchOne(db, sql: sql, arguments: arguments) ?? 0 }
+    func count(_ sql: String, _ arguments: [any SQLBindable] = []) throws -> Int {
+        try database.read { db in try db.value(sql, arguments, as: Int.self) ?? 0 }
     }
 }
 

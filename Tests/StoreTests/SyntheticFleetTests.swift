@@ -2,6 +2,7 @@ import Foundation
 import Report
 import Testing
 @testable import Store
+import StoreSQLite
 
 @Suite struct SyntheticFleetTests {
     func all(_ fleet: SyntheticFleet) -> [Report] {

@@ -4,6 +4,7 @@ import Report
 import Testing
 import TestSupport
 @testable import Store
+import StoreSQLite
 
 /// Who wrote what (migrations/0010): each report's writer, the append-only record of refused writes and
 /// its per-identity bound, and a host's audit as one timeline.
@@ -24,8 +25,8 @@ import TestSupport
         _ = try store.ingest([Fixture.report("c", at: 2, pgsizes: 0x4020_1000)])
         // A duplicate keeps its first writer: nothing is written.
         _ = try store.ingest([Fixture.report("a", at: 0)], writer: try Writer(identity: "token:abcdefabcdef", peer: "10.1.1.1"))
-        let rows = try store.pool.read { db in
-            try Row.fetchAll(db, sql: "SELECT report_id, written_by, peer FROM reports ORDER BY id").map { "\($0[0] as String) \($0[1] as String? ?? "nil") \($0[2] as String? ?? "nil")" }
+        let rows = try store.database.read { db in
+            try db.rows("SELECT report_id, written_by, peer FROM reports ORDER BY id").map { "\($0[0] as String) \($0[1] as String? ?? "nil") \($0[2] as String? ?? "nil")" }
         }
         #expect(rows == ["a cred:0123456789abcdef 127.0.0.1", "b cli:ingest:root nil", "c nil nil"])
 
@@ -55,7 +56,7 @@ import TestSupport
         let store = try Fixture.store(dir)
         _ = try store.ingest([Fixture.report("a", at: 0)])
         #expect(throws: DatabaseError.self) {
-            try store.pool.write { db in try db.execute(sql: "UPDATE reports SET written_by = ?", arguments: [String(repeating: "x", count: 81)]) }
+            try store.database.write { db in try db.execute("UPDATE reports SET written_by = ?", [String(repeating: "x", count: 81)]) }
         }
     }
 
@@ -64,7 +65,7 @@ import TestSupport
         let store = try Fixture.store(dir)
         #expect(try store.recordRefusal(try Self.refusal(Fixture.time(0))))
         for sql in ["UPDATE write_refusals SET hostname = 'other'", "DELETE FROM write_refusals"] {
-            let error = #expect(throws: DatabaseError.self) { try store.pool.write { db in try db.execute(sql: sql) } }
+            let error = #expect(throws: DatabaseError.self) { try store.database.write { db in try db.execute(sql) } }
             #expect(error?.message == "write_refusals is append-only", "\(sql)")
         }
         #expect(try store.count("SELECT count(*) FROM write_refusals WHERE hostname = 'h1'") == 1)
@@ -83,7 +84,7 @@ import TestSupport
                                                      reportId: "r2", reason: "host_mismatch", detail: "")))
         #expect(try store.recordRefusal(WriteRefusal(at: Fixture.time(0), writer: Self.collector, hostname: "h1", machineId: "",
                                                      reportId: "r3", reason: "host_mismatch", detail: "x")))
-        let rows = try store.pool.read { db in try Row.fetchAll(db, sql: "SELECT machine_id, detail FROM write_refusals ORDER BY id") }
+        let rows = try store.database.read { db in try db.rows("SELECT machine_id, detail FROM write_refusals ORDER BY id") }
         #expect(rows[0]["machine_id"] as String == "bad<U+001B>[31m<U+0000>id")
         #expect((rows[0]["detail"] as String).unicodeScalars.count == WriteRefusal.maxDetail && (rows[0]["detail"] as String).hasSuffix("…"))
         #expect(rows[1]["machine_id"] as String == String(repeating: "m", count: 254) + "…")
@@ -94,7 +95,7 @@ import TestSupport
     @Test func refusalsAreBoundedPerIdentityAndMinute() throws {
         let dir = try TempDir()
         let store = try Fixture.store(dir)
-        let n = SQLiteStore.maxRefusalsPerMinute, k = 7
+        let n = Registry.maxRefusalsPerMinute, k = 7
         var recorded = 0
         for i in 0..<(n + k) where try store.recordRefusal(try Self.refusal(Fixture.time(0).addingTimeInterval(Double(i)), reportId: "r\(i)")) {
             recorded += 1

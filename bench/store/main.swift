@@ -1,10 +1,11 @@
-// Store figures: ingest through SQLiteStore beside the same rows inserted by plain SQL (the engine's
+// Store figures: ingest through Registry beside the same rows inserted by plain SQL (the engine's
 // limit), database bytes per host-version, and as-of / change-feed query times.
 // Run: swift run -c release capreg-store-bench [--hosts 100000] [--versions 5] [--batch 1000] [--dir DIR]
 import Foundation
 import GRDB
 import Report
 import Store
+import StoreSQLite
 
 struct Options {
     var hosts = 100_000
@@ -58,7 +59,7 @@ let hostVersions = options.hosts * options.versions
 print("capreg store bench: \(options.hosts) hosts × \(options.versions) versions = \(hostVersions) reports, batch \(options.batch), synchronous NORMAL, WAL")
 
 // 1. Through the store's API: decode, diff against the current state, version, in one transaction per batch.
-let store = try SQLiteStore(StoreConfig(path: storePath, batchSize: options.batch))
+let store = try Registry.sqlite(path: storePath, batchSize: options.batch)
 var generate = 0.0
 var outcomes: [IngestOutcome: Int] = [:]
 var storeTime = 0.0, storeCPU = 0.0
@@ -108,7 +109,7 @@ let tables = try source.read { db in
      try load(db, "host_labels", report: "(SELECT current_report_id FROM hosts WHERE hosts.id = host_id)")]
 }
 let rowCount = tables.reduce(0) { $0 + $1.rows.count }
-_ = try SQLiteStore(path: plainPath)  // same schema and indexes
+_ = try Registry.sqlite(path: plainPath)  // same schema and indexes
 var plainConfig = Configuration()
 plainConfig.prepareDatabase { db in try db.execute(sql: "PRAGMA synchronous = NORMAL") }
 // Final rows reference later reports (closed_by), so foreign keys are off here; the store checks them.

@@ -16,6 +16,9 @@ public protocol SQLDatabase: AnyObject, Sendable {
     /// Where the database is, for messages: a file path, or a URL without its password.
     var location: String { get }
 
+    /// Bytes the database takes on disk (SQLite: the file and its WAL); 0 when it cannot be told.
+    func storedBytes() -> Int64
+
     /// The backend's own consistency check ("ok" when sound).
     func integrityCheck() throws -> String
 
@@ -98,12 +101,13 @@ public enum SQLDialect: String, Sendable {
     case sqlite
     case postgres
 
-    /// A subquery of the strings (or integers) in one bound JSON array: `x IN (\(inJSONArray))`.
-    public func jsonArrayElements(integers: Bool = false) -> String {
+    /// A subquery of the strings (or integers) in the JSON array bound at `placeholder` ("?" or "?N"):
+    /// `x IN (\(jsonArrayElements()))`.
+    public func jsonArrayElements(_ placeholder: String = "?", integers: Bool = false) -> String {
         switch self {
-        case .sqlite: return "SELECT value FROM json_each(?)"
-        case .postgres: return integers ? "SELECT value::bigint FROM json_array_elements_text(?::json) AS e(value)"
-                                        : "SELECT value FROM json_array_elements_text(?::json) AS e(value)"
+        case .sqlite: return "SELECT value FROM json_each(\(placeholder))"
+        case .postgres: return integers ? "SELECT value::bigint FROM json_array_elements_text(\(placeholder)::json) AS e(value)"
+                                        : "SELECT value FROM json_array_elements_text(\(placeholder)::json) AS e(value)"
         }
     }
 

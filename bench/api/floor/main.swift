@@ -11,6 +11,7 @@ import GRDB
 import Query
 import Server
 import Store
+import StoreSQLite
 
 struct Options {
     var db = ""
@@ -74,15 +75,25 @@ let fieldNames = options.fields.map { Set($0.split(separator: ",").map(String.in
 let compiled = HostQuerySQL.select(expr, mode: .now, after: nil, limit: options.limit + 1)
 var grdb = Configuration()
 grdb.readonly = true
-grdb.prepareDatabase { db in db.add(function: HostQuerySQL.coversFunction) }
+grdb.prepareDatabase { db in db.add(function: SQLiteDatabase.coversFunction) }
 let queue = try DatabaseQueue(path: options.db, configuration: grdb)
 print("capreg api bench (in-process, one thread): \(options.db)")
 print("  where: \(options.whereText)   limit \(options.limit)\(options.fields.map { "   fields \($0)" } ?? "")")
 print("  floor SQL: \(compiled.sql)")
 print("  arguments: \(compiled.arguments.map { "\($0)" }.joined(separator: ", "))")
-let arguments = StatementArguments(compiled.arguments)
+/// The compiled query's arguments for GRDB (the floor runs the SQL straight on SQLite, no registry between).
+func grdbArguments(_ values: some Sequence<SQLValue>) -> StatementArguments {
+    StatementArguments(values.map { value -> DatabaseValue in
+        switch value {
+        case .int(let i): return i.databaseValue
+        case .text(let t): return t.databaseValue
+        default: return .null  // the compiler binds integers and text only
+        }
+    })
+}
+let arguments = grdbArguments(compiled.arguments)
 let matches = try queue.read { db in try Int.fetchOne(db, sql: "SELECT count(*) FROM (\(compiled.sql.replacingOccurrences(of: " LIMIT ?", with: "")))",
-                                                      arguments: StatementArguments(compiled.arguments.dropLast()))! }
+                                                      arguments: grdbArguments(compiled.arguments.dropLast()))! }
 let total = try queue.read { db in try Int.fetchOne(db, sql: "SELECT count(*) FROM hosts")! }
 print("  fleet: \(total) hosts, \(matches) match")
 try queue.read { db in
@@ -101,7 +112,7 @@ try queue.read { db in
 }
 
 // 2. The store's page: that SQL, then each host's report, facts and labels (what the endpoint gets).
-let store = try SQLiteStore(path: options.db)
+let store = try Registry.sqlite(path: options.db)
 try measure("store-queryHosts", seconds: options.seconds) {
     try store.queryHosts(expr, fields: fieldNames, limit: options.limit).hosts.count
 }
@@ -131,7 +142,7 @@ measure("api-handle", seconds: options.seconds) { api.handle(request).body.count
 // needs a token: the secret's SHA-256 and one read by primary key. On a scratch database of its own, so
 // the fleet's stays without credentials (run.sh serves it without tokens).
 let scratch = NSTemporaryDirectory() + "capreg-api-bench-credentials-\(getpid()).sqlite"
-let credentials = try SQLiteStore(path: scratch)
+let credentials = try Registry.sqlite(path: scratch)
 let issued = try credentials.issueCredential(role: .reader, binding: nil, expiresIn: 3600)
 try measure("credential-lookup", seconds: min(options.seconds, 2)) { try credentials.credential(presenting: issued.secret) == nil ? 0 : 1 }
 for suffix in ["", "-wal", "-shm"] { try? FileManager.default.removeItem(atPath: scratch + suffix) }

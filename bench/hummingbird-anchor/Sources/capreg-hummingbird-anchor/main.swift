@@ -16,6 +16,7 @@ import Logging
 import NIOCore
 import Server
 import Store
+import StoreSQLite
 
 struct Options {
     var db = "./capreg.sqlite"
@@ -37,7 +38,7 @@ let options: Options = {
     return options
 }()
 
-let store = try SQLiteStore(path: options.db)
+let store = try Registry.sqlite(path: options.db)
 // No tokens: a loopback bench, as capreg serve is run beside it.
 // The synthetic fleet is dated 2025: a 100-year freshness bound keeps every host fresh while the
 // freshness conditions still run, as with `capreg serve --stale-after 36500d` in bench/api/run.sh.

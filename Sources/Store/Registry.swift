@@ -1,55 +1,48 @@
 import Decoders
 import Foundation
-import GRDB
 import Report
 
-/// The registry on one SQLite file: WAL, a DatabasePool (readers beside one writer), the schema from
-/// migrations/ applied at open.
-public final class SQLiteStore: RegistryStore {
-    public let config: StoreConfig
-    let pool: DatabasePool
+/// The registry: ingest, history and answers, written once over the backend interface (SQLDatabase), so
+/// that SQLite (StoreSQLite) and PostgreSQL (StorePostgres) answer alike. The API, dashboard and CLI hold one.
+public final class Registry: RegistryStore, @unchecked Sendable {
+    public let database: any SQLDatabase
+    /// Reports that share one write transaction in a batch ingest.
+    public let batchSize: Int
     /// The budget every read of this view runs under (`limited(by:)`); nil: unbounded (CLI, ingest).
     let budget: QueryBudget?
 
-    /// Opens (creating when absent) and migrates. `migrations` is for tests; the binary's own set is the default.
-    public init(_ config: StoreConfig, migrations: [Migration] = Migration.sqlite) throws {
-        self.config = config
+    public init(_ database: any SQLDatabase, batchSize: Int = 500) {
+        self.database = database
+        self.batchSize = batchSize
         budget = nil
-        var grdb = Configuration()
-        grdb.busyMode = .timeout(config.busyTimeout)
-        // The schema declares its references, but SQLite does not enforce them at run time: every id
-        // ingest writes comes from a row it read or inserted in the same transaction, and enforcement
-        // costs about a third of ingest time. Tests run PRAGMA foreign_key_check instead.
-        grdb.foreignKeysEnabled = false
-        let synchronous = config.durability == .full ? "FULL" : "NORMAL"
-        grdb.prepareDatabase { db in
-            try db.execute(sql: "PRAGMA synchronous = \(synchronous)")
-            db.add(function: HostQuerySQL.coversFunction)
-        }
-        pool = try DatabasePool(path: config.path, configuration: grdb)
-        try Migrator.migrate(pool, path: config.path, migrations: migrations)
     }
 
-    /// Another view of `store`'s database (same pool), reading under `budget`.
-    init(sharing store: SQLiteStore, budget: QueryBudget) {
-        config = store.config
-        pool = store.pool
+    /// Another view of `store`'s database, reading under `budget`.
+    init(sharing store: Registry, budget: QueryBudget) {
+        database = store.database
+        batchSize = store.batchSize
         self.budget = budget
     }
 
-    public convenience init(path: String, durability: Durability = .normal, migrations: [Migration] = Migration.sqlite) throws {
-        try self.init(StoreConfig(path: path, durability: durability), migrations: migrations)
+    public var dialect: SQLDialect { database.dialect }
+
+    /// This registry, whose reads run under `budget` (the API makes one per request).
+    public func limited(by budget: QueryBudget) -> Registry { Registry(sharing: self, budget: budget) }
+
+    /// A read transaction, under this registry's budget when it has one. Every read for an answer goes here.
+    func budgetedRead<T>(_ body: (any SQLConnection) throws -> T) throws -> T {
+        try database.read(budget: budget, body)
     }
 
     /// `writer`: who is storing them (recorded with each report); nil: unknown (tests, benchmarks).
     public func ingest(_ reports: [Report], receivedAt: Date = Date(), writer: Writer? = nil) throws -> [IngestResult] {
         let received = StoreTime.ms(receivedAt)
-        let size = max(1, config.batchSize)
+        let size = max(1, batchSize)
         let batches = stride(from: 0, to: reports.count, by: size).map { Array(reports[$0..<min($0 + size, reports.count)]) }
         var results: [IngestResult] = []
         results.reserveCapacity(reports.count)
         // Decoding the next batch overlaps writing this one (the writer is one thread; decoding is not).
-        var next = batches.first.map(SQLiteStore.prepare) ?? []
+        var next = batches.first.map(Registry.prepare) ?? []
         for index in batches.indices {
             let items = next
             let following = index + 1 < batches.count ? PreparedBatch(batches[index + 1]) : nil
@@ -76,7 +69,7 @@ public final class SQLiteStore: RegistryStore {
 
     /// Writes decoded reports in one transaction; results leave only after it committed.
     private func write(_ items: [Ingestor.Item], receivedAt received: Int64, writer: Writer?) throws -> [IngestResult] {
-        try pool.write { db in
+        try database.write { db in
             // One lookup for the batch's ids; a repeat within the batch looks itself up.
             var maybeStored = try Ingestor.storedAmong(db, items.map(\.report.reportId))
             return try items.map { item in
@@ -102,25 +95,21 @@ public final class SQLiteStore: RegistryStore {
         }
     }
 
-    /// Checkpoints the WAL into the main file and truncates it (the CLI calls this at exit).
-    public func checkpoint() throws {
-        try pool.writeWithoutTransaction { db in _ = try db.checkpoint(.truncate) }
-    }
+    /// The backend's work at the end of a command (SQLite folds its WAL into the file).
+    public func checkpoint() throws { try database.close() }
 
-    /// `PRAGMA integrity_check` output ("ok" when intact).
-    public func integrityCheck() throws -> String {
-        try budgetedRead { db in try String.fetchAll(db, sql: "PRAGMA integrity_check").joined(separator: "\n") }
-    }
+    /// The backend's consistency check ("ok" when intact).
+    public func integrityCheck() throws -> String { try database.integrityCheck() }
 
     public func reportCount() throws -> Int {
-        try budgetedRead { db in try Int.fetchOne(db, sql: "SELECT count(*) FROM reports") ?? 0 }
+        try budgetedRead { db in try db.value("SELECT count(*) FROM reports") ?? 0 }
     }
 
     /// Stored report ids among `ids`.
     public func storedReportIds(_ ids: [String]) throws -> Set<String> {
         try budgetedRead { db in
             var found = Set<String>()
-            for id in ids where try Int.fetchOne(db, sql: "SELECT 1 FROM reports WHERE report_id = ?", arguments: [id]) != nil {
+            for id in ids where try db.value("SELECT 1 FROM reports WHERE report_id = ?", [id], as: Int.self) != nil {
                 found.insert(id)
             }
             return found
@@ -143,7 +132,7 @@ private final class PreparedBatch: @unchecked Sendable {
     init(_ reports: [Report]) {
         // One thread: the other core is the writer's.
         DispatchQueue.global().async { [self] in
-            items = reports.map(SQLiteStore.one)
+            items = reports.map(Registry.one)
             done.signal()
         }
     }
