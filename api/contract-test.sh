@@ -24,7 +24,7 @@ printf '# contract test tokens\nreader %s\nadmin %s\n' "$reader" "$admin" > "$tm
 
 # Port 0: the kernel picks a free port, and the start line in the log says which. The synthetic fleet is
 # dated 2025: a wide --stale-after keeps its hosts fresh, so answers carry hosts (stale lists are empty).
-"$capreg" serve --db "$tmp/ci.sqlite" --listen 127.0.0.1:0 --tokens "$tmp/tokens" --stale-after 36500d 2> "$tmp/serve.log" &
+"$capreg" serve --db "$tmp/ci.sqlite" --listen 127.0.0.1:0 --tokens "$tmp/tokens" --stale-after 36500d --min-revision-wait 0 2> "$tmp/serve.log" &
 server_pid=$!
 port=""
 for _ in $(seq 1 100); do

@@ -24,12 +24,16 @@ public final class API: HTTPHandler, Sendable {
     let queryBudget: Duration
     /// Internal errors, one line each (the CLI sends them to swift-log at error level).
     let log: @Sendable (String) -> Void
+    /// How long a read with `min_revision` waits for the registry to reach it before answering 503.
+    let minRevisionWait: Duration
 
     /// `log` receives internal errors (500s), one line each; the CLI sends them to swift-log.
     public init(store: Registry, tokens: TokenTable, staleAfter: DurationText = DurationText(seconds: 7200),
                 maxClockSkew: DurationText = DurationText(seconds: Int64(ClockBound.defaultMaxSkew)),
                 maxConcurrentReads: Int = API.defaultConcurrentReads, queryBudget: Duration = API.defaultQueryBudget,
-                trustedProxy: TrustedProxy = TrustedProxy(), log: @escaping @Sendable (String) -> Void = { _ in }) {
+                trustedProxy: TrustedProxy = TrustedProxy(), minRevisionWait: Duration = API.defaultMinRevisionWait,
+                log: @escaping @Sendable (String) -> Void = { _ in }) {
+        self.minRevisionWait = minRevisionWait
         self.registry = store
         self.queryBudget = queryBudget
         self.staleAfter = staleAfter
@@ -100,6 +104,7 @@ public final class API: HTTPHandler, Sendable {
 
     private func route(_ request: HTTPRequest) throws -> HTTPResponse {
         let (route, host, caller) = try gatekeep(request)
+        try awaitRevision(request, route)
         // Only answers that read the store for a query wait for a read slot; refusals above never do.
         return route.readsStore ? try readGate.run(for: caller.identity) { try answer(route, host: host, caller, request) }
             : try answer(route, host: host, caller, request)

@@ -9,9 +9,12 @@ import Timestamps
 struct Parameters {
     private var values: [String: String] = [:]
 
+    /// Accepted by every endpoint; the API reads it before the endpoint runs (API.awaitRevision).
+    static let universal: Set<String> = ["min_revision"]
+
     init(_ request: HTTPRequest, allowed: Set<String>) throws(APIError) {
         for item in request.query {
-            guard allowed.contains(item.name) else {
+            guard allowed.contains(item.name) || Parameters.universal.contains(item.name) else {
                 let known = allowed.sorted().joined(separator: ", ")
                 throw APIError.badParameter(item.name, "unknown parameter" + (known.isEmpty ? "" : " (accepted: \(known))"))
             }

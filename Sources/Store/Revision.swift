@@ -17,6 +17,11 @@ extension Registry {
         try db.value("SELECT coalesce(max(id), 0) FROM revisions", as: Int64.self) ?? 0
     }
 
+    /// The newest revision committed now (0 for an empty registry): one index lookup.
+    public func currentRevision() throws -> Int64 {
+        try database.read { db in try Self.revision(db) }
+    }
+
     /// When revision `n` was written (ms), or nil when there is no such revision.
     static func revisionTime(_ db: any SQLConnection, _ n: Int64) throws -> Int64? {
         try db.value("SELECT at FROM revisions WHERE id = ?", [n], as: Int64.self)

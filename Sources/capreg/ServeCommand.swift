@@ -73,6 +73,9 @@ struct ServeCommand: ParsableCommand {
     @Option(help: ArgumentHelp("CPU time one store read for a request may take (5s, 1m); past it the read stops and the request gets 400 query_budget_exceeded. A read whose client hung up stops as well.", valueName: "duration"))
     var queryBudget = "5s"
 
+    @Option(help: "Seconds a read given min_revision waits for the registry to reach that revision before 503 revision_not_reached (0: at once; at most 60).")
+    var minRevisionWait = 2
+
     @Option(help: "Largest request body in bytes (413 past it).")
     var maxBodyBytes = HTTPLimits().maxBodyBytes
 
@@ -102,6 +105,7 @@ struct ServeCommand: ParsableCommand {
         }
         do { _ = try DurationText.parse(staleAfter) } catch { throw ValidationError("--stale-after \(error)") }
         do { _ = try DurationText.parse(queryBudget) } catch { throw ValidationError("--query-budget \(error)") }
+        if !(0...60).contains(minRevisionWait) { throw ValidationError("--min-revision-wait must be within 0…60 seconds") }
         if ServeCommand.split(listen) == nil { throw ValidationError("--listen \(listen): expected HOST:PORT, e.g. 127.0.0.1:8080 or [::1]:8080") }
         for (name, value) in [("--max-connections", maxConnections), ("--max-concurrent-reads", maxConcurrentReads), ("--max-body-bytes", maxBodyBytes), ("--max-head-bytes", maxHeadBytes),
                               ("--max-header-count", maxHeaderCount), ("--header-timeout", headerTimeout), ("--idle-timeout", idleTimeout)]
@@ -181,7 +185,9 @@ struct ServeCommand: ParsableCommand {
         let api = API(store: registry, tokens: table, staleAfter: try DurationText.parse(staleAfter),
                       maxClockSkew: clock.duration, maxConcurrentReads: maxConcurrentReads,
                       queryBudget: .seconds(try DurationText.parse(queryBudget).seconds),
-                      trustedProxy: TrustedProxy(addresses: trustedProxies)) { message in logger.error("\(message)") }
+                      trustedProxy: TrustedProxy(addresses: trustedProxies), minRevisionWait: .seconds(minRevisionWait)) { message in
+            logger.error("\(message)")
+        }
         let verbose = verbose
         let config = ServerConfig(
             host: host, port: port,

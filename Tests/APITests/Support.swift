@@ -27,6 +27,7 @@ final class TestAPI {
     init(tokens: Bool = true, staleAfter: DurationText = TestAPI.neverStale,
          maxClockSkew: DurationText = DurationText(seconds: Int64(ClockBound.defaultMaxSkew)),
          queryBudget: Duration = API.defaultQueryBudget, trustedProxy: TrustedProxy = TrustedProxy(),
+         minRevisionWait: Duration = API.defaultMinRevisionWait,
          configure: (inout ServerConfig) -> Void = { _ in },
          beforeStart: (Registry) throws -> Void = { _ in }) throws {
         dir = try TempDir()
@@ -40,7 +41,7 @@ final class TestAPI {
             table.add(token: Self.otherReaderToken, role: .reader)
         }
         let api = API(store: store, tokens: table, staleAfter: staleAfter, maxClockSkew: maxClockSkew, queryBudget: queryBudget,
-                      trustedProxy: trustedProxy)
+                      trustedProxy: trustedProxy, minRevisionWait: minRevisionWait)
         self.api = api
         var config = ServerConfig(host: "127.0.0.1", port: 0, drainTimeout: .seconds(2), onResponse: { api.record($0) })
         configure(&config)
