@@ -33,6 +33,9 @@ let package = Package(
         // The one CSV writer (RFC 4180 quoting, spreadsheet formula guard): the dashboard's download and
         // `capreg query --csv`. No dependencies, so both may import it. Pure.
         .target(name: "CSVText", path: "Sources/CSVText"),
+        // A synthetic fleet (seeded, reproducible): hosts, kernels, capability bytes and probes as real
+        // collectors would report them; for `capreg synth`, tests and benchmarks. Pure.
+        .target(name: "Synthetic", dependencies: ["Decoders", "Report", "JSONText"], path: "Sources/Synthetic"),
         // The registry's memory: ingest, versioned history, as-of and change queries, written once over the
         // backend interface (Store/SQL); both schemas (migrations/) carried in the binary.
         .target(name: "Store", dependencies: ["Decoders", "Report", "Query", "JSONText", "Timestamps"], path: "Sources/Store"),
@@ -65,6 +68,7 @@ let package = Package(
                 "Query",
                 "Store",
                 "StoreSQLite",
+                "Synthetic",
                 "Collector",
                 "Server",
                 "API",
@@ -78,7 +82,7 @@ let package = Package(
         // Decode throughput figures (run: swift run -c release capreg-bench).
         .executableTarget(name: "capreg-bench", dependencies: ["Decoders"], path: "bench/decode"),
         // Store ingest figures (run: swift run -c release capreg-store-bench --hosts 100000).
-        .executableTarget(name: "capreg-store-bench", dependencies: ["Store", "StoreSQLite", "Report", "Decoders", .product(name: "GRDB", package: "GRDB.swift")],
+        .executableTarget(name: "capreg-store-bench", dependencies: ["Store", "StoreSQLite", "Synthetic", "Report", "Decoders", .product(name: "GRDB", package: "GRDB.swift")],
                           path: "bench/store"),
         // API figures in-process: the placement query's SQL floor, the store's page, the handler (bench/api/run.sh drives the rest).
         .executableTarget(name: "capreg-api-bench", dependencies: ["API", "Server", "Store", "StoreSQLite", "Query", .product(name: "GRDB", package: "GRDB.swift")],
@@ -91,7 +95,7 @@ let package = Package(
         .testTarget(name: "CLITests", dependencies: ["RegistryClient", "capreg", "Timestamps", "TestSupport"], path: "Tests/CLITests"),
         .testTarget(name: "QueryTests", dependencies: ["Query", "Decoders", "TestSupport"], path: "Tests/QueryTests"),
         // The query language compiled to SQL, on real SQLite files.
-        .testTarget(name: "StoreQueryTests", dependencies: ["Store", "StoreSQLite", "Query", "Report", "Decoders", "TestSupport",
+        .testTarget(name: "StoreQueryTests", dependencies: ["Store", "StoreSQLite", "Synthetic", "Query", "Report", "Decoders", "TestSupport",
                                                           .product(name: "GRDB", package: "GRDB.swift")],
                     path: "Tests/StoreQueryTests"),
         .testTarget(name: "CollectorTests", dependencies: ["RegistryClient", "Collector", "Report", "Decoders", "Timestamps", "TestSupport"], path: "Tests/CollectorTests",
@@ -99,15 +103,15 @@ let package = Package(
         .testTarget(name: "ReportTests", dependencies: ["Report", "Decoders", "Timestamps"], path: "Tests/ReportTests"),
         // The API over real loopback sockets, on temporary SQLite stores; beside it the built capreg binary
         // (capreg ingest takes the same reports as POST /v1/reports).
-        .testTarget(name: "APITests", dependencies: ["RegistryClient", "API", "Server", "Store", "StoreSQLite", "Report", "Decoders", "Query", "Timestamps", "capreg",
+        .testTarget(name: "APITests", dependencies: ["RegistryClient", "API", "Server", "Store", "StoreSQLite", "Synthetic", "Report", "Decoders", "Query", "Timestamps", "capreg",
                                                    "TestSupport"],
                     path: "Tests/APITests"),
         // Dashboard pages on temporary stores, and in headless Chromium against a real capreg serve.
-        .testTarget(name: "DashboardTests", dependencies: ["RegistryClient", "Dashboard", "API", "Server", "Store", "StoreSQLite", "Report", "Decoders", "Query", "capreg",
+        .testTarget(name: "DashboardTests", dependencies: ["RegistryClient", "Dashboard", "API", "Server", "Store", "StoreSQLite", "Synthetic", "Report", "Decoders", "Query", "capreg",
                                                          "TestSupport"],
                     path: "Tests/DashboardTests"),
         .testTarget(name: "ServerTests", dependencies: ["Server", "JSONText", "TestSupport"], path: "Tests/ServerTests"),
-        .testTarget(name: "StoreTests", dependencies: ["Store", "StoreSQLite", "Report", "Decoders", "TestSupport", .product(name: "GRDB", package: "GRDB.swift")],
+        .testTarget(name: "StoreTests", dependencies: ["Store", "StoreSQLite", "Synthetic", "Report", "Decoders", "TestSupport", .product(name: "GRDB", package: "GRDB.swift")],
                     path: "Tests/StoreTests"),
     ]
 )

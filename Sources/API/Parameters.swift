@@ -98,22 +98,15 @@ struct Parameters {
     }
 }
 
-/// Opaque cursors of the API's own lists (the hosts list uses the store's): a tag and the last key,
-/// base64url, so clients treat them as opaque and a later format can be told apart.
+/// Cursors of the API's own lists (the hosts list's are the store's HostCursor), in the one codec.
 enum PageCursor {
-    static func encode(_ tag: String, _ key: String) -> String {
-        Data((tag + ":" + key).utf8).base64EncodedString()
-            .replacingOccurrences(of: "+", with: "-").replacingOccurrences(of: "/", with: "_").replacingOccurrences(of: "=", with: "")
-    }
+    static func encode(_ tag: String, _ key: String) -> String { CursorText.encode(tag, key) }
 
     static func decode(_ tag: String, _ cursor: String?) throws(APIError) -> String? {
         guard let cursor else { return nil }
-        var base64 = cursor.replacingOccurrences(of: "-", with: "+").replacingOccurrences(of: "_", with: "/")
-        base64 += String(repeating: "=", count: (4 - base64.utf8.count % 4) % 4)
-        guard cursor.utf8.count <= 4096, let data = Data(base64Encoded: base64), let text = String(data: data, encoding: .utf8),
-              text.hasPrefix(tag + ":") else {
+        guard let key = CursorText.decode(tag, cursor) else {
             throw APIError.badParameter("cursor", "the cursor is not one this endpoint handed out")
         }
-        return String(text.dropFirst(tag.count + 1))
+        return key
     }
 }

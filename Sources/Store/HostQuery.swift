@@ -74,24 +74,15 @@ public enum HostQueryError: Error, Hashable, Sendable, CustomStringConvertible {
     }
 }
 
-/// Keyset cursor: the last hostname of a page, base64url without padding behind a version tag, so that
-/// clients treat it as opaque and a later format can be told apart.
+/// Keyset cursor of host lists: the last hostname of a page (CursorText, tag `h1`).
 public enum HostCursor {
-    static let tag = "h1:"
+    static let tag = "h1"
 
-    public static func encode(after hostname: String) -> String {
-        Data((tag + hostname).utf8).base64EncodedString()
-            .replacingOccurrences(of: "+", with: "-").replacingOccurrences(of: "/", with: "_").replacingOccurrences(of: "=", with: "")
-    }
+    public static func encode(after hostname: String) -> String { CursorText.encode(tag, hostname) }
 
     public static func decode(_ cursor: String) throws -> String {
-        guard cursor.utf8.count <= 4096 else { throw HostQueryError.badCursor }
-        var base64 = cursor.replacingOccurrences(of: "-", with: "+").replacingOccurrences(of: "_", with: "/")
-        base64 += String(repeating: "=", count: (4 - base64.utf8.count % 4) % 4)
-        guard let data = Data(base64Encoded: base64), let text = String(data: data, encoding: .utf8), text.hasPrefix(tag) else {
-            throw HostQueryError.badCursor
-        }
-        return String(text.dropFirst(tag.count))
+        guard let hostname = CursorText.decode(tag, cursor) else { throw HostQueryError.badCursor }
+        return hostname
     }
 }
 

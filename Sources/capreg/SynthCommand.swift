@@ -3,6 +3,7 @@ import Foundation
 import Report
 import Store
 import Timestamps
+import Synthetic
 
 struct SynthCommand: ParsableCommand {
     static let configuration = CommandConfiguration(

@@ -5,6 +5,7 @@ import Store
 import StoreSQLite
 import Testing
 import RegistryClient
+@testable import Synthetic
 
 @Suite("Auth: tokens, roles, listen policy")
 struct AuthTests {

@@ -5,6 +5,7 @@ import Server
 import Store
 import StoreSQLite
 import Testing
+@testable import Synthetic
 
 /// Registry credentials (`capreg token`) on a running server: checked per request beside the --tokens
 /// file, a collector's bound to its host.

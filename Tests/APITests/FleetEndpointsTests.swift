@@ -7,6 +7,7 @@ import Store
 import StoreSQLite
 import Testing
 import Timestamps
+@testable import Synthetic
 
 @Suite("changes, kernels, capabilities, stats, probes, metrics")
 struct FleetEndpointsTests {

@@ -6,6 +6,7 @@ import Store
 import StoreSQLite
 import Testing
 import RegistryClient
+@testable import Synthetic
 
 /// Issue 7 on GET /v1/hosts: revision stamps and as_of_revision, freshness that fails closed, explain,
 /// and profile() in a real query, over real loopback sockets.

@@ -8,6 +8,7 @@ import StoreSQLite
 import Testing
 import Timestamps
 import RegistryClient
+@testable import Synthetic
 
 @Suite("GET /v1/hosts and /v1/hosts/{host}")
 struct HostsEndpointTests {

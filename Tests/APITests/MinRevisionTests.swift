@@ -3,6 +3,7 @@ import Foundation
 import Report
 import Store
 import Testing
+@testable import Synthetic
 
 /// Read-your-writes: POST answers each report's revision; a read with min_revision=N answers from a state
 /// at least that new, waits a bounded time for it, and says 503 with Retry-After when it does not come.

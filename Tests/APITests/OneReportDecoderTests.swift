@@ -6,6 +6,7 @@ import Testing
 import Timestamps
 import API
 import TestSupport
+@testable import Synthetic
 
 /// One report decoder: the same good and bad reports go to Report.decode, to POST /v1/reports (a real
 /// server on loopback) and to `capreg ingest` (the built binary, from a file and from standard input).

@@ -6,6 +6,7 @@ import StoreSQLite
 import Testing
 import TestSupport
 @testable import API
+@testable import Synthetic
 
 /// Queries cannot stall the registry: a list past its bound is refused before the store sees it, a read
 /// past the CPU budget stops with 400 query_budget_exceeded, and a read whose client hung up stops.

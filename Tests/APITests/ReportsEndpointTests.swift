@@ -5,6 +5,7 @@ import Report
 import Store
 import StoreSQLite
 import Testing
+@testable import Synthetic
 
 @Suite("POST /v1/reports")
 struct ReportsEndpointTests {

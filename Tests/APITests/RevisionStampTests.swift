@@ -6,6 +6,7 @@ import Store
 import StoreSQLite
 import Testing
 import Timestamps
+@testable import Synthetic
 
 /// Every answer carries the revision it was computed at: host detail, history, changes and kernels say the
 /// same revision as GET /v1/stats, and move on with it when one more report is stored.

@@ -7,6 +7,7 @@ import StoreSQLite
 import Testing
 import TestSupport
 import RegistryClient
+@testable import Synthetic
 
 /// A real API server on an ephemeral loopback port over a fresh SQLite file, torn down with the value.
 final class TestAPI {

@@ -4,6 +4,7 @@ import Report
 import Store
 import StoreSQLite
 import Testing
+@testable import Synthetic
 
 /// Who wrote what, through a running server: a stored report records the caller's identity and the peer
 /// address, history and the change feed carry both, and a host_mismatch refusal is recorded (boundedly).

@@ -6,6 +6,7 @@ import StoreSQLite
 import Testing
 import TestSupport
 import RegistryClient
+@testable import Synthetic
 
 /// The dashboard in a real headless Chromium against a real `capreg serve` on a `capreg synth` fleet,
 /// plus one report whose hostname is markup. Screenshots go to test-output/dashboard/ (git-ignored).

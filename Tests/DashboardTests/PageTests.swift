@@ -7,6 +7,7 @@ import Store
 import StoreSQLite
 import Testing
 import RegistryClient
+@testable import Synthetic
 
 @Suite("Dashboard pages over a temporary store")
 struct PageTests {

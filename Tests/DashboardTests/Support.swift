@@ -7,6 +7,7 @@ import StoreSQLite
 import Testing
 import TestSupport
 import RegistryClient
+@testable import Synthetic
 
 /// The API (dashboard included) on an ephemeral loopback port over a fresh SQLite file.
 final class DashboardServer {

@@ -6,6 +6,7 @@ import Testing
 import TestSupport
 @testable import Store
 import StoreSQLite
+@testable import Synthetic
 
 /// `covers(vfio.iova_windows, ADDRESS)` compiled to SQL (the capreg_covers function) on hand-made
 /// hosts: one container at 48 or 39 bits, two containers (their common windows), none (unknown).

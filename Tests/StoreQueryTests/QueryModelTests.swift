@@ -6,6 +6,7 @@ import Testing
 import TestSupport
 @testable import Store
 import StoreSQLite
+@testable import Synthetic
 
 /// The strongest check of the SQL compiler: on a synthetic fleet, for hundreds of random expressions,
 /// the hosts SQL returns equal the hosts the Swift reference evaluator picks from the store's own

@@ -6,6 +6,7 @@ import Testing
 import TestSupport
 @testable import Store
 import StoreSQLite
+@testable import Synthetic
 
 /// as_of_revision N must answer exactly what a registry that had received only the first N reports
 /// answers now, whatever order the reports arrived in (late, out-of-order reports included).

@@ -6,6 +6,7 @@ import Report
 @testable import Store
 import StoreSQLite
 import TestSupport
+@testable import Synthetic
 
 enum Fleet {
     static let t0 = Date(timeIntervalSince1970: 1_750_000_000)

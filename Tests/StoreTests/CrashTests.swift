@@ -7,6 +7,7 @@ import TestSupport
 import StoreSQLite
 #if canImport(Glibc)
 import Glibc
+@testable import Synthetic
 #endif
 
 /// kill -9 while `capreg ingest - --ack` is committing: every report it acknowledged must be in the

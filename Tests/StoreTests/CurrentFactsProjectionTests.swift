@@ -7,6 +7,7 @@ import Testing
 import TestSupport
 @testable import Store
 import StoreSQLite
+@testable import Synthetic
 
 /// host_facts_json (migrations 0003, 0005) must always say what current_facts says: ingest writes both in
 /// one transaction, the migration backfills it, and the query page sends it as is.

@@ -5,6 +5,7 @@ import Testing
 import TestSupport
 @testable import Store
 import StoreSQLite
+@testable import Synthetic
 
 /// The paged fleet-wide as-of and change feed give the whole-fleet answers, a page at a time.
 @Suite struct FleetPageTests {

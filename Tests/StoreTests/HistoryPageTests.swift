@@ -6,6 +6,7 @@ import Testing
 import TestSupport
 @testable import Store
 import StoreSQLite
+@testable import Synthetic
 
 /// History read a page at a time must equal the whole history as the registry computed it before pages
 /// existed: `wholeHistory` below is that algorithm, kept as the reference model.

@@ -6,6 +6,7 @@ import Testing
 import TestSupport
 @testable import Store
 import StoreSQLite
+@testable import Synthetic
 
 /// Reports arriving in any order (ties, repeats, older ones last) must give the history a simple model
 /// gives: at time t a host has the content of its latest report collected at or before t (for equal

@@ -4,6 +4,7 @@ import Foundation
 import Testing
 @testable import Store
 import StoreSQLite
+@testable import Synthetic
 
 /// The hand-written payload encoder (`Report.payloadJSON`) must write exactly what `Report.encoder`
 /// writes, and the sort-and-fold `HostFacts.combine` exactly what the dictionary version did.

@@ -6,6 +6,7 @@ import Testing
 import TestSupport
 @testable import Store
 import StoreSQLite
+@testable import Synthetic
 
 /// Evidence that the main queries are index lookups: each plan names the index it searches, and no
 /// plan scans the facts table. (Plans as SQLite 3.40 prints them are in the expectations below.)

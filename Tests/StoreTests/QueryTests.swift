@@ -6,6 +6,7 @@ import Testing
 import TestSupport
 @testable import Store
 import StoreSQLite
+@testable import Synthetic
 
 @Suite struct QueryTests {
     /// h1 changes at 10h (kernel upgrade, no more 1 GiB pages), h2 never changes, h3 joins at 5h.

@@ -7,6 +7,7 @@ import Testing
 import TestSupport
 @testable import Store
 import StoreSQLite
+@testable import Synthetic
 
 @Suite struct RedecodeTests {
     func ingestFleet(_ path: String) throws -> (Registry, [Report]) {

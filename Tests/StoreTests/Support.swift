@@ -5,6 +5,7 @@ import Report
 @testable import Store
 import StoreSQLite
 import TestSupport
+@testable import Synthetic
 
 /// Reports whose only source is a VFIO type1 info buffer, so that these tests rest on the VFIO decoder
 /// alone. `pgsizes` and `top` change facts (vfio.iova_pgsizes, vfio.pgsize_2m/_1g, the IOVA range).

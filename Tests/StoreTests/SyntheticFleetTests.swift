@@ -3,6 +3,7 @@ import Report
 import Testing
 @testable import Store
 import StoreSQLite
+@testable import Synthetic
 
 @Suite struct SyntheticFleetTests {
     func all(_ fleet: SyntheticFleet) -> [Report] {

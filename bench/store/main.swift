@@ -6,6 +6,7 @@ import GRDB
 import Report
 import Store
 import StoreSQLite
+import Synthetic
 
 struct Options {
     var hosts = 100_000
