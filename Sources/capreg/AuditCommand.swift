@@ -63,7 +63,7 @@ struct AuditCommand: ParsableCommand {
 
     func run() throws {
         // An audit reads an existing registry: a mistyped --db must not create an empty one.
-        guard FileManager.default.fileExists(atPath: store.db) else {
+        guard try store.location.exists else {
             printError("capreg audit: no registry database at \(store.db) (give --db)")
             throw ExitCode(66)
         }

@@ -135,7 +135,7 @@ struct QueryCommand: ParsableCommand {
                  notMatchingTotal: answer.notMatchingTotal)
             return
         }
-        guard FileManager.default.fileExists(atPath: store.db) else {
+        guard try store.location.exists else {
             printError("capreg query: no registry database at \(store.db) (create one with capreg ingest or capreg synth --ingest, or give --db)")
             throw ExitCode(66)
         }

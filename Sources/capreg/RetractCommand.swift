@@ -49,7 +49,7 @@ struct RetractCommand: ParsableCommand {
 
     func run() throws {
         // An admin names reports in an existing registry: a mistyped --db must not create an empty one.
-        guard FileManager.default.fileExists(atPath: store.db) else {
+        guard try store.location.exists else {
             printError("capreg retract: no registry database at \(store.db) (give --db)")
             throw ExitCode(66)
         }

@@ -39,7 +39,7 @@ struct TokenCommand: ParsableCommand {
 
     /// The registry at `store.db`; a mistyped --db must not create an empty one (exit 66), except for issue.
     static func open(_ store: StoreOptions, creating: Bool = false) throws -> Registry {
-        guard creating || FileManager.default.fileExists(atPath: store.db) else {
+        guard try creating || store.location.exists else {
             printError("capreg token: no registry database at \(store.db) (give --db)")
             throw ExitCode(66)
         }
