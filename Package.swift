@@ -18,6 +18,8 @@ let package = Package(
         .package(url: "https://github.com/swift-server/async-http-client", from: "1.37.0"),
         .package(url: "https://github.com/apple/swift-nio", from: "2.100.0"),
         .package(url: "https://github.com/apple/swift-nio-ssl", from: "2.30.0"),
+        // The PostgreSQL backend's wire protocol (StorePostgres).
+        .package(url: "https://github.com/vapor/postgres-nio", from: "1.33.0"),
     ],
     targets: [
         // Pure decoders: kernel bytes and register text in, typed facts out. Foundation only, no I/O.
@@ -37,6 +39,14 @@ let package = Package(
         .target(name: "Store", dependencies: ["Decoders", "Report", "Query", "JSONText", "Timestamps", .product(name: "GRDB", package: "GRDB.swift"),
                                               .product(name: "GRDBSQLite", package: "GRDB.swift")],
                 path: "Sources/Store"),
+        // The store's PostgreSQL backend: SQLDatabase over PostgresNIO, blocking callers' threads on its own event loops.
+        .target(name: "StorePostgres", dependencies: ["Store",
+                                                      .product(name: "PostgresNIO", package: "postgres-nio"),
+                                                      .product(name: "NIOCore", package: "swift-nio"),
+                                                      .product(name: "NIOPosix", package: "swift-nio"),
+                                                      .product(name: "NIOSSL", package: "swift-nio-ssl"),
+                                                      .product(name: "Logging", package: "swift-log")],
+                path: "Sources/StorePostgres"),
         // HTTP/1.1 on Glibc sockets: parsing, limits, timeouts, keep-alive. Knows nothing about capabilities.
         .target(name: "Server", dependencies: ["JSONText"], path: "Sources/Server"),
         // The one HTTP client: the collector's pushes, `capreg query --server`, the tests. http and https (mTLS).
@@ -103,6 +113,9 @@ let package = Package(
                                                          "TestSupport"],
                     path: "Tests/DashboardTests"),
         .testTarget(name: "ServerTests", dependencies: ["Server", "JSONText", "TestSupport"], path: "Tests/ServerTests"),
+        // The PostgreSQL backend on a throwaway cluster (TestSupport.PostgresCluster); skipped without PostgreSQL.
+        .testTarget(name: "StorePostgresTests", dependencies: ["StorePostgres", "Store", "Decoders", "TestSupport"],
+                    path: "Tests/StorePostgresTests"),
         .testTarget(name: "StoreTests", dependencies: ["Store", "Report", "Decoders", "TestSupport", .product(name: "GRDB", package: "GRDB.swift")],
                     path: "Tests/StoreTests"),
     ]
