@@ -18,6 +18,8 @@ let package = Package(
         .package(url: "https://github.com/swift-server/async-http-client", from: "1.37.0"),
         .package(url: "https://github.com/apple/swift-nio", from: "2.100.0"),
         .package(url: "https://github.com/apple/swift-nio-ssl", from: "2.30.0"),
+        // The PostgreSQL backend's wire protocol (StorePostgres).
+        .package(url: "https://github.com/vapor/postgres-nio", from: "1.33.0"),
     ],
     targets: [
         // Pure decoders: kernel bytes and register text in, typed facts out. Foundation only, no I/O.
@@ -43,6 +45,14 @@ let package = Package(
         .target(name: "StoreSQLite", dependencies: ["Store", "Decoders", .product(name: "GRDB", package: "GRDB.swift"),
                                                     .product(name: "GRDBSQLite", package: "GRDB.swift")],
                 path: "Sources/StoreSQLite"),
+        // The store's PostgreSQL backend: SQLDatabase over PostgresNIO, blocking callers' threads on its own event loops.
+        .target(name: "StorePostgres", dependencies: ["Store",
+                                                      .product(name: "PostgresNIO", package: "postgres-nio"),
+                                                      .product(name: "NIOCore", package: "swift-nio"),
+                                                      .product(name: "NIOPosix", package: "swift-nio"),
+                                                      .product(name: "NIOSSL", package: "swift-nio-ssl"),
+                                                      .product(name: "Logging", package: "swift-log")],
+                path: "Sources/StorePostgres"),
         // HTTP/1.1 on Glibc sockets: parsing, limits, timeouts, keep-alive. Knows nothing about capabilities.
         .target(name: "Server", dependencies: ["JSONText"], path: "Sources/Server"),
         // The one HTTP client: the collector's pushes, `capreg query --server`, the tests. http and https (mTLS).
@@ -68,6 +78,7 @@ let package = Package(
                 "Query",
                 "Store",
                 "StoreSQLite",
+                "StorePostgres",
                 "Synthetic",
                 "Collector",
                 "Server",
@@ -90,12 +101,14 @@ let package = Package(
         // Helpers shared by the test targets: seeded random source and query text, temporary folders, the built capreg binary.
         // Foundation only, so any test target can use it without pulling in product modules.
         .target(name: "TestSupport", path: "Tests/TestSupport"),
+        // The registry a store-backed test runs on: SQLite, or PostgreSQL with CAPREG_TEST_BACKEND=postgres.
+        .target(name: "TestRegistry", dependencies: ["Store", "StoreSQLite", "StorePostgres", "TestSupport"], path: "Tests/TestRegistry"),
         .testTarget(name: "DecodersTests", dependencies: ["Decoders"], path: "Tests/DecodersTests"),
         // Runs the built capreg binary as a user would.
         .testTarget(name: "CLITests", dependencies: ["RegistryClient", "capreg", "Timestamps", "TestSupport"], path: "Tests/CLITests"),
         .testTarget(name: "QueryTests", dependencies: ["Query", "Decoders", "TestSupport"], path: "Tests/QueryTests"),
         // The query language compiled to SQL, on real SQLite files.
-        .testTarget(name: "StoreQueryTests", dependencies: ["Store", "StoreSQLite", "Synthetic", "Query", "Report", "Decoders", "TestSupport",
+        .testTarget(name: "StoreQueryTests", dependencies: ["Store", "StoreSQLite", "Synthetic", "Query", "Report", "Decoders", "TestSupport", "TestRegistry",
                                                           .product(name: "GRDB", package: "GRDB.swift")],
                     path: "Tests/StoreQueryTests"),
         .testTarget(name: "CollectorTests", dependencies: ["RegistryClient", "Collector", "Report", "Decoders", "Timestamps", "TestSupport"], path: "Tests/CollectorTests",
@@ -104,14 +117,17 @@ let package = Package(
         // The API over real loopback sockets, on temporary SQLite stores; beside it the built capreg binary
         // (capreg ingest takes the same reports as POST /v1/reports).
         .testTarget(name: "APITests", dependencies: ["RegistryClient", "API", "Server", "Store", "StoreSQLite", "Synthetic", "Report", "Decoders", "Query", "Timestamps", "capreg",
-                                                   "TestSupport"],
+                                                   "TestSupport", "TestRegistry"],
                     path: "Tests/APITests"),
         // Dashboard pages on temporary stores, and in headless Chromium against a real capreg serve.
         .testTarget(name: "DashboardTests", dependencies: ["RegistryClient", "Dashboard", "API", "Server", "Store", "StoreSQLite", "Synthetic", "Report", "Decoders", "Query", "capreg",
-                                                         "TestSupport"],
+                                                         "TestSupport", "TestRegistry"],
                     path: "Tests/DashboardTests"),
         .testTarget(name: "ServerTests", dependencies: ["Server", "JSONText", "TestSupport"], path: "Tests/ServerTests"),
-        .testTarget(name: "StoreTests", dependencies: ["Store", "StoreSQLite", "Synthetic", "Report", "Decoders", "TestSupport", .product(name: "GRDB", package: "GRDB.swift")],
+        // The PostgreSQL backend on a throwaway cluster (TestSupport.PostgresCluster); skipped without PostgreSQL.
+        .testTarget(name: "StorePostgresTests", dependencies: ["StorePostgres", "Store", "Decoders", "TestSupport"],
+                    path: "Tests/StorePostgresTests"),
+        .testTarget(name: "StoreTests", dependencies: ["Store", "StoreSQLite", "Synthetic", "Report", "Decoders", "TestSupport", "TestRegistry", .product(name: "GRDB", package: "GRDB.swift")],
                     path: "Tests/StoreTests"),
     ]
 )

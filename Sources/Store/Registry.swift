@@ -95,8 +95,9 @@ public final class Registry: RegistryStore, @unchecked Sendable {
         }
     }
 
-    /// The backend's work at the end of a command (SQLite folds its WAL into the file).
-    public func checkpoint() throws { try database.close() }
+    /// Ends the registry's use at the end of a command: SQLite folds its WAL into the file, PostgreSQL
+    /// closes its connections. Nothing may use the registry after.
+    public func close() throws { try database.close() }
 
     /// The backend's consistency check ("ok" when intact).
     public func integrityCheck() throws -> String { try database.integrityCheck() }

@@ -56,7 +56,7 @@ struct CopyStoreCommand: ParsableCommand {
             let summary = try RegistryCopy.copy(from: from, to: to, batchSize: batch) { table, copied in
                 if copied % (100 * batch) == 0 { printError("  \(table): \(copied) rows so far") }
             }
-            try to.checkpoint()
+            try to.close()
             for t in summary.tables {
                 print("\(t.table): \(t.rows) rows (\(t.copied) copied now), sha256 \(t.checksum.prefix(16))…")
             }

@@ -70,7 +70,7 @@ struct IngestCommand: ParsableCommand {
             }
             progress.finish()
         }
-        try? registry.checkpoint()
+        try? registry.close()
         print(tally.summary)
         for failure in tally.failures.prefix(20) { printError(failure) }
         if tally.failures.count > 20 { printError("… and \(tally.failures.count - 20) more") }

@@ -27,7 +27,7 @@ struct RedecodeCommand: ParsableCommand {
         var progress = ProgressBar(total: backlog, unit: "reports")
         let summary = try registry.redecode(all: all) { progress.update($0) }
         progress.finish()
-        try? registry.checkpoint()
+        try? registry.close()
         print("redecoded \(summary.reports) reports with decoder version \(SourceDecoder.decoderVersion): "
               + "\(summary.changed) changed history, \(summary.failed.count) could not be decoded"
               + (summary.revisions.map { $0.count == 1 ? ", revision \($0.lowerBound)" : ", revisions \($0.lowerBound)–\($0.upperBound)" } ?? ""))

@@ -227,12 +227,12 @@ struct ServeCommand: ParsableCommand {
         logger.info("signal \(signal): stopping (draining requests in flight)")
         let report = server.shutdown()
         do {
-            try registry.checkpoint()
+            try registry.close()
         } catch {
             logger.error("checkpoint failed: \(error)")
             throw ExitCode(1)
         }
-        logger.info("stopped: \(report.drained ? "drained" : "cut \(report.cutConnections) connections") in \(report.duration), WAL checkpointed")
+        logger.info("stopped: \(report.drained ? "drained" : "cut \(report.cutConnections) connections") in \(report.duration), database closed")
     }
 
     /// --tokens FILE, else CAPREG_TOKENS, else none.

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import Store
+import StorePostgres
 import StoreSQLite
 
 /// Options every store-backed command shares.
@@ -63,8 +64,8 @@ enum StoreLocation: CustomStringConvertible {
             switch self {
             case .sqlite(let path):
                 return try Registry.sqlite(path: path, durability: durability)
-            case .postgres:
-                throw ValidationError("PostgreSQL is not in this build yet")
+            case .postgres(let url):
+                return Registry(try PostgresDatabase(url: url))
             }
         } catch let error as ValidationError {
             throw error

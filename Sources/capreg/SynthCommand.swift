@@ -98,7 +98,7 @@ struct SynthCommand: ParsableCommand {
         progress.finish()
         try output?.synchronize()
         if let registry {
-            try? registry.checkpoint()
+            try? registry.close()
             printError(tally.summary)
             for failure in tally.failures.prefix(10) { printError(failure) }
             if !tally.failures.isEmpty { throw ExitCode(1) }

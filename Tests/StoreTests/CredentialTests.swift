@@ -80,7 +80,7 @@ import Testing
         for name in try FileManager.default.contentsOfDirectory(atPath: dir.url.path) {
             bytes += try Data(contentsOf: dir.url.appendingPathComponent(name))
         }
-        try store.checkpoint()
+        try store.close()
         bytes += try Data(contentsOf: URL(fileURLWithPath: dir.path("r.sqlite")))
         for secret in secrets {
             // The random part alone: the id before it is meant to be stored.

@@ -126,7 +126,7 @@ import Testing
         let store = try Registry.sqlite(path: dir.path("r.sqlite"))
         let codes = try (0..<3).map { _ in try store.issueEnrollmentCode(binding: Self.web1, at: Self.t0) }
         let issued = try #require(credential(try store.redeemEnrollmentCode(codes[0].text, hostname: "web-1", machineId: nil, at: Self.t0)))
-        try store.checkpoint()
+        try store.close()
         var bytes = Data()
         for name in try FileManager.default.contentsOfDirectory(atPath: dir.url.path) {
             bytes += try Data(contentsOf: dir.url.appendingPathComponent(name))

@@ -79,7 +79,7 @@ for version in 0..<options.versions {
         host = end
     }
 }
-try store.checkpoint()
+try store.close()
 let storeRate = Double(hostVersions) / storeTime
 print(String(format: "store API ingest:   %8.0f reports/s  (%.1f s, cpu %.1f s; report generation %.1f s not counted)", storeRate, storeTime,
              storeCPU, generate))

@@ -1,0 +1,195 @@
+import Foundation
+import Logging
+import NIOCore
+import NIOPosix
+import NIOSSL
+import PostgresNIO
+import Store
+
+/// The registry's store on PostgreSQL: `SQLDatabase` over PostgresNIO, for callers on plain threads.
+/// Connections run on an event loop group of their own and each statement blocks its caller until it
+/// is answered. See docs/postgres.md for what differs from SQLite.
+public final class PostgresDatabase: SQLDatabase, @unchecked Sendable {
+    public let dialect = SQLDialect.postgres
+    public let location: String
+    public let url: PostgresURL
+
+    /// The advisory lock every writer and every migration holds for its transaction, so that writers in
+    /// all processes on this database are serialized (revision numbers taken inside commit in order).
+    /// "capreg" in ASCII.
+    static let writeLockKey: Int64 = 0x6361_7072_6567
+
+    private let group: MultiThreadedEventLoopGroup
+    private let pool: PostgresConnectionPool
+    private let cache = PlaceholderCache()
+    private let migrations: [Migration]
+    /// PostgresNIO logs at debug and trace level only; errors reach the caller as thrown errors.
+    private let logger = Logger(label: "capreg.postgres", factory: { _ in SwiftLogNoOpLogHandler() })
+    private let closeLock = NSLock()
+    private var closed = false
+
+    /// Opens the database at `url` (password from `environment`: CAPREG_DB_PASSWORD_FILE or PGPASSWORD)
+    /// and applies the missing `migrations`.
+    public init(url text: String, environment: [String: String] = ProcessInfo.processInfo.environment,
+                migrations: [Migration] = Migration.postgres) throws {
+        let url = try PostgresURL(text)
+        let password = try PostgresPassword.resolve(environment)
+        let tls = try Self.tls(url)
+        self.url = url
+        self.location = url.location
+        self.migrations = migrations
+        let group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
+        self.group = group
+        let logger = self.logger
+        let connectionIDs = ManagedCounter()
+        pool = PostgresConnectionPool(capacity: url.poolSize) {
+            try Self.connect(url: url, password: password, tls: tls, group: group, id: connectionIDs.next(), logger: logger)
+        }
+        do {
+            try PostgresMigrator.migrate(self, path: location, migrations: migrations)
+        } catch {
+            try? close()
+            throw error
+        }
+    }
+
+    deinit { try? close() }
+
+    public func read<T>(budget: QueryBudget?, _ body: (any SQLConnection) throws -> T) throws -> T {
+        var begin = ["BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY"]
+        if let budget {
+            // Wall time, not CPU time: PostgreSQL cannot count one backend's CPU. At least 1 ms, since 0
+            // would mean no limit at all.
+            let (seconds, attoseconds) = budget.cpu.components
+            let milliseconds = max(1, seconds * 1000 + attoseconds / 1_000_000_000_000_000)
+            begin.append("SET LOCAL statement_timeout = \(milliseconds)")
+        }
+        return try transaction(begin: begin, budget: budget, body)
+    }
+
+    public func write<T>(_ body: (any SQLConnection) throws -> T) throws -> T {
+        try transaction(begin: ["BEGIN", "SELECT pg_advisory_xact_lock(\(Self.writeLockKey))"], budget: nil, body)
+    }
+
+    /// Runs `body` between `begin` and COMMIT (ROLLBACK when it throws) on a pooled connection.
+    /// A connection found broken by the first statement of `begin` (lost while idle) is replaced once:
+    /// nothing of the transaction had run. A failure later is the caller's, connection dropped.
+    func transaction<T>(begin: [String], budget: QueryBudget?, _ body: (any SQLConnection) throws -> T) throws -> T {
+        var retried = false
+        while true {
+            let (connection, fresh) = try pool.take()
+            let transaction = PostgresTransaction(connection: connection, logger: logger, cache: cache, budget: budget)
+            do {
+                for statement in begin { _ = try transaction.run(statement, translate: false) }
+            } catch {
+                end(transaction)
+                if transaction.connectionLost && !fresh && !retried {
+                    retried = true
+                    continue
+                }
+                throw error
+            }
+            do {
+                let result = try body(transaction)
+                _ = try transaction.run("COMMIT", translate: false)
+                pool.give(connection, reusable: true)
+                return result
+            } catch {
+                end(transaction)
+                throw error
+            }
+        }
+    }
+
+    /// Rolls back what is left of a failed transaction and gives its connection back (or drops it).
+    private func end(_ transaction: PostgresTransaction) {
+        if !transaction.connectionLost {
+            _ = try? transaction.run("ROLLBACK", translate: false)
+        }
+        pool.give(transaction.connection, reusable: !transaction.connectionLost)
+    }
+
+    /// The database's size (pg_database_size); 0 when it cannot be read.
+    public func storedBytes() -> Int64 {
+        (try? read { db in try db.value("SELECT pg_database_size(current_database())", as: Int64.self) }) ?? 0 ?? 0
+    }
+
+    /// "ok" when the schema is the one this capreg carries (every migration recorded, none unknown).
+    public func integrityCheck() throws -> String {
+        try read { db in
+            let applied: [String] = try db.values("SELECT name FROM schema_migrations ORDER BY name")
+            let expected = migrations.map(\.name)
+            if applied == expected { return "ok" }
+            return "schema_migrations lists \(applied.joined(separator: ", ")); this capreg expects \(expected.joined(separator: ", "))"
+        }
+    }
+
+    public func close() throws {
+        closeLock.lock()
+        defer { closeLock.unlock() }
+        if closed { return }
+        closed = true
+        pool.close()
+        try group.syncShutdownGracefully()
+    }
+
+    // MARK: Connecting
+
+    static func tls(_ url: PostgresURL) throws -> PostgresConnection.Configuration.TLS {
+        switch url.sslMode {
+        case .disable:
+            return .disable
+        case .require, .verifyFull:
+            var configuration = TLSConfiguration.makeClientConfiguration()
+            if url.sslMode == .require {
+                configuration.certificateVerification = .none
+            } else {
+                configuration.certificateVerification = .fullVerification
+                if let root = url.sslRootCertificate { configuration.trustRoots = .file(root) }
+            }
+            return .require(try NIOSSLContext(configuration: configuration))
+        }
+    }
+
+    /// A connection to the first of the URL's hosts that answers and accepts writes. With one host, its
+    /// answer is enough; with several (a Patroni cluster), a standby (pg_is_in_recovery) is passed over.
+    static func connect(url: PostgresURL, password: String?, tls: PostgresConnection.Configuration.TLS,
+                        group: MultiThreadedEventLoopGroup, id: Int, logger: Logger) throws -> PostgresConnection {
+        var failures: [String] = []
+        for host in url.hosts {
+            var configuration = PostgresConnection.Configuration(host: host.name, port: host.port, username: url.user,
+                                                                 password: password, database: url.database, tls: tls)
+            configuration.options.connectTimeout = .seconds(Int64(url.connectTimeoutSeconds))
+            configuration.options.additionalStartupParameters = [("application_name", "capreg")]
+            let connection: PostgresConnection
+            do {
+                connection = try PostgresConnection.connect(on: group.next(), configuration: configuration, id: id, logger: logger).wait()
+            } catch {
+                failures.append("\(host): \(PostgresBackendError(error, connection: nil).message)")
+                continue
+            }
+            if url.hosts.count == 1 { return connection }
+            do {
+                let answer = try connection.query("SELECT pg_is_in_recovery()", logger: logger).wait()
+                if let row = answer.rows.first, let standby = try row.first?.decode(Bool.self), !standby { return connection }
+                failures.append("\(host): a standby (read-only)")
+            } catch {
+                failures.append("\(host): \(PostgresBackendError(error, connection: connection).message)")
+            }
+            try? connection.close().wait()
+        }
+        throw PostgresUnavailable(summary: "no writable PostgreSQL among \(url.hosts.count) host(s): " + failures.joined(separator: "; "))
+    }
+}
+
+/// Connection ids for PostgresNIO's log metadata.
+final class ManagedCounter: @unchecked Sendable {
+    private let lock = NSLock()
+    private var value = 0
+    func next() -> Int {
+        lock.lock()
+        defer { lock.unlock() }
+        value += 1
+        return value
+    }
+}

@@ -1,0 +1,75 @@
+import Foundation
+import Logging
+import PostgresNIO
+import Store
+
+/// The statements of one transaction on one pooled connection, run from the caller's thread (which
+/// blocks on each statement's future: callers are plain threads, never the event loop's).
+final class PostgresTransaction: SQLConnection {
+    let dialect = SQLDialect.postgres
+    let connection: PostgresConnection
+    private let logger: Logger
+    private let cache: PlaceholderCache
+    /// A budgeted read's budget and when the read began: statement_timeout bounds each statement, this
+    /// bounds the read between statements.
+    private let budget: QueryBudget?
+    private let began = ContinuousClock.now
+    /// Set once a statement failed at the connection level: the pool then drops the connection.
+    private(set) var connectionLost = false
+
+    init(connection: PostgresConnection, logger: Logger, cache: PlaceholderCache, budget: QueryBudget?) {
+        self.connection = connection
+        self.logger = logger
+        self.cache = cache
+        self.budget = budget
+    }
+
+    /// One statement, its rows and its command tag. Errors are PostgresBackendError, or QueryInterrupted
+    /// for a budgeted read past its budget (statement_timeout, SQLSTATE 57014) or whose client has gone.
+    func run(_ sql: String, _ arguments: [any SQLBindable] = [], translate: Bool = true) throws -> PostgresQueryResult {
+        if let budget {
+            if budget.clientGone() { throw QueryInterrupted(reason: .clientGone, budget: budget.cpu) }
+            if ContinuousClock.now - began > budget.cpu { throw QueryInterrupted(reason: .budget, budget: budget.cpu) }
+        }
+        let text = translate ? try cache.translated(sql) : sql
+        let query = PostgresQuery(unsafeSQL: text, binds: PostgresValues.bindings(arguments))
+        do {
+            return try connection.query(query, logger: logger).wait()
+        } catch {
+            let failure = PostgresBackendError(error, connection: connection)
+            if failure.connectionLost { connectionLost = true }
+            if let budget, failure.sqlState == "57014" { throw QueryInterrupted(reason: .budget, budget: budget.cpu) }
+            throw failure
+        }
+    }
+
+    @discardableResult
+    func execute(_ sql: String, _ arguments: [any SQLBindable]) throws -> Int {
+        try run(sql, arguments).metadata.rows ?? 0
+    }
+
+    func insert(_ sql: String, _ arguments: [any SQLBindable]) throws -> Int64 {
+        var statement = Substring(sql)
+        while let last = statement.last, last == ";" || last.isWhitespace { statement = statement.dropLast() }
+        let result = try run(statement + " RETURNING id", arguments)
+        guard let row = result.rows.first, let cell = row.first, let id = Int64.read(try PostgresValues.value(cell)) else {
+            throw PostgresBackendError(sqlState: nil, message: "INSERT … RETURNING id answered no id", connectionLost: false)
+        }
+        return id
+    }
+
+    func rows(_ sql: String, _ arguments: [any SQLBindable]) throws -> [SQLRow] {
+        try PostgresValues.rows(run(sql, arguments).rows)
+    }
+
+    /// Materializes the rows first (PostgresNIO hands rows over on its event loop, and `body` must run
+    /// on this thread).
+    func forEachRow(_ sql: String, _ arguments: [any SQLBindable], _ body: (any SQLColumns) throws -> Void) throws {
+        for row in try rows(sql, arguments) { try body(row) }
+    }
+
+    /// Statement by statement: PostgresNIO speaks only the extended protocol, one statement per query.
+    func executeScript(_ sql: String) throws {
+        for statement in PostgresSQLText.statements(sql) { _ = try run(statement, translate: false) }
+    }
+}

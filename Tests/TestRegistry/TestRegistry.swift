@@ -1,0 +1,48 @@
+import Foundation
+import Store
+import StorePostgres
+import StoreSQLite
+import TestSupport
+
+/// Which backend the store-backed suites run on: SQLite unless CAPREG_TEST_BACKEND=postgres, so the same
+/// tests (store, query language, API, dashboard) run against both in CI.
+public enum TestBackend: String, Sendable {
+    case sqlite
+    case postgres
+
+    public static var current: TestBackend {
+        ProcessInfo.processInfo.environment["CAPREG_TEST_BACKEND"] == "postgres" ? .postgres : .sqlite
+    }
+}
+
+/// A test's registry on the backend under test.
+public enum TestRegistry {
+    /// A SQLite file at `path`, or on PostgreSQL a fresh database standing for it: the same path opens the
+    /// same database again within the test process.
+    public static func open(_ path: String, batchSize: Int = 500) throws -> Registry {
+        switch TestBackend.current {
+        case .sqlite: return try Registry.sqlite(path: path, batchSize: batchSize)
+        case .postgres: return Registry(try openPostgres(path), batchSize: batchSize)
+        }
+    }
+}
+
+extension TestRegistry {
+    private static let lock = NSLock()
+    nonisolated(unsafe) private static var databases: [String: String] = [:]
+
+    /// The PostgreSQL database standing for `path`: made fresh on the test cluster the first time.
+    static func openPostgres(_ path: String) throws -> PostgresDatabase {
+        lock.lock()
+        let known = databases[path]
+        lock.unlock()
+        let url = try known ?? {
+            let made = try PostgresCluster.freshDatabase()
+            lock.lock()
+            defer { lock.unlock() }
+            databases[path] = made
+            return made
+        }()
+        return try PostgresDatabase(url: url)
+    }
+}
