@@ -13,12 +13,15 @@ final class PostgresTransaction: SQLConnection {
     /// A budgeted read's budget and when the read began: statement_timeout bounds each statement, this
     /// bounds the read between statements.
     private let budget: QueryBudget?
+    /// A write transaction: there "read-only transaction" (25006) means the server became a standby.
+    private let writable: Bool
     private let began = ContinuousClock.now
     /// Set once a statement failed at the connection level: the pool then drops the connection.
     private(set) var connectionLost = false
 
-    init(connection: PostgresConnection, logger: Logger, cache: PlaceholderCache, budget: QueryBudget?) {
+    init(connection: PostgresConnection, logger: Logger, cache: PlaceholderCache, budget: QueryBudget?, writable: Bool) {
         self.connection = connection
+        self.writable = writable
         self.logger = logger
         self.cache = cache
         self.budget = budget
@@ -36,7 +39,9 @@ final class PostgresTransaction: SQLConnection {
         do {
             return try connection.query(query, logger: logger).wait()
         } catch {
-            let failure = PostgresBackendError(error, connection: connection)
+            var failure = PostgresBackendError(error, connection: connection)
+            // In a read-only transaction 25006 is the caller's write, not a failover.
+            if failure.sqlState == "25006" && !writable && !connection.isClosed { failure.connectionLost = false }
             if failure.connectionLost { connectionLost = true }
             if let budget, failure.sqlState == "57014" { throw Interruption.make(.budget, budget: budget.cpu) }
             throw failure
