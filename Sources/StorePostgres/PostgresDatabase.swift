@@ -80,7 +80,7 @@ public final class PostgresDatabase: SQLDatabase, @unchecked Sendable {
             let (connection, fresh) = try pool.take()
             let transaction = PostgresTransaction(connection: connection, logger: logger, cache: cache, budget: budget, writable: writable)
             do {
-                for statement in begin { _ = try transaction.run(statement, translate: false) }
+                for statement in begin { _ = try transaction.run(statement, translate: false, control: true) }
             } catch {
                 end(transaction)
                 if transaction.connectionLost && !fresh && !retried {
@@ -91,11 +91,12 @@ public final class PostgresDatabase: SQLDatabase, @unchecked Sendable {
             }
             do {
                 let result = try body(transaction)
-                let commit = try transaction.run("COMMIT", translate: false)
+                let commit = try transaction.run("COMMIT", translate: false, control: true)
                 pool.give(connection, reusable: true)
                 // COMMIT of a transaction in which a statement failed (its error caught by the body) rolls
-                // back, without an error: the body's work is not there, which the caller must know.
-                if commit.metadata.command == "ROLLBACK" {
+                // back, without an error: a write's work is not there, which the caller must know. (A read
+                // loses nothing.)
+                if writable && commit.metadata.command == "ROLLBACK" {
                     throw PostgresBackendError(sqlState: "25P02", message: "the transaction was rolled back at COMMIT: a statement in it "
                         + "had failed (outside a savepoint) and its error was caught", connectionLost: false)
                 }
@@ -109,10 +110,12 @@ public final class PostgresDatabase: SQLDatabase, @unchecked Sendable {
 
     /// Rolls back what is left of a failed transaction and gives its connection back (or drops it).
     private func end(_ transaction: PostgresTransaction) {
+        var rolledBack = false
         if !transaction.connectionLost {
-            _ = try? transaction.run("ROLLBACK", translate: false)
+            rolledBack = (try? transaction.run("ROLLBACK", translate: false, control: true)) != nil
         }
-        pool.give(transaction.connection, reusable: !transaction.connectionLost)
+        // A connection whose transaction could not be ended must not serve another one.
+        pool.give(transaction.connection, reusable: rolledBack && !transaction.connectionLost)
     }
 
     /// "ok" when the schema is the one this capreg carries (every migration recorded, none unknown).

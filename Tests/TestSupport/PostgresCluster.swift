@@ -126,7 +126,7 @@ public final class PostgresCluster: @unchecked Sendable {
     /// pg_is_in_recovery() true. Stop it with `stop()`.
     public func standby() throws -> PostgresCluster {
         let standby = try PostgresCluster(bin: bin)
-        try standby.tool("pg_basebackup", ["-D", standby.dataFolder, "-R", "-X", "stream", "-h", "127.0.0.1", "-p", String(port), "-U", "postgres"])
+        try standby.tool("pg_basebackup", ["-D", standby.dataFolder, "-R", "-X", "stream", "-c", "fast", "-h", "127.0.0.1", "-p", String(port), "-U", "postgres"])
         try standby.start()
         return standby
     }
