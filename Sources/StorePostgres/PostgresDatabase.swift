@@ -64,23 +64,23 @@ public final class PostgresDatabase: SQLDatabase, @unchecked Sendable {
             let milliseconds = max(1, seconds * 1000 + attoseconds / 1_000_000_000_000_000)
             begin.append("SET LOCAL statement_timeout = \(milliseconds)")
         }
-        return try transaction(begin: begin, budget: budget, body)
+        return try transaction(begin: begin, budget: budget, writable: false, body)
     }
 
     public func write<T>(_ body: (any SQLConnection) throws -> T) throws -> T {
-        try transaction(begin: ["BEGIN", "SELECT pg_advisory_xact_lock(\(Self.writeLockKey))"], budget: nil, body)
+        try transaction(begin: ["BEGIN", "SELECT pg_advisory_xact_lock(\(Self.writeLockKey))"], budget: nil, writable: true, body)
     }
 
     /// Runs `body` between `begin` and COMMIT (ROLLBACK when it throws) on a pooled connection.
     /// A connection found broken by the first statement of `begin` (lost while idle) is replaced once:
     /// nothing of the transaction had run. A failure later is the caller's, connection dropped.
-    func transaction<T>(begin: [String], budget: QueryBudget?, _ body: (any SQLConnection) throws -> T) throws -> T {
+    func transaction<T>(begin: [String], budget: QueryBudget?, writable: Bool, _ body: (any SQLConnection) throws -> T) throws -> T {
         var retried = false
         while true {
             let (connection, fresh) = try pool.take()
-            let transaction = PostgresTransaction(connection: connection, logger: logger, cache: cache, budget: budget)
+            let transaction = PostgresTransaction(connection: connection, logger: logger, cache: cache, budget: budget, writable: writable)
             do {
-                for statement in begin { _ = try transaction.run(statement, translate: false) }
+                for statement in begin { _ = try transaction.run(statement, translate: false, control: true) }
             } catch {
                 end(transaction)
                 if transaction.connectionLost && !fresh && !retried {
@@ -91,8 +91,15 @@ public final class PostgresDatabase: SQLDatabase, @unchecked Sendable {
             }
             do {
                 let result = try body(transaction)
-                _ = try transaction.run("COMMIT", translate: false)
+                let commit = try transaction.run("COMMIT", translate: false, control: true)
                 pool.give(connection, reusable: true)
+                // COMMIT of a transaction in which a statement failed (its error caught by the body) rolls
+                // back, without an error: a write's work is not there, which the caller must know. (A read
+                // loses nothing.)
+                if writable && commit.metadata.command == "ROLLBACK" {
+                    throw PostgresBackendError(sqlState: "25P02", message: "the transaction was rolled back at COMMIT: a statement in it "
+                        + "had failed (outside a savepoint) and its error was caught", connectionLost: false)
+                }
                 return result
             } catch {
                 end(transaction)
@@ -103,10 +110,12 @@ public final class PostgresDatabase: SQLDatabase, @unchecked Sendable {
 
     /// Rolls back what is left of a failed transaction and gives its connection back (or drops it).
     private func end(_ transaction: PostgresTransaction) {
+        var rolledBack = false
         if !transaction.connectionLost {
-            _ = try? transaction.run("ROLLBACK", translate: false)
+            rolledBack = (try? transaction.run("ROLLBACK", translate: false, control: true)) != nil
         }
-        pool.give(transaction.connection, reusable: !transaction.connectionLost)
+        // A connection whose transaction could not be ended must not serve another one.
+        pool.give(transaction.connection, reusable: rolledBack && !transaction.connectionLost)
     }
 
     /// The database's size (pg_database_size); 0 when it cannot be read.

@@ -1,5 +1,6 @@
 import Foundation
 import Logging
+import NIOCore
 import PostgresNIO
 import Store
 
@@ -13,12 +14,15 @@ final class PostgresTransaction: SQLConnection {
     /// A budgeted read's budget and when the read began: statement_timeout bounds each statement, this
     /// bounds the read between statements.
     private let budget: QueryBudget?
+    /// A write transaction: there "read-only transaction" (25006) means the server became a standby.
+    private let writable: Bool
     private let began = ContinuousClock.now
     /// Set once a statement failed at the connection level: the pool then drops the connection.
     private(set) var connectionLost = false
 
-    init(connection: PostgresConnection, logger: Logger, cache: PlaceholderCache, budget: QueryBudget?) {
+    init(connection: PostgresConnection, logger: Logger, cache: PlaceholderCache, budget: QueryBudget?, writable: Bool) {
         self.connection = connection
+        self.writable = writable
         self.logger = logger
         self.cache = cache
         self.budget = budget
@@ -26,21 +30,45 @@ final class PostgresTransaction: SQLConnection {
 
     /// One statement, its rows and its command tag. Errors are PostgresBackendError, or QueryInterrupted
     /// for a budgeted read past its budget (statement_timeout, SQLSTATE 57014) or whose client has gone.
-    func run(_ sql: String, _ arguments: [any SQLBindable] = [], translate: Bool = true) throws -> PostgresQueryResult {
-        if let budget {
+    /// `control`: a transaction's own BEGIN, COMMIT or ROLLBACK, which no budget stops (a ROLLBACK
+    /// after the budget ran out must still reach the server).
+    func run(_ sql: String, _ arguments: [any SQLBindable] = [], translate: Bool = true, control: Bool = false) throws -> PostgresQueryResult {
+        if let budget, !control {
             if budget.clientGone() { throw QueryInterrupted(reason: .clientGone, budget: budget.cpu) }
             if ContinuousClock.now - began > budget.cpu { throw QueryInterrupted(reason: .budget, budget: budget.cpu) }
         }
         let text = translate ? try cache.translated(sql) : sql
         let query = PostgresQuery(unsafeSQL: text, binds: PostgresValues.bindings(arguments))
         do {
-            return try connection.query(query, logger: logger).wait()
+            // A statement on a connection already closed would never be answered (PostgresNIO drops it).
+            if connection.isClosed { throw PostgresBackendError(sqlState: nil, message: "the connection is closed", connectionLost: true) }
+            return try answer(connection.query(query, logger: logger))
         } catch {
-            let failure = PostgresBackendError(error, connection: connection)
+            var failure = PostgresBackendError(error, connection: connection)
+            // In a read-only transaction 25006 is the caller's write, not a failover.
+            if failure.sqlState == "25006" && !writable && !connection.isClosed { failure.connectionLost = false }
             if failure.connectionLost { connectionLost = true }
-            if let budget, failure.sqlState == "57014" { throw QueryInterrupted(reason: .budget, budget: budget.cpu) }
+            if let budget, !control, failure.sqlState == "57014" { throw QueryInterrupted(reason: .budget, budget: budget.cpu) }
             throw failure
         }
+    }
+
+    /// The future's value, waited for on this thread. PostgresNIO leaves a statement unanswered when its
+    /// connection closes just as it is sent, so the wait looks at the connection every second.
+    private func answer<T: Sendable>(_ future: EventLoopFuture<T>) throws -> T {
+        let answered = DispatchSemaphore(value: 0)
+        let box = AnswerBox<T>()
+        future.whenComplete { result in
+            box.result = result
+            answered.signal()
+        }
+        while answered.wait(timeout: .now() + .seconds(1)) == .timedOut {
+            guard connection.isClosed else { continue }
+            // Closed: the statement's own failure, when it comes at once, says more.
+            if answered.wait(timeout: .now() + .milliseconds(200)) == .success { break }
+            throw PostgresBackendError(sqlState: nil, message: "the connection closed while a statement ran", connectionLost: true)
+        }
+        return try box.result!.get()
     }
 
     @discardableResult
@@ -72,4 +100,9 @@ final class PostgresTransaction: SQLConnection {
     func executeScript(_ sql: String) throws {
         for statement in PostgresSQLText.statements(sql) { _ = try run(statement, translate: false) }
     }
+}
+
+/// A future's result handed from the event loop to the waiting thread (the semaphore orders the two).
+private final class AnswerBox<T>: @unchecked Sendable {
+    var result: Result<T, any Error>?
 }

@@ -22,12 +22,12 @@ struct ReconnectTests {
         defer { cluster.stop() }
         let db = try PostgresDatabase(url: cluster.freshDatabase(), migrations: Migration.postgres)
         defer { try? db.close() }
-        try db.write { c in try c.execute("CREATE TABLE t (n BIGINT)") }
+        try db.write { c in _ = try c.execute("CREATE TABLE t (n BIGINT)") }
         // Several pooled connections, all idle when the server goes.
-        Fixtures.onThreads(4) { i in try? db.write { c in try c.execute("INSERT INTO t VALUES (?)", [i]) } }
+        Fixtures.onThreads(4) { i in _ = try? db.write { c in _ = try c.execute("INSERT INTO t VALUES (?)", [i]) } }
 
         try cluster.restart()
-        try db.write { c in try c.execute("INSERT INTO t VALUES (10)") }
+        try db.write { c in _ = try c.execute("INSERT INTO t VALUES (10)") }
         #expect(try db.read { c in try c.value("SELECT count(*) FROM t", as: Int.self) } == 5)
 
         // A transaction open while the server restarts fails, with a connection error; the next succeeds.
@@ -41,7 +41,7 @@ struct ReconnectTests {
         } catch let error as PostgresBackendError {
             #expect(error.connectionLost, "\(error)")
         }
-        try db.write { c in try c.execute("INSERT INTO t VALUES (13)") }
+        try db.write { c in _ = try c.execute("INSERT INTO t VALUES (13)") }
         #expect(try db.read { c in try c.values("SELECT n FROM t WHERE n > 9 ORDER BY n", as: Int.self) } == [10, 13])
         #expect(try db.integrityCheck() == "ok")
     }

@@ -126,7 +126,7 @@ public final class PostgresCluster: @unchecked Sendable {
     /// pg_is_in_recovery() true. Stop it with `stop()`.
     public func standby() throws -> PostgresCluster {
         let standby = try PostgresCluster(bin: bin)
-        try standby.tool("pg_basebackup", ["-D", standby.dataFolder, "-R", "-X", "stream", "-h", "127.0.0.1", "-p", String(port), "-U", "postgres"])
+        try standby.tool("pg_basebackup", ["-D", standby.dataFolder, "-R", "-X", "stream", "-c", "fast", "-h", "127.0.0.1", "-p", String(port), "-U", "postgres"])
         try standby.start()
         return standby
     }
@@ -209,25 +209,54 @@ public final class PostgresCluster: @unchecked Sendable {
         return Int(listener.port)
     }
 
-    /// Runs `argv`, its output through a file (a pipe would be held open by a server pg_ctl starts).
+    /// glibc's posix_spawn_file_actions_addclosefrom_np (2.34), which Swift's Glibc module does not show.
+    private typealias AddCloseFrom = @convention(c) (UnsafeMutablePointer<posix_spawn_file_actions_t>, Int32) -> Int32
+    nonisolated(unsafe) private static let addCloseFrom: AddCloseFrom? = {
+        guard let symbol = dlsym(UnsafeMutableRawPointer(bitPattern: 0), "posix_spawn_file_actions_addclosefrom_np") else { return nil }
+        return unsafeBitCast(symbol, to: AddCloseFrom.self)
+    }()
+
+    /// The child closes every descriptor above 2 (other tests' sockets and pipes must not stay open in a
+    /// server that outlives the command).
+    private static func closeInheritedDescriptors(_ actions: inout posix_spawn_file_actions_t) {
+        if let addCloseFrom {
+            _ = addCloseFrom(&actions, 3)
+            return
+        }
+        // Older glibc: the descriptors open now (one opened meanwhile may leak into the child).
+        let open = (try? FileManager.default.contentsOfDirectory(atPath: "/proc/self/fd")) ?? []
+        for fd in open.compactMap({ Int32($0) }) where fd > 2 && fcntl(fd, F_GETFD) & FD_CLOEXEC == 0 {
+            posix_spawn_file_actions_addclose(&actions, fd)
+        }
+    }
+
+    /// Runs `argv` (argv[0] a full path) and waits for it; its output (stdout and stderr) read from a
+    /// file. Not Foundation's Process: it learns that a child ended from a socket the child inherits,
+    /// and the server `pg_ctl start` leaves running would hold that socket open, so the wait would never
+    /// end. Here the child gets no descriptor but its standard three, and waitpid says when it ends.
     @discardableResult
     static func command(_ argv: [String], what: String, in directory: URL? = nil) throws -> String {
-        let outputURL = FileManager.default.temporaryDirectory.appendingPathComponent("capreg-pg-out-\(UUID().uuidString)")
-        FileManager.default.createFile(atPath: outputURL.path, contents: nil)
-        defer { try? FileManager.default.removeItem(at: outputURL) }
-        let output = try FileHandle(forWritingTo: outputURL)
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: argv[0])
-        process.arguments = Array(argv.dropFirst())
-        if let directory { process.currentDirectoryURL = directory }
-        process.standardInput = FileHandle.nullDevice
-        process.standardOutput = output
-        process.standardError = output
-        try process.run()
-        process.waitUntilExit()
-        try output.close()
-        let text = (try? String(contentsOf: outputURL, encoding: .utf8)) ?? ""
-        guard process.terminationStatus == 0 else { throw Failure.command(what, process.terminationStatus, text) }
+        let outputPath = FileManager.default.temporaryDirectory.appendingPathComponent("capreg-pg-out-\(UUID().uuidString)").path
+        defer { try? FileManager.default.removeItem(atPath: outputPath) }
+        var actions = posix_spawn_file_actions_t()
+        posix_spawn_file_actions_init(&actions)
+        defer { posix_spawn_file_actions_destroy(&actions) }
+        posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
+        posix_spawn_file_actions_addopen(&actions, 1, outputPath, O_WRONLY | O_CREAT | O_TRUNC, 0o644)
+        posix_spawn_file_actions_adddup2(&actions, 1, 2)
+        closeInheritedDescriptors(&actions)
+        let argv = directory.map { ["/usr/bin/env", "-C", $0.path] + argv } ?? argv
+        let arguments: [UnsafeMutablePointer<CChar>?] = argv.map { strdup($0) } + [nil]
+        defer { for argument in arguments { free(argument) } }
+        var pid: pid_t = 0
+        let spawned = posix_spawn(&pid, argv[0], &actions, nil, arguments, environ)
+        guard spawned == 0 else { throw Failure.command(what, -1, "\(argv[0]): \(String(cString: strerror(spawned)))") }
+        var status: Int32 = 0
+        while waitpid(pid, &status, 0) == -1 && errno == EINTR {}
+        let text = (try? String(contentsOfFile: outputPath, encoding: .utf8)) ?? ""
+        // Exited normally with 0 (the low 7 bits are the signal, the next 8 the exit code).
+        let code = status & 0x7f == 0 ? (status >> 8) & 0xff : 128 + (status & 0x7f)
+        guard code == 0 else { throw Failure.command(what, code, text) }
         return text
     }
 }
