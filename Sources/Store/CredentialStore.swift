@@ -75,7 +75,7 @@ extension Registry {
         try database.read { db in
             try db.rows("""
                 SELECT credential, enrollment_code, kind, at, detail FROM credential_events
-                WHERE ?1 IS NULL OR credential = ?1 OR enrollment_code = ?1 ORDER BY id
+                WHERE CAST(?1 AS TEXT) IS NULL OR credential = ?1 OR enrollment_code = ?1 ORDER BY id
                 """, [id]).map {
                 CredentialEvent(credential: $0[0], enrollmentCode: $0[1], kind: $0[2], at: StoreTime.date($0[3]), detail: $0[4])
             }

@@ -20,12 +20,13 @@ enum FleetPageSQL {
     /// `IN (…)` of placeholders, from ?5 on) narrows the fact rows looked at; `kernel` false drops the
     /// kernel test. Both tests are exact supersets of a change; the caller diffs the two states.
     static func changedHosts(names: Int?, kernel: Bool) -> String {
-        let nameFilter = names.map { n in " AND name IN (\((0..<n).map { "?\($0 + 5)" }.joined(separator: ",")))" } ?? ""
+        // No names: IN (NULL) matches nothing on both backends (PostgreSQL refuses an empty IN ()).
+        let nameFilter = names.map { n in " AND name IN (\(n == 0 ? "NULL" : (0..<n).map { "?\($0 + 5)" }.joined(separator: ",")))" } ?? ""
         let counts = RetractionSQL.counts("reports")
         let kernelTest = kernel ? """
              OR (SELECT kernel_release FROM reports WHERE host_id = h.id AND collected_at <= ?2 AND \(counts)
                  ORDER BY collected_at DESC, id DESC LIMIT 1)
-                IS NOT (SELECT kernel_release FROM reports WHERE host_id = h.id AND collected_at <= ?3 AND \(counts)
+                IS DISTINCT FROM (SELECT kernel_release FROM reports WHERE host_id = h.id AND collected_at <= ?3 AND \(counts)
                  ORDER BY collected_at DESC, id DESC LIMIT 1)
             """ : ""
         return """

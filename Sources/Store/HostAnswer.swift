@@ -132,7 +132,7 @@ extension Registry {
     static func page(_ db: any SQLConnection, _ expr: QueryExpr?, mode: HostQuerySQL.Mode, filter: HostQuerySQL.Filter, after: String?, limit: Int,
                      fields: Set<String>?, maxBytes: Int = HostQueryLimits.maxPageBytes) throws -> HostPage {
         // One row more than asked tells whether another page exists.
-        let compiled = HostQuerySQL.select(expr, mode: mode, after: after, limit: limit + 1, filter: filter)
+        let compiled = HostQuerySQL.select(expr, mode: mode, after: after, limit: limit + 1, filter: filter, dialect: db.dialect)
         var rows: [HostPageReads.PageRow] = []
         try db.forEachRow(compiled.sql, (compiled.arguments)) { r in
             rows.append((r.int64(0), r.text(1)))
@@ -154,7 +154,7 @@ extension Registry {
     }
 
     static func count(_ db: any SQLConnection, _ expr: QueryExpr?, mode: HostQuerySQL.Mode, filter: HostQuerySQL.Filter) throws -> Int {
-        let compiled = HostQuerySQL.count(expr, mode: mode, filter: filter)
+        let compiled = HostQuerySQL.count(expr, mode: mode, filter: filter, dialect: db.dialect)
         return try db.value(compiled.sql, compiled.arguments, as: Int.self) ?? 0
     }
 }

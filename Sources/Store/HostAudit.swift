@@ -59,10 +59,10 @@ extension Registry {
             // Refused writes that claimed this host, and those this host's own identities (its credentials,
             // its client certificate) attempted for another: the second kind is what a compromised host does.
             let own = Self.jsonArray(credentials.map { "cred:" + $0 } + ["cert:" + hostname], checked: false)
-            let refusalsClaiming = "(hostname = ?1 OR (?2 IS NOT NULL AND machine_id = ?2) OR identity IN (\(db.dialect.jsonArrayElements("?3"))))"
+            let refusalsClaiming = "(hostname = ?1 OR (CAST(?2 AS TEXT) IS NOT NULL AND machine_id = ?2) OR identity IN (\(db.dialect.jsonArrayElements("?3"))))"
             let claimed = try db.value("SELECT EXISTS (SELECT 1 FROM write_refusals WHERE \(refusalsClaiming))",
                                        [hostname, machineId, own], as: Bool.self) ?? false
-            let codes = try db.values("SELECT id FROM enrollment_codes WHERE hostname = ? OR (? IS NOT NULL AND machine_id = ?)",
+            let codes = try db.values("SELECT id FROM enrollment_codes WHERE hostname = ? OR (CAST(? AS TEXT) IS NOT NULL AND machine_id = ?)",
                                       [hostname, machineId, machineId], as: String.self)
             guard hostId != nil || !credentials.isEmpty || !codes.isEmpty || claimed else { return nil }
 
@@ -126,7 +126,7 @@ extension Registry {
     static func credentialsBound(_ db: any SQLConnection, hostname: String, machineId: String?) throws -> [String] {
         try db.rows("""
             SELECT id, hostname, machine_id, host_pattern FROM credentials
-            WHERE role = 'collector' AND (hostname = ?1 OR host_pattern = 1 OR (?2 IS NOT NULL AND machine_id = ?2)) ORDER BY created_at, id
+            WHERE role = 'collector' AND (hostname = ?1 OR host_pattern = 1 OR (CAST(?2 AS TEXT) IS NOT NULL AND machine_id = ?2)) ORDER BY created_at, id
             """, [hostname, machineId]).compactMap { row in
             let boundName: String? = row[1], boundMachine: String? = row[2], isPattern: Bool = row[3]
             let nameMatches = boundName.map { isPattern ? HostBinding.glob($0, matches: hostname) : $0 == hostname } ?? false

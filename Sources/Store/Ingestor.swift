@@ -126,7 +126,8 @@ enum Ingestor {
     static func updateHost(_ db: any SQLConnection, _ p: PreparedReport, host: Int64, at: Int64, receivedAt: Int64, report: Int64,
                            isNewest: Bool, factsChanged: Bool, storedLabels: String) throws {
         guard isNewest else {
-            try db.execute("UPDATE hosts SET first_seen = min(first_seen, ?), last_received = ? WHERE id = ?", [at, receivedAt, host])
+            try db.execute("UPDATE hosts SET first_seen = CASE WHEN first_seen < ? THEN first_seen ELSE ? END, last_received = ? WHERE id = ?",
+                           [at, at, receivedAt, host])
             return
         }
         let current: [any SQLBindable] = [p.report.host.machineId, at, receivedAt, report, p.contentHash, p.kernel.text,

@@ -91,7 +91,7 @@ extension Registry {
     }
 
     /// An identity's refusals in a window: a range of the write_refusals_by_identity index (QueryPlanTests).
-    static let recentRefusalsSQL = "SELECT count(*) FROM write_refusals WHERE identity IS ? AND at > ? AND at <= ?"
+    static let recentRefusalsSQL = "SELECT count(*) FROM write_refusals WHERE identity IS NOT DISTINCT FROM ? AND at > ? AND at <= ?"
 
     static func writeRefusal(_ row: SQLRow) throws -> WriteRefusal {
         WriteRefusal(at: StoreTime.date(row["at"]), writer: try Writer(identity: row["identity"], peer: row["peer"]),

@@ -49,6 +49,7 @@ final class PostgresTransaction: SQLConnection {
             if failure.sqlState == "25006" && !writable && !connection.isClosed { failure.connectionLost = false }
             if failure.connectionLost { connectionLost = true }
             if let budget, !control, failure.sqlState == "57014" { throw QueryInterrupted(reason: .budget, budget: budget.cpu) }
+            if ProcessInfo.processInfo.environment["CAPREG_DEBUG_SQL"] != nil { print("SQLDEBUG \(failure.summary): \(text)") }
             throw failure
         }
     }

@@ -6,6 +6,7 @@ import Store
 import StoreSQLite
 import Testing
 @testable import Synthetic
+import TestRegistry
 
 /// Registry credentials (`capreg token`) on a running server: checked per request beside the --tokens
 /// file, a collector's bound to its host.
@@ -63,7 +64,7 @@ struct CredentialAuthTests {
         let issued = try t.store.issueCredential(role: .reader, binding: nil, expiresIn: 3600)
         #expect(try t.get("/v1/hosts", token: issued.secret).status == 200)
         // Revoked by another connection to the database, as `capreg token revoke` does beside a running server.
-        let other = try Registry.sqlite(path: t.dir.path("r.sqlite"))
+        let other = try TestRegistry.open(t.dir.path("r.sqlite"))
         _ = try other.revokeCredential(id: issued.credential.id)
         let revokedAt = Date()
         var status = 200

@@ -2,6 +2,7 @@ import Foundation
 import Report
 import Store
 import StoreSQLite
+import TestRegistry
 import Testing
 import Timestamps
 import API
@@ -267,7 +268,7 @@ struct OneReportDecoderTests {
 
         // The store itself, for callers that build a Report without the decoder: SQLite would cut the text
         // at NUL, so the same check refuses it there and nothing aliases "gpu-7".
-        let store = try Registry.sqlite(path: dir.path("direct.sqlite"))
+        let store = try TestRegistry.open(dir.path("direct.sqlite"))
         var r = try Report.decode(json: Data(good.utf8), clock: nil)
         #expect(try store.ingest([r]).first?.outcome == .created)
         r.reportId = "nul-direct"

@@ -8,6 +8,7 @@ import Testing
 import TestSupport
 import RegistryClient
 @testable import Synthetic
+import TestRegistry
 
 /// A real API server on an ephemeral loopback port over a fresh SQLite file, torn down with the value.
 final class TestAPI {
@@ -32,7 +33,7 @@ final class TestAPI {
          configure: (inout ServerConfig) -> Void = { _ in },
          beforeStart: (Registry) throws -> Void = { _ in }) throws {
         dir = try TempDir()
-        store = try Registry.sqlite(path: dir.path("r.sqlite"))
+        store = try TestRegistry.open(dir.path("r.sqlite"))
         try beforeStart(store)
         var table = TokenTable()
         if tokens {

@@ -8,6 +8,7 @@ import Testing
 import TestSupport
 import RegistryClient
 @testable import Synthetic
+import TestRegistry
 
 /// The API (dashboard included) on an ephemeral loopback port over a fresh SQLite file.
 final class DashboardServer {
@@ -21,7 +22,7 @@ final class DashboardServer {
 
     init(tokens: Bool = false, staleAfter: DurationText = DurationText(seconds: 7200)) throws {
         dir = try TempDir()
-        store = try Registry.sqlite(path: dir.path("r.sqlite"))
+        store = try TestRegistry.open(dir.path("r.sqlite"))
         var table = TokenTable()
         if tokens {
             table.add(token: Self.readerToken, role: .reader)

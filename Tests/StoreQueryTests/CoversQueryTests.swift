@@ -7,6 +7,7 @@ import TestSupport
 @testable import Store
 import StoreSQLite
 @testable import Synthetic
+import TestRegistry
 
 /// `covers(vfio.iova_windows, ADDRESS)` compiled to SQL (the capreg_covers function) on hand-made
 /// hosts: one container at 48 or 39 bits, two containers (their common windows), none (unknown).
@@ -24,7 +25,7 @@ import StoreSQLite
     }
 
     static func store(_ dir: TempDir) throws -> Registry {
-        let store = try Registry.sqlite(path: dir.path("covers.sqlite"))
+        let store = try TestRegistry.open(dir.path("covers.sqlite"))
         _ = try store.ingest([
             report("aw48", at: 0, tops: [0xffff_ffff_ffff]),
             report("aw39", at: 0, tops: [0x7f_ffff_ffff]),

@@ -6,6 +6,7 @@ import Testing
 import TestSupport
 @testable import Store
 import StoreSQLite
+import TestRegistry
 
 /// The SQL text is built only from fixed fragments: no value or name of a query ever appears in it,
 /// and every placeholder has its argument.
@@ -73,7 +74,7 @@ import StoreSQLite
     /// Executed, the hostile values match only hosts that carry them exactly.
     @Test func hostileValuesMatchLiterally() throws {
         let dir = try TempDir()
-        let store = try Registry.sqlite(path: dir.path("h.sqlite"))
+        let store = try TestRegistry.open(dir.path("h.sqlite"))
         // A NUL can be asked about (valuesAreBoundNeverSpliced) but never stored: reports carrying one are
         // refused at ingest (OneReportDecoderTests.nulDoesNotAlias), so only the others are stored here.
         let storable = Self.hostile.filter { !$0.unicodeScalars.contains("\u{0}") }

@@ -7,6 +7,7 @@ import Report
 import StoreSQLite
 import Testing
 import TestSupport
+import TestRegistry
 
 /// `retract`: a stored report withdrawn by an admin. History and the current state become those of a
 /// registry that never received it; answers at earlier revisions stay as they were.
@@ -27,7 +28,7 @@ import TestSupport
 
     @Test func aFarFutureReportFreezesTheHostUntilRetracted() throws {
         let dir = try TempDir()
-        let store = try Registry.sqlite(path: dir.path("r.sqlite"))
+        let store = try TestRegistry.open(dir.path("r.sqlite"))
         _ = try store.ingest([Fleet.report("first", host: "h1", at: 0, kernel: "6.1.0-18-amd64", pgsizes: Self.with2M, labels: ["rack": "r1"])])
         _ = try store.ingest([Self.farFuture("y9999", pgsizes: Self.without2M)])
         // A normal later report cannot win: the host is frozen on the far-future one.
@@ -47,7 +48,7 @@ import TestSupport
         #expect(state.kernelRelease == "6.1.0-20-amd64")
         #expect(state.labels == ["rack": "r2"])
         #expect(state.lastSeen == Fleet.time(1))
-        let never = try Registry.sqlite(path: dir.path("never.sqlite"))
+        let never = try TestRegistry.open(dir.path("never.sqlite"))
         _ = try never.ingest([Fleet.report("first", host: "h1", at: 0, kernel: "6.1.0-18-amd64", pgsizes: Self.with2M), later])
         #expect(state.facts == (try never.currentState(hostname: "h1")?.facts))
         #expect(try hosts(store, "vfio.pgsize_2m") == ["h1"])
@@ -86,7 +87,7 @@ import TestSupport
 
     @Test func unknownOnlyAndBadReasonAreRefused() throws {
         let dir = try TempDir()
-        let store = try Registry.sqlite(path: dir.path("r.sqlite"))
+        let store = try TestRegistry.open(dir.path("r.sqlite"))
         _ = try store.ingest([Fleet.report("only", host: "h1", at: 0, kernel: "6.1.0-18-amd64")])
         #expect(throws: RetractError.unknownReport("nope")) { try store.retract(reportId: "nope", reason: "x") }
         #expect(throws: RetractError.onlyReport(reportId: "only", hostname: "h1")) { try store.retract(reportId: "only", reason: "x") }
@@ -124,7 +125,7 @@ import TestSupport
         }
         for gone in sizes.indices {
             let dir = try TempDir()
-            let retracted = try Registry.sqlite(path: dir.path("a.sqlite"))
+            let retracted = try TestRegistry.open(dir.path("a.sqlite"))
             for r in reports(without: nil) { _ = try retracted.ingest([r]) }
             guard case .retracted = try retracted.retract(reportId: "r\(gone)", reason: "test") else {
                 Issue.record("r\(gone) not retracted")
@@ -132,7 +133,7 @@ import TestSupport
             }
             // A redecode reads every stored payload again: the retracted one must not come back.
             _ = try retracted.redecode(all: true)
-            let never = try Registry.sqlite(path: dir.path("b.sqlite"))
+            let never = try TestRegistry.open(dir.path("b.sqlite"))
             for r in reports(without: gone) { _ = try never.ingest([r]) }
             #expect(try retracted.hostDetail(hostname: "h1")?.capabilities == never.hostDetail(hostname: "h1")?.capabilities, "retracting r\(gone)")
             #expect(try retracted.history(hostname: "h1") == never.history(hostname: "h1"), "retracting r\(gone)")
@@ -147,10 +148,4 @@ import TestSupport
 }
 
 extension Registry {
-    /// `PRAGMA foreign_key_check` rows as "table → parent" (run-time enforcement is off, see Registry).
-    fileprivate func foreignKeyViolations() throws -> [String] {
-        try database.read { db in
-            try db.rows("PRAGMA foreign_key_check").map { "\($0[0] as String) → \($0[2] as String)" }
-        }
-    }
 }

@@ -7,6 +7,7 @@ import Report
 import StoreSQLite
 import TestSupport
 @testable import Synthetic
+import TestRegistry
 
 enum Fleet {
     static let t0 = Date(timeIntervalSince1970: 1_750_000_000)
@@ -14,7 +15,7 @@ enum Fleet {
 
     /// A store holding `SyntheticFleet(hosts:days:seed:)`.
     static func synthetic(_ dir: TempDir, hosts: Int, days: Int, seed: UInt64) throws -> (Registry, SyntheticFleet) {
-        let store = try Registry.sqlite(path: dir.path("fleet.sqlite"))
+        let store = try TestRegistry.open(dir.path("fleet.sqlite"))
         let fleet = SyntheticFleet(hosts: hosts, days: days, seed: seed)
         var reports: [Report] = []
         fleet.forEachReport { reports.append($0) }

@@ -4,6 +4,7 @@ import GRDB
 import Report
 import Testing
 import TestSupport
+import TestRegistry
 @testable import Store
 import StoreSQLite
 @testable import Synthetic
@@ -47,12 +48,12 @@ import StoreSQLite
             let newest = received.enumerated().max { ($0.element.hours, $0.offset) < ($1.element.hours, $1.offset) }!.element
             #expect(try store.currentState(hostname: host)?.facts == Fixture.expectedFacts(newest.report))
         }
-        try checkRowsAreMaximal(store, table: "facts", key: "name", value: "type || ':' || coalesce(value_int, '') || ':' || coalesce(value_text, '')")
+        try checkRowsAreMaximal(store, table: "facts", key: "name", value: "type || ':' || coalesce(CAST(value_int AS TEXT), '') || ':' || coalesce(value_text, '')")
         try checkRowsAreMaximal(store, table: "capability_versions", key: "unit || '/' || capability",
-                                value: "capability_version || ':' || kernel_release || ':' || hex(raw)")
+                                value: "capability_version || ':' || kernel_release || ':' || \(store.dialect == .sqlite ? "hex(raw)" : "encode(raw, 'hex')")")
         #expect(try store.count("""
             SELECT count(*) FROM facts f WHERE f.valid_to = ? AND NOT EXISTS (SELECT 1 FROM current_facts c
-            WHERE c.host_id = f.host_id AND c.name = f.name AND c.type = f.type AND c.value_int IS f.value_int AND c.value_text IS f.value_text)
+            WHERE c.host_id = f.host_id AND c.name = f.name AND c.type = f.type AND c.value_int IS NOT DISTINCT FROM f.value_int AND c.value_text IS NOT DISTINCT FROM f.value_text)
             """, [Int64.max]) == 0, "every open row is in the current projection")
         #expect(try store.count("SELECT count(*) FROM current_facts") == store.count("SELECT count(*) FROM facts WHERE valid_to = ?", [Int64.max]))
         #expect(try store.foreignKeyViolations() == [], "every reference points at a row")

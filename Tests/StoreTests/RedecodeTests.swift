@@ -7,11 +7,12 @@ import Testing
 import TestSupport
 @testable import Store
 import StoreSQLite
+import TestRegistry
 @testable import Synthetic
 
 @Suite struct RedecodeTests {
     func ingestFleet(_ path: String) throws -> (Registry, [Report]) {
-        let store = try Registry.sqlite(path: path)
+        let store = try TestRegistry.open(path)
         var reports: [Report] = []
         SyntheticFleet(hosts: 12, days: 5, seed: 5).forEachReport { reports.append($0) }
         _ = try store.ingest(reports)

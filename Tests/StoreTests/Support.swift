@@ -5,6 +5,7 @@ import Report
 @testable import Store
 import StoreSQLite
 import TestSupport
+import TestRegistry
 @testable import Synthetic
 
 /// Reports whose only source is a VFIO type1 info buffer, so that these tests rest on the VFIO decoder
@@ -38,17 +39,11 @@ enum Fixture {
     }
 
     static func store(_ dir: TempDir, _ name: String = "capreg.sqlite") throws -> Registry {
-        try Registry.sqlite(path: dir.path(name))
+        try TestRegistry.open(dir.path(name))
     }
 }
 
 extension Registry {
-    /// `PRAGMA foreign_key_check` rows as "table → parent" (run-time enforcement is off, see Registry).
-    func foreignKeyViolations() throws -> [String] {
-        try database.read { db in
-            try db.rows("PRAGMA foreign_key_check").map { "\($0[0] as String) → \($0[2] as String)" }
-        }
-    }
 
     func count(_ sql: String, _ arguments: [any SQLBindable] = []) throws -> Int {
         try database.read { db in try db.value(sql, arguments, as: Int.self) ?? 0 }

@@ -46,3 +46,26 @@ extension TestRegistry {
         return try PostgresDatabase(url: url)
     }
 }
+
+/// What the backend said refusing `body`'s statement (a CHECK, a trigger, a constraint): its summary; nil
+/// when nothing was refused. Any other error is thrown on, so a mistyped statement fails the test.
+public func backendRefusal<T>(_ body: () throws -> T) throws -> String? {
+    do {
+        _ = try body()
+        return nil
+    } catch let refusal as any SQLBackendError {
+        return refusal.summary
+    }
+}
+
+extension Registry {
+    /// References that point at no row, as "table → parent". SQLite checks none at run time (see
+    /// SQLiteDatabase), so its `PRAGMA foreign_key_check` is asked; PostgreSQL checks every reference at
+    /// commit, so a committed database has none.
+    public func foreignKeyViolations() throws -> [String] {
+        guard dialect == .sqlite else { return [] }
+        return try database.read { db in
+            try db.rows("PRAGMA foreign_key_check").map { "\($0[0] as String) → \($0[2] as String)" }
+        }
+    }
+}
