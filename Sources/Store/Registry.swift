@@ -70,8 +70,13 @@ public final class Registry: RegistryStore, @unchecked Sendable {
     /// Writes decoded reports in one transaction; results leave only after it committed.
     private func write(_ items: [Ingestor.Item], receivedAt received: Int64, writer: Writer?) throws -> [IngestResult] {
         try database.write { db in
-            // One lookup for the batch's ids; a repeat within the batch looks itself up.
-            var maybeStored = try Ingestor.storedAmong(db, items.map(\.report.reportId))
+            // One lookup for the batch's ids; a repeat within the batch looks itself up. Refused reports are
+            // answered before any lookup: their ids may not even be bound (PostgreSQL refuses NUL in text).
+            let ids = items.compactMap { item -> String? in
+                if case .refused = item { return nil }
+                return item.report.reportId
+            }
+            var maybeStored = try Ingestor.storedAmong(db, ids)
             return try items.map { item in
                 let id = item.report.reportId
                 defer { maybeStored.insert(id) }

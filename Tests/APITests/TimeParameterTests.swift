@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import TestRegistry
 import TestSupport
 import Timestamps
 
@@ -23,7 +24,7 @@ struct TimeParameterTests {
     func sameOnEveryPath(_ text: String, echoed: String?) throws {
         let t = try TestAPI()
         let api = try t.get("/v1/hosts?as_of=\(q(text))")
-        let cli = try CapregBinary.run(["query", "--db", t.dir.path("r.sqlite"), "--json", "--as-of", text])
+        let cli = try CapregBinary.run(["query", "--db", TestRegistry.location(t.dir.path("r.sqlite")), "--json", "--as-of", text])
         if let echoed {
             #expect(api.status == 200, "\(api.text)")
             #expect(api.json["as_of"] as? String == echoed)

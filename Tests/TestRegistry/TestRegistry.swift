@@ -31,19 +31,29 @@ extension TestRegistry {
     private static let lock = NSLock()
     nonisolated(unsafe) private static var databases: [String: String] = [:]
 
+    /// What `capreg --db` takes for the registry `open(path)` opens: the path, or the database's URL.
+    public static func location(_ path: String) throws -> String {
+        switch TestBackend.current {
+        case .sqlite: return path
+        case .postgres: return try postgresURL(path)
+        }
+    }
+
     /// The PostgreSQL database standing for `path`: made fresh on the test cluster the first time.
-    static func openPostgres(_ path: String) throws -> PostgresDatabase {
+    static func postgresURL(_ path: String) throws -> String {
         lock.lock()
         let known = databases[path]
         lock.unlock()
-        let url = try known ?? {
-            let made = try PostgresCluster.freshDatabase()
-            lock.lock()
-            defer { lock.unlock() }
-            databases[path] = made
-            return made
-        }()
-        return try PostgresDatabase(url: url)
+        if let known { return known }
+        let made = try PostgresCluster.freshDatabase()
+        lock.lock()
+        defer { lock.unlock() }
+        databases[path] = made
+        return made
+    }
+
+    static func openPostgres(_ path: String) throws -> PostgresDatabase {
+        try PostgresDatabase(url: try postgresURL(path))
     }
 }
 
