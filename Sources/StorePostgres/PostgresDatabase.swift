@@ -23,7 +23,7 @@ public final class PostgresDatabase: SQLDatabase, @unchecked Sendable {
     private let pool: PostgresConnectionPool
     private let cache = PlaceholderCache()
     private let migrations: [Migration]
-    /// PostgresNIO logs at debug and trace level only; errors reach the caller as thrown errors.
+    /// PostgresNIO's own log lines are dropped: every failure reaches the caller as a thrown error.
     private let logger = Logger(label: "capreg.postgres", factory: { _ in SwiftLogNoOpLogHandler() })
     private let closeLock = NSLock()
     private var closed = false

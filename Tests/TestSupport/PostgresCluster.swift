@@ -174,9 +174,26 @@ public final class PostgresCluster: @unchecked Sendable {
     }
 
     private func tool(_ name: String, _ arguments: [String]) throws {
-        let path = bin + "/" + name
-        let argv = asPostgres ? ["/usr/sbin/runuser", "-u", "postgres", "--", path] + arguments : [path] + arguments
-        try PostgresCluster.command(argv, what: name, in: folder)
+        try asClusterUser([bin + "/" + name] + arguments, what: name)
+    }
+
+    /// Runs `argv` as the user the server runs as, in the cluster's folder.
+    private func asClusterUser(_ argv: [String], what: String) throws {
+        try PostgresCluster.command(asPostgres ? ["/usr/sbin/runuser", "-u", "postgres", "--"] + argv : argv, what: what, in: folder)
+    }
+
+    /// Turns TLS on with a fresh self-signed certificate for 127.0.0.1 and localhost; answers the
+    /// certificate's path (the trust root a client needs for verify-full).
+    public func enableTLS() throws -> String {
+        let certificate = folder.appendingPathComponent("server.crt").path, key = folder.appendingPathComponent("server.key").path
+        try asClusterUser(["/usr/bin/env", "openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2",
+                           "-subj", "/CN=localhost", "-addext", "subjectAltName=IP:127.0.0.1,DNS:localhost",
+                           "-keyout", key, "-out", certificate], what: "openssl")
+        try psql("ALTER SYSTEM SET ssl = on")
+        try psql("ALTER SYSTEM SET ssl_cert_file = '\(certificate)'")
+        try psql("ALTER SYSTEM SET ssl_key_file = '\(key)'")
+        try restart()
+        return certificate
     }
 
     // MARK: Helpers
