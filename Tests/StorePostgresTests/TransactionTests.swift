@@ -193,6 +193,20 @@ struct TransactionTests {
         }
     }
 
+    /// A client that goes away while a statement runs: the statement is cancelled on the server, well
+    /// before its budget.
+    @Test func aClientGoneMidStatementCancelsIt() throws {
+        let db = try Fixtures.database()
+        defer { try? db.close() }
+        let start = ContinuousClock.now
+        let budget = QueryBudget(cpu: .seconds(20), clientGone: { ContinuousClock.now - start > .milliseconds(300) })
+        #expect(throws: QueryInterrupted(reason: .clientGone, budget: .seconds(20))) {
+            try db.read(budget: budget) { c in try c.execute("SELECT pg_sleep(10)") }
+        }
+        #expect(ContinuousClock.now - start < .seconds(5))
+        #expect(try db.read { c in try c.value("SELECT 1", as: Int.self) } == 1)
+    }
+
     /// The summary gives SQLSTATE and message, never the statement or its arguments.
     @Test func errorsSayCodeAndMessageOnly() throws {
         let db = try Fixtures.database()
