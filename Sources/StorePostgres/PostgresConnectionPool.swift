@@ -56,6 +56,7 @@ final class PostgresConnectionPool: @unchecked Sendable {
     /// Back to the pool, or closed and forgotten when it is not `reusable`.
     func give(_ connection: PooledConnection, reusable: Bool) {
         condition.lock()
+        precondition(!idle.contains { $0 === connection }, "a connection given back twice")
         let keep = reusable && !closed && !connection.connection.isClosed
         if keep { idle.append(connection) } else { count -= 1 }
         condition.signal()

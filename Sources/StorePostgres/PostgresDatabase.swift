@@ -94,22 +94,24 @@ public final class PostgresDatabase: SQLDatabase, @unchecked Sendable {
                 }
                 throw error
             }
+            let result: T
+            let commit: PostgresQueryResult
             do {
-                let result = try body(transaction)
-                let commit = try transaction.run("COMMIT", translate: false, control: true)
-                pool.give(connection, reusable: true)
-                // COMMIT of a transaction in which a statement failed (its error caught by the body) rolls
-                // back, without an error: a write's work is not there, which the caller must know. (A read
-                // loses nothing.)
-                if writable && commit.metadata.command == "ROLLBACK" {
-                    throw PostgresBackendError(sqlState: "25P02", message: "the transaction was rolled back at COMMIT: a statement in it "
-                        + "had failed (outside a savepoint) and its error was caught", connectionLost: false)
-                }
-                return result
+                result = try body(transaction)
+                commit = try transaction.run("COMMIT", translate: false, control: true)
             } catch {
                 end(transaction)
                 throw error
             }
+            pool.give(connection, reusable: true)
+            // COMMIT of a transaction in which a statement failed (its error caught by the body) rolls
+            // back, without an error: a write's work is not there, which the caller must know. (A read
+            // loses nothing.)
+            if writable && commit.metadata.command == "ROLLBACK" {
+                throw PostgresBackendError(sqlState: "25P02", message: "the transaction was rolled back at COMMIT: a statement in it "
+                    + "had failed (outside a savepoint) and its error was caught", connectionLost: false)
+            }
+            return result
         }
     }
 
