@@ -64,8 +64,26 @@ public final class PostgresCluster: @unchecked Sendable {
 
     /// A new empty database on the test server: its URL (postgres://user@127.0.0.1:port/name).
     public static func freshDatabase() throws -> String {
-        if let url = configuredURL { return try createDatabase(serverURL: url, psql: binaries.map { $0 + "/psql" } ?? "psql") }
-        return try shared().freshDatabase()
+        guard let url = configuredURL else { return try shared().freshDatabase() }
+        let database = try createDatabase(serverURL: url, psql: configuredPSQL)
+        counterLock.lock()
+        if createdOnConfiguredServer.isEmpty { atexit { PostgresCluster.dropCreatedDatabases() } }
+        createdOnConfiguredServer.append(String(database[database.index(after: database.lastIndex(of: "/")!)...].prefix { $0 != "?" }))
+        counterLock.unlock()
+        return database
+    }
+
+    /// psql, for the configured server (found by PATH when there is no Debian folder).
+    private static var configuredPSQL: String { binaries.map { $0 + "/psql" } ?? "/usr/bin/psql" }
+
+    /// Databases made on the configured server (which outlives the tests): dropped at exit.
+    nonisolated(unsafe) private static var createdOnConfiguredServer: [String] = []
+
+    private static func dropCreatedDatabases() {
+        guard let url = configuredURL else { return }
+        for name in createdOnConfiguredServer {
+            _ = try? command([configuredPSQL, "-X", "-q", "-d", url, "-c", "DROP DATABASE IF EXISTS \(name) WITH (FORCE)"], what: "dropdb")
+        }
     }
 
     /// The process's own cluster, made on first use; nil with CAPREG_TEST_POSTGRES_URL (a server that
