@@ -97,7 +97,7 @@ final class PostgresTransaction: SQLConnection {
         var statement = Substring(sql)
         while let last = statement.last, last == ";" || last.isWhitespace { statement = statement.dropLast() }
         let result = try run(statement + " RETURNING id", arguments)
-        guard let row = result.rows.first, let cell = row.first, let id = Int64.read(try PostgresValues.value(cell)) else {
+        guard let row = result.rows.first, let cell = row.first, let id = Int64.read(try PostgresValues.decoded(cell)) else {
             throw PostgresBackendError(sqlState: nil, message: "INSERT … RETURNING id answered no id", connectionLost: false)
         }
         return id
