@@ -125,7 +125,9 @@ let package = Package(
                     path: "Tests/DashboardTests"),
         .testTarget(name: "ServerTests", dependencies: ["Server", "JSONText", "TestSupport"], path: "Tests/ServerTests"),
         // The PostgreSQL backend on a throwaway cluster (TestSupport.PostgresCluster); skipped without PostgreSQL.
-        .testTarget(name: "StorePostgresTests", dependencies: ["StorePostgres", "Store", "Decoders", "TestSupport"],
+        // (GRDB: the SQLite schema the PostgreSQL one must equal.)
+        .testTarget(name: "StorePostgresTests", dependencies: ["StorePostgres", "Store", "Decoders", "TestSupport",
+                                                             .product(name: "GRDB", package: "GRDB.swift")],
                     path: "Tests/StorePostgresTests"),
         .testTarget(name: "StoreTests", dependencies: ["Store", "StoreSQLite", "Synthetic", "Report", "Decoders", "TestSupport", "TestRegistry", .product(name: "GRDB", package: "GRDB.swift")],
                     path: "Tests/StoreTests"),

@@ -6,21 +6,21 @@ import PostgresNIO
 /// on a later take, so the registry reconnects by itself after a restart or a failover.
 final class PostgresConnectionPool: @unchecked Sendable {
     private let condition = NSCondition()
-    private var idle: [PostgresConnection] = []
+    private var idle: [PooledConnection] = []
     /// Connections in use, idle, or being opened.
     private var count = 0
     private var closed = false
     let capacity: Int
-    private let open: () throws -> PostgresConnection
+    private let open: () throws -> PooledConnection
 
-    init(capacity: Int, open: @escaping () throws -> PostgresConnection) {
+    init(capacity: Int, open: @escaping () throws -> PooledConnection) {
         self.capacity = capacity
         self.open = open
     }
 
     /// An idle connection still open, else a new one while fewer than `capacity` exist, else waits.
     /// `fresh`: the connection was opened for this call (not reused).
-    func take() throws -> (connection: PostgresConnection, fresh: Bool) {
+    func take() throws -> (connection: PooledConnection, fresh: Bool) {
         condition.lock()
         while true {
             if closed {
@@ -29,7 +29,7 @@ final class PostgresConnectionPool: @unchecked Sendable {
             }
             if let connection = idle.popLast() {
                 // Closed while idle (server restarted, idle timeout): drop it and look again.
-                if connection.isClosed {
+                if connection.connection.isClosed {
                     count -= 1
                     continue
                 }
@@ -54,14 +54,15 @@ final class PostgresConnectionPool: @unchecked Sendable {
     }
 
     /// Back to the pool, or closed and forgotten when it is not `reusable`.
-    func give(_ connection: PostgresConnection, reusable: Bool) {
+    func give(_ connection: PooledConnection, reusable: Bool) {
         condition.lock()
-        let keep = reusable && !closed && !connection.isClosed
+        precondition(!idle.contains { $0 === connection }, "a connection given back twice")
+        let keep = reusable && !closed && !connection.connection.isClosed
         if keep { idle.append(connection) } else { count -= 1 }
         condition.signal()
         condition.unlock()
         // Not waited for: a broken connection may take its time to close.
-        if !keep { connection.close().whenComplete { _ in } }
+        if !keep { connection.connection.close().whenComplete { _ in } }
     }
 
     /// Closes the idle connections; those in use close when given back.
@@ -73,6 +74,20 @@ final class PostgresConnectionPool: @unchecked Sendable {
         count -= connections.count
         condition.broadcast()
         condition.unlock()
-        for connection in connections { try? connection.close().wait() }
+        for connection in connections { try? connection.connection.close().wait() }
+    }
+}
+
+/// A pooled connection and what cancelling its statement takes: the server it is on and its backend's
+/// process id (pg_cancel_backend, from another connection: PostgresNIO has no cancel request).
+final class PooledConnection: @unchecked Sendable {
+    let connection: PostgresConnection
+    let host: PostgresURL.Host
+    let backendPID: Int32
+
+    init(connection: PostgresConnection, host: PostgresURL.Host, backendPID: Int32) {
+        self.connection = connection
+        self.host = host
+        self.backendPID = backendPID
     }
 }

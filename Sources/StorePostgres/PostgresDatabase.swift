@@ -19,11 +19,13 @@ public final class PostgresDatabase: SQLDatabase, @unchecked Sendable {
     /// "capreg" in ASCII.
     static let writeLockKey: Int64 = 0x6361_7072_6567
 
+    private let password: String?
+    private let tls: PostgresConnection.Configuration.TLS
     private let group: MultiThreadedEventLoopGroup
     private let pool: PostgresConnectionPool
     private let cache = PlaceholderCache()
     private let migrations: [Migration]
-    /// PostgresNIO logs at debug and trace level only; errors reach the caller as thrown errors.
+    /// PostgresNIO's own log lines are dropped: every failure reaches the caller as a thrown error.
     private let logger = Logger(label: "capreg.postgres", factory: { _ in SwiftLogNoOpLogHandler() })
     private let closeLock = NSLock()
     private var closed = false
@@ -36,6 +38,8 @@ public final class PostgresDatabase: SQLDatabase, @unchecked Sendable {
         let password = try PostgresPassword.resolve(environment)
         let tls = try Self.tls(url)
         self.url = url
+        self.password = password
+        self.tls = tls
         self.location = url.location
         self.migrations = migrations
         let group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
@@ -78,7 +82,8 @@ public final class PostgresDatabase: SQLDatabase, @unchecked Sendable {
         var retried = false
         while true {
             let (connection, fresh) = try pool.take()
-            let transaction = PostgresTransaction(connection: connection, logger: logger, cache: cache, budget: budget, writable: writable)
+            let transaction = PostgresTransaction(connection: connection, logger: logger, cache: cache, budget: budget, writable: writable,
+                                                  cancel: { [unowned self] in self.cancel(connection) })
             do {
                 for statement in begin { _ = try transaction.run(statement, translate: false, control: true) }
             } catch {
@@ -89,22 +94,24 @@ public final class PostgresDatabase: SQLDatabase, @unchecked Sendable {
                 }
                 throw error
             }
+            let result: T
+            let commit: PostgresQueryResult
             do {
-                let result = try body(transaction)
-                let commit = try transaction.run("COMMIT", translate: false, control: true)
-                pool.give(connection, reusable: true)
-                // COMMIT of a transaction in which a statement failed (its error caught by the body) rolls
-                // back, without an error: a write's work is not there, which the caller must know. (A read
-                // loses nothing.)
-                if writable && commit.metadata.command == "ROLLBACK" {
-                    throw PostgresBackendError(sqlState: "25P02", message: "the transaction was rolled back at COMMIT: a statement in it "
-                        + "had failed (outside a savepoint) and its error was caught", connectionLost: false)
-                }
-                return result
+                result = try body(transaction)
+                commit = try transaction.run("COMMIT", translate: false, control: true)
             } catch {
                 end(transaction)
                 throw error
             }
+            pool.give(connection, reusable: true)
+            // COMMIT of a transaction in which a statement failed (its error caught by the body) rolls
+            // back, without an error: a write's work is not there, which the caller must know. (A read
+            // loses nothing.)
+            if writable && commit.metadata.command == "ROLLBACK" {
+                throw PostgresBackendError(sqlState: "25P02", message: "the transaction was rolled back at COMMIT: a statement in it "
+                    + "had failed (outside a savepoint) and its error was caught", connectionLost: false)
+            }
+            return result
         }
     }
 
@@ -115,12 +122,13 @@ public final class PostgresDatabase: SQLDatabase, @unchecked Sendable {
             rolledBack = (try? transaction.run("ROLLBACK", translate: false, control: true)) != nil
         }
         // A connection whose transaction could not be ended must not serve another one.
-        pool.give(transaction.connection, reusable: rolledBack && !transaction.connectionLost)
+        pool.give(transaction.pooled, reusable: rolledBack && !transaction.connectionLost)
     }
 
     /// The database's size (pg_database_size); 0 when it cannot be read.
     public func storedBytes() -> Int64 {
-        (try? read { db in try db.value("SELECT pg_database_size(current_database())", as: Int64.self) }) ?? 0 ?? 0
+        let size = try? read { db in try db.value("SELECT pg_database_size(current_database())", as: Int64.self) }
+        return (size ?? nil) ?? 0
     }
 
     /// "ok" when the schema is the one this capreg carries (every migration recorded, none unknown).
@@ -160,27 +168,46 @@ public final class PostgresDatabase: SQLDatabase, @unchecked Sendable {
         }
     }
 
+    /// One connection to `host`.
+    static func open(_ host: PostgresURL.Host, url: PostgresURL, password: String?, tls: PostgresConnection.Configuration.TLS,
+                     group: MultiThreadedEventLoopGroup, id: Int, logger: Logger) throws -> PostgresConnection {
+        var configuration = PostgresConnection.Configuration(host: host.name, port: host.port, username: url.user,
+                                                             password: password, database: url.database, tls: tls)
+        configuration.options.connectTimeout = .seconds(Int64(url.connectTimeoutSeconds))
+        configuration.options.additionalStartupParameters = [("application_name", "capreg")]
+        return try PostgresConnection.connect(on: group.next(), configuration: configuration, id: id, logger: logger).wait()
+    }
+
+    /// Asks the server to cancel what `target`'s backend runs (pg_cancel_backend), from a connection of
+    /// its own opened for this (a client that went away mid-statement: rare). Best effort.
+    func cancel(_ target: PooledConnection) {
+        do {
+            let connection = try Self.open(target.host, url: url, password: password, tls: tls, group: group, id: 0, logger: logger)
+            defer { try? connection.close().wait() }
+            _ = try connection.query("SELECT pg_cancel_backend(\(target.backendPID))", logger: logger).wait()
+        } catch {
+            // The statement then runs to its statement_timeout.
+        }
+    }
+
     /// A connection to the first of the URL's hosts that answers and accepts writes. With one host, its
     /// answer is enough; with several (a Patroni cluster), a standby (pg_is_in_recovery) is passed over.
     static func connect(url: PostgresURL, password: String?, tls: PostgresConnection.Configuration.TLS,
-                        group: MultiThreadedEventLoopGroup, id: Int, logger: Logger) throws -> PostgresConnection {
+                        group: MultiThreadedEventLoopGroup, id: Int, logger: Logger) throws -> PooledConnection {
         var failures: [String] = []
         for host in url.hosts {
-            var configuration = PostgresConnection.Configuration(host: host.name, port: host.port, username: url.user,
-                                                                 password: password, database: url.database, tls: tls)
-            configuration.options.connectTimeout = .seconds(Int64(url.connectTimeoutSeconds))
-            configuration.options.additionalStartupParameters = [("application_name", "capreg")]
             let connection: PostgresConnection
             do {
-                connection = try PostgresConnection.connect(on: group.next(), configuration: configuration, id: id, logger: logger).wait()
+                connection = try open(host, url: url, password: password, tls: tls, group: group, id: id, logger: logger)
             } catch {
                 failures.append("\(host): \(PostgresBackendError(error, connection: nil).message)")
                 continue
             }
-            if url.hosts.count == 1 { return connection }
             do {
-                let answer = try connection.query("SELECT pg_is_in_recovery()", logger: logger).wait()
-                if let row = answer.rows.first, let standby = try row.first?.decode(Bool.self), !standby { return connection }
+                let answer = try connection.query("SELECT pg_is_in_recovery(), pg_backend_pid()", logger: logger).wait()
+                let (standby, pid) = try answer.rows.first!.decode((Bool, Int32).self)
+                // With one host, its answer is enough (a standby then fails writes with 25006).
+                if !standby || url.hosts.count == 1 { return PooledConnection(connection: connection, host: host, backendPID: pid) }
                 failures.append("\(host): a standby (read-only)")
             } catch {
                 failures.append("\(host): \(PostgresBackendError(error, connection: connection).message)")

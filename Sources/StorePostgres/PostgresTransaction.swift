@@ -8,8 +8,13 @@ import Store
 /// blocks on each statement's future: callers are plain threads, never the event loop's).
 final class PostgresTransaction: SQLConnection {
     let dialect = SQLDialect.postgres
-    let connection: PostgresConnection
+    let pooled: PooledConnection
+    var connection: PostgresConnection { pooled.connection }
     private let logger: Logger
+    /// Cancels the statement running on this connection (from another connection).
+    private let cancel: () -> Void
+    /// Set when the statement was cancelled because the client had gone.
+    private var cancelledForGoneClient = false
     private let cache: PlaceholderCache
     /// A budgeted read's budget and when the read began: statement_timeout bounds each statement, this
     /// bounds the read between statements.
@@ -20,8 +25,10 @@ final class PostgresTransaction: SQLConnection {
     /// Set once a statement failed at the connection level: the pool then drops the connection.
     private(set) var connectionLost = false
 
-    init(connection: PostgresConnection, logger: Logger, cache: PlaceholderCache, budget: QueryBudget?, writable: Bool) {
-        self.connection = connection
+    init(connection: PooledConnection, logger: Logger, cache: PlaceholderCache, budget: QueryBudget?, writable: Bool,
+         cancel: @escaping () -> Void) {
+        self.pooled = connection
+        self.cancel = cancel
         self.writable = writable
         self.logger = logger
         self.cache = cache
@@ -42,28 +49,37 @@ final class PostgresTransaction: SQLConnection {
         do {
             // A statement on a connection already closed would never be answered (PostgresNIO drops it).
             if connection.isClosed { throw PostgresBackendError(sqlState: nil, message: "the connection is closed", connectionLost: true) }
-            return try answer(connection.query(query, logger: logger))
+            return try answer(connection.query(query, logger: logger), watchingClient: !control)
         } catch {
             var failure = PostgresBackendError(error, connection: connection)
             // In a read-only transaction 25006 is the caller's write, not a failover.
             if failure.sqlState == "25006" && !writable && !connection.isClosed { failure.connectionLost = false }
             if failure.connectionLost { connectionLost = true }
-            if let budget, !control, failure.sqlState == "57014" { throw QueryInterrupted(reason: .budget, budget: budget.cpu) }
-            if ProcessInfo.processInfo.environment["CAPREG_DEBUG_SQL"] != nil { print("SQLDEBUG \(failure.summary): \(text)") }
+            if let budget, !control, failure.sqlState == "57014" {
+                throw QueryInterrupted(reason: cancelledForGoneClient ? .clientGone : .budget, budget: budget.cpu)
+            }
             throw failure
         }
     }
 
     /// The future's value, waited for on this thread. PostgresNIO leaves a statement unanswered when its
-    /// connection closes just as it is sent, so the wait looks at the connection every second.
-    private func answer<T: Sendable>(_ future: EventLoopFuture<T>) throws -> T {
+    /// connection closes just as it is sent, so the wait looks at the connection every second. A budgeted
+    /// read also asks every 50 ms whether its client has gone, and then has the statement cancelled (it
+    /// fails with 57014, which `run` reports as `.clientGone`).
+    private func answer<T: Sendable>(_ future: EventLoopFuture<T>, watchingClient: Bool) throws -> T {
         let answered = DispatchSemaphore(value: 0)
         let box = AnswerBox<T>()
         future.whenComplete { result in
             box.result = result
             answered.signal()
         }
-        while answered.wait(timeout: .now() + .seconds(1)) == .timedOut {
+        let watch = watchingClient ? budget : nil
+        let interval: DispatchTimeInterval = watch == nil ? .seconds(1) : .milliseconds(50)
+        while answered.wait(timeout: .now() + interval) == .timedOut {
+            if let watch, !cancelledForGoneClient, watch.clientGone() {
+                cancelledForGoneClient = true
+                cancel()
+            }
             guard connection.isClosed else { continue }
             // Closed: the statement's own failure, when it comes at once, says more.
             if answered.wait(timeout: .now() + .milliseconds(200)) == .success { break }
@@ -81,7 +97,7 @@ final class PostgresTransaction: SQLConnection {
         var statement = Substring(sql)
         while let last = statement.last, last == ";" || last.isWhitespace { statement = statement.dropLast() }
         let result = try run(statement + " RETURNING id", arguments)
-        guard let row = result.rows.first, let cell = row.first, let id = Int64.read(try PostgresValues.value(cell)) else {
+        guard let row = result.rows.first, let cell = row.first, let id = Int64.read(try PostgresValues.decoded(cell)) else {
             throw PostgresBackendError(sqlState: nil, message: "INSERT … RETURNING id answered no id", connectionLost: false)
         }
         return id

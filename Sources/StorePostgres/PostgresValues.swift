@@ -26,7 +26,17 @@ enum PostgresValues {
     static func rows(_ rows: [PostgresRow]) throws -> [SQLRow] {
         guard let first = rows.first else { return [] }
         let names = SQLColumnNames(first.map(\.columnName))
-        return try rows.map { row in SQLRow(columns: names, values: try row.map(value)) }
+        return try rows.map { row in SQLRow(columns: names, values: try row.map(decoded)) }
+    }
+
+    /// `value(cell)`, its failure said without the cell's bytes (PostgresNIO's decoding error carries them).
+    static func decoded(_ cell: PostgresCell) throws -> SQLValue {
+        do {
+            return try value(cell)
+        } catch {
+            throw PostgresBackendError(sqlState: nil, message: "column \(cell.columnName) (type \(cell.dataType)) could not be decoded",
+                                       connectionLost: false)
+        }
     }
 
     /// One cell: integers (and bool, 0/1) as `.int`, floats as `.double`, numeric as `.int` when integral
@@ -42,8 +52,8 @@ enum PostgresValues {
             return .int(try cell.decode(Bool.self) ? 1 : 0)
         case .float4, .float8:
             return .double(try cell.decode(Double.self))
-        case .numeric:
-            return numeric(try cell.decode(Decimal.self))
+        case .numeric where cell.format == .binary:
+            return try numeric(&bytes)
         case .oid:
             return .int(Int64(bytes.readInteger(as: UInt32.self) ?? 0))
         case .bytea:
@@ -53,10 +63,41 @@ enum PostgresValues {
         }
     }
 
-    /// An integral numeric that fits as `.int` (sum() of bigints is numeric), anything else as `.double`.
-    static func numeric(_ decimal: Decimal) -> SQLValue {
-        let text = NSDecimalNumber(decimal: decimal).stringValue
-        if let integer = Int64(text) { return .int(integer) }
-        return .double(NSDecimalNumber(decimal: decimal).doubleValue)
+    /// A numeric (binary form: digit count, weight, sign, scale, then base-10000 digits, the first one
+    /// weighing 10000^weight) that is integral and fits as `.int` (sum() of bigints is numeric), any
+    /// other as `.double`, NaN and the infinities included. Read here, not through Foundation's Decimal,
+    /// which PostgresNIO reads NaN into as 0 and which holds only 38 digits.
+    static func numeric(_ bytes: inout ByteBuffer) throws -> SQLValue {
+        guard let count = bytes.readInteger(as: Int16.self), let weight = bytes.readInteger(as: Int16.self),
+              let sign = bytes.readInteger(as: UInt16.self), bytes.readInteger(as: Int16.self) != nil,
+              count >= 0, bytes.readableBytes == 2 * Int(count) else {
+            throw PostgresDecodingError.Code.failure
+        }
+        let digits = (0..<Int(count)).map { _ in bytes.readInteger(as: Int16.self)! }
+        switch sign {
+        case 0xC000: return .double(.nan)
+        case 0xD000: return .double(.infinity)
+        case 0xF000: return .double(-.infinity)
+        default: break
+        }
+        // Decimal text: the integer part (base-10000 positions weight…0), then the fraction's.
+        var integer = "", fraction = ""
+        for position in stride(from: Int(max(weight, 0)), through: 0, by: -1) {
+            let index = Int(weight) - position
+            let digit = index >= 0 && index < digits.count ? Int(digits[index]) : 0
+            integer += integer.isEmpty ? String(digit) : fourDigits(digit)
+        }
+        for index in max(0, Int(weight) + 1)..<max(digits.count, Int(weight) + 1) {
+            fraction += fourDigits(Int(digits[index]))
+        }
+        if weight < -1 { fraction = String(repeating: "0000", count: Int(-weight - 1)) + fraction }
+        let negative = sign == 0x4000 ? "-" : ""
+        if !fraction.contains(where: { $0 != "0" }), let value = Int64(negative + integer) { return .int(value) }
+        return .double(Double(negative + integer + "." + (fraction.isEmpty ? "0" : fraction)) ?? .nan)
+    }
+
+    static func fourDigits(_ digit: Int) -> String {
+        let text = String(digit)
+        return String(repeating: "0", count: max(0, 4 - text.count)) + text
     }
 }

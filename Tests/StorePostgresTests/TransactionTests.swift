@@ -143,6 +143,30 @@ struct TransactionTests {
         #expect(failures.value.isEmpty, "\(failures.value.prefix(5))")
     }
 
+    /// More threads than connections: they wait their turn, and the pool never opens more than its size.
+    @Test func threadsShareASmallPool() throws {
+        let db = try Fixtures.database(pool: 2)
+        defer { try? db.close() }
+        let most = Locked(0), failures = Locked<[String]>([])
+        Fixtures.onThreads(8) { _ in
+            for _ in 0..<10 {
+                do {
+                    let open = try db.read { c in
+                        try c.value("""
+                            SELECT count(*) FROM pg_stat_activity, pg_sleep(0.005)
+                            WHERE datname = current_database() AND application_name = 'capreg'
+                            """, as: Int.self) ?? 0
+                    }
+                    most.update { $0 = max($0, open) }
+                } catch {
+                    failures.update { $0.append("\(error)") }
+                }
+            }
+        }
+        #expect(failures.value.isEmpty, "\(failures.value.prefix(3))")
+        #expect(most.value >= 1 && most.value <= 2)
+    }
+
     @Test func aBudgetStopsALongRead() throws {
         let db = try Fixtures.database()
         defer { try? db.close() }
@@ -167,6 +191,20 @@ struct TransactionTests {
         #expect(throws: QueryInterrupted(reason: .clientGone, budget: .seconds(5))) {
             try db.read(budget: budget) { c in try c.execute("SELECT 1") }
         }
+    }
+
+    /// A client that goes away while a statement runs: the statement is cancelled on the server, well
+    /// before its budget.
+    @Test func aClientGoneMidStatementCancelsIt() throws {
+        let db = try Fixtures.database()
+        defer { try? db.close() }
+        let start = ContinuousClock.now
+        let budget = QueryBudget(cpu: .seconds(20), clientGone: { ContinuousClock.now - start > .milliseconds(300) })
+        #expect(throws: QueryInterrupted(reason: .clientGone, budget: .seconds(20))) {
+            try db.read(budget: budget) { c in try c.execute("SELECT pg_sleep(10)") }
+        }
+        #expect(ContinuousClock.now - start < .seconds(5))
+        #expect(try db.read { c in try c.value("SELECT 1", as: Int.self) } == 1)
     }
 
     /// The summary gives SQLSTATE and message, never the statement or its arguments.

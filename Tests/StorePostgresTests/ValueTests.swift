@@ -79,6 +79,24 @@ struct ValueTests {
         #expect(row.int64(1) == 8 && row.text(7) == "v" && row.isNull(11) && row.blob(13) == [0, 255] && row.textEquals(7, "v"))
     }
 
+    /// Numerics: integral ones within Int64 are `.int`, every other one (NaN, infinities, fractions,
+    /// past Int64, past Decimal's 38 digits) a `.double`.
+    @Test func numericsDecode() throws {
+        let db = try Fixtures.database()
+        defer { try? db.close() }
+        let row = try #require(try db.read { c in
+            try c.row("""
+                SELECT 'NaN'::numeric, 'Infinity'::numeric, '-Infinity'::numeric, 0::numeric, -5::numeric, 2.000::numeric,
+                       -0.0001::numeric, 123456789.987654321::numeric, 0.000000001::numeric, 10000::numeric, 9223372036854775807::numeric,
+                       -9223372036854775808::numeric, 99999999999999999999::numeric, 1e40::numeric * 12345678901234567890
+                """)
+        })
+        if case .double(let d) = row.values[0] { #expect(d.isNaN) } else { Issue.record("NaN read as \(row.values[0])") }
+        #expect(Array(row.values.dropFirst()) == [.double(.infinity), .double(-.infinity), .int(0), .int(-5), .int(2), .double(-0.0001),
+                                                  .double(123456789.987654321), .double(1e-9), .int(10000), .int(.max), .int(.min),
+                                                  .double(1e20), .double(1.234567890123456789e59)])
+    }
+
     @Test func jsonArrayArgumentsFollowTheDialect() throws {
         let db = try Fixtures.database()
         defer { try? db.close() }

@@ -64,8 +64,26 @@ public final class PostgresCluster: @unchecked Sendable {
 
     /// A new empty database on the test server: its URL (postgres://user@127.0.0.1:port/name).
     public static func freshDatabase() throws -> String {
-        if let url = configuredURL { return try createDatabase(serverURL: url, psql: binaries.map { $0 + "/psql" } ?? "psql") }
-        return try shared().freshDatabase()
+        guard let url = configuredURL else { return try shared().freshDatabase() }
+        let database = try createDatabase(serverURL: url, psql: configuredPSQL)
+        counterLock.lock()
+        if createdOnConfiguredServer.isEmpty { atexit { PostgresCluster.dropCreatedDatabases() } }
+        createdOnConfiguredServer.append(String(database[database.index(after: database.lastIndex(of: "/")!)...].prefix { $0 != "?" }))
+        counterLock.unlock()
+        return database
+    }
+
+    /// psql, for the configured server (found by PATH when there is no Debian folder).
+    private static var configuredPSQL: String { binaries.map { $0 + "/psql" } ?? "/usr/bin/psql" }
+
+    /// Databases made on the configured server (which outlives the tests): dropped at exit.
+    nonisolated(unsafe) private static var createdOnConfiguredServer: [String] = []
+
+    private static func dropCreatedDatabases() {
+        guard let url = configuredURL else { return }
+        for name in createdOnConfiguredServer {
+            _ = try? command([configuredPSQL, "-X", "-q", "-d", url, "-c", "DROP DATABASE IF EXISTS \(name) WITH (FORCE)"], what: "dropdb")
+        }
     }
 
     /// The process's own cluster, made on first use; nil with CAPREG_TEST_POSTGRES_URL (a server that
@@ -174,9 +192,26 @@ public final class PostgresCluster: @unchecked Sendable {
     }
 
     private func tool(_ name: String, _ arguments: [String]) throws {
-        let path = bin + "/" + name
-        let argv = asPostgres ? ["/usr/sbin/runuser", "-u", "postgres", "--", path] + arguments : [path] + arguments
-        try PostgresCluster.command(argv, what: name, in: folder)
+        try asClusterUser([bin + "/" + name] + arguments, what: name)
+    }
+
+    /// Runs `argv` as the user the server runs as, in the cluster's folder.
+    private func asClusterUser(_ argv: [String], what: String) throws {
+        try PostgresCluster.command(asPostgres ? ["/usr/sbin/runuser", "-u", "postgres", "--"] + argv : argv, what: what, in: folder)
+    }
+
+    /// Turns TLS on with a fresh self-signed certificate for 127.0.0.1 and localhost; answers the
+    /// certificate's path (the trust root a client needs for verify-full).
+    public func enableTLS() throws -> String {
+        let certificate = folder.appendingPathComponent("server.crt").path, key = folder.appendingPathComponent("server.key").path
+        try asClusterUser(["/usr/bin/env", "openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2",
+                           "-subj", "/CN=localhost", "-addext", "subjectAltName=IP:127.0.0.1,DNS:localhost",
+                           "-keyout", key, "-out", certificate], what: "openssl")
+        try psql("ALTER SYSTEM SET ssl = on")
+        try psql("ALTER SYSTEM SET ssl_cert_file = '\(certificate)'")
+        try psql("ALTER SYSTEM SET ssl_key_file = '\(key)'")
+        try restart()
+        return certificate
     }
 
     // MARK: Helpers
