@@ -232,7 +232,7 @@ struct ServeCommand: ParsableCommand {
             logger.error("checkpoint failed: \(error)")
             throw ExitCode(1)
         }
-        logger.info("stopped: \(report.drained ? "drained" : "cut \(report.cutConnections) connections") in \(report.duration), database closed")
+        logger.info("stopped: \(report.drained ? "drained" : "cut \(report.cutConnections) connections") in \(report.duration), \(registry.dialect == .sqlite ? "WAL checkpointed" : "database connections closed")")
     }
 
     /// --tokens FILE, else CAPREG_TOKENS, else none.

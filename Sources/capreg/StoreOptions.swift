@@ -6,7 +6,7 @@ import StoreSQLite
 
 /// Options every store-backed command shares.
 struct StoreOptions: ParsableArguments {
-    @Option(help: ArgumentHelp("Registry database: a SQLite file (created with its schema when absent; also sqlite:FILE) or postgres://USER@HOST[:PORT][,HOST2…]/DB (password from PGPASSWORD or CAPREG_DB_PASSWORD_FILE, never the URL).",
+    @Option(help: ArgumentHelp("Registry database: a SQLite file (created with its schema when absent; also sqlite:FILE) or a postgres:// URL without password (docs/postgres.md).",
                                valueName: "file|url"))
     var db = "./capreg.sqlite"
 
