@@ -108,7 +108,7 @@ let package = Package(
         .testTarget(name: "CLITests", dependencies: ["RegistryClient", "capreg", "Timestamps", "TestSupport"], path: "Tests/CLITests"),
         .testTarget(name: "QueryTests", dependencies: ["Query", "Decoders", "TestSupport"], path: "Tests/QueryTests"),
         // The query language compiled to SQL, on real SQLite files.
-        .testTarget(name: "StoreQueryTests", dependencies: ["Store", "StoreSQLite", "Synthetic", "Query", "Report", "Decoders", "TestSupport", "TestRegistry",
+        .testTarget(name: "StoreQueryTests", dependencies: ["Store", "StoreSQLite", "StorePostgres", "Synthetic", "Query", "Report", "Decoders", "TestSupport", "TestRegistry",
                                                           .product(name: "GRDB", package: "GRDB.swift")],
                     path: "Tests/StoreQueryTests"),
         .testTarget(name: "CollectorTests", dependencies: ["RegistryClient", "Collector", "Report", "Decoders", "Timestamps", "TestSupport"], path: "Tests/CollectorTests",

@@ -90,12 +90,12 @@ public struct APIClient: Sendable {
         if !body.isEmpty || method == "POST" || method == "PUT" { request.body = .bytes(body) }
         let accumulator = ResponseAccumulator(request: request, maxBodySize: maxResponseBytes)
         let deadline = NIODeadline.now() + .seconds(Int64(timeoutSeconds))
-        // AsyncHTTPClient retries a refused or failed connection until this, then answers the last error: a
-        // registry that is down is reported (and the collector's own backoff takes over) within seconds.
-        let connecting = min(deadline, NIODeadline.now() + SharedClients.connectionWait)
-        let task = client.execute(request: request, delegate: accumulator, deadline: connecting)
-        // AsyncHTTPClient's `deadline` bounds only the wait for a connection; this bounds the whole exchange
-        // (seen: a POST cut by an nginx restart waited forever, with no timer left to end it).
+        // AsyncHTTPClient's `deadline` ends the wait for a connection (a registry that is down is reported
+        // within the configured connect timeout, SharedClients.connectionWait) but also a request still
+        // being answered when it passes (seen: a 90-report POST that took 6 s failed when this was 5 s), so
+        // it is the whole exchange's. The timer below ends what the deadline does not (seen: a POST cut by an
+        // nginx restart waited forever, with no timer left to end it).
+        let task = client.execute(request: request, delegate: accumulator, deadline: deadline)
         let timer = task.eventLoop.scheduleTask(deadline: deadline) { task.cancel() }
         defer { timer.cancel() }
         var stopped = false
