@@ -134,23 +134,18 @@ public enum RegistryCopy {
         let descending = table.key.map { "\($0) DESC" }.joined(separator: ", ")
         let placeholders = "(" + table.key.map { _ in "?" }.joined(separator: ", ") + ")"
         // Resume after the destination's last key, which must be a row of the source (else it is another registry's).
-        var after: [SQLValue]? = try to.read { db in try db.row("SELECT \(keys) FROM \(table.name) ORDER BY \(descending) LIMIT 1")?.values }
+        let after: [SQLValue]? = try to.read { db in try db.row("SELECT \(keys) FROM \(table.name) ORDER BY \(descending) LIMIT 1")?.values }
         if let after, try from.value("SELECT 1 FROM \(table.name) WHERE (\(keys)) = \(placeholders)", after, as: Int.self) == nil {
             throw CopyError.differentSource(table: table.name)
         }
-        let select = "SELECT \(columns.joined(separator: ", ")) FROM \(table.name)"
-        let keyPositions = table.key.map { columns.firstIndex(of: $0)! }
         let insert = insertSQL(table.name, columns)
         var copied = 0
-        while true {
-            let rows = try after.map { try from.rows("\(select) WHERE (\(keys)) > \(placeholders) ORDER BY \(keys) LIMIT ?", $0 + [.int(Int64(batch))]) }
-                ?? from.rows("\(select) ORDER BY \(keys) LIMIT ?", [batch])
-            guard let last = rows.last else { return copied }
+        try KeysetBatches.forEach(from, table: table.name, columns: columns, key: table.key, after: after, batch: batch) { rows in
             try to.write { db in for row in rows { try db.execute(insert, row.values) } }
             copied += rows.count
-            after = keyPositions.map { last.values[$0] }
             try progress(copied)
         }
+        return copied
     }
 
     /// PostgreSQL numbers new rows from a sequence the explicit ids did not move: set it past them.

@@ -20,17 +20,7 @@ struct TableChecksum: Equatable {
             // Tables without a key are small: one ordered read (NULLs first on both backends).
             add(try db.rows(select + " ORDER BY " + names.map { "\($0) NULLS FIRST" }.joined(separator: ", ")))
         } else {
-            let keys = key.joined(separator: ", ")
-            let placeholders = "(" + key.map { _ in "?" }.joined(separator: ", ") + ")"
-            let positions = key.map { names.firstIndex(of: $0)! }
-            var after: [SQLValue]?
-            while true {
-                let rows = try after.map { try db.rows("\(select) WHERE (\(keys)) > \(placeholders) ORDER BY \(keys) LIMIT ?", $0 + [.int(Int64(batch))]) }
-                    ?? db.rows("\(select) ORDER BY \(keys) LIMIT ?", [batch])
-                guard let last = rows.last else { break }
-                add(rows)
-                after = positions.map { last.values[$0] }
-            }
+            try KeysetBatches.forEach(db, table: table, columns: names, key: key, after: nil, batch: batch, add)
         }
         return TableChecksum(rows: count, digest: hash.finalize())
     }
