@@ -104,15 +104,17 @@ public final class API: HTTPHandler, Sendable {
 
     private func route(_ request: HTTPRequest) throws -> HTTPResponse {
         let (route, host, caller) = try gatekeep(request)
-        try awaitRevision(request, route)
+        let minRevision = try minRevision(request, route)
         // Only answers that read the store for a query wait for a read slot; refusals above never do.
-        return route.readsStore ? try readGate.run(for: caller.identity) { try answer(route, host: host, caller, request) }
-            : try answer(route, host: host, caller, request)
+        guard route.readsStore else { return try answer(route, host: host, caller, request, minRevision: nil) }
+        return try untilRevision(request) {
+            try readGate.run(for: caller.identity) { try answer(route, host: host, caller, request, minRevision: minRevision) }
+        }
     }
 
-    private func answer(_ route: Route, host: String?, _ caller: Caller, _ request: HTTPRequest) throws -> HTTPResponse {
+    private func answer(_ route: Route, host: String?, _ caller: Caller, _ request: HTTPRequest, minRevision: Int64?) throws -> HTTPResponse {
         // Every read for this answer runs under the budget, and stops when the client hangs up.
-        let store = registry.limited(by: QueryBudget(cpu: queryBudget, clientGone: { request.clientGone() }))
+        let store = registry.limited(by: QueryBudget(cpu: queryBudget, clientGone: { request.clientGone() }), minRevision: minRevision)
         switch route {
         case .reports: return try postReports(request, caller)
         case .enroll: return try enroll(request)

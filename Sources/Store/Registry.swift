@@ -10,28 +10,43 @@ public final class Registry: RegistryStore, @unchecked Sendable {
     public let batchSize: Int
     /// The budget every read of this view runs under (`limited(by:)`); nil: unbounded (CLI, ingest).
     let budget: QueryBudget?
+    /// Every read of this view must see at least this revision (min_revision), or throws RevisionBehind.
+    let minRevision: Int64?
 
     public init(_ database: any SQLDatabase, batchSize: Int = 500) {
         self.database = database
         self.batchSize = batchSize
         budget = nil
+        minRevision = nil
     }
 
     /// Another view of `store`'s database, reading under `budget`.
-    init(sharing store: Registry, budget: QueryBudget) {
+    init(sharing store: Registry, budget: QueryBudget, minRevision: Int64?) {
         database = store.database
         batchSize = store.batchSize
         self.budget = budget
+        self.minRevision = minRevision
     }
 
     public var dialect: SQLDialect { database.dialect }
 
-    /// This registry, whose reads run under `budget` (the API makes one per request).
-    public func limited(by budget: QueryBudget) -> Registry { Registry(sharing: self, budget: budget) }
+    /// This registry, whose reads run under `budget` and, with `minRevision`, answer only from a state at
+    /// least that new (the API makes one per request).
+    public func limited(by budget: QueryBudget, minRevision: Int64? = nil) -> Registry {
+        Registry(sharing: self, budget: budget, minRevision: minRevision)
+    }
 
     /// A read transaction, under this registry's budget when it has one. Every read for an answer goes here.
+    /// With a minimum revision the transaction's own snapshot is checked, so what the body reads is at
+    /// least that new.
     func budgetedRead<T>(_ body: (any SQLConnection) throws -> T) throws -> T {
-        try database.read(budget: budget, body)
+        try database.read(budget: budget) { db in
+            if let minRevision {
+                let current = try Self.revision(db)
+                if current < minRevision { throw RevisionBehind(current: current, wanted: minRevision) }
+            }
+            return try body(db)
+        }
     }
 
     /// `writer`: who is storing them (recorded with each report); nil: unknown (tests, benchmarks).
@@ -121,6 +136,12 @@ public final class Registry: RegistryStore, @unchecked Sendable {
             return found
         }
     }
+}
+
+/// A read given a minimum revision found the registry older (a standby behind its primary).
+public struct RevisionBehind: Error, Sendable {
+    public var current: Int64
+    public var wanted: Int64
 }
 
 /// The report of an all-or-nothing ingest that today's decoders refuse, and where.

@@ -66,6 +66,16 @@ struct MinRevisionTests {
         #expect(r.error["parameter"] as? String == "min_revision", "\(r.text)")
     }
 
+    @Test("a request bad in another way is a 400 whatever its min_revision")
+    func badRequestsAre400First() throws {
+        let t = try TestAPI(minRevisionWait: .seconds(5))
+        let started = Date()
+        let r = try t.get("/v1/hosts?limit=&min_revision=999999")
+        #expect(r.status == 400)
+        #expect(r.error["parameter"] as? String == "limit", "\(r.text)")
+        #expect(Date().timeIntervalSince(started) < 2, "answered without waiting for the revision")
+    }
+
     @Test func aWriteDoesNotTakeIt() throws {
         let t = try TestAPI()
         let r = try t.post("/v1/reports?min_revision=1", Array(try Report.encoder.encode(Self.reports(1))))
