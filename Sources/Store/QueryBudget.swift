@@ -1,5 +1,4 @@
 import Foundation
-import Glibc
 
 /// What one store read made to answer a request may cost: CPU time of the reading thread since the read
 /// began, and whether anyone still waits for it. A registry `limited(by:)` a budget passes it to its backend's
