@@ -102,7 +102,7 @@ let package = Package(
         // Foundation only, so any test target can use it without pulling in product modules.
         .target(name: "TestSupport", path: "Tests/TestSupport"),
         // The registry a store-backed test runs on: SQLite, or PostgreSQL with CAPREG_TEST_BACKEND=postgres.
-        .target(name: "TestRegistry", dependencies: ["Store", "StoreSQLite", "StorePostgres", "TestSupport"], path: "Tests/TestRegistry"),
+        .target(name: "TestRegistry", dependencies: ["Store", "StoreSQLite", "StorePostgres", "Report", "TestSupport"], path: "Tests/TestRegistry"),
         .testTarget(name: "DecodersTests", dependencies: ["Decoders"], path: "Tests/DecodersTests"),
         // Runs the built capreg binary as a user would.
         .testTarget(name: "CLITests", dependencies: ["RegistryClient", "capreg", "Timestamps", "TestSupport"], path: "Tests/CLITests"),

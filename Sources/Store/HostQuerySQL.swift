@@ -120,12 +120,19 @@ public struct HostQuerySQL {
         return out
     }
 
-    /// SQL for the time of the host's state at the reference: its newest report's collected time now,
-    /// the report in force at T, or its newest report among rows 1…N.
+    /// SQL for the time of the host's state at the reference: when it was last seen now; as of T, the
+    /// newer of the report in force and the newest heartbeat at or before T; at revision N, its newest
+    /// report among rows 1…N (heartbeats make no revision).
     mutating func stateTime() -> String {
         switch mode {
         case .now: return "h.last_seen"
-        case .asOf, .revision: return "(SELECT r.collected_at FROM reports r WHERE r.host_id = h.id AND \(reportInForce()) LIMIT 1)"
+        case .asOf(let t):
+            let report = "(SELECT r.collected_at FROM reports r WHERE r.host_id = h.id AND \(reportInForce()) LIMIT 1)"
+            arguments += [.int(t), .int(t)]
+            // A host's heartbeat rows do not overlap: the newest one starting at or before T holds its newest heartbeat then.
+            let beat = "(SELECT capreg_last_beat(b.first_at, b.times, ?) FROM heartbeats b WHERE b.host_id = h.id AND b.first_at <= ? ORDER BY b.first_at DESC LIMIT 1)"
+            return "(SELECT max(seen.t) FROM (SELECT \(report) AS t UNION ALL SELECT \(beat) AS t) AS seen)"
+        case .revision: return "(SELECT r.collected_at FROM reports r WHERE r.host_id = h.id AND \(reportInForce()) LIMIT 1)"
         }
     }
 

@@ -36,7 +36,7 @@ enum Ingestor {
         let at = StoreTime.ms(report.collectedAt)
         // The host row and its labels' fingerprint in one statement (labels are rewritten only when they differ).
         let existing = try db.row("""
-            SELECT id, last_seen, content_hash, \(LabelPrint.sql(db.dialect)) FROM hosts WHERE hostname = ?
+            SELECT id, last_seen, content_hash, \(LabelPrint.sql(db.dialect)), machine_id, current_report_id FROM hosts WHERE hostname = ?
             """, [report.host.hostname])
         let host: Int64
         let placement: Placement
@@ -50,9 +50,15 @@ enum Ingestor {
             let lastSeen: Int64 = existing[1]
             let currentHash: String? = existing[2]
             if at >= lastSeen {
+                if currentHash == p.contentHash, let current = existing[5] as Int64?,
+                   try Heartbeats.repeats(db, current: current, existing, p.report, labels: storedLabels, writer: writer) {
+                    return try Heartbeats.take(db, report: report, host: host, current: current, at: at, lastSeen: lastSeen, receivedAt: receivedAt)
+                }
                 placement = Placement(at: at, until: StoreTime.openEnd, next: nil, isNewest: true)
                 outcome = currentHash == p.contentHash ? .unchanged : .changed
             } else {
+                // A heartbeat after it, before any report, is where its span ends: keep that one as a report.
+                try Heartbeats.keepNextAsReport(db, host: host, after: at, lastSeen: lastSeen, receivedAt: receivedAt)
                 placement = try Placement.of(db, host: host, at: at, receivedAfter: nil)
                 outcome = .history
             }

@@ -425,6 +425,34 @@ BEGIN SELECT RAISE(ABORT, 'credential_events is append-only'); END;
 CREATE TRIGGER credential_events_no_delete BEFORE DELETE ON credential_events
 BEGIN SELECT RAISE(ABORT, 'credential_events is append-only'); END;
 """#),
+        Migration(name: "0012_heartbeats", sql: #"""
+-- Heartbeats (issue 16, "Storage that grows with change"). A report that arrives in order and says what
+-- the host's current report said (same content hash, labels, machine-id, collector version and writer)
+-- changes nothing: it is kept as a heartbeat, 4 bytes in a row of its host's heartbeats, instead of a
+-- reports row with its payload (~1 KB). It moves hosts.last_seen and makes no revision; its report_id is
+-- not kept. A row holds up to 64 heartbeats confirming one report, in time order: `times` is each one's
+-- collected_at minus first_at, unsigned 32-bit little-endian (so a row spans at most 49 days).
+--
+-- A report that arrives late, in the middle of heartbeats, ends where the next heartbeat begins: that
+-- heartbeat is taken out of its row and kept as a reports row (outcome 'heartbeat', the payload of the
+-- report it confirms, `confirms` naming that report), so that every boundary of a host's history is a
+-- reports row and redecode, retraction and as-of answers read reports as before. Such a row counts while
+-- the report it confirms counts: retracting a report withdraws its heartbeats too.
+--
+-- Heartbeat rows may be pruned (`capreg serve --keep-heartbeats`): facts and reports are not touched.
+CREATE TABLE heartbeats (
+    host_id INTEGER NOT NULL REFERENCES hosts(id),
+    first_at INTEGER NOT NULL,              -- ms: the first heartbeat's collected_at
+    last_at INTEGER NOT NULL,               -- ms: the last one's
+    report INTEGER NOT NULL REFERENCES reports(id),  -- the report whose state they confirm
+    times BLOB NOT NULL,                    -- collected_at - first_at per heartbeat, u32 LE, ascending
+    PRIMARY KEY (host_id, first_at)
+) WITHOUT ROWID;
+
+CREATE INDEX heartbeats_last_at ON heartbeats (last_at);
+
+ALTER TABLE reports ADD COLUMN confirms INTEGER REFERENCES reports(id);  -- a heartbeat kept as a report: the report it repeats
+"""#),
     ]
 
     /// Every postgres migration (migrations/postgres/), in the order applied.
@@ -708,6 +736,48 @@ BEGIN
         END IF;
     END LOOP;
     RETURN found;
+END
+$$;
+"""#),
+        Migration(name: "0012_heartbeats", sql: #"""
+-- Heartbeats: SQLite's 0012 (migrations/sqlite/0012_heartbeats.sql says what they are), with this
+-- backend's types. capreg_last_beat reads a row's times in SQL: the newest heartbeat at or before a time.
+CREATE TABLE heartbeats (
+    host_id BIGINT NOT NULL REFERENCES hosts(id) DEFERRABLE INITIALLY DEFERRED,
+    first_at BIGINT NOT NULL,               -- ms: the first heartbeat's collected_at
+    last_at BIGINT NOT NULL,                -- ms: the last one's
+    report BIGINT NOT NULL REFERENCES reports(id) DEFERRABLE INITIALLY DEFERRED,  -- the report whose state they confirm
+    times BYTEA NOT NULL,                   -- collected_at - first_at per heartbeat, u32 LE, ascending
+    PRIMARY KEY (host_id, first_at)
+);
+
+CREATE INDEX heartbeats_last_at ON heartbeats (last_at);
+
+ALTER TABLE reports ADD COLUMN confirms BIGINT REFERENCES reports(id) DEFERRABLE INITIALLY DEFERRED;  -- a heartbeat kept as a report: the report it repeats
+
+-- capreg_last_beat(first_at, times, t): the newest heartbeat of a row at or before t (ms), NULL when
+-- none is; as the SQLite function of the same name (StoreSQLite). Binary search over the u32 offsets.
+CREATE FUNCTION capreg_last_beat(first_at bigint, times bytea, t bigint) RETURNS bigint
+LANGUAGE plpgsql IMMUTABLE STRICT PARALLEL SAFE AS $$
+DECLARE
+    lo integer := 0;
+    hi integer := length(times) / 4 - 1;
+    mid integer;
+    v bigint;
+    best bigint := NULL;
+BEGIN
+    WHILE lo <= hi LOOP
+        mid := (lo + hi) / 2;
+        v := first_at + get_byte(times, mid * 4) + (get_byte(times, mid * 4 + 1)::bigint << 8)
+            + (get_byte(times, mid * 4 + 2)::bigint << 16) + (get_byte(times, mid * 4 + 3)::bigint << 24);
+        IF v <= t THEN
+            best := v;
+            lo := mid + 1;
+        ELSE
+            hi := mid - 1;
+        END IF;
+    END LOOP;
+    RETURN best;
 END
 $$;
 """#),

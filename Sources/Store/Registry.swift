@@ -125,17 +125,6 @@ public final class Registry: RegistryStore, @unchecked Sendable {
     public func reportCount() throws -> Int {
         try budgetedRead { db in try db.value("SELECT count(*) FROM reports") ?? 0 }
     }
-
-    /// Stored report ids among `ids`.
-    public func storedReportIds(_ ids: [String]) throws -> Set<String> {
-        try budgetedRead { db in
-            var found = Set<String>()
-            for id in ids where try db.value("SELECT 1 FROM reports WHERE report_id = ?", [id], as: Int.self) != nil {
-                found.insert(id)
-            }
-            return found
-        }
-    }
 }
 
 /// A read given a minimum revision found the registry older (a standby behind its primary).

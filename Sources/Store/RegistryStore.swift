@@ -50,6 +50,9 @@ public struct IngestResult: Sendable, Hashable {
     public var revision: Int64?
     /// True for a duplicate of a report an admin retracted (`capreg retract`): it does not count.
     public var retracted = false
+    /// True for an unchanged report kept as a heartbeat (migrations/sqlite/0012): its time only, no
+    /// revision (`revision` is the registry's revision it confirmed), its report_id not kept.
+    public var heartbeat = false
 
     public init(reportId: String, hostname: String, outcome: IngestOutcome, duplicate: Bool = false,
                 factsOpened: Int = 0, factsClosed: Int = 0, error: String? = nil, revision: Int64? = nil) {

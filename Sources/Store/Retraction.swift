@@ -28,6 +28,8 @@ public enum RetractError: Error, Hashable, CustomStringConvertible {
     case onlyReport(reportId: String, hostname: String)
     /// The report before it, whose state would take its place, is not one today's decoders read.
     case previousUnreadable(reportId: String, message: String)
+    /// A heartbeat kept as a report (migrations/sqlite/0012): it goes with the report it confirms.
+    case heartbeat(reportId: String, confirms: String)
 
     public var description: String {
         switch self {
@@ -38,20 +40,23 @@ public enum RetractError: Error, Hashable, CustomStringConvertible {
                 + "retract it after the host's next report has arrived"
         case .previousUnreadable(let id, let message):
             return "report_id \(id): the report before it cannot take its place: \(message) (run capreg redecode first)"
+        case .heartbeat(let id, let confirms):
+            return "report_id \(id): a heartbeat kept as a report; it repeats report \(confirms) and is withdrawn with it: retract that one"
         }
     }
 }
 
 /// SQL conditions that leave retracted reports out of "the report in force" lookups.
 enum RetractionSQL {
-    /// The report `alias` counts now (no retraction of it).
+    /// The report `alias` counts now: neither it nor, for a heartbeat kept as a report, the report it
+    /// confirms is retracted.
     static func counts(_ alias: String) -> String {
-        "NOT EXISTS (SELECT 1 FROM retractions x WHERE x.report = \(alias).id)"
+        "NOT EXISTS (SELECT 1 FROM retractions x WHERE x.report IN (\(alias).id, \(alias).confirms))"
     }
 
     /// The report `alias` counted at revision `n` (a placeholder such as `?` or `?1`): not retracted by then.
     static func counts(_ alias: String, atRevision n: String) -> String {
-        "NOT EXISTS (SELECT 1 FROM retractions x WHERE x.report = \(alias).id AND x.revision <= \(n))"
+        "NOT EXISTS (SELECT 1 FROM retractions x WHERE x.report IN (\(alias).id, \(alias).confirms) AND x.revision <= \(n))"
     }
 }
 
@@ -69,21 +74,31 @@ extension Registry {
         if !StoreText.bindable(reason) { throw RetractError.reason("must not contain NUL") }
         return try database.write { db in
             guard StoreText.bindable(reportId), let row = try db.row("""
-                SELECT r.id, r.host_id, r.collected_at, h.hostname FROM reports r JOIN hosts h ON h.id = r.host_id WHERE r.report_id = ?
+                SELECT r.id, r.host_id, r.collected_at, h.hostname, (SELECT c.report_id FROM reports c WHERE c.id = r.confirms)
+                FROM reports r JOIN hosts h ON h.id = r.host_id WHERE r.report_id = ?
                 """, [reportId]) else { throw RetractError.unknownReport(reportId) }
             let (report, host, at, hostname): (Int64, Int64, Int64, String) = (row[0], row[1], row[2], row[3])
             if let earlier = try Self.retraction(db, report: report) { return .alreadyRetracted(earlier) }
-            let others = try db.value("SELECT count(*) FROM reports r WHERE r.host_id = ? AND r.id != ? AND \(RetractionSQL.counts("r"))", [host, report], as: Int.self) ?? 0
+            if let confirmed = row[4] as String? { throw RetractError.heartbeat(reportId: reportId, confirms: confirmed) }
+            let others = try db.value("""
+                SELECT count(*) FROM reports r WHERE r.host_id = ?1 AND r.id != ?2 AND r.confirms IS DISTINCT FROM ?2 AND \(RetractionSQL.counts("r"))
+                """, [host, report], as: Int.self) ?? 0
             if others == 0 { throw RetractError.onlyReport(reportId: reportId, hostname: hostname) }
+            // Its heartbeats kept as reports go with it (they no longer count once the retraction is stored).
+            let heartbeats = try db.rows("SELECT id, collected_at FROM reports WHERE host_id = ? AND confirms = ? ORDER BY collected_at, id",
+                                         [host, report])
 
             let revision = try Self.newRevision(db, .retraction, at: StoreTime.ms(now))
             try db.execute("INSERT INTO retractions (report, revision, at, reason) VALUES (?, ?, ?, ?)", [report, revision, StoreTime.ms(now), reason])
             // History is recomputed below, so answers at earlier revisions read the rows as they stood (as for a redecode).
             try Self.saveFacts(db, host: host, before: revision)
             try Self.withdraw(db, report: report, host: host, at: at, reportId: reportId)
+            for beat in heartbeats { try Self.withdraw(db, report: beat[0], host: host, at: beat[1], reportId: reportId) }
+            try Heartbeats.withdraw(db, host: host, reports: [report] + heartbeats.map { $0[0] as Int64 })
             try db.execute("""
                 UPDATE hosts SET first_seen = (SELECT min(collected_at) FROM reports r WHERE r.host_id = ?1 AND \(RetractionSQL.counts("r"))),
-                    last_seen = (SELECT max(collected_at) FROM reports r WHERE r.host_id = ?1 AND \(RetractionSQL.counts("r")))
+                    last_seen = (SELECT max(t) FROM (SELECT max(collected_at) AS t FROM reports r WHERE r.host_id = ?1 AND \(RetractionSQL.counts("r"))
+                                                    UNION ALL SELECT max(last_at) AS t FROM heartbeats WHERE host_id = ?1) AS seen)
                 WHERE id = ?1
                 """, [host])
             return .retracted(Retraction(reportId: reportId, hostname: hostname, collectedAt: StoreTime.date(at), retractedAt: StoreTime.date(StoreTime.ms(now)),

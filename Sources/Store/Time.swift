@@ -2,10 +2,10 @@ import Foundation
 
 /// Times are stored as integer milliseconds since the Unix epoch; `openEnd` marks an interval still
 /// open (a plain integer, so that `valid_to > T` stays an index range).
-enum StoreTime {
+public enum StoreTime {
     static let openEnd = Int64.max
 
-    static func ms(_ date: Date) -> Int64 { Int64((date.timeIntervalSince1970 * 1000).rounded()) }
-    static func date(_ ms: Int64) -> Date { Date(timeIntervalSince1970: Double(ms) / 1000) }
+    public static func ms(_ date: Date) -> Int64 { Int64((date.timeIntervalSince1970 * 1000).rounded()) }
+    public static func date(_ ms: Int64) -> Date { Date(timeIntervalSince1970: Double(ms) / 1000) }
     static func end(_ ms: Int64) -> Date? { ms == openEnd ? nil : date(ms) }
 }

@@ -24,6 +24,7 @@ public final class SQLiteDatabase: SQLDatabase, @unchecked Sendable {
         grdb.prepareDatabase { db in
             try db.execute(sql: "PRAGMA synchronous = \(synchronous)")
             db.add(function: SQLiteDatabase.coversFunction)
+            db.add(function: SQLiteDatabase.lastBeatFunction)
         }
         pool = try DatabasePool(path: config.path, configuration: grdb)
         try SQLiteMigrator.migrate(pool, path: config.path, migrations: migrations)
@@ -72,6 +73,14 @@ public final class SQLiteDatabase: SQLDatabase, @unchecked Sendable {
         guard let text = String.fromDatabaseValue(values[0]), let address = Int64.fromDatabaseValue(values[1]), address >= 0,
               let covered = IOVAWindows.covers(text, UInt64(address)) else { return nil }
         return covered ? 1 : 0
+    }
+
+    /// `capreg_last_beat(first_at, times, t)`: the newest heartbeat of a heartbeats row at or before t (ms),
+    /// NULL when none is (Heartbeats.lastBeat; PostgreSQL's function of the same name, migrations/postgres/0012).
+    public static let lastBeatFunction = DatabaseFunction("capreg_last_beat", argumentCount: 3, pure: true) { values in
+        guard let firstAt = Int64.fromDatabaseValue(values[0]), let times = Data.fromDatabaseValue(values[1]),
+              let t = Int64.fromDatabaseValue(values[2]) else { return nil }
+        return Heartbeats.lastBeat(firstAt: firstAt, times, atOrBefore: t)
     }
 }
 

@@ -1,4 +1,5 @@
 import Foundation
+import Report
 import Store
 import StorePostgres
 import StoreSQLite
@@ -76,6 +77,31 @@ extension Registry {
         guard dialect == .sqlite else { return [] }
         return try database.read { db in
             try db.rows("PRAGMA foreign_key_check").map { "\($0[0] as String) → \($0[2] as String)" }
+        }
+    }
+}
+
+extension Registry {
+    /// The ids of `reports` the registry keeps: as a reports row, or as a heartbeat (its time in one of
+    /// its host's heartbeat rows, or a reports row of its host at the same time and content, which a
+    /// heartbeat at the host's last_seen repeats).
+    public func keptReportIds(_ reports: [Report]) throws -> Set<String> {
+        try database.read { db in
+            var kept = Set<String>()
+            for report in reports {
+                let at = StoreTime.ms(report.collectedAt)
+                if try db.value("SELECT 1 FROM reports WHERE report_id = ?", [report.reportId], as: Int.self) != nil
+                    || db.rows("""
+                        SELECT b.first_at, b.times FROM heartbeats b JOIN hosts h ON h.id = b.host_id
+                        WHERE h.hostname = ? AND b.first_at <= ? AND b.last_at >= ?
+                        """, [report.host.hostname, at, at]).contains(where: { Heartbeats.times(firstAt: $0[0], $0[1] as Data).contains(at) })
+                    || db.value("""
+                        SELECT 1 FROM reports r JOIN hosts h ON h.id = r.host_id WHERE h.hostname = ? AND r.collected_at = ?
+                        """, [report.host.hostname, at], as: Int.self) != nil {
+                    kept.insert(report.reportId)
+                }
+            }
+            return kept
         }
     }
 }

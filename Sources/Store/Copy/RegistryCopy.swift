@@ -28,6 +28,7 @@ public enum RegistryCopy {
         Table(name: "host_facts_json", key: ["host_id"]),
         Table(name: "facts_superseded", key: []),
         Table(name: "retractions", key: ["report"]),
+        Table(name: "heartbeats", key: ["host_id", "first_at"]),
         // rotated_from refers to another credential whose id may sort after it: whole, in one transaction.
         Table(name: "credentials", key: []),
         Table(name: "enrollment_codes", key: []),
