@@ -90,3 +90,20 @@ public enum Heartbeats {
         try db.execute("DELETE FROM heartbeats WHERE last_at < ?", [cutoff])
     }
 }
+
+extension Registry {
+    /// Deletes heartbeat rows whose newest heartbeat is older than `cutoff` (`capreg serve
+    /// --keep-heartbeats`); returns how many rows went. Facts, reports and last_seen stay: only as-of
+    /// freshness before the cutoff loses the times.
+    public func pruneHeartbeats(olderThan cutoff: Date) throws -> Int {
+        try database.write { db in try Heartbeats.prune(db, olderThan: StoreTime.ms(cutoff)) }
+    }
+
+    /// Heartbeat rows and the heartbeats they hold, for figures and tests.
+    public func heartbeatCounts() throws -> (rows: Int, heartbeats: Int) {
+        try database.read { db in
+            let row = try db.row("SELECT count(*), coalesce(sum(length(times)), 0) FROM heartbeats")
+            return (row?[0] ?? 0, (row?[1] ?? 0) / 4)
+        }
+    }
+}

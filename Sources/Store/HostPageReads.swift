@@ -24,8 +24,9 @@ enum HostPageReads {
             }
         case .asOf(let bound), .revision(let bound):
             let byRevision = if case .revision = mode { true } else { false }
-            try db.forEachRow(reportsInForce(ids.count, byRevision: byRevision), (byRevision ? [bound, bound] : [bound]) + idList) { r in
-                reports[r.int64(0)] = (r.optionalText(1), r.int64(2), nil)
+            try db.forEachRow(reportsInForce(ids.count, byRevision: byRevision), (byRevision ? [bound, bound] : [bound, bound, bound]) + idList) { r in
+                // As of T the host was last seen at the newer of its report in force and its newest heartbeat then.
+                reports[r.int64(0)] = (r.optionalText(1), max(r.int64(2), r.optionalInt64(4) ?? .min), nil)
                 if let set = r.optionalInt64(3) { labelSets[r.int64(0)] = set }
             }
         }
@@ -106,9 +107,14 @@ enum HostPageReads {
 
     /// The report in force for each host: the newest collected at or before T, or the newest among
     /// report rows 1…N (a revision); retracted reports left out (at a revision, those retracted by then: N is bound twice).
+    /// As of T (bound three times) also the host's newest heartbeat then; heartbeats make no revision.
     static func reportsInForce(_ n: Int, byRevision: Bool) -> String {
-        """
-        SELECT h.id, r.kernel_release, r.collected_at, r.label_set_id FROM hosts h JOIN reports r ON r.id = (
+        let beat = byRevision ? "NULL" : """
+            (SELECT capreg_last_beat(b.first_at, b.times, ?) FROM heartbeats b WHERE b.host_id = h.id AND b.first_at <= ?
+             ORDER BY b.first_at DESC LIMIT 1)
+            """
+        return """
+        SELECT h.id, r.kernel_release, r.collected_at, r.label_set_id, \(beat) FROM hosts h JOIN reports r ON r.id = (
             SELECT r2.id FROM reports r2 WHERE r2.host_id = h.id AND \(byRevision ? "r2.id" : "r2.collected_at") <= ?
                 AND \(byRevision ? RetractionSQL.counts("r2", atRevision: "?") : RetractionSQL.counts("r2"))
             ORDER BY r2.collected_at DESC, r2.id DESC LIMIT 1)
