@@ -48,6 +48,8 @@ extension API {
                 ("retracted", .bool(r.retracted)),
                 // A new version: the host's history gained rows (a repeat or an unchanged state adds none).
                 ("recorded", .bool(!r.duplicate && r.outcome != .unchanged)),
+                // Kept as a heartbeat: its time only, no revision of its own, its report_id not kept.
+                ("heartbeat", .bool(r.heartbeat)),
                 ("facts_opened", .int(r.factsOpened)),
                 ("facts_closed", .int(r.factsClosed)),
                 // ingestAllOrNothing stores every report it returns: each has its revision.

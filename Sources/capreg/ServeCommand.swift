@@ -53,6 +53,12 @@ struct ServeCommand: ParsableCommand {
         """, valueName: "duration"))
     var staleAfter = ServeCommand.defaultStaleAfter
 
+    @Option(help: ArgumentHelp("""
+        Delete heartbeats (unchanged reports kept as their times) older than this (30d, 12h), checked every \
+        hour. Facts, reports and last-seen stay; only freshness as of earlier times loses them. Default: keep all.
+        """, valueName: "duration"))
+    var keepHeartbeats: String?
+
     @OptionGroup var clock: ClockSkewOption
 
     @Option(help: "Connections served at once. When all are taken, a new one cuts the oldest idle connection without a token yet, or gets 503.")
@@ -104,6 +110,9 @@ struct ServeCommand: ParsableCommand {
             throw ValidationError("there is no --port: give --listen HOST:PORT, e.g. --listen 127.0.0.1:\(UInt16(port) ?? 8080)")
         }
         do { _ = try DurationText.parse(staleAfter) } catch { throw ValidationError("--stale-after \(error)") }
+        if let keepHeartbeats {
+            do { _ = try DurationText.parse(keepHeartbeats) } catch { throw ValidationError("--keep-heartbeats \(error)") }
+        }
         do { _ = try DurationText.parse(queryBudget) } catch { throw ValidationError("--query-budget \(error)") }
         if !(0...60).contains(minRevisionWait) { throw ValidationError("--min-revision-wait must be within 0…60 seconds") }
         if ServeCommand.split(listen) == nil { throw ValidationError("--listen \(listen): expected HOST:PORT, e.g. 127.0.0.1:8080 or [::1]:8080") }
@@ -223,6 +232,9 @@ struct ServeCommand: ParsableCommand {
             logger.warning("\(backlog) stored reports were decoded by older decoders (their facts may lack today's names, e.g. the hw./usable split): run `capreg redecode --db \(store.db)`")
         }
         logger.info("capreg \(CapregVersion.text) listening on \(server.address.contains(":") ? "[\(server.address)]" : server.address):\(server.port) (database \(store.db), \(auth))")
+        if let keepHeartbeats {
+            HeartbeatPruner.start(registry, keep: try DurationText.parse(keepHeartbeats).seconds, logger: logger)
+        }
         let signal = ShutdownSignals.wait()
         logger.info("signal \(signal): stopping (draining requests in flight)")
         let report = server.shutdown()
