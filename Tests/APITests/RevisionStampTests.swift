@@ -18,10 +18,13 @@ struct RevisionStampTests {
         let fleet = SyntheticFleet(hosts: 12, days: 4, seed: 5)
         var early: [Report] = []
         for day in 0..<3 { for host in 0..<fleet.hosts { if let r = fleet.report(host: host, day: day) { early.append(r) } } }
-        #expect(try t.push(early).status == 200)
+        let pushed = try t.push(early)
+        #expect(pushed.status == 200)
+        let stored = try #require(((pushed.json["results"] as? [[String: Any]]) ?? []).compactMap { $0["revision"] as? Int }.max())
         // One newer report of a host the registry already knows, so its detail and history answer before and after.
         let known = Set(early.map(\.host.hostname))
-        let more = try #require((0..<fleet.hosts).lazy.compactMap { fleet.report(host: $0, day: 3) }.first { known.contains($0.host.hostname) })
+        // A label of its own: a report that only repeated the host's current one would be a heartbeat (no revision).
+        var more = try #require((0..<fleet.hosts).lazy.compactMap { fleet.report(host: $0, day: 3) }.first { known.contains($0.host.hostname) })
         let host = q(more.host.hostname)
         let window = "since=\(q(RFC3339.format(fleet.start)))&until=\(q(RFC3339.format(fleet.start.addingTimeInterval(5 * 86_400))))"
         let paths = ["/v1/hosts/\(host)", "/v1/hosts/\(host)/history", "/v1/changes?\(window)", "/v1/kernels"]
@@ -37,8 +40,9 @@ struct RevisionStampTests {
                 #expect(head.hasPrefix("{\"revision\":\(revision),"), "\(path)")
             }
         }
-        try expectStamps(early.count)
+        more.host.labels["stamp"] = "1"
+        try expectStamps(stored)
         #expect(try t.push([more]).status == 200)
-        try expectStamps(early.count + 1)
+        try expectStamps(stored + 1)
     }
 }
