@@ -93,6 +93,9 @@ let package = Package(
         // Decode throughput figures (run: swift run -c release capreg-bench).
         .executableTarget(name: "capreg-bench", dependencies: ["Decoders"], path: "bench/decode"),
         // Store ingest figures (run: swift run -c release capreg-store-bench --hosts 100000).
+        // Database growth per unchanged report, heartbeats against reports rows, on both backends (bench/heartbeats/run.sh).
+        .executableTarget(name: "capreg-heartbeat-bench", dependencies: ["Store", "StoreSQLite", "StorePostgres", "Synthetic", "Report"],
+                          path: "bench/heartbeats", exclude: ["run.sh"]),
         .executableTarget(name: "capreg-store-bench", dependencies: ["Store", "StoreSQLite", "Synthetic", "Report", "Decoders", .product(name: "GRDB", package: "GRDB.swift")],
                           path: "bench/store"),
         // API figures in-process: the placement query's SQL floor, the store's page, the handler (bench/api/run.sh drives the rest).

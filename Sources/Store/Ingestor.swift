@@ -50,7 +50,8 @@ enum Ingestor {
             let lastSeen: Int64 = existing[1]
             let currentHash: String? = existing[2]
             if at >= lastSeen {
-                if currentHash == p.contentHash, let current = existing[5] as Int64?,
+                // A report from ahead of the registry's clock stays a row, which `capreg retract` can name.
+                if currentHash == p.contentHash, at <= receivedAt, let current = existing[5] as Int64?,
                    try Heartbeats.repeats(db, current: current, existing, p.report, labels: storedLabels, writer: writer) {
                     return try Heartbeats.take(db, report: report, host: host, current: current, at: at, lastSeen: lastSeen, receivedAt: receivedAt)
                 }

@@ -35,6 +35,11 @@ import TestRegistry
         let sameWriter = try store.ingest([Fleet.report("f", host: "h1", at: 4, kernel: "6.1.0-1", labels: ["rack": "r2"])], writer: other)[0]
         #expect(sameWriter.heartbeat)
         #expect(try store.reportCount() == 3)
+        // Collected after it was received (a clock ahead): a row, so that it can be retracted by its id.
+        let ahead = try store.ingest([Fleet.report("g", host: "h1", at: 5, kernel: "6.1.0-1", labels: ["rack": "r2"])],
+                                     receivedAt: Fleet.time(4.5), writer: other)[0]
+        #expect(!ahead.heartbeat && ahead.outcome == .unchanged)
+        #expect(try store.reportCount() == 4)
         #expect(try store.foreignKeyViolations() == [])
     }
 

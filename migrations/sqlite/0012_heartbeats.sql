@@ -1,6 +1,7 @@
 -- Heartbeats (issue 16, "Storage that grows with change"). A report that arrives in order and says what
 -- the host's current report said (same content hash, labels, machine-id, collector version and writer)
--- changes nothing: it is kept as a heartbeat, 4 bytes in a row of its host's heartbeats, instead of a
+-- changes nothing (and was not collected after the registry received it: a report from ahead of the
+-- registry's clock stays a row, which `capreg retract` can name): it is kept as a heartbeat, 4 bytes in a row of its host's heartbeats, instead of a
 -- reports row with its payload (~1 KB). It moves hosts.last_seen and makes no revision; its report_id is
 -- not kept. A row holds up to 64 heartbeats confirming one report, in time order: `times` is each one's
 -- collected_at minus first_at, unsigned 32-bit little-endian (so a row spans at most 49 days).
