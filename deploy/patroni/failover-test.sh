@@ -13,7 +13,8 @@
 #   - every report acknowledged (before, during or after the failover) is stored under the revision it
 #     was acknowledged with, and is in its host's history read from each capreg; a report in flight at
 #     the kill is retried by its writer with the same report_id (stored once either way);
-#   - both capreg serve answer writes again, /readyz is 200 on both, neither was restarted;
+#   - both capreg serve answer writes again, /readyz is 200 on both, neither was restarted; while there was
+#     no primary they answered 503 store_unavailable, never 500;
 #   - (REJOIN=1, default) the killed node started again rejoins as a standby (pg_rewind), and both capregs
 #     keep writing: the multi-host URL skips it, the haproxy check keeps it out.
 # Figures (one line per capreg): seconds from the kill to the first acknowledged write that began after it,
@@ -240,6 +241,8 @@ EOF
 summary mh "multi-host URL"
 summary hp "haproxy /primary"
 echo "failover test: failed attempts by answer: $(cat "$tmp"/writer-*.log | awk '$1 == "fail" { sub(/:.*/, "", $5); print $5 }' | sort | uniq -c | tr -s ' \n' ' ')"
+# While no primary is found, capreg answers 503 store_unavailable (retry), never 500.
+! grep -q '^fail .* status=500' "$tmp"/writer-*.log || fail "capreg answered 500 during the failover: $(grep -m1 '^fail .* status=500' "$tmp"/writer-*.log)"
 if [[ -n "${FIGURES:-}" ]]; then
     for i in 0 1; do
         python3 -c 'import json,sys; f = json.load(open(sys.argv[1])); f["via"] = sys.argv[2]; print(json.dumps(f))' \
