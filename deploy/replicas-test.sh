@@ -51,6 +51,7 @@ serve_pids=("" "" "") writer_pid="" haproxy_pid="" watchdog="" pg_started=0 ok=0
 cleanup() {
     local rc=$?
     trap - EXIT TERM INT
+    exec 2>/dev/null   # no "Killed" notices for the processes stopped below
     [[ -n "$watchdog" ]] && kill "$watchdog" 2>/dev/null || true
     for pid in $writer_pid $haproxy_pid "${serve_pids[@]}"; do
         [[ -n "$pid" ]] && kill -KILL "$pid" 2>/dev/null || true
@@ -172,7 +173,8 @@ for r in r1 r3; do
 done
 [[ -z "${FIGURES:-}" ]] || { cat "$tmp/figures.json"; echo; } >> "$FIGURES"
 echo "replicas test: acknowledged $before before the kill, $(acks) in all; r2 served $served_after after its restart"
-echo "replicas test: writer attempts that failed (haproxy could not hide them): $(grep -c '^fail ' "$tmp/writer.log" || true)"
+echo "replicas test: writer attempts that failed (haproxy could not hide them): $(grep -c '^fail ' "$tmp/writer.log" || true)" \
+    "$(awk '$1 == "fail" { print $5 }' "$tmp/writer.log" | cut -c1-120 | sort | uniq -c | tr -s ' \n' ' ')"
 
 # --- The replicas stop cleanly.
 for i in 0 1 2; do
