@@ -109,7 +109,7 @@ ticks() {
 pg_pids() {  # this cluster's postmaster and its children (backends, writer, checkpointer, …)
     local pm
     pm=$(head -1 "$tmp/pg/data/postmaster.pid")
-    echo "$pm" $(ps -o pid= --ppid "$pm")
+    echo "$pm" $(grep -l "^PPid:[[:space:]]*$pm$" /proc/[0-9]*/status 2>/dev/null | cut -d/ -f3)
 }
 hz=$(getconf CLK_TCK)
 : > "$tmp/rows.txt"

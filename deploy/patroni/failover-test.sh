@@ -56,7 +56,7 @@ node_postgres() {
     local pm
     pm=$(head -1 "$tmp/node$1/data/postmaster.pid" 2>/dev/null) || return 0
     [[ -n "$pm" ]] && kill -0 "$pm" 2>/dev/null || return 0
-    echo "$pm" $(ps -o pid= --ppid "$pm")
+    echo "$pm" $(grep -l "^PPid:[[:space:]]*$pm$" /proc/[0-9]*/status 2>/dev/null | cut -d/ -f3)
 }
 cleanup() {
     local rc=$?
