@@ -13,6 +13,8 @@
 #      its figures (failed attempts, longest gap without an acknowledgement, lost reports).
 # Usage: bench/replicas/run.sh [HOSTS] [SECONDS] [CONNS]    defaults: 10000 hosts, 10 s per row, 64 connections
 # Env: BUILD=0 skips the release build (scratch .build-release, or SCRATCH); CAPREG (a binary instead);
+#      FLEET_DIR (where the PostgreSQL cluster with the fleet is kept between runs, default
+#      /var/tmp/capreg-bench-replicas-HOSTSh; removed and made again when its ingest did not finish);
 #      WHERE (the query, default pasid_bits>=20), LIMIT (100), KILL=0 skips step 4.
 # Needs wrk (apt-get install -y wrk), haproxy, PostgreSQL 15, python3, curl. Runs as root (initdb as postgres).
 # Output: the table on stdout and in bench/replicas/work/figures.txt (git-ignored, with the logs).
@@ -42,9 +44,9 @@ cleanup() {
     trap - EXIT INT TERM
     exec 2>/dev/null   # no "Killed" notices for the processes stopped below
     for pid in $haproxy_pid "${serve_pids[@]}"; do kill -KILL "$pid" 2>/dev/null || true; done
-    ((pg_started)) && "${as_pg[@]}" "$pgbin/pg_ctl" stop -m immediate -D "$tmp/pg/data" >/dev/null 2>&1 || true
+    ((pg_started)) && "${as_pg[@]}" "$pgbin/pg_ctl" stop -m fast -D "$fleet/data" >/dev/null 2>&1 || true
     wait 2>/dev/null || true
-    cp "$tmp"/*.log "$tmp"/pg/postgres.log "$work/" 2>/dev/null || true
+    cp "$tmp"/*.log "$work/" 2>/dev/null || true
     rm -rf "$tmp"
     exit $rc
 }
@@ -53,26 +55,40 @@ trap 'exit 124' INT TERM
 free_port() { python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
 load_before=$(cut -d' ' -f1-3 /proc/loadavg)
 
-# --- PostgreSQL and the fleet.
-mkdir -p "$tmp/pg"
-[[ ${#as_pg[@]} == 0 ]] || chown postgres "$tmp/pg"
+# --- PostgreSQL and the fleet: made once per fleet size in FLEET_DIR (ingesting into PostgreSQL takes minutes),
+# started again by later runs.
+fleet=${FLEET_DIR:-/var/tmp/capreg-bench-replicas-${hosts}h}
+[[ -f "$fleet/ingested" ]] || rm -rf "$fleet"
+mkdir -p "$fleet"
+[[ ${#as_pg[@]} == 0 ]] || chown postgres "$fleet"
+ln -s "$fleet" "$tmp/pg"
 pgport=$(free_port)
-"${as_pg[@]}" "$pgbin/initdb" -D "$tmp/pg/data" --locale=C -E UTF8 --auth=trust -U postgres --no-sync > "$tmp/initdb.log" 2>&1
-"${as_pg[@]}" "$pgbin/pg_ctl" start -w -t 60 -D "$tmp/pg/data" -l "$tmp/pg/postgres.log" \
-    -o "-p $pgport -c listen_addresses=127.0.0.1 -c unix_socket_directories=$tmp/pg -c max_connections=200 -c shared_buffers=256MB" > /dev/null
+fresh=0
+if [[ ! -d "$fleet/data" ]]; then
+    "${as_pg[@]}" "$pgbin/initdb" -D "$fleet/data" --locale=C -E UTF8 --auth=trust -U postgres --no-sync > "$tmp/initdb.log" 2>&1
+    fresh=1
+fi
+"${as_pg[@]}" "$pgbin/pg_ctl" start -w -t 60 -D "$fleet/data" -l "$fleet/postgres.log" \
+    -o "-p $pgport -c listen_addresses=127.0.0.1 -c unix_socket_directories=$fleet -c max_connections=200 -c shared_buffers=256MB" > /dev/null
 pg_started=1
-"$pgbin/psql" -X -q -h 127.0.0.1 -p "$pgport" -U postgres -d postgres -c "CREATE DATABASE capreg"
 db="postgres://postgres@127.0.0.1:$pgport/capreg"
-t0=$SECONDS
-"$capreg" synth --hosts "$hosts" --days 1 --ingest --db "$db" > /dev/null 2> "$tmp/synth.log"
-echo "bench/replicas: $hosts hosts ingested into PostgreSQL in $((SECONDS - t0)) s" >&2
-"$pgbin/psql" -X -q -h 127.0.0.1 -p "$pgport" -U postgres -d capreg -c "VACUUM ANALYZE" > /dev/null
+if ((fresh)); then
+    "$pgbin/psql" -X -q -h 127.0.0.1 -p "$pgport" -U postgres -d postgres -c "CREATE DATABASE capreg"
+    t0=$SECONDS
+    "$capreg" synth --hosts "$hosts" --days 1 --ingest --db "$db" > /dev/null 2> "$tmp/synth.log"
+    echo "bench/replicas: $hosts hosts ingested into PostgreSQL in $((SECONDS - t0)) s (kept in $fleet)" >&2
+    "$pgbin/psql" -X -q -h 127.0.0.1 -p "$pgport" -U postgres -d capreg -c "VACUUM ANALYZE" > /dev/null
+    touch "$fleet/ingested"
+fi
 
 # --- Three replicas.
 ports=()
 for i in 0 1 2; do
     ports+=("$(free_port)")
-    "$capreg" serve --db "$db" --listen "127.0.0.1:${ports[$i]}" --stale-after 36500d > "$tmp/serve-r$((i + 1)).log" 2>&1 &
+    # Without tokens every client is its address, and behind haproxy every client is haproxy's address: the
+    # per-identity share (a quarter of --max-connections by default, 64) is raised above wrk's connections.
+    "$capreg" serve --db "$db" --listen "127.0.0.1:${ports[$i]}" --stale-after 36500d --max-connections-per-identity 200 \
+        > "$tmp/serve-r$((i + 1)).log" 2>&1 &
     serve_pids+=($!)
 done
 for i in 0 1 2; do
@@ -108,7 +124,7 @@ ticks() {
 }
 pg_pids() {  # this cluster's postmaster and its children (backends, writer, checkpointer, …)
     local pm
-    pm=$(head -1 "$tmp/pg/data/postmaster.pid")
+    pm=$(head -1 "$fleet/data/postmaster.pid")
     echo "$pm" $(grep -l "^PPid:[[:space:]]*$pm$" /proc/[0-9]*/status 2>/dev/null | cut -d/ -f3)
 }
 hz=$(getconf CLK_TCK)
