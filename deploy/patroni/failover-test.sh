@@ -135,10 +135,8 @@ echo "failover test: etcd :$etcd_client; node1 primary on :${pg_ports[0]} (REST 
 
 # --- haproxy: the shipped postgres_primary frontend (GET /primary on each node's Patroni REST port).
 hapg=$(free_port)
-{
-    awk '/^listen postgres_primary/ { exit } { print }' deploy/haproxy/haproxy.cfg | awk '/^frontend capreg/ { exit } { print }'
-    awk '/^listen postgres_primary/ { on = 1 } on { print }' deploy/haproxy/haproxy.cfg
-} | sed -e "s#log /dev/log local0 info#log stderr format short local0 info#" -e "s#bind 127.0.0.1:5000#bind 127.0.0.1:$hapg#" \
+# global, defaults and postgres_primary (the capreg frontend and backend left out); one awk reads it all.
+awk '/^frontend capreg/ { skip = 1 } /^listen postgres_primary/ { skip = 0 } !skip { print }' deploy/haproxy/haproxy.cfg | sed -e "s#log /dev/log local0 info#log stderr format short local0 info#" -e "s#bind 127.0.0.1:5000#bind 127.0.0.1:$hapg#" \
         -e "s#server db1 10.0.0.11:5432 check port 8008#server db1 127.0.0.1:${pg_ports[0]} check port ${rest_ports[0]}#" \
         -e "s#server db2 10.0.0.12:5432 check port 8008#server db2 127.0.0.1:${pg_ports[1]} check port ${rest_ports[1]}#" > "$tmp/haproxy.cfg"
 grep -q "server db2 127.0.0.1:${pg_ports[1]} check port ${rest_ports[1]}" "$tmp/haproxy.cfg" && grep -q "bind 127.0.0.1:$hapg" "$tmp/haproxy.cfg" ||
@@ -155,15 +153,21 @@ chmod 600 "$tmp/tokens"
 names=(mh hp)
 dbs=("postgres://postgres@127.0.0.1:${pg_ports[0]},127.0.0.1:${pg_ports[1]}/capreg?connect_timeout=2"
      "postgres://postgres@127.0.0.1:$hapg/capreg?connect_timeout=2")
-serve_ports=("$(free_port)" "$(free_port)")
+# Port 0: each picks a free port and logs it (no window for another process to take a port chosen here).
+serve_ports=("" "")
 for i in 0 1; do
-    "$capreg" serve --db "${dbs[$i]}" --listen "127.0.0.1:${serve_ports[$i]}" --tokens "$tmp/tokens" > "$tmp/serve-${names[$i]}.log" 2>&1 &
+    "$capreg" serve --db "${dbs[$i]}" --listen "127.0.0.1:0" --tokens "$tmp/tokens" > "$tmp/serve-${names[$i]}.log" 2>&1 &
     serve_pids[$i]=$!
 done
 ready() { [[ $(curl -s -o /dev/null -w '%{http_code}' --max-time 2 "http://127.0.0.1:${serve_ports[$1]}/readyz" || true) == 200 ]]; }
 for i in 0 1; do
-    for _ in $(seq 1 300); do ready $i && break; kill -0 "${serve_pids[$i]}" || fail "capreg serve ${names[$i]} exited"; sleep 0.1; done
-    ready $i || fail "capreg serve ${names[$i]} (${dbs[$i]}) not ready within 30 s"
+    for _ in $(seq 1 300); do
+        serve_ports[$i]=$(grep -oE 'listening on 127\.0\.0\.1:[0-9]+' "$tmp/serve-${names[$i]}.log" | head -1 | cut -d: -f2 || true)
+        [[ -n "${serve_ports[$i]}" ]] && ready $i && break
+        kill -0 "${serve_pids[$i]}" 2>/dev/null || fail "capreg serve ${names[$i]} exited at start: $(tail -3 "$tmp/serve-${names[$i]}.log")"
+        sleep 0.1
+    done
+    ready $i || fail "capreg serve ${names[$i]} (${dbs[$i]}) not ready within 30 s: $(tail -3 "$tmp/serve-${names[$i]}.log")"
 done
 
 "$capreg" synth --hosts 1 --days 1 --seed 16 --out "$tmp/template.jsonl" 2> /dev/null
