@@ -70,6 +70,13 @@ public final class API: HTTPHandler, Sendable {
             return interruptedResponse(interrupted, request)
         } catch let error as APIError {
             return refusal(error, request)
+        } catch let error as any SQLBackendError where error.unavailable {
+            // The database is gone for a moment (a PostgreSQL failover, a restart): a 503 the client retries,
+            // here or on another replica, not a 500; the log says why.
+            log("store unavailable: \(request.method) \(request.path): \(error.summary)")
+            return refusal(APIError(.serviceUnavailable, "store_unavailable",
+                                    "the registry's database cannot be reached now; retry (or ask another replica)",
+                                    headers: [("Retry-After", "1")]), request)
         } catch {
             metrics.countError("internal_error")
             // One line an operator can match to the answer: an id, the request's path and, for a query, its

@@ -19,6 +19,9 @@ public struct PostgresBackendError: SQLBackendError, CustomStringConvertible, Se
 
     public var description: String { summary }
 
+    /// A lost connection (which includes a server that became a standby) is the database's passing state.
+    public var unavailable: Bool { connectionLost }
+
     /// Server states after which a connection is not to be used again: connection exceptions (08),
     /// the server shutting down or not accepting connections (57P01…57P03), and read-only transaction
     /// (25006: the server became a standby after a failover; a new connection finds the new primary).
@@ -64,4 +67,5 @@ public struct PostgresBackendError: SQLBackendError, CustomStringConvertible, Se
 public struct PostgresUnavailable: SQLBackendError, CustomStringConvertible, Sendable {
     public var summary: String
     public var description: String { summary }
+    public var unavailable: Bool { true }
 }

@@ -105,3 +105,10 @@ extension Registry {
         }
     }
 }
+
+extension TestRegistry {
+    /// A registry on the PostgreSQL at `url` (a test's own cluster, which it may stop).
+    public static func postgres(url: String) throws -> Registry {
+        Registry(try PostgresDatabase(url: url))
+    }
+}

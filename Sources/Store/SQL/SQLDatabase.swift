@@ -124,4 +124,11 @@ public enum SQLDialect: String, Sendable {
 /// or its arguments (a 240 KB query per failing request, and other callers' values).
 public protocol SQLBackendError: Error {
     var summary: String { get }
+    /// The database could not be reached (connection lost, no writable server during a failover): the
+    /// same request may succeed a moment later. The API answers 503 `store_unavailable`, not 500.
+    var unavailable: Bool { get }
+}
+
+extension SQLBackendError {
+    public var unavailable: Bool { false }
 }
