@@ -81,7 +81,7 @@ enum HostsAnswerJSON {
             out.objectStart()
             writeHead(host, answer, into: &out)
             out.key("labels")
-            FactsJSON.write(labels: host.labels, into: &out)
+            FactsJSON.write(labelList: host.labelList, into: &out)
             out.key("facts")
             out.json(host.factsJSON)
             out.objectEnd()
@@ -134,7 +134,7 @@ enum HostsAnswerJSON {
         out.key("kernel")
         out.string(host.kernelRelease)
         out.key("reported_at")
-        out.string(RFC3339.format(host.reportedAt))
+        out.plainString { RFC3339.append(host.reportedAt, to: &$0) }
         out.key("age_seconds")
         out.int(age(host, answer))
     }

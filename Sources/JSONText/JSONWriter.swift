@@ -30,6 +30,15 @@ public struct JSONWriter {
     public mutating func bool(_ b: Bool) { element(); raw(b ? "true" : "false") }
     public mutating func null() { element(); raw("null") }
 
+    /// A string value whose bytes `write` appends between the quotes, unescaped: the caller vouches that
+    /// they need no escape (digits and ASCII punctuation, as in a timestamp).
+    public mutating func plainString(_ write: (inout [UInt8]) -> Void) {
+        element()
+        bytes.append(0x22)
+        write(&bytes)
+        bytes.append(0x22)
+    }
+
     /// Already-encoded JSON (the caller vouches for it) as the next value.
     public mutating func json(_ encoded: String) { element(); bytes.append(contentsOf: encoded.utf8) }
 

@@ -36,7 +36,7 @@ public struct HTTPHeaders: Sendable, Equatable, Sequence {
     /// Every value of `name`, in arrival order.
     public func values(_ name: String) -> [String] {
         let key = name.asciiLowercased()
-        return fields.filter { $0.key == key }.map(\.value)
+        return fields.filter { $0.key == key }.map { $0.value }
     }
 
     public func contains(_ name: String) -> Bool { self[name] != nil }

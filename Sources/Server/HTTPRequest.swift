@@ -87,6 +87,6 @@ public struct HTTPRequest: Sendable, Equatable {
 
     /// Every value of query parameter `name` (`?a=1&a=2`), decoded.
     public func queryValues(_ name: String) -> [String] {
-        query.filter { $0.name == name }.map(\.value)
+        query.filter { $0.name == name }.map { $0.value }
     }
 }

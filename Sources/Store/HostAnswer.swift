@@ -132,18 +132,24 @@ extension Registry {
     static func page(_ db: any SQLConnection, _ expr: QueryExpr?, mode: HostQuerySQL.Mode, filter: HostQuerySQL.Filter, after: String?, limit: Int,
                      fields: Set<String>?, maxBytes: Int = HostQueryLimits.maxPageBytes) throws -> HostPage {
         // One row more than asked tells whether another page exists.
-        let compiled = HostQuerySQL.select(expr, mode: mode, after: after, limit: limit + 1, filter: filter, dialect: db.dialect)
+        // Now, the page statement also reads each host's kernel, state time and key facts (or whole facts).
+        let now = mode == .now ? HostPageReads.NowColumns(fields: fields) : nil
+        let compiled = HostQuerySQL.select(expr, mode: mode, after: after, limit: limit + 1, filter: filter, dialect: db.dialect,
+                                           columns: now?.columns ?? [])
         var rows: [HostPageReads.PageRow] = []
+        rows.reserveCapacity(limit + 1)
         try db.forEachRow(compiled.sql, (compiled.arguments)) { r in
-            rows.append((r.int64(0), r.text(1)))
+            // The row past the page only says that another page exists: its columns are not read.
+            let read = rows.count < limit ? now?.read(r) : nil
+            rows.append(HostPageReads.PageRow(id: r.int64(0), hostname: r.text(1), now: read))
         }
         var more = rows.count > limit
         if more { rows.removeLast() }
-        var hosts = try HostPageReads.hosts(db, rows, mode: mode, fields: fields)
+        var hosts = try HostPageReads.hosts(db, rows, mode: mode, fields: fields, now: now)
         // Past maxPageBytes of facts the page ends early; the next page goes on after its last host.
         var bytes = 0
-        for (i, host) in hosts.enumerated() {
-            bytes += host.factsJSON.utf8.count + host.hostname.utf8.count + 200  // head and labels, about
+        for i in hosts.indices {
+            bytes += hosts[i].storedFacts.encodedBytes() + hosts[i].hostname.utf8.count + 200  // head and labels, about
             if bytes > maxBytes && i + 1 < hosts.count {
                 hosts.removeSubrange((i + 1)...)
                 more = true

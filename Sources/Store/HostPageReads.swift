@@ -1,42 +1,108 @@
 import Decoders
 
 /// A query page's kernels, report times, facts and labels: one statement each for the whole page (not
-/// one per host), read with ColumnReader. Whole current hosts take their facts from host_facts_json.
+/// one per host), read with ColumnReader. Now, the page statement itself carries each host's kernel,
+/// state time and key facts (the `hosts.cur_*` columns), and for whole hosts the encoded current facts
+/// (host_facts_json): a page of whole hosts, or of key facts only, reads its labels and nothing more.
 /// The id lists are padded to a power of two (repeating the last id) so that each statement has few
 /// shapes to prepare and cache, whatever the page size.
 enum HostPageReads {
-    typealias PageRow = (id: Int64, hostname: String)
+    /// One row of the page statement: `h.id, h.hostname`, and now the columns of `NowColumns`.
+    struct PageRow {
+        var id: Int64
+        var hostname: String
+        /// Now: what the page statement read beside the id (nil as of a time or a revision).
+        var now: NowRow?
+    }
 
-    static func hosts(_ db: any SQLConnection, _ page: [PageRow], mode: HostQuerySQL.Mode, fields: Set<String>?) throws -> [QueriedHost] {
+    struct NowRow {
+        var kernel: String?
+        var at: Int64
+        /// The stored object (whole hosts), or the named key facts read from the row (sorted by name).
+        var facts: QueriedFacts
+    }
+
+    /// What a page statement now selects beside `h.id, h.hostname`, and how its rows are read: the kernel
+    /// and state time, then either the encoded current facts (whole hosts) or the key facts `fields` names
+    /// (their `hosts.cur_*` columns, typed as the vocabulary types them; ingest writes them with
+    /// current_facts in one transaction, StateWriter.updateKeyFacts). Other named facts are read from
+    /// current_facts after the page (`others`).
+    struct NowColumns {
+        /// Extra columns for HostQuerySQL.select.
+        var columns: [String]
+        var whole: Bool
+        /// Key facts read from the row, in column order (sorted by name).
+        var keys: [(name: String, type: FactType)] = []
+        /// Named facts that are not key facts, sorted (nil: every fact, from the stored object).
+        var others: [String]?
+
+        init(fields: Set<String>?) {
+            columns = ["h.kernel_release", "h.last_seen"]
+            guard let fields else {
+                whole = true
+                // A scalar subquery in the select list runs for the rows returned only (the page, not the walk).
+                columns.append("(SELECT j.facts FROM host_facts_json j WHERE j.host_id = h.id)")
+                return
+            }
+            whole = false
+            var others: [String] = []
+            for name in fields.sorted(by: DecodedJSON.utf8Precedes) {
+                if let column = HostQuerySQL.keyColumns[name], let type = Vocabulary.entry(name)?.type {
+                    keys.append((name, type))
+                    columns.append("h." + column)
+                } else {
+                    others.append(name)
+                }
+            }
+            self.others = others
+        }
+
+        func read(_ r: any SQLColumns) -> NowRow {
+            let facts: QueriedFacts
+            if whole {
+                facts = .json(r.isNull(4) ? "{}" : r.text(4))
+            } else {
+                var list: [Fact] = []
+                for (i, key) in keys.enumerated() {
+                    let column = Int32(4 + i)
+                    if r.isNull(column) { continue }
+                    switch key.type {
+                    case .bool: list.append(Fact(key.name, .bool(r.int64(column) != 0)))
+                    case .int: list.append(Fact(key.name, .int(r.int64(column))))
+                    case .text: list.append(Fact(key.name, .text(r.text(column))))
+                    }
+                }
+                facts = .list(list)
+            }
+            return NowRow(kernel: r.optionalText(2), at: r.int64(3), facts: facts)
+        }
+    }
+
+    /// The page's hosts in page order. Now, `page` must have been read with `now.columns` (Registry.page).
+    static func hosts(_ db: any SQLConnection, _ page: [PageRow], mode: HostQuerySQL.Mode, fields: Set<String>?,
+                      now: NowColumns? = nil) throws -> [QueriedHost] {
         guard !page.isEmpty else { return [] }
-        let ids = padded(page.map(\.id))
+        let ids = padded(page.map { $0.id })  // a closure, not a key path: a key path is built at run time on each call
         let idList = (ids)
 
-        // Now, without fields=: each host's encoded current facts come with its kernel (host_facts_json).
-        let whole = mode == .now && fields == nil
-        var reports: [Int64: (kernel: String?, at: Int64, facts: String?)] = [:]
+        let bound: Int64, byRevision: Bool
+        switch mode {
+        case .now: return try hostsNow(db, page, idList, now ?? NowColumns(fields: fields))
+        case .asOf(let t): (bound, byRevision) = (t, false)
+        case .revision(let n): (bound, byRevision) = (n, true)
+        }
+
+        var reports: [Int64: (kernel: String?, at: Int64)] = [:]
         var labelSets: [Int64: Int64] = [:]
         reports.reserveCapacity(page.count)
-        switch mode {
-        case .now:
-            try db.forEachRow(reportsNow(ids.count, withFacts: whole), idList) { r in
-                reports[r.int64(0)] = (r.optionalText(1), r.int64(2), whole ? r.text(3) : nil)
-            }
-        case .asOf(let bound), .revision(let bound):
-            let byRevision = if case .revision = mode { true } else { false }
-            try db.forEachRow(reportsInForce(ids.count, byRevision: byRevision), (byRevision ? [bound, bound] : [bound, bound, bound]) + idList) { r in
-                // As of T the host was last seen at the newer of its report in force and its newest heartbeat then.
-                reports[r.int64(0)] = (r.optionalText(1), max(r.int64(2), r.optionalInt64(4) ?? .min), nil)
-                if let set = r.optionalInt64(3) { labelSets[r.int64(0)] = set }
-            }
+        try db.forEachRow(reportsInForce(ids.count, byRevision: byRevision), (byRevision ? [bound, bound] : [bound, bound, bound]) + idList) { r in
+            // As of T the host was last seen at the newer of its report in force and its newest heartbeat then.
+            reports[r.int64(0)] = (r.optionalText(1), max(r.int64(2), r.optionalInt64(4) ?? .min))
+            if let set = r.optionalInt64(3) { labelSets[r.int64(0)] = set }
         }
 
         var labels: [Int64: [String: String]] = [:]
-        if mode == .now {
-            try db.forEachRow(labelsOf(ids.count), idList) { r in
-                labels[r.int64(0), default: [:]][r.text(1)] = r.text(2)
-            }
-        } else if !labelSets.isEmpty {
+        if !labelSets.isEmpty {
             // The labels each host's report in force gave (migrations/0007).
             let sets = padded(Array(Set(labelSets.values)).sorted())
             var entries: [Int64: [String: String]] = [:]
@@ -50,27 +116,21 @@ enum HostPageReads {
         var facts: [Int64: [Fact]] = [:]
         facts.reserveCapacity(page.count)
         // fields= naming no facts (only hostname, kernel or labels) reads none.
-        if !whole && names?.isEmpty != true {
-            if mode == .now {
-                try db.forEachRow(factsOf(ids.count, from: .current, names: names?.count), idList + (names ?? [])) { r in
+        if names?.isEmpty != true {
+            // Each host's facts at its own state time (the report in force read above); at a revision,
+            // from the copy a later redecode saved, if one did (HostQuerySQL.factExists).
+            var saved: [Int64: Int64] = [:]
+            if byRevision {
+                try db.forEachRow(savedFactsOf(ids.count), [bound] + idList) { r in
+                    saved[r.int64(0)] = r.int64(1)
+                }
+            }
+            let sql = factsOf(1, from: .intervals, names: names?.count)
+            let savedSQL = factsOf(1, from: .saved, names: names?.count)
+            for (id, report) in reports {
+                let arguments: [any SQLBindable] = [id, report.at, report.at] + (names ?? [])
+                try db.forEachRow(saved[id] == nil ? sql : savedSQL, saved[id].map { [$0] + arguments } ?? arguments) { r in
                     facts[r.int64(0), default: []].append(Fact(r.text(1), value(r)))
-                }
-            } else {
-                // Each host's facts at its own state time (the report in force read above); at a revision,
-                // from the copy a later redecode saved, if one did (HostQuerySQL.factExists).
-                var saved: [Int64: Int64] = [:]
-                if case .revision(let n) = mode {
-                    try db.forEachRow(savedFactsOf(ids.count), [n] + idList) { r in
-                        saved[r.int64(0)] = r.int64(1)
-                    }
-                }
-                let sql = factsOf(1, from: .intervals, names: names?.count)
-                let savedSQL = factsOf(1, from: .saved, names: names?.count)
-                for (id, report) in reports {
-                    let arguments: [any SQLBindable] = [id, report.at, report.at] + (names ?? [])
-                    try db.forEachRow(saved[id] == nil ? sql : savedSQL, saved[id].map { [$0] + arguments } ?? arguments) { r in
-                        facts[r.int64(0), default: []].append(Fact(r.text(1), value(r)))
-                    }
                 }
             }
         }
@@ -78,7 +138,43 @@ enum HostPageReads {
         return page.map { row in
             let report = reports[row.id]
             return QueriedHost(hostname: row.hostname, kernelRelease: report?.kernel, reportedAt: StoreTime.date(report?.at ?? 0),
-                               labels: labels[row.id] ?? [:], facts: report?.facts.map(QueriedFacts.json) ?? .list(facts[row.id] ?? []))
+                               labels: labels[row.id] ?? [:], facts: .list(facts[row.id] ?? []))
+        }
+    }
+
+
+    /// A page now: kernels, state times and key facts came with the page statement; the labels, and the
+    /// named facts that are not key facts, one statement each.
+    private static func hostsNow(_ db: any SQLConnection, _ page: [PageRow], _ idList: [Int64], _ now: NowColumns) throws -> [QueriedHost] {
+        var position: [Int64: Int] = [:]
+        position.reserveCapacity(page.count)
+        for (i, row) in page.enumerated() { position[row.id] = i }
+        var labels = [[(key: String, value: String)]](repeating: [], count: page.count)
+        try db.forEachRow(labelsOf(idList.count), idList) { r in
+            if let i = position[r.int64(0)] { labels[i].append((r.text(1), r.text(2))) }
+        }
+        var others: [[Fact]]?
+        if let names = now.others, !names.isEmpty {
+            var found = [[Fact]](repeating: [], count: page.count)
+            let padNames = padded(names)
+            try db.forEachRow(factsOf(idList.count, from: .current, names: padNames.count), idList + padNames) { r in
+                if let i = position[r.int64(0)] { found[i].append(Fact(r.text(1), value(r))) }
+            }
+            others = found
+        }
+        return page.enumerated().map { i, row in
+            let read = row.now ?? NowRow(kernel: nil, at: 0, facts: .list([]))
+            var facts = read.facts
+            if let more = others?[i], !more.isEmpty {
+                // Key facts and the others, each sorted by name: merged in byte order, as current_facts sorts them.
+                if case .list(let keyFacts) = facts, !keyFacts.isEmpty {
+                    facts = .list((keyFacts + more).sorted { DecodedJSON.utf8Precedes($0.name, $1.name) })
+                } else {
+                    facts = .list(more)
+                }
+            }
+            return QueriedHost(hostname: row.hostname, kernelRelease: read.kernel, reportedAt: StoreTime.date(read.at),
+                               labelList: QueriedHost.sorted(labels[i]), facts: facts)
         }
     }
 
@@ -98,12 +194,6 @@ enum HostPageReads {
     }
 
     static func list(_ n: Int) -> String { "(" + Array(repeating: "?", count: n).joined(separator: ",") + ")" }
-
-    static func reportsNow(_ n: Int, withFacts: Bool) -> String {
-        withFacts
-            ? "SELECT h.id, h.kernel_release, h.last_seen, coalesce(j.facts, '{}') FROM hosts h LEFT JOIN host_facts_json j ON j.host_id = h.id WHERE h.id IN \(list(n))"
-            : "SELECT id, kernel_release, last_seen FROM hosts WHERE id IN \(list(n))"
-    }
 
     /// The report in force for each host: the newest collected at or before T, or the newest among
     /// report rows 1…N (a revision); retracted reports left out (at a revision, those retracted by then: N is bound twice).

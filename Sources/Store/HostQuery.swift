@@ -26,8 +26,15 @@ public struct QueriedHost: Sendable, Hashable {
     public var kernelRelease: String?
     /// Collected-at time of that report.
     public var reportedAt: Date
+    /// Labels as that report gave them, sorted by key (the order answers list them in): a page reads a
+    /// list per host, not a dictionary.
+    public internal(set) var labelList: [(key: String, value: String)]
+
     /// Labels as that report gave them.
-    public var labels: [String: String]
+    public var labels: [String: String] {
+        get { Dictionary(labelList, uniquingKeysWith: { first, _ in first }) }
+        set { labelList = QueriedHost.sorted(newValue.map { (key: $0.key, value: $0.value) }) }
+    }
     /// Facts (all, or the requested fields), as read.
     var storedFacts: QueriedFacts
 
@@ -38,11 +45,25 @@ public struct QueriedHost: Sendable, Hashable {
     public var factsJSON: String { storedFacts.json }
 
     init(hostname: String, kernelRelease: String?, reportedAt: Date, labels: [String: String], facts: QueriedFacts) {
+        self.init(hostname: hostname, kernelRelease: kernelRelease, reportedAt: reportedAt,
+                  labelList: QueriedHost.sorted(labels.map { (key: $0.key, value: $0.value) }), facts: facts)
+    }
+
+    /// `labelList` sorted by key, one entry per key.
+    init(hostname: String, kernelRelease: String?, reportedAt: Date, labelList: [(key: String, value: String)], facts: QueriedFacts) {
         self.hostname = hostname
         self.kernelRelease = kernelRelease
         self.reportedAt = reportedAt
-        self.labels = labels
+        self.labelList = labelList
         self.storedFacts = facts
+    }
+
+    /// By key (String order, as answers have always listed labels); already sorted lists, as read in key
+    /// order, pass through unchanged.
+    static func sorted(_ labels: [(key: String, value: String)]) -> [(key: String, value: String)] {
+        var labels = labels
+        if !zip(labels, labels.dropFirst()).allSatisfy({ $0.key < $1.key }) { labels.sort { $0.key < $1.key } }
+        return labels
     }
 
     public static func == (a: QueriedHost, b: QueriedHost) -> Bool {

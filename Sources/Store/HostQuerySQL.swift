@@ -65,8 +65,10 @@ public struct HostQuerySQL {
     var arguments: [SQLValue] = []
 
     /// Hosts matching `expr` (all hosts when nil), ordered by hostname, after `hostname` (keyset), at most `limit`.
+    /// Each row is `h.id, h.hostname`, then `columns` (expressions over `h`, without arguments: a page now
+    /// reads its kernel, state time and key facts from the row it already has, HostPageReads.nowColumns).
     public static func select(_ expr: QueryExpr?, mode: Mode, after hostname: String?, limit: Int, filter: Filter = Filter(),
-                              dialect: SQLDialect = .sqlite) -> CompiledHostQuery {
+                              dialect: SQLDialect = .sqlite, columns: [String] = []) -> CompiledHostQuery {
         var compiler = HostQuerySQL(mode: mode, dialect: dialect)
         var conditions = compiler.conditions(expr, filter)
         if let hostname {
@@ -78,7 +80,8 @@ public struct HostQuerySQL {
         // than walk the whole fleet in hostname order looking for them (ordering by an expression keeps
         // SQLite's planner off the hostname index; the order is the same).
         let order = filter.stale && mode == .now ? "h.hostname || ''" : "h.hostname"
-        return CompiledHostQuery(sql: "SELECT h.id, h.hostname FROM hosts h" + whereClause(conditions) + " ORDER BY \(order) LIMIT ?",
+        let selected = columns.isEmpty ? "h.id, h.hostname" : "h.id, h.hostname, " + columns.joined(separator: ", ")
+        return CompiledHostQuery(sql: "SELECT \(selected) FROM hosts h" + whereClause(conditions) + " ORDER BY \(order) LIMIT ?",
                                  arguments: compiler.arguments)
     }
 

@@ -7,11 +7,13 @@ import JSONText
 enum QueriedFacts: Sendable {
     case list([Fact])
     case json(String)
+    /// A list and its object, encoded once (Registry.page measures a page by its JSON, which the API sends).
+    case both([Fact], String)
 
     /// Sorted by name. A malformed object (not one ingest wrote) reads as the facts before the fault.
     var list: [Fact] {
         switch self {
-        case .list(let facts): return facts
+        case .list(let facts), .both(let facts, _): return facts
         case .json(let text): return FactsObjectReader.facts(text)
         }
     }
@@ -19,8 +21,14 @@ enum QueriedFacts: Sendable {
     var json: String {
         switch self {
         case .list(let facts): return DecodedJSON.currentFacts(facts.map { (key: $0.name, value: $0.value) })
-        case .json(let text): return text
+        case .json(let text), .both(_, let text): return text
         }
+    }
+
+    /// The object's size in bytes; a list is encoded here, once, and kept with its text.
+    mutating func encodedBytes() -> Int {
+        if case .list(let facts) = self { self = .both(facts, json) }
+        return json.utf8.count
     }
 }
 

@@ -92,10 +92,12 @@ final class GRDBConnection: SQLConnection {
 
     init(_ db: Database) { self.db = db }
 
+    /// As optional existentials: GRDB's initializer for those maps with a closure, the one for a sequence
+    /// of DatabaseValue with a key path, which the runtime instantiates on every call (perf: a few % of a page).
     static func arguments(_ values: [any SQLBindable]) -> StatementArguments {
-        StatementArguments(values.map { value -> DatabaseValue in
+        StatementArguments(values.map { value -> (any DatabaseValueConvertible)? in
             switch value.sqlValue {
-            case .null: return .null
+            case .null: return DatabaseValue.null
             case .int(let i): return i.databaseValue
             case .double(let d): return d.databaseValue
             case .text(let s): return s.databaseValue

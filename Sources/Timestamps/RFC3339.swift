@@ -114,6 +114,37 @@ public enum RFC3339 {
             + "\(pad(msOfDay / 1000 % 60, 2)).\(pad(msOfDay % 1000, 3))Z"
     }
 
+    /// `format(date)`'s bytes appended to `out`, without making a String (a page writes one per host).
+    public static func append(_ date: Date, to out: inout [UInt8]) {
+        let ms = Int64((date.timeIntervalSince1970 * 1000).rounded())
+        let days = ms >= 0 ? ms / 86_400_000 : (ms - 86_399_999) / 86_400_000
+        let msOfDay = ms - days * 86_400_000
+        let (y, m, d) = civil(fromDays: days)
+        guard (0...9999).contains(y) else { out.append(contentsOf: format(date).utf8); return }
+        func digits(_ n: Int64, _ width: Int) {
+            var divisor: Int64 = 1
+            for _ in 1..<width { divisor *= 10 }
+            while divisor > 0 {
+                out.append(0x30 + UInt8(truncatingIfNeeded: n / divisor % 10))
+                divisor /= 10
+            }
+        }
+        digits(Int64(y), 4)
+        out.append(0x2D)
+        digits(Int64(m), 2)
+        out.append(0x2D)
+        digits(Int64(d), 2)
+        out.append(0x54)
+        digits(msOfDay / 3_600_000, 2)
+        out.append(0x3A)
+        digits(msOfDay / 60_000 % 60, 2)
+        out.append(0x3A)
+        digits(msOfDay / 1000 % 60, 2)
+        out.append(0x2E)
+        digits(msOfDay % 1000, 3)
+        out.append(0x5A)
+    }
+
     static func pad<N: BinaryInteger>(_ n: N, _ width: Int) -> String {
         let s = String(n)
         return s.count >= width ? s : String(repeating: "0", count: width - s.count) + s

@@ -117,7 +117,7 @@ import TestRegistry
         #expect(plans[1].1.contains { $0.contains("SEARCH f USING INDEX facts_host_to (host_id=? AND valid_to>?)") }, "\(plans[1].1)")
         #expect(plans[1].1.contains { $0.contains("SEARCH r USING INDEX reports_host_time (host_id=? AND collected_at<?)") }, "\(plans[1].1)")
         // The page's reads, one statement each for all its hosts: every table is searched by key, none scanned.
-        let reads = [HostPageReads.reportsNow(4, withFacts: true), HostPageReads.reportsInForce(4, byRevision: false), HostPageReads.reportsInForce(4, byRevision: true), HostPageReads.labelsOf(4),
+        let reads = [HostPageReads.reportsInForce(4, byRevision: false), HostPageReads.reportsInForce(4, byRevision: true), HostPageReads.labelsOf(4),
                      HostPageReads.labelSetEntries(4),
                      HostPageReads.factsOf(4, from: .current, names: nil), HostPageReads.factsOf(4, from: .intervals, names: 2),
                      HostPageReads.factsOf(4, from: .saved, names: 2), HostPageReads.savedFactsOf(4)]
@@ -133,6 +133,16 @@ import TestRegistry
         let stale = HostQuerySQL.select(expr, mode: .now, after: nil, limit: 101, filter: HostQuerySQL.Filter(freshSince: 5, stale: true))
         let stalePlan = try store.plan(stale.sql, stale.arguments)
         #expect(stalePlan.contains { $0.contains("SEARCH h USING INDEX hosts_last_seen (last_seen<?)") }, "\(stalePlan)")
+        // Now, a page statement also reads each host's kernel, state time and key facts, and for whole hosts
+        // the stored object (by its key, for the rows returned): the same walk, nothing scanned.
+        for fields: Set<String>? in [nil, ["pasid_bits", "vtd.ecap.nest"]] {
+            let columns = HostPageReads.NowColumns(fields: fields).columns
+            let page = HostQuerySQL.select(expr, mode: .now, after: "host-000003", limit: 101, columns: columns)
+            let plan = try store.plan(page.sql, page.arguments)
+            #expect(plan.contains { $0.contains("SEARCH h USING INDEX sqlite_autoindex_hosts_1 (hostname>?)") }, "\(plan)")
+            #expect(!plan.contains { $0.hasPrefix("SCAN") && !$0.hasPrefix("SCAN json_each VIRTUAL TABLE") }, "\(plan)")
+            if fields == nil { #expect(plan.contains { $0.contains("SEARCH j USING") }, "\(plan)") }
+        }
         // Current facts come back in key order, with no sort step.
         #expect(!(try store.plan(HostPageReads.factsOf(4, from: .current, names: nil), Array(repeating: .int(1), count: 4)))
             .contains { $0.contains("TEMP B-TREE") })
