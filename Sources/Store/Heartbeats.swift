@@ -87,7 +87,7 @@ public enum Heartbeats {
     /// Deletes the rows whose newest heartbeat is older than `cutoff` (ms): `capreg serve --keep-heartbeats`.
     /// Facts and reports are not touched (a heartbeat that bounds a late report is a reports row).
     static func prune(_ db: any SQLConnection, olderThan cutoff: Int64) throws -> Int {
-        try db.execute("DELETE FROM heartbeats WHERE last_at < ?", [cutoff])
+        try db.execute("DELETE FROM heartbeats WHERE first_at < ?1 AND last_at < ?1", [cutoff])
     }
 }
 

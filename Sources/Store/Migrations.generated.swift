@@ -450,7 +450,9 @@ CREATE TABLE heartbeats (
     PRIMARY KEY (host_id, first_at)
 ) WITHOUT ROWID;
 
-CREATE INDEX heartbeats_last_at ON heartbeats (last_at);
+-- For pruning (`first_at < cutoff AND last_at < cutoff`). Not on last_at, which every heartbeat moves: an
+-- index on it would make each heartbeat's row update on PostgreSQL a non-HOT one, with new index entries.
+CREATE INDEX heartbeats_first_at ON heartbeats (first_at);
 
 ALTER TABLE reports ADD COLUMN confirms INTEGER REFERENCES reports(id);  -- a heartbeat kept as a report: the report it repeats
 """#),
@@ -752,7 +754,9 @@ CREATE TABLE heartbeats (
     PRIMARY KEY (host_id, first_at)
 );
 
-CREATE INDEX heartbeats_last_at ON heartbeats (last_at);
+-- For pruning (`first_at < cutoff AND last_at < cutoff`). Not on last_at, which every heartbeat moves: an
+-- index on it would make each heartbeat's row update on PostgreSQL a non-HOT one, with new index entries.
+CREATE INDEX heartbeats_first_at ON heartbeats (first_at);
 
 ALTER TABLE reports ADD COLUMN confirms BIGINT REFERENCES reports(id) DEFERRABLE INITIALLY DEFERRED;  -- a heartbeat kept as a report: the report it repeats
 

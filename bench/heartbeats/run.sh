@@ -4,7 +4,8 @@
 # postgresql-15 (initdb as user postgres, a free port), stopped at the end; VACUUM runs before each size
 # is read, as autovacuum would, so dead row versions of updated rows do not count as growth.
 # Usage: bench/heartbeats/run.sh [HOSTS] [ROUNDS]     (defaults 1000 x 100 = 100,000 unchanged reports)
-# Environment: SCRATCH (build scratch path, default .build-release), CONFIG (release), BUILD=0 (skip the build).
+# Environment: SCRATCH (build scratch path, default .build-release), CONFIG (release), BUILD=0 (skip the build),
+#   ROWS=0 (heartbeats only, not the reports-rows baseline).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 hosts="${1:-1000}"
