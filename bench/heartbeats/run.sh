@@ -12,8 +12,7 @@ hosts="${1:-1000}"
 rounds="${2:-100}"
 scratch="${SCRATCH:-.build-release}"
 config="${CONFIG:-release}"   # CONFIG=debug: the sizes are the same, the speeds not
-pgbin=/usr/lib/postgresql/15/bin
-[ -x "$pgbin/initdb" ] || { echo "bench/heartbeats: PostgreSQL 15 is missing (apt-get install -y postgresql-15)" >&2; exit 69; }
+source bench/lib/pg.sh
 
 if [[ "${BUILD:-1}" != 0 ]]; then
     swift build -c "$config" --scratch-path "$scratch" --product capreg-heartbeat-bench >&2
@@ -21,16 +20,13 @@ fi
 bench="$(swift build -c "$config" --scratch-path "$scratch" --show-bin-path)/capreg-heartbeat-bench"
 
 work="$(mktemp -d)"
-chown postgres "$work" 2>/dev/null || true
-port="$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')"
-as_postgres() { if [ "$(id -u)" = 0 ]; then su postgres -c "$*"; else sh -c "$*"; fi; }
-cleanup() { as_postgres "$pgbin/pg_ctl -D $work/data -m immediate stop" >/dev/null 2>&1 || true; rm -rf "$work"; }
+chmod 755 "$work"   # the cluster below it runs as postgres
+cleanup() { pg_stop; rm -rf "$work"; }
 trap cleanup EXIT
-as_postgres "$pgbin/initdb -D $work/data --locale=C -E UTF8 --auth=trust -U postgres" >/dev/null
-as_postgres "$pgbin/pg_ctl -D $work/data -l $work/pg.log -w -o '-p $port -c listen_addresses=127.0.0.1 -c unix_socket_directories=$work' start" >/dev/null
-for db in beats rows; do as_postgres "$pgbin/psql -h $work -p $port -U postgres -qc 'CREATE DATABASE $db'"; done
+pg_start "$work/pg"
+for db in beats rows; do pg_psql postgres -c "CREATE DATABASE $db"; done
 mkdir -p "$work/sqlite"
 
 "$bench" --hosts "$hosts" --rounds "$rounds" --sqlite-dir "$work/sqlite" \
-    --postgres "postgres://postgres@127.0.0.1:$port/beats" --postgres "postgres://postgres@127.0.0.1:$port/rows" \
-    --vacuum "for d in beats rows; do $pgbin/psql -h $work -p $port -U postgres -d \$d -qc 'VACUUM' 2>/dev/null; done"
+    --postgres "postgres://postgres@127.0.0.1:$PG_PORT/beats" --postgres "postgres://postgres@127.0.0.1:$PG_PORT/rows" \
+    --vacuum "for d in beats rows; do $PG_BIN/psql -X -q -h 127.0.0.1 -p $PG_PORT -U postgres -d \$d -c VACUUM 2>/dev/null; done"
