@@ -81,12 +81,12 @@ import TestSupport
         #expect(synth.status == 0, "\(synth.stderr)")
         let note = "40 more matched but are stale: --fresh-within off to include them"
         let table = try CapregBinary.run(["query", "--db", db])
-        #expect(table.status == 0 && table.stdout.hasSuffix("\n0 hosts at revision 80 (\(note))\n"), "\(table.stdout)")
+        #expect(table.status == 0 && table.stdout.contains("\n0 hosts at revision ") && table.stdout.hasSuffix(" (\(note))\n"), "\(table.stdout)")
         let json = try CapregBinary.run(["query", "--db", db, "--json"])
         #expect(json.stdout == "[\n\n]\n" || json.stdout == "[]\n", "\(json.stdout)")
         #expect(json.stderr.contains(note), "JSON keeps standard output an array; the note goes to standard error: \(json.stderr)")
         let off = try CapregBinary.run(["query", "--db", db, "--fresh-within", "off"])
-        #expect(off.stdout.hasSuffix("\n40 hosts at revision 80\n"), "\(off.stdout)")
+        #expect(off.stdout.contains("\n40 hosts at revision "), "\(off.stdout)")
 
         let server = try CapregBinary.serve(db: db, log: dir.url.appendingPathComponent("serve.log"))
         defer { server.stop() }
@@ -136,9 +136,14 @@ import TestSupport
         let fleet = try Fleet()
         let now = try CapregBinary.run(["query", "--db", fleet.db, "--limit", "1000"])
         let revision = try #require(now.stdout.split(separator: "\n").last?.components(separatedBy: "at revision ").last.flatMap { Int($0) })
-        #expect(revision == 80, "40 hosts x 2 days, one revision per report")
-        let again = try CapregBinary.run(["query", "--db", fleet.db, "--limit", "1000", "--as-of-revision", String(revision)])
-        #expect(again.stdout == now.stdout)
+        // 40 hosts x 2 days: one revision per stored report; a day-1 report that repeats day 0 is a heartbeat (none).
+        #expect(revision > 40 && revision <= 80)
+        // The same hosts and kernels. The time shown at a revision is the newest report row's (heartbeats make no
+        // revision), so freshness is left out of this comparison (docs/store.md, "Heartbeats").
+        let all = try CapregBinary.run(["query", "--db", fleet.db, "--limit", "1000", "--fresh-within", "off"])
+        let again = try CapregBinary.run(["query", "--db", fleet.db, "--limit", "1000", "--fresh-within", "off", "--as-of-revision", String(revision)])
+        func columns(_ text: String) -> [String] { text.split(separator: "\n").dropLast().map { $0.split(separator: " ").prefix(2).joined(separator: " ") } }
+        #expect(columns(again.stdout) == columns(all.stdout) && columns(all.stdout).count == 41, "\(again.stdout)")
         // Revision 1 holds one host's day-0 report, a day older than when it was written: stale by default.
         let first = try CapregBinary.run(["query", "--db", fleet.db, "--json", "--as-of-revision", "1", "--fresh-within", "off"])
         #expect(first.status == 0, "\(first.stderr)")
@@ -146,7 +151,7 @@ import TestSupport
         let stale = try CapregBinary.run(["query", "--db", fleet.db, "--as-of-revision", "1"])
         #expect(stale.stdout.hasSuffix("0 hosts at revision 1 (1 more matched but is stale: --fresh-within off to include them)\n"), "\(stale.stdout)")
         let missing = try CapregBinary.run(["query", "--db", fleet.db, "--as-of-revision", "99999"])
-        #expect(missing.status == 64 && missing.stderr.contains("revision 99999 does not exist: revisions run from 1 to 80"), "\(missing.stderr)")
+        #expect(missing.status == 64 && missing.stderr.contains("revision 99999 does not exist: revisions run from 1 to \(revision)"), "\(missing.stderr)")
         #expect(try CapregBinary.run(["query", "--db", fleet.db, "--as-of-revision", "2", "--as-of", "2025-01-02"]).status == 64)
     }
 
