@@ -27,15 +27,16 @@ extension Heartbeats {
         return result
     }
 
-    /// Before a late report at `at` is placed: when the host's next event after it is a heartbeat (no
-    /// report comes first), that heartbeat is where the late report's span ends and the state it confirms
-    /// resumes, so it becomes a reports row (`keepAsReport`) and every boundary of the history is a report.
-    static func keepNextAsReport(_ db: any SQLConnection, host: Int64, after at: Int64, lastSeen: Int64, receivedAt: Int64) throws {
-        guard let beat = try first(db, host: host, after: at) else { return }
+    /// Where a late report at `at` lands. When the host's next event after it is a heartbeat (no report
+    /// comes first), that heartbeat is where the late report's span ends and the state it confirms
+    /// resumes, so it becomes a reports row (`keepAsReport`), the next one: every boundary of the history
+    /// is a report.
+    static func placeLate(_ db: any SQLConnection, host: Int64, at: Int64, lastSeen: Int64, receivedAt: Int64) throws -> Placement {
         let next = try Placement.of(db, host: host, at: at, receivedAfter: nil)
         // A report at the heartbeat's own time was received after it, and shadows it.
-        guard next.isNewest || beat.at < next.until else { return }
-        try keepAsReport(db, host: host, beat: beat, lastSeen: lastSeen, receivedAt: receivedAt)
+        guard let beat = try first(db, host: host, after: at), next.isNewest || beat.at < next.until else { return next }
+        let kept = try keepAsReport(db, host: host, beat: beat, lastSeen: lastSeen, receivedAt: receivedAt)
+        return Placement(at: at, until: beat.at, next: kept, isNewest: false)
     }
 
     /// A heartbeat stored as a reports row too: the payload and columns of the report
@@ -43,7 +44,9 @@ extension Heartbeats {
     /// (so a retraction of that report withdraws it too). It takes a revision like any report row (the
     /// row's id is its revision); its report_id is made up, and starts with U+001F, which no report sent
     /// to the registry may contain, so it can never be taken for one.
-    static func keepAsReport(_ db: any SQLConnection, host: Int64, beat: (at: Int64, report: Int64), lastSeen: Int64, receivedAt: Int64) throws {
+    /// Returns the new row's id.
+    static func keepAsReport(_ db: any SQLConnection, host: Int64, beat: (at: Int64, report: Int64), lastSeen: Int64,
+                             receivedAt: Int64) throws -> Int64 {
         let revision = try Registry.newRevision(db, .report, at: receivedAt)
         try db.execute("""
             INSERT INTO reports (id, report_id, label_set_id, host_id, collected_at, received_at, kernel_release, kernel_major,
@@ -57,6 +60,7 @@ extension Heartbeats {
         if beat.at == lastSeen {
             try db.execute("UPDATE hosts SET current_report_id = ? WHERE id = ?", [revision, host])
         }
+        return revision
     }
 
     /// The report_id of a heartbeat kept as a report (see `keepAsReport`).

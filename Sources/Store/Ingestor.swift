@@ -58,9 +58,8 @@ enum Ingestor {
                 placement = Placement(at: at, until: StoreTime.openEnd, next: nil, isNewest: true)
                 outcome = currentHash == p.contentHash ? .unchanged : .changed
             } else {
-                // A heartbeat after it, before any report, is where its span ends: keep that one as a report.
-                try Heartbeats.keepNextAsReport(db, host: host, after: at, lastSeen: lastSeen, receivedAt: receivedAt)
-                placement = try Placement.of(db, host: host, at: at, receivedAfter: nil)
+                // A heartbeat after it, before any report, is where its span ends: that one is kept as a report.
+                placement = try Heartbeats.placeLate(db, host: host, at: at, lastSeen: lastSeen, receivedAt: receivedAt)
                 outcome = .history
             }
         } else {
