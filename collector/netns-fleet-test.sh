@@ -3,8 +3,8 @@
 # (10.231.0.0/24 exists only inside them), one `capreg collect` daemon per agent namespace (its own
 # sysfs tree, hostname, labels and spool), one `capreg serve` in the registry namespace. The registry
 # is SIGKILLed and restarted mid-run; then the agents are stopped (SIGTERM, exit 0) and
-# netns-fleet-check.py compares every report id each agent logged as spooled with the registry's
-# reports table: each stored exactly once, none missing, heartbeats included.
+# netns-fleet-check.py compares every report each agent logged as spooled with the registry: each full
+# report stored exactly once by id, each heartbeat kept exactly once by its time, none missing.
 # Usage: collector/netns-fleet-test.sh   (root; env: AGENTS=4 KILLS=2 CAPREG_SCRATCH=.build
 # CAPREG_NETNS_REQUIRED=1 turns "not permitted" into a failure instead of a skip; KEEP_TMP=1)
 set -euo pipefail

@@ -1,5 +1,6 @@
 import Foundation
 import Report
+import Timestamps
 import Synchronization
 
 /// The collector as a service: collect, spool, deliver; once (`--once`) or every interval.
@@ -57,7 +58,8 @@ public struct Agent: Sendable {
         do {
             let entry = try delivery.spool.add(toSend)
             Heartbeat.remember(fingerprint, in: delivery.spool)
-            log("INFO spooled \(unchanged ? "heartbeat" : "report") \(report.reportId) (\(entry.size) bytes, \(report.sources.count) sources)")
+            // The collected_at is logged as the wire carries it: a heartbeat the registry keeps is found by it.
+            log("INFO spooled \(unchanged ? "heartbeat" : "report") \(report.reportId) collected \(RFC3339.format(report.collectedAt)) (\(entry.size) bytes, \(report.sources.count) sources)")
             return .spooled
         } catch {
             log("ERROR \(error)")
