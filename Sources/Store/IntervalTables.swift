@@ -6,7 +6,9 @@ import Foundation
 protocol IntervalTable {
     associatedtype Value: Equatable
     static var table: String { get }
-    static func insert(_ db: any SQLConnection, host: Int64, key: String, value: Value, from: Int64, to: Int64, openedBy: Int64, closedBy: Int64?) throws
+    /// The columns `row` fills, in its order.
+    static var columns: [String] { get }
+    static func row(host: Int64, key: String, value: Value, from: Int64, to: Int64, openedBy: Int64, closedBy: Int64?) -> [any SQLBindable]
 }
 
 extension IntervalTable {
@@ -30,6 +32,8 @@ extension IntervalTable {
                 try db.execute(sql, ([end.to, end.closedBy] as [any SQLBindable] + rows.map { $0 }))
             }
         }
+        // New rows last, batched: nothing the other operations touch is among them.
+        var inserts = RowBatch(table: table, columns: columns)
         for op in ops {
             switch op {
             case .setEnd:
@@ -39,9 +43,10 @@ extension IntervalTable {
             case let .delete(row):
                 try db.execute("DELETE FROM \(table) WHERE id = ?", [row])
             case let .insert(key, value, from, to, openedBy, closedBy):
-                try insert(db, host: host, key: key, value: value, from: from, to: to, openedBy: id(openedBy), closedBy: closedBy.map(id))
+                try inserts.add(db, row(host: host, key: key, value: value, from: from, to: to, openedBy: id(openedBy), closedBy: closedBy.map(id)))
             }
         }
+        try inserts.flush(db)
     }
 }
 
@@ -61,12 +66,11 @@ enum FactTable: IntervalTable {
         return rows
     }
 
-    static func insert(_ db: any SQLConnection, host: Int64, key: String, value: FactValue, from: Int64, to: Int64, openedBy: Int64, closedBy: Int64?) throws {
+    static let columns = ["host_id", "name", "type", "value_int", "value_text", "valid_from", "valid_to", "opened_by", "closed_by"]
+
+    static func row(host: Int64, key: String, value: FactValue, from: Int64, to: Int64, openedBy: Int64, closedBy: Int64?) -> [any SQLBindable] {
         let c = FactColumns.split(value)
-        try db.execute("""
-            INSERT INTO facts (host_id, name, type, value_int, value_text, valid_from, valid_to, opened_by, closed_by)
-            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
-            """, [host, key, c.type, c.int, c.text, from, to, openedBy, closedBy])
+        return [host, key, c.type, c.int, c.text, from, to, openedBy, closedBy]
     }
 }
 
@@ -93,12 +97,12 @@ enum CapabilityTable: IntervalTable {
         return rows
     }
 
-    static func insert(_ db: any SQLConnection, host: Int64, key: String, value: CapabilityValue, from: Int64, to: Int64, openedBy: Int64, closedBy: Int64?) throws {
-        try db.execute("""
-            INSERT INTO capability_versions (host_id, unit, capability, capability_version, kernel_release, raw,
-                decoder_version, decoded, valid_from, valid_to, opened_by, closed_by)
-            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-            """, [host, value.unit, value.capability, value.version, value.kernel, Data(value.raw),
-                  value.decoderVersion, value.decoded, from, to, openedBy, closedBy])
+    static let columns = ["host_id", "unit", "capability", "capability_version", "kernel_release", "raw", "decoder_version",
+                          "decoded", "valid_from", "valid_to", "opened_by", "closed_by"]
+
+    static func row(host: Int64, key: String, value: CapabilityValue, from: Int64, to: Int64, openedBy: Int64,
+                    closedBy: Int64?) -> [any SQLBindable] {
+        [host, value.unit, value.capability, value.version, value.kernel, Data(value.raw), value.decoderVersion, value.decoded,
+         from, to, openedBy, closedBy]
     }
 }

@@ -78,15 +78,15 @@ enum StateWriter {
     /// the two sorted lists); host_facts_json, their encoded object, is rewritten when any did.
     static func updateCurrentFacts(_ db: any SQLConnection, _ plan: Plan) throws {
         let open = plan.previousOpenFacts
-        var changed = false
-        func delete(_ name: String) throws {
-            changed = true
-            try db.execute("DELETE FROM current_facts WHERE host_id = ? AND name = ?", [plan.host, name])
-        }
+        var gone: [String] = []
+        var upserts = RowBatch(table: "current_facts", columns: ["host_id", "name", "type", "value_int", "value_text", "since"], suffix: """
+            ON CONFLICT (host_id, name) DO UPDATE SET type = excluded.type, value_int = excluded.value_int,
+                value_text = excluded.value_text, since = excluded.since
+            """)
         var o = 0
         for (i, want) in plan.desiredFacts.enumerated() {
             while o < open.count && open[o].key < want.key {
-                try delete(open[o].key)
+                gone.append(open[o].key)
                 o += 1
             }
             var old: FactValue?
@@ -95,19 +95,17 @@ enum StateWriter {
                 o += 1
             }
             if old == want.value { continue }
-            changed = true
             let c = FactColumns.split(want.value)
-            try db.execute("""
-                INSERT INTO current_facts (host_id, name, type, value_int, value_text, since) VALUES (?, ?, ?, ?, ?, ?)
-                ON CONFLICT (host_id, name) DO UPDATE SET type = excluded.type, value_int = excluded.value_int,
-                    value_text = excluded.value_text, since = excluded.since
-                """, [plan.host, want.key, c.type, c.int, c.text, plan.facts.since[i]])
+            try upserts.add(db, [plan.host, want.key, c.type, c.int, c.text, plan.facts.since[i]])
         }
-        while o < open.count {
-            try delete(open[o].key)
-            o += 1
+        gone += open[o...].map(\.key)
+        try upserts.flush(db)
+        for start in stride(from: 0, to: gone.count, by: 64) {
+            let names = gone[start..<min(start + 64, gone.count)]
+            try db.execute("DELETE FROM current_facts WHERE host_id = ? AND name IN \(HostPageReads.list(names.count))",
+                           [plan.host] + names.map { $0 as any SQLBindable })
         }
-        if changed {
+        if upserts.sent > 0 || !gone.isEmpty {
             try db.execute("""
                 INSERT INTO host_facts_json (host_id, facts) VALUES (?, ?) ON CONFLICT (host_id) DO UPDATE SET facts = excluded.facts
                 """, [plan.host, DecodedJSON.currentFacts(plan.desiredFacts)])

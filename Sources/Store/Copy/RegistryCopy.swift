@@ -111,8 +111,11 @@ public enum RegistryCopy {
         return names
     }
 
-    static func insertSQL(_ table: String, _ columns: [String]) -> String {
-        "INSERT INTO \(table) (\(columns.joined(separator: ", "))) VALUES (\(columns.map { _ in "?" }.joined(separator: ", ")))"
+    /// Inserts `rows` (in `columns` order) into `table`, many a statement.
+    static func insert(_ db: any SQLConnection, _ table: String, _ columns: [String], _ rows: [SQLRow]) throws {
+        var batch = RowBatch(table: table, columns: columns)
+        for row in rows { try batch.add(db, row.values) }
+        try batch.flush(db)
     }
 
     static func copyWhole(_ table: Table, _ columns: [String], _ from: any SQLConnection, _ to: any SQLDatabase) throws -> Int {
@@ -122,10 +125,7 @@ public enum RegistryCopy {
         if held == sourceCount { return 0 }
         if held != 0 { throw CopyError.differentSource(table: table.name) }
         let rows = try from.rows("SELECT \(columns.joined(separator: ", ")) FROM \(table.name)")
-        try to.write { db in
-            let sql = insertSQL(table.name, columns)
-            for row in rows { try db.execute(sql, row.values) }
-        }
+        try to.write { db in try insert(db, table.name, columns, rows) }
         return rows.count
     }
 
@@ -139,10 +139,9 @@ public enum RegistryCopy {
         if let after, try from.value("SELECT 1 FROM \(table.name) WHERE (\(keys)) = \(placeholders)", after, as: Int.self) == nil {
             throw CopyError.differentSource(table: table.name)
         }
-        let insert = insertSQL(table.name, columns)
         var copied = 0
         try KeysetBatches.forEach(from, table: table.name, columns: columns, key: table.key, after: after, batch: batch) { rows in
-            try to.write { db in for row in rows { try db.execute(insert, row.values) } }
+            try to.write { db in try insert(db, table.name, columns, rows) }
             copied += rows.count
             try progress(copied)
         }
