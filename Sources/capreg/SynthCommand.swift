@@ -56,10 +56,11 @@ struct SynthCommand: ParsableCommand {
         let destination = out ?? (ingest ? nil : "-")
         var output: FileHandle?
         if let destination, destination != "-" {
-            guard FileManager.default.createFile(atPath: destination, contents: nil), let handle = FileHandle(forWritingAtPath: destination) else {
-                throw ValidationError("cannot write \(destination)")
-            }
-            output = handle
+            // Opened in place, never replaced: FileManager.createFile writes a new file and renames it over the
+            // path, which turned /dev/null (as root) or a symlink into a regular file.
+            let fd = open(destination, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
+            guard fd >= 0 else { throw ValidationError("--out \(destination): cannot write (\(String(cString: strerror(errno))))") }
+            output = FileHandle(fileDescriptor: fd, closeOnDealloc: true)
         } else if destination == "-" {
             output = FileHandle.standardOutput
         }

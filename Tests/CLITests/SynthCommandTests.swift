@@ -39,4 +39,22 @@ import Timestamps
         let bad = try CapregBinary.run(["synth", "--hosts", "5", "--days", "2", "--start", "yesterday"])
         #expect(bad.status == 64 && bad.stderr.contains("--start yesterday"), "\(bad.stderr)")
     }
+
+    /// --out writes into the path it names: a symlink stays a symlink (and its target gets the lines), as
+    /// /dev/null stays a device. It was once replaced by a new file renamed over it.
+    @Test func outWritesInPlace() throws {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("synth-out-\(UUID().uuidString)").path
+        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        try Data("old old old old old old old old old old\n".utf8).write(to: URL(fileURLWithPath: dir + "/target"))
+        try FileManager.default.createSymbolicLink(atPath: dir + "/link", withDestinationPath: dir + "/target")
+        let run = try CapregBinary.run(["synth", "--hosts", "3", "--days", "1", "--start", "2025-01-01", "--out", dir + "/link"])
+        #expect(run.status == 0, "\(run.stderr)")
+        #expect(try FileManager.default.destinationOfSymbolicLink(atPath: dir + "/link") == dir + "/target")
+        let written = try String(contentsOfFile: dir + "/target", encoding: .utf8)
+        #expect(written == (try CapregBinary.run(["synth", "--hosts", "3", "--days", "1", "--start", "2025-01-01"])).stdout)
+
+        let refused = try CapregBinary.run(["synth", "--hosts", "3", "--days", "1", "--out", dir + "/missing/file"])
+        #expect(refused.status == 64 && refused.stderr.contains("--out \(dir)/missing/file"), "\(refused.stderr)")
+    }
 }
