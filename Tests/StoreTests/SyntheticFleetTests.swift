@@ -75,4 +75,19 @@ import StoreSQLite
         #expect(SyntheticBytes.sysfsAMD(cap: 0x1c0b_400f, efr: 0x58f_77ef_2229_4a5a, efr2: 0x10)
                 == SourceDecoder.sysfsRaw(["cap": "1c0b400f\n", "features": "58f77ef22294a5a:10\n"]))
     }
+
+    /// The fleet writes probe bytes itself (SyntheticProbes.raw); every probe set it makes must be the
+    /// bytes the collector's canonical form (JSONSerialization, sorted keys) gives.
+    @Test func probeBytesAreTheCanonicalForm() throws {
+        var probes = 0
+        for report in all(SyntheticFleet(hosts: 200, days: 30, seed: 1)) {
+            for source in report.sources where source.kind == .probe {
+                let raw = try #require(try source.rawBytes())
+                let outcomes = try #require(try JSONSerialization.jsonObject(with: Data(raw)) as? [String: String])
+                #expect(raw == SourceDecoder.probeRaw(outcomes), "\(report.reportId) \(source.unit)")
+                probes += 1
+            }
+        }
+        #expect(probes > 1000)
+    }
 }
