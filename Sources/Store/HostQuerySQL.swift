@@ -106,19 +106,23 @@ public struct HostQuerySQL {
             out.append("EXISTS (SELECT 1 FROM reports r WHERE r.host_id = h.id AND r.id <= ?)")
             arguments.append(.int(n))
         }
-        if let since = filter.freshSince {
-            // Fresh hosts are most of the fleet: `+` keeps the planner off hosts_last_seen for them (a range
-            // over nearly every row, then a table lookup each, is 5x slower than a scan); stale ones use it.
-            // Without an expression (a count of fresh hosts) the index covers the whole question.
-            out.append(filter.stale ? stateTime() + " < ?" : (expr == nil ? "" : "+") + stateTime() + " >= ?")
-            arguments.append(.int(since))
-        }
+        // The expression before the freshness bound (arguments bind in text order, so the text is built in
+        // this order too): SQLite's planner credits an index with the WHERE terms it can test before reading
+        // the table row only up to the first term it cannot, and hosts_page (migrations/0013) holds the key
+        // facts but not last_seen.
         if let expr {
             // NOT of a condition that may be NULL (a key column of an absent fact) is NULL again: the
             // other side is every host for which the condition is not TRUE.
             out.append(filter.notMatching ? "(" + truth(expr, true) + ") IS NOT TRUE" : truth(expr, true))
         } else if filter.notMatching {
             out.append("1 = 0")
+        }
+        if let since = filter.freshSince {
+            // Fresh hosts are most of the fleet: `+` keeps the planner off hosts_last_seen for them (a range
+            // over nearly every row, then a table lookup each, is 5x slower than a scan); stale ones use it.
+            // Without an expression (a count of fresh hosts) the index covers the whole question.
+            out.append(filter.stale ? stateTime() + " < ?" : (expr == nil ? "" : "+") + stateTime() + " >= ?")
+            arguments.append(.int(since))
         }
         return out
     }
