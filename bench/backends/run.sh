@@ -9,8 +9,8 @@
 #      reports, one after another per thread: reads and writes per second.
 # Usage: bench/backends/run.sh [HOSTS] [SECONDS]    defaults: 100000 hosts, 10 s per wrk row
 # Env: DAYS (1); BUILD=0 skips the release build (scratch .build-release, or SCRATCH); CAPREG (a binary instead);
-#      PG_INGEST_HOSTS: ingesting into PostgreSQL runs at about 10 reports/s on the loaded 2-core machine (hours for
-#      100,000 hosts), so when set below HOSTS the PostgreSQL ingest rate is measured on a fleet of that many hosts
+#      PG_INGEST_HOSTS: ingesting into PostgreSQL runs at about 50 reports/s on the loaded 2-core machine (half an hour
+#      for 100,000 hosts), so when set below HOSTS the PostgreSQL ingest rate is measured on a fleet of that many hosts
 #      (a database of its own) and the HOSTS fleet is copied from the SQLite file with `capreg copy-store` (timed too);
 #      WRITERS (2); WHERE (default pasid_bind and pasid_bits >= 20); LIMIT (100); WORK (bench/backends/work).
 # Needs wrk (apt-get install -y wrk), PostgreSQL 15, python3, curl. Runs as root (initdb as postgres).
