@@ -106,12 +106,10 @@ public enum RFC3339 {
     /// `2025-01-05T12:00:00.000Z`: UTC, to the nearest millisecond (the store's resolution, which rounds
     /// the same way), so what is printed is what was stored.
     public static func format(_ date: Date) -> String {
-        let ms = Int64((date.timeIntervalSince1970 * 1000).rounded())
-        let days = ms >= 0 ? ms / 86_400_000 : (ms - 86_399_999) / 86_400_000
-        let msOfDay = ms - days * 86_400_000
-        let (y, m, d) = civil(fromDays: days)
-        return "\(pad(y, 4))-\(pad(m, 2))-\(pad(d, 2))T\(pad(msOfDay / 3_600_000, 2)):\(pad(msOfDay / 60_000 % 60, 2)):"
-            + "\(pad(msOfDay / 1000 % 60, 2)).\(pad(msOfDay % 1000, 3))Z"
+        var out: [UInt8] = []
+        out.reserveCapacity(24)
+        append(date, to: &out)
+        return String(decoding: out, as: UTF8.self)
     }
 
     /// `format(date)`'s bytes appended to `out`, without making a String (a page writes one per host).
@@ -120,7 +118,12 @@ public enum RFC3339 {
         let days = ms >= 0 ? ms / 86_400_000 : (ms - 86_399_999) / 86_400_000
         let msOfDay = ms - days * 86_400_000
         let (y, m, d) = civil(fromDays: days)
-        guard (0...9999).contains(y) else { out.append(contentsOf: format(date).utf8); return }
+        // A year no time text can carry (parse takes 0000–9999) comes out as its decimal digits, padded.
+        guard (0...9999).contains(y) else {
+            out.append(contentsOf: ("\(pad(y, 4))-\(pad(m, 2))-\(pad(d, 2))T\(pad(msOfDay / 3_600_000, 2)):"
+                + "\(pad(msOfDay / 60_000 % 60, 2)):\(pad(msOfDay / 1000 % 60, 2)).\(pad(msOfDay % 1000, 3))Z").utf8)
+            return
+        }
         func digits(_ n: Int64, _ width: Int) {
             var divisor: Int64 = 1
             for _ in 1..<width { divisor *= 10 }
