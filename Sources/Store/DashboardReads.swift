@@ -35,10 +35,9 @@ extension Registry {
     public func trueFactCountsByKernel(_ names: [String]) throws -> [String: [String: Int]] {
         guard !names.isEmpty else { return [:] }
         return try budgetedRead { db in
-            let marks = names.map { _ in "?" }.joined(separator: ",")
             let sql = """
                 SELECT h.kernel_release, c.name, count(*) FROM current_facts c JOIN hosts h ON h.id = c.host_id
-                WHERE c.name IN (\(marks)) AND c.type = 'bool' AND c.value_int = 1 AND h.kernel_release IS NOT NULL
+                WHERE c.name IN \(SQLPlaceholders.list(names.count)) AND c.type = 'bool' AND c.value_int = 1 AND h.kernel_release IS NOT NULL
                 GROUP BY 1, 2
                 """
             var out: [String: [String: Int]] = [:]

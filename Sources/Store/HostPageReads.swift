@@ -193,8 +193,6 @@ enum HostPageReads {
         return values + Array(repeating: last, count: size - values.count)
     }
 
-    static func list(_ n: Int) -> String { "(" + Array(repeating: "?", count: n).joined(separator: ",") + ")" }
-
     /// The report in force for each host: the newest collected at or before T, or the newest among
     /// report rows 1…N (a revision); retracted reports left out (at a revision, those retracted by then: N is bound twice).
     /// As of T (bound three times) also the host's newest heartbeat then; heartbeats make no revision.
@@ -208,18 +206,18 @@ enum HostPageReads {
             SELECT r2.id FROM reports r2 WHERE r2.host_id = h.id AND \(byRevision ? "r2.id" : "r2.collected_at") <= ?
                 AND \(byRevision ? RetractionSQL.counts("r2", atRevision: "?") : RetractionSQL.counts("r2"))
             ORDER BY r2.collected_at DESC, r2.id DESC LIMIT 1)
-        WHERE h.id IN \(list(n))
+        WHERE h.id IN \(SQLPlaceholders.list(n))
         """
     }
 
-    static func labelsOf(_ n: Int) -> String { "SELECT host_id, key, value FROM host_labels WHERE host_id IN \(list(n))" }
+    static func labelsOf(_ n: Int) -> String { "SELECT host_id, key, value FROM host_labels WHERE host_id IN \(SQLPlaceholders.list(n))" }
 
-    static func labelSetEntries(_ n: Int) -> String { "SELECT set_id, key, value FROM label_set_entries WHERE set_id IN \(list(n))" }
+    static func labelSetEntries(_ n: Int) -> String { "SELECT set_id, key, value FROM label_set_entries WHERE set_id IN \(SQLPlaceholders.list(n))" }
 
     /// For each host rewritten by a redecode after revision N, the earliest such redecode: its saved rows
     /// are the facts as revision N knew them.
     static func savedFactsOf(_ n: Int) -> String {
-        "SELECT host_id, min(revision) FROM facts_superseded WHERE revision > ? AND host_id IN \(list(n)) GROUP BY host_id"
+        "SELECT host_id, min(revision) FROM facts_superseded WHERE revision > ? AND host_id IN \(SQLPlaceholders.list(n)) GROUP BY host_id"
     }
 
     /// Where a page's fact rows come from: the current table, the intervals (valid at T), or the rows a
@@ -232,11 +230,11 @@ enum HostPageReads {
     static func factsOf(_ n: Int, from rows: FactRows, names: Int?) -> String {
         let columns = "SELECT host_id, name, type, value_int, value_text"
         var sql = switch rows {
-        case .current: "\(columns) FROM current_facts WHERE host_id IN \(list(n))"
-        case .intervals: "\(columns) FROM facts WHERE host_id IN \(list(n)) AND valid_to > ? AND valid_from <= ?"
-        case .saved: "\(columns) FROM facts_superseded WHERE revision = ? AND host_id IN \(list(n)) AND valid_to > ? AND valid_from <= ?"
+        case .current: "\(columns) FROM current_facts WHERE host_id IN \(SQLPlaceholders.list(n))"
+        case .intervals: "\(columns) FROM facts WHERE host_id IN \(SQLPlaceholders.list(n)) AND valid_to > ? AND valid_from <= ?"
+        case .saved: "\(columns) FROM facts_superseded WHERE revision = ? AND host_id IN \(SQLPlaceholders.list(n)) AND valid_to > ? AND valid_from <= ?"
         }
-        if let names { sql += " AND name IN \(list(names))" }
+        if let names { sql += " AND name IN \(SQLPlaceholders.list(names))" }
         return sql + " ORDER BY host_id, name"
     }
 }

@@ -87,7 +87,7 @@ enum Ingestor {
         var found = Set<String>()
         for start in stride(from: 0, to: ids.count, by: 500) {
             let chunk = Array(ids[start..<min(start + 500, ids.count)])
-            let sql = "SELECT report_id FROM reports WHERE report_id IN (\(chunk.map { _ in "?" }.joined(separator: ",")))"
+            let sql = "SELECT report_id FROM reports WHERE report_id IN \(SQLPlaceholders.list(chunk.count))"
             found.formUnion(try db.values(sql, (chunk), as: String.self))
         }
         return found

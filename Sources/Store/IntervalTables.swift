@@ -28,7 +28,7 @@ extension IntervalTable {
         for end in ends {
             for start in stride(from: 0, to: end.rows.count, by: 16) {
                 let rows = end.rows[start..<min(start + 16, end.rows.count)]
-                let sql = "UPDATE \(table) SET valid_to = ?, closed_by = ? WHERE id IN (\(rows.map { _ in "?" }.joined(separator: ",")))"
+                let sql = "UPDATE \(table) SET valid_to = ?, closed_by = ? WHERE id IN \(SQLPlaceholders.list(rows.count))"
                 try db.execute(sql, ([end.to, end.closedBy] as [any SQLBindable] + rows.map { $0 }))
             }
         }

@@ -102,7 +102,7 @@ enum StateWriter {
         try upserts.flush(db)
         for start in stride(from: 0, to: gone.count, by: 64) {
             let names = gone[start..<min(start + 64, gone.count)]
-            try db.execute("DELETE FROM current_facts WHERE host_id = ? AND name IN \(HostPageReads.list(names.count))",
+            try db.execute("DELETE FROM current_facts WHERE host_id = ? AND name IN \(SQLPlaceholders.list(names.count))",
                            [plan.host] + names.map { $0 as any SQLBindable })
         }
         if upserts.sent > 0 || !gone.isEmpty {

@@ -5,7 +5,7 @@ enum KeysetBatches {
     static func forEach(_ db: any SQLConnection, table: String, columns: [String], key: [String], after start: [SQLValue]?,
                         batch: Int, _ body: ([SQLRow]) throws -> Void) throws {
         let keys = key.joined(separator: ", ")
-        let placeholders = "(" + key.map { _ in "?" }.joined(separator: ", ") + ")"
+        let placeholders = SQLPlaceholders.list(key.count)
         let select = "SELECT \(columns.joined(separator: ", ")) FROM \(table)"
         let positions = key.map { columns.firstIndex(of: $0)! }
         var after = start

@@ -133,7 +133,7 @@ public enum RegistryCopy {
                           _ progress: (Int) throws -> Void) throws -> Int {
         let keys = table.key.joined(separator: ", ")
         let descending = table.key.map { "\($0) DESC" }.joined(separator: ", ")
-        let placeholders = "(" + table.key.map { _ in "?" }.joined(separator: ", ") + ")"
+        let placeholders = SQLPlaceholders.list(table.key.count)
         // Resume after the destination's last key, which must be a row of the source (else it is another registry's).
         let after: [SQLValue]? = try to.read { db in try db.row("SELECT \(keys) FROM \(table.name) ORDER BY \(descending) LIMIT 1")?.values }
         if let after, try from.value("SELECT 1 FROM \(table.name) WHERE (\(keys)) = \(placeholders)", after, as: Int.self) == nil {

@@ -36,7 +36,7 @@ struct RowBatch {
     /// Sends the rows added since the last statement.
     mutating func flush(_ db: any SQLConnection) throws {
         guard count > 0 else { return }
-        let tuple = "(" + Array(repeating: "?", count: columns.count).joined(separator: ", ") + ")"
+        let tuple = SQLPlaceholders.list(columns.count)
         let sql = "INSERT INTO \(table) (\(columns.joined(separator: ", "))) VALUES "
             + Array(repeating: tuple, count: count).joined(separator: ", ") + (suffix.isEmpty ? "" : " " + suffix)
         try db.execute(sql, values)
