@@ -113,6 +113,33 @@ final class PostgresTransaction: SQLConnection {
         for row in try rows(sql, arguments) { try body(row) }
     }
 
+    /// One `COPY table (columns) FROM STDIN` of every row (PostgresCopyText): a bulk move sends its rows in
+    /// one stream, not a statement per 64 rows each parsed and planned by the server.
+    func insertRows(into table: String, columns: [String], rows: [[SQLValue]]) throws {
+        guard !rows.isEmpty else { return }
+        var data = ByteBuffer()
+        PostgresCopyText.encode(rows, into: &data)
+        if connection.isClosed { throw PostgresBackendError(sqlState: nil, message: "the connection is closed", connectionLost: true) }
+        let promise = connection.eventLoop.makePromise(of: Void.self)
+        let (connection, logger, payload) = (self.connection, self.logger, data)
+        // PostgresNIO offers COPY as async only: it runs on CopyExecutor, waited for like any statement.
+        Task(executorPreference: CopyExecutor.shared) {
+            do {
+                try await connection.copyFrom(table: table, columns: columns, logger: logger) { writer in try await writer.write(payload) }
+                promise.succeed(())
+            } catch {
+                promise.fail(error)
+            }
+        }
+        do {
+            try answer(promise.futureResult, watchingClient: false)
+        } catch {
+            let failure = PostgresBackendError(error, connection: connection)
+            if failure.connectionLost { connectionLost = true }
+            throw failure
+        }
+    }
+
     /// Statement by statement: PostgresNIO speaks only the extended protocol, one statement per query.
     func executeScript(_ sql: String) throws {
         for statement in PostgresSQLText.statements(sql) { _ = try run(statement, translate: false) }

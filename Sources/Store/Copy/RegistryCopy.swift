@@ -111,11 +111,9 @@ public enum RegistryCopy {
         return names
     }
 
-    /// Inserts `rows` (in `columns` order) into `table`, many a statement.
+    /// Inserts `rows` (in `columns` order) into `table`: many a statement, or one COPY.
     static func insert(_ db: any SQLConnection, _ table: String, _ columns: [String], _ rows: [SQLRow]) throws {
-        var batch = RowBatch(table: table, columns: columns)
-        for row in rows { try batch.add(db, row.values) }
-        try batch.flush(db)
+        try db.insertRows(into: table, columns: columns, rows: rows.map(\.values))
     }
 
     static func copyWhole(_ table: Table, _ columns: [String], _ from: any SQLConnection, _ to: any SQLDatabase) throws -> Int {

@@ -49,9 +49,19 @@ public protocol SQLConnection: AnyObject {
 
     /// Several statements without arguments (migrations).
     func executeScript(_ sql: String) throws
+
+    /// Inserts many rows into `table` (each row's values in `columns` order) in as few trips as the backend
+    /// allows: multi-row INSERTs, or on PostgreSQL one COPY. For moving whole tables (copy-store).
+    func insertRows(into table: String, columns: [String], rows: [[SQLValue]]) throws
 }
 
 extension SQLConnection {
+    public func insertRows(into table: String, columns: [String], rows: [[SQLValue]]) throws {
+        var batch = RowBatch(table: table, columns: columns)
+        for row in rows { try batch.add(self, row) }
+        try batch.flush(self)
+    }
+
     @discardableResult
     public func execute(_ sql: String) throws -> Int { try execute(sql, []) }
 
