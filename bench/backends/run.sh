@@ -12,7 +12,11 @@
 #      PG_INGEST_HOSTS: ingesting into PostgreSQL runs at about 50 reports/s on the loaded 2-core machine (half an hour
 #      for 100,000 hosts), so when set below HOSTS the PostgreSQL ingest rate is measured on a fleet of that many hosts
 #      (a database of its own) and the HOSTS fleet is copied from the SQLite file with `capreg copy-store` (timed too);
-#      WRITERS (2); WHERE (default pasid_bind and pasid_bits >= 20); LIMIT (100); WORK (bench/backends/work).
+#      WRITERS (2); WHERE (default pasid_bind and pasid_bits >= 20); LIMIT (100); WORK (bench/backends/work);
+#      BACKENDS ("sqlite postgres"; "sqlite" alone when PostgreSQL's copy of the fleet would not fit on the disk);
+#      FLEET: an SQLite fleet made earlier by the same synth command (`capreg synth --hosts HOSTS --days DAYS
+#      --start 2025-01-01 --ingest --db FLEET 2> FLEET.log`), used in place of step 1's ingest: its figures are
+#      read from FLEET.log, and the mixed load adds its reports to it (a million hosts take an hour to ingest).
 # Needs wrk (apt-get install -y wrk), PostgreSQL 15, python3, curl. Runs as root (initdb as postgres).
 # Output: one markdown table on stdout and in WORK/figures.md (git-ignored, with logs and wrk outputs).
 set -euo pipefail
@@ -21,6 +25,8 @@ hosts=${1:-100000} secs=${2:-10}
 days=${DAYS:-1} writers=${WRITERS:-2} limit=${LIMIT:-100}
 where=${WHERE:-pasid_bind and pasid_bits >= 20}
 pg_ingest_hosts=${PG_INGEST_HOSTS:-$hosts}
+backends=${BACKENDS:-sqlite postgres}
+fleet=${FLEET:-}
 scratch=${SCRATCH:-.build-release}
 work=${WORK:-bench/backends/work}
 for t in wrk python3 curl; do command -v $t >/dev/null || { echo "bench/backends: needs $t" >&2; exit 69; }; done
@@ -59,25 +65,38 @@ ingest() {
     local name=$1 db=$2 n=$3 t0 line
     t0=$(date +%s.%N)
     "$capreg" synth --hosts "$n" --days "$days" --start 2025-01-01 --ingest --db "$db" > /dev/null 2> "$tmp/synth-$name.log"
-    line=$(grep -o 'ingested [0-9]* reports.* in [0-9.]* s' "$tmp/synth-$name.log" | tail -1)
+    ingested "$name" "$tmp/synth-$name.log" "$n"
+    put "$name" ingest_wall "$(python3 -c "import time; print(f'{time.time() - $t0:.1f}')")"
+}
+# ingested NAME LOG HOSTS: puts the reports and seconds of synth's summary line in LOG.
+ingested() {
+    local name=$1 n=$3 line
+    line=$(grep -o 'ingested [0-9]* reports.* in [0-9.]* s' "$2" | tail -1)
+    [[ -n "$line" ]] || { echo "bench/backends: no ingest summary in $2" >&2; exit 65; }
     echo "   $name: $line" >&2
     put "$name" ingest_reports "$(awk '{ print $2 }' <<< "$line")"
     put "$name" ingest_seconds "$(sed 's/.* in \([0-9.]*\) s$/\1/' <<< "$line")"
     put "$name" ingest_hosts "$n"
-    put "$name" ingest_wall "$(python3 -c "import time; print(f'{time.time() - $t0:.1f}')")"
 }
 
 # --- SQLite.
-sqlite_db=$tmp/fleet.sqlite
-echo "== $(date -u +%H:%M:%SZ) SQLite ingest" >&2
-ingest sqlite "$sqlite_db" "$hosts"
+if [[ -n "$fleet" ]]; then
+    sqlite_db=$(realpath "$fleet")
+    echo "== $(date -u +%H:%M:%SZ) SQLite: the fleet in $sqlite_db (ingested earlier)" >&2
+    ingested sqlite "$sqlite_db.log" "$hosts"
+else
+    sqlite_db=$tmp/fleet.sqlite
+    echo "== $(date -u +%H:%M:%SZ) SQLite ingest" >&2
+    ingest sqlite "$sqlite_db" "$hosts"
+fi
 python3 -c "import sqlite3, sys; c = sqlite3.connect(sys.argv[1]); c.execute('PRAGMA wal_checkpoint(TRUNCATE)').fetchall(); c.close()" "$sqlite_db"
 put sqlite bytes "$(stat -c %s "$sqlite_db")"
 
 # --- PostgreSQL.
+pg_url() { echo "postgres://postgres@127.0.0.1:$PG_PORT/$1"; }
+if [[ " $backends " == *" postgres "* ]]; then
 echo "== $(date -u +%H:%M:%SZ) PostgreSQL ingest" >&2
 pg_start "$tmp/pg" shared_buffers=256MB
-pg_url() { echo "postgres://postgres@127.0.0.1:$PG_PORT/$1"; }
 pg_psql postgres -c "CREATE DATABASE fleet"
 if ((pg_ingest_hosts < hosts)); then
     pg_psql postgres -c "CREATE DATABASE sample"
@@ -92,6 +111,7 @@ else
 fi
 pg_psql fleet -c "VACUUM ANALYZE"
 put postgres bytes "$(pg_psql fleet -tAc "SELECT pg_database_size('fleet')")"
+fi
 
 # --- Queries, then the mixed load, per backend.
 query="/v1/hosts?where=$(python3 -c 'import sys, urllib.parse; print(urllib.parse.quote(sys.argv[1], safe=""))' "$where")&limit=$limit"
@@ -162,7 +182,7 @@ wrk_row_measured() {  # the mixed load's read side: wrk at 16 connections withou
     put "$name" mix_p99 "$(awk '$1 == "99%" { v = $2; n = v + 0; if (v ~ /us$/) n /= 1000; else if (v ~ /ms$/) n = n; else if (v ~ /s$/) n *= 1000; printf "%.2f", n }' <<< "$out")"
 }
 serve_bench sqlite "$sqlite_db"
-serve_bench postgres "$(pg_url fleet)"
+[[ " $backends " != *" postgres "* ]] || serve_bench postgres "$(pg_url fleet)"
 load_after=$(cut -d' ' -f1-3 /proc/loadavg)
 
 # --- The table.
@@ -170,10 +190,13 @@ python3 - "$rows" "$hosts" "$days" "$pg_ingest_hosts" "$secs" "$writers" "$load_
 import sys, datetime
 rows, hosts, days, pg_hosts, secs, writers, lb, la, cores, query = sys.argv[1:]
 hosts, days, pg_hosts = int(hosts), int(days), int(pg_hosts)
-v = {"sqlite": {}, "postgres": {}}
+v = {}
 for line in open(rows):
     b, k, x = line.rstrip("\n").split("\t")
-    v[b][k] = x
+    v.setdefault(b, {})[k] = x
+names = [b for b in ("sqlite", "postgres") if b in v]
+def row(label, cell):
+    print(f"| {label} | " + " | ".join(cell(b) for b in names) + " |")
 def f(b, k, fmt="{}"):
     x = v[b].get(k)
     return fmt.format(float(x)) if x not in (None, "") else "n/a"
@@ -188,18 +211,17 @@ def lat(b, p):
 print(f"bench/backends/run.sh {hosts} {secs}: {datetime.datetime.utcnow():%Y-%m-%dT%H:%MZ}, {cores} cores, load {lb} before, {la} after (1/5/15 min)")
 print(f"{hosts:,} hosts x {days} day(s) of `capreg synth --start 2025-01-01`; GET {query}; wrk keep-alive, 2 s warm-up then {secs} s per row;")
 print(f"mixed: wrk -c16 reads while deploy/report-writer.py ({writers} threads, one report after another each) POSTs changed reports.")
-if pg_hosts < hosts:
+if pg_hosts < hosts and "postgres" in v:
     print(f"PostgreSQL ingest measured on a {pg_hosts:,}-host fleet; the {hosts:,}-host fleet copied from SQLite by capreg copy-store in {v['postgres']['copy_seconds']} s.")
 print()
-print("| | SQLite | PostgreSQL 15 |")
-print("|---|---:|---:|")
-print(f"| ingest, reports/s | {rate('sqlite')} | {rate('postgres')} |")
-print(f"| size per host (SQLite file after checkpoint; pg_database_size after VACUUM) | {size('sqlite')} | {size('postgres')} |")
-print(f"| query answers (hosts on the page) | {v['sqlite']['matched']} | {v['postgres']['matched']} |")
-print(f"| 1 connection: p50 / p99, req/s | {lat('sqlite', 'c1_')} | {lat('postgres', 'c1_')} |")
-print(f"| 64 connections: p50 / p99, req/s | {lat('sqlite', 'c64_')} | {lat('postgres', 'c64_')} |")
-for b in v:
-    v[b]["mix"] = f"{f(b, 'mix_reads', '{:,.0f}')} reads/s (p99 {f(b, 'mix_p99', '{:.2f}')} ms), {f(b, 'mix_writes', '{:,.1f}')} writes/s"
-print(f"| mixed: 16 reading connections + {writers} writers | {v['sqlite']['mix']} | {v['postgres']['mix']} |")
+print("| | " + " | ".join({"sqlite": "SQLite", "postgres": "PostgreSQL 15"}[b] for b in names) + " |")
+print("|---|" + "---:|" * len(names))
+row("ingest, reports/s", rate)
+row("size per host (SQLite file after checkpoint; pg_database_size after VACUUM)", size)
+row("query answers (hosts on the page)", lambda b: v[b]["matched"])
+row("1 connection: p50 / p99, req/s", lambda b: lat(b, "c1_"))
+row("64 connections: p50 / p99, req/s", lambda b: lat(b, "c64_"))
+row(f"mixed: 16 reading connections + {writers} writers",
+    lambda b: f"{f(b, 'mix_reads', '{:,.0f}')} reads/s (p99 {f(b, 'mix_p99', '{:.2f}')} ms), {f(b, 'mix_writes', '{:,.1f}')} writes/s")
 PY
 echo "logs and wrk outputs: $work" >&2
