@@ -2,8 +2,9 @@ import Decoders
 
 /// A query page's kernels, report times, facts and labels: one statement each for the whole page (not
 /// one per host), read with ColumnReader. Now, the page statement itself carries each host's kernel,
-/// state time and key facts (the `hosts.cur_*` columns), and for whole hosts the encoded current facts
-/// (host_facts_json): a page of whole hosts, or of key facts only, reads its labels and nothing more.
+/// state time, labels (`hosts.label_print`) and key facts (the `hosts.cur_*` columns), and for whole hosts
+/// the encoded current facts (host_facts_json): a page of whole hosts, or of key facts only, is that one
+/// statement.
 /// The id lists are padded to a power of two (repeating the last id) so that each statement has few
 /// shapes to prepare and cache, whatever the page size.
 enum HostPageReads {
@@ -18,12 +19,14 @@ enum HostPageReads {
     struct NowRow {
         var kernel: String?
         var at: Int64
+        /// The host's labels, from `hosts.label_print`.
+        var labels: [(key: String, value: String)]
         /// The stored object (whole hosts), or the named key facts read from the row (sorted by name).
         var facts: QueriedFacts
     }
 
-    /// What a page statement now selects beside `h.id, h.hostname`, and how its rows are read: the kernel
-    /// and state time, then either the encoded current facts (whole hosts) or the key facts `fields` names
+    /// What a page statement now selects beside `h.id, h.hostname`, and how its rows are read: the kernel,
+    /// state time and labels, then either the encoded current facts (whole hosts) or the key facts `fields` names
     /// (their `hosts.cur_*` columns, typed as the vocabulary types them; ingest writes them with
     /// current_facts in one transaction, StateWriter.updateKeyFacts). Other named facts are read from
     /// current_facts after the page (`others`).
@@ -37,7 +40,7 @@ enum HostPageReads {
         var others: [String]?
 
         init(fields: Set<String>?) {
-            columns = ["h.kernel_release", "h.last_seen"]
+            columns = ["h.kernel_release", "h.last_seen", "h.label_print"]
             guard let fields else {
                 whole = true
                 // A scalar subquery in the select list runs for the rows returned only (the page, not the walk).
@@ -60,11 +63,11 @@ enum HostPageReads {
         func read(_ r: any SQLColumns) -> NowRow {
             let facts: QueriedFacts
             if whole {
-                facts = .json(r.isNull(4) ? "{}" : r.text(4))
+                facts = .json(r.isNull(5) ? "{}" : r.text(5))
             } else {
                 var list: [Fact] = []
                 for (i, key) in keys.enumerated() {
-                    let column = Int32(4 + i)
+                    let column = Int32(5 + i)
                     if r.isNull(column) { continue }
                     switch key.type {
                     case .bool: list.append(Fact(key.name, .bool(r.int64(column) != 0)))
@@ -74,7 +77,7 @@ enum HostPageReads {
                 }
                 facts = .list(list)
             }
-            return NowRow(kernel: r.optionalText(2), at: r.int64(3), facts: facts)
+            return NowRow(kernel: r.optionalText(2), at: r.int64(3), labels: LabelPrint.entries(r.text(4)), facts: facts)
         }
     }
 
@@ -83,7 +86,7 @@ enum HostPageReads {
                       now: NowColumns? = nil) throws -> [QueriedHost] {
         guard !page.isEmpty else { return [] }
         let ids = padded(page.map { $0.id })  // a closure, not a key path: a key path is built at run time on each call
-        let idList = (ids)
+        let idList = ids
 
         let bound: Int64, byRevision: Bool
         switch mode {
@@ -143,16 +146,12 @@ enum HostPageReads {
     }
 
 
-    /// A page now: kernels, state times and key facts came with the page statement; the labels, and the
-    /// named facts that are not key facts, one statement each.
+    /// A page now: kernels, state times, labels and key facts came with the page statement; the named facts
+    /// that are not key facts, one statement.
     private static func hostsNow(_ db: any SQLConnection, _ page: [PageRow], _ idList: [Int64], _ now: NowColumns) throws -> [QueriedHost] {
         var position: [Int64: Int] = [:]
         position.reserveCapacity(page.count)
         for (i, row) in page.enumerated() { position[row.id] = i }
-        var labels = [[(key: String, value: String)]](repeating: [], count: page.count)
-        try db.forEachRow(labelsOf(idList.count), idList) { r in
-            if let i = position[r.int64(0)] { labels[i].append((r.text(1), r.text(2))) }
-        }
         var others: [[Fact]]?
         if let names = now.others, !names.isEmpty {
             var found = [[Fact]](repeating: [], count: page.count)
@@ -163,7 +162,7 @@ enum HostPageReads {
             others = found
         }
         return page.enumerated().map { i, row in
-            let read = row.now ?? NowRow(kernel: nil, at: 0, facts: .list([]))
+            let read = row.now ?? NowRow(kernel: nil, at: 0, labels: [], facts: .list([]))
             var facts = read.facts
             if let more = others?[i], !more.isEmpty {
                 // Key facts and the others, each sorted by name: merged in byte order, as current_facts sorts them.
@@ -174,7 +173,7 @@ enum HostPageReads {
                 }
             }
             return QueriedHost(hostname: row.hostname, kernelRelease: read.kernel, reportedAt: StoreTime.date(read.at),
-                               labelList: QueriedHost.sorted(labels[i]), facts: facts)
+                               labelList: QueriedHost.sorted(read.labels), facts: facts)
         }
     }
 
@@ -210,7 +209,6 @@ enum HostPageReads {
         """
     }
 
-    static func labelsOf(_ n: Int) -> String { "SELECT host_id, key, value FROM host_labels WHERE host_id IN \(SQLPlaceholders.list(n))" }
 
     static func labelSetEntries(_ n: Int) -> String { "SELECT set_id, key, value FROM label_set_entries WHERE set_id IN \(SQLPlaceholders.list(n))" }
 

@@ -34,9 +34,9 @@ enum Ingestor {
             return IngestResult(reportId: report.reportId, hostname: report.host.hostname, outcome: .rejected, error: message)
         }
         let at = StoreTime.ms(report.collectedAt)
-        // The host row and its labels' fingerprint in one statement (labels are rewritten only when they differ).
+        // The host row with its labels' fingerprint (labels are rewritten only when they differ).
         let existing = try db.row("""
-            SELECT id, last_seen, content_hash, \(LabelPrint.sql(db.dialect)), machine_id, current_report_id FROM hosts WHERE hostname = ?
+            SELECT id, last_seen, content_hash, label_print, machine_id, current_report_id FROM hosts WHERE hostname = ?
             """, [report.host.hostname])
         let host: Int64
         let placement: Placement
@@ -169,6 +169,7 @@ enum Ingestor {
     }
 
     static func writeLabels(_ db: any SQLConnection, host: Int64, labels: [String: String]) throws {
+        try db.execute("UPDATE hosts SET label_print = ? WHERE id = ?", [LabelPrint.of(labels), host])
         try db.execute("DELETE FROM host_labels WHERE host_id = ?", [host])
         for (key, value) in labels.sorted(by: { $0.key < $1.key }) {
             try db.execute("INSERT INTO host_labels (host_id, key, value) VALUES (?, ?, ?)", [host, key, value])
@@ -176,19 +177,25 @@ enum Ingestor {
     }
 }
 
-/// A host's labels as one string, computed alike in SQL (from host_labels) and in Swift (from a report):
-/// `len:key len:value` per label in key order, lengths in characters so that no text can fake a boundary.
-/// Equal strings mean equal labels (label_sets keys on it); a spurious difference would only cost a
-/// rewrite, or a second set with the same entries.
+/// A host's labels as one string: `len:key len:value` per label in key order (UTF-8 bytes), lengths in
+/// characters so that no text can fake a boundary. Equal strings mean equal labels (label_sets keys on it);
+/// a spurious difference would only cost a rewrite, or a second set with the same entries. Each host's
+/// current labels are kept so in `hosts.label_print` (migrations/0014, which computed it in SQL for the
+/// hosts before it), read back by a page of hosts (`entries`).
 enum LabelPrint {
-    static func sql(_ dialect: SQLDialect) -> String {
-        let entry = "length(key) || ':' || key || length(value) || ':' || value"
-        switch dialect {
-        case .sqlite:
-            return "(SELECT coalesce(group_concat(e, ''), '') FROM (SELECT \(entry) AS e FROM host_labels WHERE host_id = hosts.id ORDER BY key))"
-        case .postgres:
-            return "(SELECT coalesce(string_agg(\(entry), '' ORDER BY key), '') FROM host_labels WHERE host_id = hosts.id)"
+    /// The labels a print holds, in its order; a malformed tail (not written by `of`) is left out.
+    static func entries(_ print: String) -> [(key: String, value: String)] {
+        var rest = print.unicodeScalars[...]
+        func field() -> String? {
+            guard let colon = rest.firstIndex(of: ":"), let count = Int(String(rest[..<colon])), count >= 0 else { return nil }
+            let start = rest.index(after: colon)
+            guard let end = rest.index(start, offsetBy: count, limitedBy: rest.endIndex) else { return nil }
+            defer { rest = rest[end...] }
+            return String(rest[start..<end])
         }
+        var out: [(key: String, value: String)] = []
+        while !rest.isEmpty, let key = field(), let value = field() { out.append((key, value)) }
+        return out
     }
 
     static func of(_ labels: [String: String]) -> String {

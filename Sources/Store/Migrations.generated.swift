@@ -472,6 +472,19 @@ ALTER TABLE reports ADD COLUMN confirms INTEGER REFERENCES reports(id);  -- a he
 CREATE INDEX hosts_page ON hosts (hostname, cur_vendor, cur_nesting, cur_pasid_bind, cur_pasid_bits, cur_addr_width,
                                   cur_first_level_format, kernel_key);
 """#),
+        Migration(name: "0014_hosts_label_print", sql: #"""
+-- Each host's current labels in its own row (issue 16, "Compact answers"): `len:key len:value` per label in
+-- key order, lengths in characters (Store's LabelPrint, which ingest compares with a report's labels). A page
+-- of hosts read its labels with a statement of its own, an index seek and a table row per label (about
+-- 0.45 ms of a 1.6 ms compact page on 100,000 hosts); the page statement now reads them with the row it
+-- already reads. Ingest read the same string through a subquery on host_labels for every report, heartbeats
+-- included. host_labels stays: label conditions search it.
+ALTER TABLE hosts ADD COLUMN label_print TEXT NOT NULL DEFAULT '';
+
+UPDATE hosts SET label_print = (
+    SELECT coalesce(group_concat(e, ''), '')
+    FROM (SELECT length(key) || ':' || key || length(value) || ':' || value AS e FROM host_labels WHERE host_id = hosts.id ORDER BY key));
+"""#),
     ]
 
     /// Every postgres migration (migrations/postgres/), in the order applied.
@@ -825,6 +838,19 @@ CREATE INDEX hosts_page ON hosts (hostname, cur_vendor, cur_nesting, cur_pasid_b
 -- hostname order (8 ms against 2 ms, measured by hand on the same fleet). ANALYZE (autovacuum's too) fills them.
 CREATE STATISTICS hosts_key_facts (dependencies, mcv) ON cur_vendor, cur_nesting, cur_pasid_bind, cur_pasid_bits,
     cur_addr_width, cur_first_level_format FROM hosts;
+"""#),
+        Migration(name: "0014_hosts_label_print", sql: #"""
+-- Each host's current labels in its own row (issue 16, "Compact answers"): `len:key len:value` per label in
+-- key order, lengths in characters (Store's LabelPrint, which ingest compares with a report's labels). A page
+-- of hosts read its labels with a statement of its own; the page statement now reads them with the row it
+-- already reads. Ingest read the same string through a subquery on host_labels for every report, heartbeats
+-- included. host_labels stays: label conditions search it. (key is COLLATE "C": byte order, as SQLite's.)
+ALTER TABLE hosts ADD COLUMN label_print TEXT COLLATE "C" NOT NULL DEFAULT '';
+
+UPDATE hosts SET label_print = (
+    SELECT coalesce(string_agg(length(key) || ':' || key || length(value) || ':' || value, '' ORDER BY key), '')
+    FROM host_labels WHERE host_id = hosts.id)
+WHERE EXISTS (SELECT 1 FROM host_labels WHERE host_id = hosts.id);
 """#),
     ]
 }

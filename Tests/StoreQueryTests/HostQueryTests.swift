@@ -120,7 +120,7 @@ import TestRegistry
         #expect(plans[1].1.contains { $0.contains("SEARCH f USING INDEX facts_host_to (host_id=? AND valid_to>?)") }, "\(plans[1].1)")
         #expect(plans[1].1.contains { $0.contains("SEARCH r USING INDEX reports_host_time (host_id=? AND collected_at<?)") }, "\(plans[1].1)")
         // The page's reads, one statement each for all its hosts: every table is searched by key, none scanned.
-        let reads = [HostPageReads.reportsInForce(4, byRevision: false), HostPageReads.reportsInForce(4, byRevision: true), HostPageReads.labelsOf(4),
+        let reads = [HostPageReads.reportsInForce(4, byRevision: false), HostPageReads.reportsInForce(4, byRevision: true),
                      HostPageReads.labelSetEntries(4),
                      HostPageReads.factsOf(4, from: .current, names: nil), HostPageReads.factsOf(4, from: .intervals, names: 2),
                      HostPageReads.factsOf(4, from: .saved, names: 2), HostPageReads.savedFactsOf(4)]

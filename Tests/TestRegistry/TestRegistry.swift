@@ -26,6 +26,15 @@ public enum TestRegistry {
         case .postgres: return Registry(try openPostgres(path), batchSize: batchSize)
         }
     }
+
+    /// As `open`, at the schema of the migrations named before `name` only (upgrade tests; `open` then
+    /// upgrades it). Each backend numbers its own: PostgreSQL's began at what SQLite's 0011 had made.
+    public static func open(_ path: String, migrationsBefore name: String) throws -> Registry {
+        switch TestBackend.current {
+        case .sqlite: return try Registry.sqlite(path: path, migrations: Migration.sqlite.filter { $0.name < name })
+        case .postgres: return Registry(try PostgresDatabase(url: try postgresURL(path), migrations: Migration.postgres.filter { $0.name < name }))
+        }
+    }
 }
 
 extension TestRegistry {
