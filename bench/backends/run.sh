@@ -205,7 +205,7 @@ def rate(b):
     return f"{r / s:,.1f} ({int(r):,} reports in {s:,.1f} s)"
 def size(b):
     n = int(v[b]["bytes"])
-    return f"{n / hosts / days:,.0f} B ({n / 1e6:,.0f} MB)"
+    return f"{n / hosts:,.0f} B ({n / 1e6:,.0f} MB)"
 def lat(b, p):
     return f"{f(b, p + 'p50', '{:.2f}')} / {f(b, p + 'p99', '{:.2f}')} ms, {f(b, p + 'rate', '{:,.0f}')}/s" + (f", {v[b][p + 'errors']} errors" if v[b].get(p + "errors", "0") != "0" else "")
 print(f"bench/backends/run.sh {hosts} {secs}: {datetime.datetime.utcnow():%Y-%m-%dT%H:%MZ}, {cores} cores, load {lb} before, {la} after (1/5/15 min)")
@@ -217,7 +217,7 @@ print()
 print("| | " + " | ".join({"sqlite": "SQLite", "postgres": "PostgreSQL 15"}[b] for b in names) + " |")
 print("|---|" + "---:|" * len(names))
 row("ingest, reports/s", rate)
-row("size per host (SQLite file after checkpoint; pg_database_size after VACUUM)", size)
+row(f"size per host, {days} day(s) of history (SQLite file after checkpoint; pg_database_size after VACUUM)", size)
 row("query answers (hosts on the page)", lambda b: v[b]["matched"])
 row("1 connection: p50 / p99, req/s", lambda b: lat(b, "c1_"))
 row("64 connections: p50 / p99, req/s", lambda b: lat(b, "c64_"))

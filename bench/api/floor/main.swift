@@ -29,12 +29,18 @@ struct Options {
             case "--fields": fields = args[i + 1].isEmpty ? nil : args[i + 1]
             case "--limit": limit = Int(args[i + 1]) ?? limit
             case "--seconds": seconds = Double(args[i + 1]) ?? seconds
-            default: fatalError("unknown option \(args[i]); options: --db PATH --where EXPR --fields F --limit N --seconds S")
+            default: usage("unknown option \(args[i])")
             }
             i += 2
         }
-        if db.isEmpty { fatalError("--db PATH is required (a fleet from `capreg synth --ingest`)") }
+        if db.isEmpty { usage("--db PATH is required (a fleet from `capreg synth --ingest`)") }
     }
+}
+
+/// A usage error: said on standard error, exit 64 (EX_USAGE), not a crash.
+func usage(_ problem: String) -> Never {
+    FileHandle.standardError.write(Data("capreg-api-bench: \(problem)\noptions: --db PATH --where EXPR --fields F --limit N --seconds S\n".utf8))
+    exit(64)
 }
 
 @inline(__always) func now() -> UInt64 { DispatchTime.now().uptimeNanoseconds }
