@@ -18,6 +18,8 @@ import TestSupport
         // Not a print `of` writes: the well-formed head is kept, the rest left out.
         #expect(LabelPrint.entries("4:rack2:r1x:oops").map(\.key) == ["rack"])
         #expect(LabelPrint.entries("9:short").isEmpty)
+        #expect(LabelPrint.entries("99999999999999999999:x").isEmpty)
+        #expect(LabelPrint.entries(":1:x").isEmpty)
     }
 
     @Test func theMigrationComputesWhatIngestWrites() throws {
