@@ -149,11 +149,11 @@ enum HostPageReads {
     /// A page now: kernels, state times, labels and key facts came with the page statement; the named facts
     /// that are not key facts, one statement.
     private static func hostsNow(_ db: any SQLConnection, _ page: [PageRow], _ idList: [Int64], _ now: NowColumns) throws -> [QueriedHost] {
-        var position: [Int64: Int] = [:]
-        position.reserveCapacity(page.count)
-        for (i, row) in page.enumerated() { position[row.id] = i }
         var others: [[Fact]]?
         if let names = now.others, !names.isEmpty {
+            var position: [Int64: Int] = [:]
+            position.reserveCapacity(page.count)
+            for (i, row) in page.enumerated() { position[row.id] = i }
             var found = [[Fact]](repeating: [], count: page.count)
             let padNames = padded(names)
             try db.forEachRow(factsOf(idList.count, from: .current, names: padNames.count), idList + padNames) { r in
@@ -208,7 +208,6 @@ enum HostPageReads {
         WHERE h.id IN \(SQLPlaceholders.list(n))
         """
     }
-
 
     static func labelSetEntries(_ n: Int) -> String { "SELECT set_id, key, value FROM label_set_entries WHERE set_id IN \(SQLPlaceholders.list(n))" }
 

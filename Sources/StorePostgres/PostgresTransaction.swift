@@ -46,10 +46,16 @@ final class PostgresTransaction: SQLConnection {
         }
         let text = translate ? try cache.translated(sql) : sql
         let query = PostgresQuery(unsafeSQL: text, binds: PostgresValues.bindings(arguments))
+        return try perform(control: control) { connection.query(query, logger: logger) }
+    }
+
+    /// Starts one operation on the connection and waits for its answer, its failure said as
+    /// PostgresBackendError (or QueryInterrupted, as `run` says).
+    private func perform<T: Sendable>(control: Bool, _ start: () -> EventLoopFuture<T>) throws -> T {
         do {
             // A statement on a connection already closed would never be answered (PostgresNIO drops it).
             if connection.isClosed { throw PostgresBackendError(sqlState: nil, message: "the connection is closed", connectionLost: true) }
-            return try answer(connection.query(query, logger: logger), watchingClient: !control)
+            return try answer(start(), watchingClient: !control)
         } catch {
             var failure = PostgresBackendError(error, connection: connection)
             // In a read-only transaction 25006 is the caller's write, not a failover.
@@ -119,24 +125,19 @@ final class PostgresTransaction: SQLConnection {
         guard !rows.isEmpty else { return }
         var data = ByteBuffer()
         PostgresCopyText.encode(rows, into: &data)
-        if connection.isClosed { throw PostgresBackendError(sqlState: nil, message: "the connection is closed", connectionLost: true) }
-        let promise = connection.eventLoop.makePromise(of: Void.self)
         let (connection, logger, payload) = (self.connection, self.logger, data)
-        // PostgresNIO offers COPY as async only: it runs on CopyExecutor, waited for like any statement.
-        Task(executorPreference: CopyExecutor.shared) {
-            do {
-                try await connection.copyFrom(table: table, columns: columns, logger: logger) { writer in try await writer.write(payload) }
-                promise.succeed(())
-            } catch {
-                promise.fail(error)
+        try perform(control: false) {
+            // PostgresNIO offers COPY as async only: it runs on CopyExecutor, waited for like any statement.
+            let promise = connection.eventLoop.makePromise(of: Void.self)
+            Task(executorPreference: CopyExecutor.shared) {
+                do {
+                    try await connection.copyFrom(table: table, columns: columns, logger: logger) { writer in try await writer.write(payload) }
+                    promise.succeed(())
+                } catch {
+                    promise.fail(error)
+                }
             }
-        }
-        do {
-            try answer(promise.futureResult, watchingClient: false)
-        } catch {
-            let failure = PostgresBackendError(error, connection: connection)
-            if failure.connectionLost { connectionLost = true }
-            throw failure
+            return promise.futureResult
         }
     }
 
