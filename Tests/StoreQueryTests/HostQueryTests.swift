@@ -105,9 +105,10 @@ import TestRegistry
         let past = HostQuerySQL.select(expr, mode: .asOf(1_750_000_000_000), after: nil, limit: 101)
         let plans = [("now", try store.plan(now.sql, now.arguments)), ("as of", try store.plan(past.sql, past.arguments))]
         for (name, plan) in plans {
-            // Now, the select alone (ids and hostnames) reads hosts_page (migrations/0013), which holds every host
-            // column the expression reads; as of T they are fact rows, and the hostname index serves the walk.
-            let walk = name == "now" ? "COVERING INDEX hosts_page" : "INDEX sqlite_autoindex_hosts_1"
+            // Now, the select alone (ids and hostnames) seeks hosts_by_first_level (migrations/0015) to the hosts
+            // with the format asked for, in hostname order, and the entry holds every host column the expression
+            // reads; as of T they are fact rows, and the hostname index serves the walk.
+            let walk = name == "now" ? "COVERING INDEX hosts_by_first_level" : "INDEX sqlite_autoindex_hosts_1"
             #expect(plan.contains { $0.contains("h USING \(walk)") }, "\(name): \(plan)")
             // A list is read once per statement from its bound JSON array (LIST SUBQUERY over json_each).
             #expect(!plan.contains { $0.hasPrefix("SCAN") && !$0.hasPrefix("SCAN h USING \(walk)")
@@ -115,7 +116,7 @@ import TestRegistry
             let labels = name == "now" ? "host_labels_1 (host_id=? AND key=?)" : "label_set_entries_1 (set_id=? AND key=?)"
             #expect(plan.contains { $0.contains("SEARCH l USING INDEX sqlite_autoindex_\(labels)") }, "\(name): \(plan)")
         }
-        #expect(plans[0].1.contains { $0.contains("SEARCH h USING COVERING INDEX hosts_page (hostname>?)") }, "\(plans[0].1)")
+        #expect(plans[0].1.contains { $0.contains("SEARCH h USING COVERING INDEX hosts_by_first_level (cur_first_level_format=? AND hostname>?)") }, "\(plans[0].1)")
         #expect(plans[0].1.contains { $0.contains("SEARCH c USING INDEX sqlite_autoindex_current_facts_1 (host_id=? AND name=?)") }, "\(plans[0].1)")
         #expect(plans[1].1.contains { $0.contains("SEARCH f USING INDEX facts_host_to (host_id=? AND valid_to>?)") }, "\(plans[1].1)")
         #expect(plans[1].1.contains { $0.contains("SEARCH r USING INDEX reports_host_time (host_id=? AND collected_at<?)") }, "\(plans[1].1)")
@@ -129,23 +130,21 @@ import TestRegistry
             #expect(plan.allSatisfy { $0.hasPrefix("SEARCH") || $0.hasPrefix("CORRELATED") || $0.hasPrefix("USE TEMP B-TREE") }, "\(sql): \(plan)")
             #expect(!plan.contains { $0.hasPrefix("SCAN") }, "\(sql): \(plan)")
         }
-        // Freshness: the matches keep the hostname walk; stale hosts are found by hosts_last_seen, not by
-        // walking the whole fleet in hostname order.
+        // Freshness: the matches keep their walk; stale hosts are found by the last_seen range of hosts_count
+        // (which holds the key facts), not by walking the whole fleet in hostname order, nor every matching host.
         let fresh = HostQuerySQL.select(expr, mode: .now, after: nil, limit: 101, filter: HostQuerySQL.Filter(freshSince: 5))
-        #expect(try store.plan(fresh.sql, fresh.arguments).contains { $0.contains("h USING INDEX hosts_page") })
+        #expect(try store.plan(fresh.sql, fresh.arguments).contains { $0.contains("SEARCH h USING INDEX hosts_by_first_level (cur_first_level_format=?)") })
         let stale = HostQuerySQL.select(expr, mode: .now, after: nil, limit: 101, filter: HostQuerySQL.Filter(freshSince: 5, stale: true))
         let stalePlan = try store.plan(stale.sql, stale.arguments)
-        #expect(stalePlan.contains { $0.contains("SEARCH h USING INDEX hosts_last_seen (last_seen<?)") }, "\(stalePlan)")
+        #expect(stalePlan.contains { $0.contains("SEARCH h USING INDEX hosts_count (last_seen<?)") }, "\(stalePlan)")
         // Now, a page statement also reads each host's kernel, state time and key facts, and for whole hosts
-        // the stored object (by its key, for the rows returned): the same walk, nothing scanned. After a
-        // cursor (a range on hostname) SQLite's planner counts a table lookup for every entry of either
-        // index, so it keeps the narrower hostname index there; the first page (a full scan, above) credits
-        // hosts_page with the key facts it tests before the lookup and takes it.
+        // the stored object (by its key, for the rows returned): the same walk, nothing scanned; after a
+        // cursor it starts at the cursor's hostname within the format.
         for fields: Set<String>? in [nil, ["pasid_bits", "vtd.ecap.nest"]] {
             let columns = HostPageReads.NowColumns(fields: fields).columns
             let page = HostQuerySQL.select(expr, mode: .now, after: "host-000003", limit: 101, columns: columns)
             let plan = try store.plan(page.sql, page.arguments)
-            #expect(plan.contains { $0.contains("SEARCH h USING INDEX sqlite_autoindex_hosts_1 (hostname>?)") }, "\(plan)")
+            #expect(plan.contains { $0.contains("SEARCH h USING INDEX hosts_by_first_level (cur_first_level_format=? AND hostname>?)") }, "\(plan)")
             #expect(!plan.contains { $0.hasPrefix("SCAN") && !$0.hasPrefix("SCAN json_each VIRTUAL TABLE") }, "\(plan)")
             if fields == nil { #expect(plan.contains { $0.contains("SEARCH j USING") }, "\(plan)") }
         }

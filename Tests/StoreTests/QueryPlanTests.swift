@@ -39,7 +39,7 @@ import StoreSQLite
         Case(name: "history page: capability starts in the span", sql: HistorySQL.capabilityStarts, arguments: ["1", "5", "5", "9"],
              indexes: ["capability_versions_host_to"]),
         Case(name: "hosts with name = int now", sql: QuerySQL.currentHostsWithInt, arguments: ["nesting", "1"], indexes: ["current_facts_name_int"]),
-        Case(name: "nesting hosts now", sql: QuerySQL.nestingHosts, arguments: ["16"], indexes: ["hosts_nesting"]),
+        Case(name: "nesting hosts now", sql: QuerySQL.nestingHosts, arguments: ["16"], indexes: ["hosts_by_nesting"]),
         Case(name: "hosts known at T, one page", sql: FleetPageSQL.hostsKnownAt, arguments: ["host-5", "5", "10"],
              indexes: ["sqlite_autoindex_hosts_1"]),
         Case(name: "changed hosts between T1 and T2, one page", sql: FleetPageSQL.changedHosts(names: nil, kernel: true),
@@ -67,23 +67,44 @@ import StoreSQLite
         #expect(!plan.contains { $0.contains("TEMP B-TREE") }, "\(plan)")
     }
 
-    /// A count of fresh hosts on key facts and the kernel (explain's total, totals=true) reads the
-    /// hosts_count index alone, not the host rows; a page still walks hostnames in order, through
-    /// hosts_page (migrations/0013), which tests the key facts before reading a host row. (A kernel
-    /// range may lead SQLite to hosts_kernel instead, reading the host rows in that range.)
-    @Test func countsReadTheCountIndexAlone() throws {
+    /// A count of fresh hosts (explain's total, totals=true) that names a capability few hosts have seeks the
+    /// index that starts with it (migrations/0015) and reads those hosts' rows for last_seen; without such an
+    /// equality it reads the hosts_count index alone, never the host rows of the whole fleet. A page walks in
+    /// hostname order through the same capability index, testing the other key facts on its entries.
+    @Test func countsAndPagesSeekTheCapability() throws {
         let expr = try QueryParser.parse(#"pasid_bind and first_level.format = "intel-vtd" and pasid_bits >= 20"#)
         let filter = HostQuerySQL.Filter(freshSince: 5)
         let count = HostQuerySQL.count(expr, mode: .now, filter: filter)
         let countPlan = try Self.plan(count.sql, count.arguments.map(Self.text))
-        #expect(countPlan == ["SCAN h USING COVERING INDEX hosts_count"], "\(countPlan)")
+        #expect(countPlan == ["SEARCH h USING INDEX hosts_by_first_level (cur_first_level_format=?)"], "\(countPlan)")
+        let widths = HostQuerySQL.count(try QueryParser.parse("pasid_bits >= 20 and addr_width >= 48"), mode: .now, filter: filter)
+        let widthsPlan = try Self.plan(widths.sql, widths.arguments.map(Self.text))
+        #expect(widthsPlan == ["SCAN h USING COVERING INDEX hosts_count"], "\(widthsPlan)")
         let page = HostQuerySQL.select(expr, mode: .now, after: nil, limit: 100, filter: filter)
         let pagePlan = try Self.plan(page.sql, page.arguments.map(Self.text))
-        #expect(pagePlan == ["SCAN h USING INDEX hosts_page"], "\(pagePlan)")
+        #expect(pagePlan == ["SEARCH h USING INDEX hosts_by_first_level (cur_first_level_format=?)"], "\(pagePlan)")
         // Without the freshness bound (the floor bench/api measures) the index alone answers.
         let bare = HostQuerySQL.select(expr, mode: .now, after: nil, limit: 100)
         let barePlan = try Self.plan(bare.sql, bare.arguments.map(Self.text))
-        #expect(barePlan == ["SCAN h USING COVERING INDEX hosts_page"], "\(barePlan)")
+        #expect(barePlan == ["SEARCH h USING COVERING INDEX hosts_by_first_level (cur_first_level_format=?)"], "\(barePlan)")
+    }
+
+    /// An equality on one key fact walks that fact's index in hostname order: no sort of every matching host
+    /// (hosts_vendor and hosts_nesting, before 0015, made SQLite read all 65,000 `vendor = "intel"` rows of a
+    /// 100,000-host fleet and sort them for a page of 101).
+    @Test(arguments: [(#"iommu.vendor = "intel""#, "hosts_by_vendor (cur_vendor=?)"), ("nesting", "hosts_by_nesting (cur_nesting=?)"),
+                      ("pasid_bind", "hosts_by_pasid_bind (cur_pasid_bind=?)"),
+                      ("nesting and pasid_bits >= 20", "hosts_by_nesting (cur_nesting=?)"),
+                      (#"first_level.format = "arm-smmuv3""#, "hosts_by_first_level (cur_first_level_format=?)")])
+    func keyFactEqualitiesWalkInHostnameOrder(_ text: String, _ index: String) throws {
+        let expr = try QueryParser.parse(text)
+        let page = HostQuerySQL.select(expr, mode: .now, after: nil, limit: 100, filter: HostQuerySQL.Filter(freshSince: 5),
+                                       columns: HostPageReads.NowColumns(fields: ["pasid_bits"]).columns)
+        let plan = try Self.plan(page.sql, page.arguments.map(Self.text))
+        #expect(plan == ["SEARCH h USING INDEX \(index)"], "\(text): \(plan)")
+        let next = HostQuerySQL.select(expr, mode: .now, after: "host-5", limit: 100)
+        let nextPlan = try Self.plan(next.sql, next.arguments.map(Self.text))
+        #expect(nextPlan == ["SEARCH h USING COVERING INDEX \(index.dropLast()) AND hostname>?)"], "\(text): \(nextPlan)")
     }
 
     static func text(_ argument: SQLValue) -> String {

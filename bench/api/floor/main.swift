@@ -34,6 +34,11 @@ struct Options {
             i += 2
         }
         if db.isEmpty { usage("--db PATH is required (a fleet from `capreg synth --ingest`)") }
+        // Opening a missing file would create an empty registry and measure nothing.
+        if !FileManager.default.fileExists(atPath: db) {
+            FileHandle.standardError.write(Data("capreg-api-bench: --db \(db): no such file\n".utf8))
+            exit(66)  // EX_NOINPUT
+        }
     }
 }
 
