@@ -39,7 +39,7 @@ import TestSupport
         }
         let upgraded = try TestRegistry.open(path)
         #expect(try upgraded.count("SELECT count(*) FROM host_labels") == Self.labels.count + 1)
-        #expect(try upgraded.database.read { db in try db.values("SELECT name FROM schema_migrations ORDER BY name", as: String.self) }.last?.hasPrefix("0014_") == true)
+        #expect(try upgraded.database.read { db in try db.values("SELECT name FROM schema_migrations ORDER BY name", as: String.self) }.contains("0014_hosts_label_print"))
         for (hostname, labels) in sets {
             let print = try upgraded.database.read { db in
                 try db.value("SELECT label_print FROM hosts WHERE hostname = ?", [hostname], as: String.self)
