@@ -134,8 +134,7 @@ extension Registry {
         // One row more than asked tells whether another page exists.
         // Now, the page statement also reads each host's kernel, state time and key facts (or whole facts).
         let now = mode == .now ? HostPageReads.NowColumns(fields: fields) : nil
-        let compiled = HostQuerySQL.select(expr, mode: mode, after: after, limit: limit + 1, filter: filter, dialect: db.dialect,
-                                           columns: now?.columns ?? [])
+        let compiled = pageStatement(expr, mode: mode, filter: filter, after: after, limit: limit, fields: fields, dialect: db.dialect)
         var rows: [HostPageReads.PageRow] = []
         rows.reserveCapacity(limit + 1)
         try db.forEachRow(compiled.sql, (compiled.arguments)) { r in
@@ -157,6 +156,14 @@ extension Registry {
             }
         }
         return HostPage(hosts: hosts, nextCursor: more ? hosts.last.map { HostCursor.encode(after: $0.hostname) } : nil)
+    }
+
+    /// The one statement `page` runs for a page of `limit` (it asks for one row more); bench/api runs it alone
+    /// as the page's own SQL floor.
+    public static func pageStatement(_ expr: QueryExpr?, mode: HostQuerySQL.Mode, filter: HostQuerySQL.Filter, after: String?, limit: Int,
+                                     fields: Set<String>?, dialect: SQLDialect) -> CompiledHostQuery {
+        HostQuerySQL.select(expr, mode: mode, after: after, limit: limit + 1, filter: filter, dialect: dialect,
+                            columns: mode == .now ? HostPageReads.NowColumns(fields: fields).columns : [])
     }
 
     static func count(_ db: any SQLConnection, _ expr: QueryExpr?, mode: HostQuerySQL.Mode, filter: HostQuerySQL.Filter) throws -> Int {

@@ -13,8 +13,11 @@ enum RevisionKind: String {
 extension Registry {
     /// The registry revision a read sees: the newest write's number (0 for an empty registry). Every
     /// answer reads it inside the same transaction as its data, so the stamp and the data agree.
+    /// The newest revision: the first statement of every answer (bench/api runs it in the page's SQL floor).
+    public static let revisionSQL = "SELECT coalesce(max(id), 0) FROM revisions"
+
     static func revision(_ db: any SQLConnection) throws -> Int64 {
-        try db.value("SELECT coalesce(max(id), 0) FROM revisions", as: Int64.self) ?? 0
+        try db.value(revisionSQL, as: Int64.self) ?? 0
     }
 
     /// The newest revision committed now (0 for an empty registry): one index lookup.

@@ -122,6 +122,40 @@ try queue.read { db in
     }
 }
 
+// The answer's own SQL (what "the same SQL's floor" means once the walk is cheap): the statements a request
+// of this page runs, in one read transaction, every column read: the newest revision, the page statement
+// (the walk plus each host's row: kernel, state time, labels, and the key facts or stored facts asked
+// for), and the stale list's statement. (A count runs only when a list has more than one page.)
+let freshSince: Int64 = 0  // every host of the 2025 fleet is fresh, as under --stale-after 36500d
+let pageStatements = [
+    Registry.pageStatement(expr, mode: .now, filter: HostQuerySQL.Filter(freshSince: freshSince), after: nil, limit: options.limit,
+                           fields: fieldNames, dialect: .sqlite),
+    Registry.pageStatement(expr, mode: .now, filter: HostQuerySQL.Filter(freshSince: freshSince, stale: true), after: nil,
+                           limit: options.limit, fields: [], dialect: .sqlite),
+]
+try queue.read { db in
+    let revision = try db.makeStatement(sql: Registry.revisionSQL)
+    let statements = try pageStatements.map { compiled in
+        let statement = try db.makeStatement(sql: compiled.sql)
+        statement.arguments = grdbArguments(compiled.arguments)
+        return statement
+    }
+    try measure("page-sql", seconds: options.seconds) {
+        // Each measured run in a transaction of its own, as each request's answer is.
+        try db.execute(sql: "SAVEPOINT page")
+        defer { try? db.execute(sql: "RELEASE page") }
+        var values = try Int64.fetchOne(revision) ?? 0 > 0 ? 1 : 0
+        for statement in statements {
+            let cursor = try Row.fetchCursor(statement)
+            while let row = try cursor.next() { values += row.databaseValues.count }
+        }
+        return values
+    }
+}
+
+// The expression's parse, which every request makes (API.handle below includes it).
+try measure("query-parse", seconds: min(options.seconds, 2)) { try QueryParser.parse(options.whereText) == expr ? 1 : 0 }
+
 // 2. The store's page: that SQL, then each host's report, facts and labels (what the endpoint gets).
 let store = try Registry.sqlite(path: options.db)
 try measure("store-queryHosts", seconds: options.seconds) {
