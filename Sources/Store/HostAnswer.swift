@@ -134,7 +134,7 @@ extension Registry {
         // One row more than asked tells whether another page exists.
         // Now, the page statement also reads each host's kernel, state time and key facts (or whole facts).
         let now = mode == .now ? HostPageReads.NowColumns(fields: fields) : nil
-        let compiled = pageStatement(expr, mode: mode, filter: filter, after: after, limit: limit, fields: fields, dialect: db.dialect)
+        let compiled = pageStatement(expr, mode: mode, filter: filter, after: after, limit: limit, now: now, dialect: db.dialect)
         var rows: [HostPageReads.PageRow] = []
         rows.reserveCapacity(limit + 1)
         try db.forEachRow(compiled.sql, (compiled.arguments)) { r in
@@ -162,8 +162,14 @@ extension Registry {
     /// as the page's own SQL floor.
     public static func pageStatement(_ expr: QueryExpr?, mode: HostQuerySQL.Mode, filter: HostQuerySQL.Filter, after: String?, limit: Int,
                                      fields: Set<String>?, dialect: SQLDialect) -> CompiledHostQuery {
-        HostQuerySQL.select(expr, mode: mode, after: after, limit: limit + 1, filter: filter, dialect: dialect,
-                            columns: mode == .now ? HostPageReads.NowColumns(fields: fields).columns : [])
+        pageStatement(expr, mode: mode, filter: filter, after: after, limit: limit,
+                      now: mode == .now ? HostPageReads.NowColumns(fields: fields) : nil, dialect: dialect)
+    }
+
+    /// The same, with the columns `page` reads its rows by (made once there, for the statement and the reads).
+    static func pageStatement(_ expr: QueryExpr?, mode: HostQuerySQL.Mode, filter: HostQuerySQL.Filter, after: String?, limit: Int,
+                              now: HostPageReads.NowColumns?, dialect: SQLDialect) -> CompiledHostQuery {
+        HostQuerySQL.select(expr, mode: mode, after: after, limit: limit + 1, filter: filter, dialect: dialect, columns: now?.columns ?? [])
     }
 
     static func count(_ db: any SQLConnection, _ expr: QueryExpr?, mode: HostQuerySQL.Mode, filter: HostQuerySQL.Filter) throws -> Int {

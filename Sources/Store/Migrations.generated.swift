@@ -491,10 +491,11 @@ UPDATE hosts SET label_print = (
 -- capability that few hosts have (the placement question of docs/figures.md matches 1,821 of 100,000 hosts),
 -- so a page of 101 walked about 5,600 entries. These indexes start with that capability, then the hostname:
 -- an equality on it (`pasid_bind`, `nesting`, `first_level.format = "intel-vtd"`, `iommu.vendor = "amd"`)
--- seeks to its hosts and reads them already in hostname order, about as many entries as the page has rows. The rest of each entry is
--- hosts_page's columns, so the other key-fact conditions are tested on the entry too, and a statement that
--- selects only the id and hostname never reads the table. Measured by hand (python's sqlite3, the placement
--- page on the 100,000-host fleet): the walk 0.27 -> 0.05 ms, the compact page statement 0.41 -> 0.12 ms.
+-- seeks to its hosts and reads them already in hostname order, about as many entries as the page has rows.
+-- The rest of each entry is hosts_page's columns, so the other key-fact conditions are tested on the entry
+-- too, and a statement that selects only the id and hostname never reads the table. Measured by hand
+-- (python's sqlite3, the placement page on the 100,000-host fleet): the walk 0.27 -> 0.05 ms, the compact
+-- page statement 0.41 -> 0.12 ms.
 --
 -- SQLite's planner (no ANALYZE statistics) takes an index with an equality on its first column and the
 -- ORDER BY in its second over a scan; for a common value (`not nesting`) that is a walk like hosts_page's.
