@@ -132,7 +132,7 @@ let package = Package(
         .testTarget(name: "StorePostgresTests", dependencies: ["StorePostgres", "Store", "Decoders", "TestSupport",
                                                              .product(name: "GRDB", package: "GRDB.swift")],
                     path: "Tests/StorePostgresTests"),
-        .testTarget(name: "StoreTests", dependencies: ["Store", "StoreSQLite", "Synthetic", "Report", "Decoders", "TestSupport", "TestRegistry", .product(name: "GRDB", package: "GRDB.swift")],
+        .testTarget(name: "StoreTests", dependencies: ["Store", "StoreSQLite", "Synthetic", "JSONText", "Report", "Decoders", "TestSupport", "TestRegistry", .product(name: "GRDB", package: "GRDB.swift")],
                     path: "Tests/StoreTests"),
     ]
 )

@@ -24,16 +24,6 @@ enum FactsJSON {
         out.objectEnd()
     }
 
-    /// Labels already sorted by key (QueriedHost.labelList), written as they come.
-    static func write(labelList: [(key: String, value: String)], into out: inout JSONWriter) {
-        out.objectStart()
-        for (key, value) in labelList {
-            out.key(key)
-            out.string(value)
-        }
-        out.objectEnd()
-    }
-
     static func labels(_ labels: [String: String]) -> JSONValue {
         .object(labels.sorted { $0.key < $1.key }.map { ($0.key, .string($0.value)) })
     }

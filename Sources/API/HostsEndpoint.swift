@@ -84,7 +84,7 @@ enum HostsAnswerJSON {
             out.objectStart()
             writeHead(host, answer, into: &out)
             out.key("labels")
-            FactsJSON.write(labelList: host.labelList, into: &out)
+            host.writeLabels(into: &out)
             out.key("facts")
             out.json(host.factsJSON)
             out.objectEnd()
@@ -145,7 +145,7 @@ enum HostsAnswerJSON {
     /// About the bytes `writeHead`, the labels and the facts take (the facts as stored, already encoded).
     static func estimatedBytes(_ host: QueriedHost) -> Int {
         host.factsJSON.utf8.count + host.hostname.utf8.count + (host.kernelRelease?.utf8.count ?? 4)
-            + host.labelList.reduce(0) { $0 + $1.key.utf8.count + $1.value.utf8.count + 6 } + 120
+            + host.labelsJSONBytes + 120
     }
 
     /// Whole seconds from the host's state to the reference (0 for a report dated after it).

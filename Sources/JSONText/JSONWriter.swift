@@ -58,20 +58,34 @@ public struct JSONWriter {
         bytes.append(contentsOf: String(i).utf8)
     }
 
+    /// An object member's key given as UTF-8 bytes (a slice of stored text, with no String made for it).
+    public mutating func key(utf8 k: UnsafeBufferPointer<UInt8>) {
+        element()
+        appendLiteral(utf8: k, valid: false)
+        bytes.append(0x3A)
+        afterKey = true
+    }
+
+    /// A string value given as UTF-8 bytes (invalid sequences are written as U+FFFD, as String would read them).
+    public mutating func string(utf8 s: UnsafeBufferPointer<UInt8>) { element(); appendLiteral(utf8: s, valid: false) }
+
+    private mutating func appendLiteral(_ s: String) {
+        var s = s
+        s.withUTF8 { appendLiteral(utf8: $0, valid: true) }
+    }
+
     /// A JSON string literal: escapes quote, backslash, control characters, DEL and U+2028/U+2029
     /// (which break JavaScript that embeds JSON); other text passes as UTF-8.
-    private mutating func appendLiteral(_ s: String) {
+    /// `valid`: the bytes are a String's, valid UTF-8; others may not be, and any byte past ASCII sends
+    /// them through the scalar loop, which reads invalid sequences as U+FFFD.
+    private mutating func appendLiteral(utf8: UnsafeBufferPointer<UInt8>, valid: Bool) {
         bytes.append(0x22)
         // Most strings (hostnames, fact names, kernels) need no escape: append them whole. A byte that
         // may need one (0xE2 may start U+2028/U+2029) sends the string through the scalar loop below.
-        var s = s
-        let plain = s.withUTF8 { utf8 in
-            if utf8.contains(where: { $0 < 0x20 || $0 == 0x22 || $0 == 0x5C || $0 == 0x7F || $0 == 0xE2 }) { return false }
+        if !utf8.contains(where: { $0 < 0x20 || $0 == 0x22 || $0 == 0x5C || $0 == 0x7F || $0 == 0xE2 || (!valid && $0 > 0x7F) }) {
             bytes.append(contentsOf: utf8)
-            return true
-        }
-        if !plain {
-            for scalar in s.unicodeScalars {
+        } else {
+            for scalar in String(decoding: utf8, as: UTF8.self).unicodeScalars {
                 switch scalar {
                 case "\"": bytes.append(contentsOf: [0x5C, 0x22])
                 case "\\": bytes.append(contentsOf: [0x5C, 0x5C])

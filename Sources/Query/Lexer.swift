@@ -48,7 +48,7 @@ struct Lexer {
     }
 
     mutating func next() throws(QueryError) -> Token {
-        while index < chars.count, chars[index].isWhitespace { index += 1 }
+        while index < chars.count, Lexer.isSpace(chars[index]) { index += 1 }
         let start = index
         guard index < chars.count else { return Token(kind: .end, position: start, text: "") }
         let c = chars[index]
@@ -143,9 +143,22 @@ struct Lexer {
         return Token(kind: .int(value), position: start, text: text)
     }
 
-    static func isDigit(_ c: Character) -> Bool { c.isASCII && c.isNumber }
-    static func isNameStart(_ c: Character) -> Bool { c.isASCII && (c.isLetter || c == "_") }
-    static func isNamePart(_ c: Character) -> Bool { c.isASCII && (c.isLetter || c.isNumber || c == "_" || c == "." || c == "-" || c == "/") }
+    // By ASCII value: Character's isLetter and isNumber look up Unicode properties, a tenth of a
+    // request's parse, for characters that must be ASCII anyway.
+    static func isDigit(_ c: Character) -> Bool { c.asciiValue.map { (0x30...0x39).contains($0) } ?? false }
+    static func isLetter(_ a: UInt8) -> Bool { (0x41...0x5A).contains(a) || (0x61...0x7A).contains(a) }
+    static func isNameStart(_ c: Character) -> Bool { c.asciiValue.map { isLetter($0) || $0 == UInt8(ascii: "_") } ?? false }
+    static func isNamePart(_ c: Character) -> Bool {
+        guard let a = c.asciiValue else { return false }
+        return isLetter(a) || (0x30...0x39).contains(a) || a == UInt8(ascii: "_") || a == UInt8(ascii: ".") || a == UInt8(ascii: "-")
+            || a == UInt8(ascii: "/")
+    }
+    /// ASCII space, tab, line feed, vertical tab, form feed and carriage return by value; other
+    /// characters by their Unicode property (as before).
+    static func isSpace(_ c: Character) -> Bool {
+        if let a = c.asciiValue { return a == 0x20 || (0x09...0x0D).contains(a) }
+        return c.isWhitespace
+    }
 
     static func visible(_ c: Character) -> String {
         guard let ascii = c.asciiValue, ascii < 0x20 || ascii == 0x7f else { return String(c) }

@@ -19,8 +19,8 @@ enum HostPageReads {
     struct NowRow {
         var kernel: String?
         var at: Int64
-        /// The host's labels, from `hosts.label_print`.
-        var labels: [(key: String, value: String)]
+        /// The host's labels: its `hosts.label_print`, read when asked for (QueriedLabels).
+        var labelPrint: String
         /// The stored object (whole hosts), or the named key facts read from the row (sorted by name).
         var facts: QueriedFacts
     }
@@ -77,7 +77,7 @@ enum HostPageReads {
                 }
                 facts = .list(list)
             }
-            return NowRow(kernel: r.optionalText(2), at: r.int64(3), labels: LabelPrint.entries(r.text(4)), facts: facts)
+            return NowRow(kernel: r.optionalText(2), at: r.int64(3), labelPrint: r.text(4), facts: facts)
         }
     }
 
@@ -162,7 +162,7 @@ enum HostPageReads {
             others = found
         }
         return page.enumerated().map { i, row in
-            let read = row.now ?? NowRow(kernel: nil, at: 0, labels: [], facts: .list([]))
+            let read = row.now ?? NowRow(kernel: nil, at: 0, labelPrint: "", facts: .list([]))
             var facts = read.facts
             if let more = others?[i], !more.isEmpty {
                 // Key facts and the others, each sorted by name: merged in byte order, as current_facts sorts them.
@@ -173,7 +173,7 @@ enum HostPageReads {
                 }
             }
             return QueriedHost(hostname: row.hostname, kernelRelease: read.kernel, reportedAt: StoreTime.date(read.at),
-                               labelList: QueriedHost.sorted(read.labels), facts: facts)
+                               labels: .print(read.labelPrint), facts: facts)
         }
     }
 

@@ -1,5 +1,6 @@
 import Decoders
 import Foundation
+import JSONText
 import Query
 
 /// Answers "which hosts match EXPR (now, or as of T)", a page at a time. A separate protocol from
@@ -28,7 +29,13 @@ public struct QueriedHost: Sendable, Hashable {
     public var reportedAt: Date
     /// Labels as that report gave them, sorted by key (the order answers list them in): a page reads a
     /// list per host, not a dictionary.
-    public internal(set) var labelList: [(key: String, value: String)]
+    public internal(set) var labelList: [(key: String, value: String)] {
+        get { storedLabels.list }
+        set { storedLabels = .list(newValue) }
+    }
+    /// The labels as read: a list, or a page's `hosts.label_print`, read only when asked for (the API
+    /// writes a print's JSON straight from it, `writeLabels`).
+    var storedLabels: QueriedLabels
 
     /// Labels as that report gave them.
     public var labels: [String: String] {
@@ -51,11 +58,34 @@ public struct QueriedHost: Sendable, Hashable {
 
     /// `labelList` sorted by key, one entry per key.
     init(hostname: String, kernelRelease: String?, reportedAt: Date, labelList: [(key: String, value: String)], facts: QueriedFacts) {
+        self.init(hostname: hostname, kernelRelease: kernelRelease, reportedAt: reportedAt, labels: .list(labelList), facts: facts)
+    }
+
+    init(hostname: String, kernelRelease: String?, reportedAt: Date, labels: QueriedLabels, facts: QueriedFacts) {
         self.hostname = hostname
         self.kernelRelease = kernelRelease
         self.reportedAt = reportedAt
-        self.labelList = labelList
+        self.storedLabels = labels
         self.storedFacts = facts
+    }
+
+    /// The labels as a JSON object, keys in `labelList`'s order.
+    public func writeLabels(into out: inout JSONWriter) {
+        if case .print(let print) = storedLabels, LabelPrint.writeJSON(print, into: &out) { return }
+        out.objectStart()
+        for (key, value) in labelList {
+            out.key(key)
+            out.string(value)
+        }
+        out.objectEnd()
+    }
+
+    /// About the bytes of the labels' JSON.
+    public var labelsJSONBytes: Int {
+        switch storedLabels {
+        case .print(let print): return print.utf8.count + 2
+        case .list(let list): return list.reduce(2) { $0 + $1.key.utf8.count + $1.value.utf8.count + 6 }
+        }
     }
 
     /// By key (String order, as answers have always listed labels); already sorted lists, as read in key

@@ -1,5 +1,6 @@
 import Decoders
 import Foundation
+import JSONText
 import Report
 
 /// One report's write, inside the caller's transaction.
@@ -183,35 +184,70 @@ enum Ingestor {
 /// current labels are kept so in `hosts.label_print` (migrations/0014, which computed it in SQL for the
 /// hosts before it), read back by a page of hosts (`entries`).
 enum LabelPrint {
-    /// The labels a print holds, in its order; a malformed tail (not written by `of`) is left out. Read over
-    /// the UTF-8 bytes, a scalar's length from its lead byte: through String's scalar view this was a
-    /// tenth of a compact page's time.
+    /// The labels a print holds, in its order; a malformed tail (not written by `of`) is left out.
     static func entries(_ print: String) -> [(key: String, value: String)] {
+        var out: [(key: String, value: String)] = []
+        var print = print
+        print.withUTF8 { bytes in
+            _ = walk(bytes) { key, value in
+                out.append((String(decoding: key, as: UTF8.self), String(decoding: value, as: UTF8.self)))
+                return true
+            }
+        }
+        return out
+    }
+
+    /// The labels as a JSON object, straight from the print's bytes (no String a label): false, with
+    /// nothing written, when a key is not ASCII (String order, which answers list labels in, may then
+    /// differ from the print's byte order), keys are out of order, or the print is malformed.
+    static func writeJSON(_ print: String, into out: inout JSONWriter) -> Bool {
         var print = print
         return print.withUTF8 { bytes in
-            var i = 0
-            func field() -> String? {
-                var count = 0, digits = 0
-                while i < bytes.count, (0x30...0x39).contains(bytes[i]), digits < 9 {
-                    count = count * 10 + Int(bytes[i] - 0x30)
-                    i += 1
-                    digits += 1
-                }
-                guard digits > 0, i < bytes.count, bytes[i] == UInt8(ascii: ":") else { return nil }
-                i += 1
-                let start = i
-                for _ in 0..<count {
-                    guard i < bytes.count else { return nil }
-                    let lead = bytes[i]
-                    i += lead < 0x80 ? 1 : lead < 0xE0 ? 2 : lead < 0xF0 ? 3 : 4
-                }
-                guard i <= bytes.count else { return nil }
-                return String(decoding: UnsafeBufferPointer(rebasing: bytes[start..<i]), as: UTF8.self)
+            var previous: UnsafeBufferPointer<UInt8>?
+            let plain = walk(bytes) { key, _ in
+                defer { previous = key }
+                return !key.contains { $0 >= 0x80 } && previous.map { $0.lexicographicallyPrecedes(key) } ?? true
             }
-            var out: [(key: String, value: String)] = []
-            while i < bytes.count, let key = field(), let value = field() { out.append((key, value)) }
-            return out
+            guard plain else { return false }
+            out.objectStart()
+            _ = walk(bytes) { key, value in
+                out.key(utf8: key)
+                out.string(utf8: value)
+                return true
+            }
+            out.objectEnd()
+            return true
         }
+    }
+
+    /// Calls `body` with each label's key and value bytes, in order, while it returns true. Whether the
+    /// whole print was well formed and walked. Read over the UTF-8 bytes, a scalar's length from its lead
+    /// byte: through String's scalar view this was a tenth of a compact page's time.
+    private static func walk(_ bytes: UnsafeBufferPointer<UInt8>,
+                             _ body: (UnsafeBufferPointer<UInt8>, UnsafeBufferPointer<UInt8>) -> Bool) -> Bool {
+        var i = 0
+        func field() -> UnsafeBufferPointer<UInt8>? {
+            var count = 0, digits = 0
+            while i < bytes.count, (0x30...0x39).contains(bytes[i]), digits < 9 {
+                count = count * 10 + Int(bytes[i] - 0x30)
+                i += 1
+                digits += 1
+            }
+            guard digits > 0, i < bytes.count, bytes[i] == UInt8(ascii: ":") else { return nil }
+            i += 1
+            let start = i
+            for _ in 0..<count {
+                guard i < bytes.count else { return nil }
+                let lead = bytes[i]
+                i += lead < 0x80 ? 1 : lead < 0xE0 ? 2 : lead < 0xF0 ? 3 : 4
+            }
+            guard i <= bytes.count else { return nil }
+            return UnsafeBufferPointer(rebasing: bytes[start..<i])
+        }
+        while i < bytes.count {
+            guard let key = field(), let value = field(), body(key, value) else { return false }
+        }
+        return true
     }
 
     static func of(_ labels: [String: String]) -> String {

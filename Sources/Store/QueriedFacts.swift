@@ -32,6 +32,19 @@ enum QueriedFacts: Sendable {
     }
 }
 
+/// A queried host's labels as they were read: a list (sorted by key), or a page's `hosts.label_print`.
+enum QueriedLabels: Sendable {
+    case list([(key: String, value: String)])
+    case print(String)
+
+    var list: [(key: String, value: String)] {
+        switch self {
+        case .list(let list): return list
+        case .print(let print): return QueriedHost.sorted(LabelPrint.entries(print))
+        }
+    }
+}
+
 /// Reads the flat `{name: true|false|integer|"text", …}` object DecodedJSON.currentFacts (or migration
 /// 0003's backfill) writes. Bounds-checked; stops at the first thing it does not expect.
 enum FactsObjectReader {

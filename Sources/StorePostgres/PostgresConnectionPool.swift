@@ -62,7 +62,8 @@ final class PostgresConnectionPool: @unchecked Sendable {
         condition.signal()
         condition.unlock()
         // Not waited for: a broken connection may take its time to close.
-        if !keep { connection.connection.close().whenComplete { _ in } }
+        // Held until closed: PostgresNIO must not see its connection freed while it closes.
+        if !keep { connection.connection.close().whenComplete { _ in withExtendedLifetime(connection) {} } }
     }
 
     /// Closes the idle connections; those in use close when given back.

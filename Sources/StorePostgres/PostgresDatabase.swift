@@ -76,38 +76,40 @@ public final class PostgresDatabase: SQLDatabase, @unchecked Sendable {
     }
 
     /// Runs `body` between `begin` and COMMIT (ROLLBACK when it throws) on a pooled connection.
-    /// A connection found broken by the first statement of `begin` (lost while idle) is replaced once:
-    /// nothing of the transaction had run. A failure later is the caller's, connection dropped.
+    /// `begin` is sent without waiting (PostgresTransaction.send): its failure is thrown by the body's first
+    /// statement. So is a connection lost while idle: when no statement of the body was answered yet,
+    /// nothing of the transaction ran, and it is run once more on another connection. A failure later is
+    /// the caller's, connection dropped. A read's COMMIT is not waited for either: it ends a snapshot and
+    /// can lose nothing, and the connection's next statement runs after it.
     func transaction<T>(begin: [String], budget: QueryBudget?, writable: Bool, _ body: (any SQLConnection) throws -> T) throws -> T {
         var retried = false
         while true {
             let (connection, fresh) = try pool.take()
             let transaction = PostgresTransaction(connection: connection, logger: logger, cache: cache, budget: budget, writable: writable,
                                                   cancel: { [unowned self] in self.cancel(connection) })
+            let result: T
+            var commit: PostgresQueryResult?
             do {
-                for statement in begin { _ = try transaction.run(statement, translate: false, control: true) }
+                for statement in begin { try transaction.send(statement) }
+                result = try body(transaction)
+                if writable {
+                    commit = try transaction.run("COMMIT", translate: false, control: true)
+                } else {
+                    try transaction.send("COMMIT")
+                }
             } catch {
                 end(transaction)
-                if transaction.connectionLost && !fresh && !retried {
+                if transaction.connectionLost && !transaction.answeredOne && !fresh && !retried {
                     retried = true
                     continue
                 }
-                throw error
-            }
-            let result: T
-            let commit: PostgresQueryResult
-            do {
-                result = try body(transaction)
-                commit = try transaction.run("COMMIT", translate: false, control: true)
-            } catch {
-                end(transaction)
                 throw error
             }
             pool.give(connection, reusable: true)
             // COMMIT of a transaction in which a statement failed (its error caught by the body) rolls
             // back, without an error: a write's work is not there, which the caller must know. (A read
             // loses nothing.)
-            if writable && commit.metadata.command == "ROLLBACK" {
+            if let commit, commit.metadata.command == "ROLLBACK" {
                 throw PostgresBackendError(sqlState: "25P02", message: "the transaction was rolled back at COMMIT: a statement in it "
                     + "had failed (outside a savepoint) and its error was caught", connectionLost: false)
             }

@@ -105,4 +105,21 @@ import JSONText
         // 0xE2 starts other characters too: they pass unescaped through the slow path.
         #expect(literal("€ – →") == "\"€ – →\"")
     }
+
+    /// Keys and strings given as bytes are written as the same text given as a String; bytes that are
+    /// not UTF-8 are written as U+FFFD, never copied into the body.
+    @Test func jsonStringsFromBytes() {
+        for text in ["host-000001", "", "é ü 日本", "a\"b\\c", "l\nt", "\u{01}\u{7F}", "x\u{2028}y", "€ – →", "rack"] {
+            var fromString = JSONWriter(), fromBytes = JSONWriter()
+            fromString.objectStart(); fromString.key(text); fromString.string(text); fromString.objectEnd()
+            let bytes = Array(text.utf8)
+            bytes.withUnsafeBufferPointer { b in
+                fromBytes.objectStart(); fromBytes.key(utf8: b); fromBytes.string(utf8: b); fromBytes.objectEnd()
+            }
+            #expect(fromBytes.bytes == fromString.bytes, "\(text.debugDescription)")
+        }
+        var out = JSONWriter()
+        [UInt8]([0x61, 0xFF, 0xC3, 0x62]).withUnsafeBufferPointer { out.string(utf8: $0) }
+        #expect(String(decoding: out.bytes, as: UTF8.self) == "\"a\u{FFFD}\u{FFFD}b\"")
+    }
 }

@@ -25,6 +25,32 @@ struct TransactionTests {
         #expect(seen == [10, 10])
     }
 
+    /// A transaction's BEGIN (and what goes with it) is sent without waiting: its failure is the one the
+    /// body's first statement throws, not that statement's own "transaction is aborted" (25P02), and no
+    /// statement of the body runs outside the transaction.
+    @Test func aFailureSentWithoutWaitingIsTheNextStatementsError() throws {
+        let db = try Fixtures.database()
+        defer { try? db.close() }
+        try db.write { c in try c.execute("CREATE TABLE t (k TEXT PRIMARY KEY)") }
+        for body in ["read", "write", "empty write"] {
+            do {
+                _ = try db.transaction(begin: ["BEGIN", "SELECT 1 / 0"], budget: nil, writable: body != "read") { c in
+                    if body != "empty write" { try c.execute("INSERT INTO t VALUES (?)", [body]) }
+                }
+                Issue.record("\(body): answered as committed")
+            } catch let error as PostgresBackendError {
+                #expect(error.sqlState == "22012", "\(body): \(error)")  // division_by_zero
+            }
+        }
+        #expect(try db.read { c in try c.values("SELECT k FROM t", as: String.self) } == [])
+        // The connections are reusable after the failure, and a read's COMMIT, not waited for, ends its
+        // snapshot before the connection's next transaction: that one sees a write committed in between.
+        for n in 0..<20 {
+            #expect(try db.read { c in try c.value("SELECT count(*) FROM t", as: Int64.self) } == Int64(n))
+            try db.write { c in try c.execute("INSERT INTO t VALUES (?)", ["k\(n)"]) }
+        }
+    }
+
     @Test func aFailedSavepointLeavesTheTransactionGoing() throws {
         let db = try Fixtures.database()
         defer { try? db.close() }

@@ -93,6 +93,22 @@ import TestRegistry
         #expect(try HostCursor.decode(HostCursor.encode(after: "host-ü/+=?")) == "host-ü/+=?")
     }
 
+    /// Cursors are base64url without padding (RFC 4648 §5): the same text Foundation's base64 gives with
+    /// the two characters swapped and the padding dropped, and read back; text no encoder writes is refused.
+    @Test func cursorsAreBase64URL() throws {
+        var generator = SystemRandomNumberGenerator()
+        for length in 0..<40 {
+            let bytes = (0..<length).map { _ in UInt8.random(in: 0...255, using: &generator) }
+            let foundation = Data(bytes).base64EncodedString()
+                .replacingOccurrences(of: "+", with: "-").replacingOccurrences(of: "/", with: "_").replacingOccurrences(of: "=", with: "")
+            #expect(Base64URL.encode(bytes) == foundation)
+            #expect(Base64URL.decode(foundation) == bytes)
+        }
+        for bad in ["a", "aGVsbG8=", "aGV+bG8", "aGV/bG8", "aGVsbG9", "a b", "ab\u{0}c"] {
+            #expect(Base64URL.decode(bad) == nil, "\(bad)")
+        }
+    }
+
     /// EXPLAIN QUERY PLAN: hosts are read in hostname order (the keyset), every predicate is a search
     /// by key of its host's rows, and neither facts, current_facts, reports nor host_labels is scanned.
     // SQLite's planner (EXPLAIN QUERY PLAN).

@@ -1,4 +1,5 @@
 import Foundation
+import JSONText
 import Testing
 import TestRegistry
 import TestSupport
@@ -20,6 +21,40 @@ import TestSupport
         #expect(LabelPrint.entries("9:short").isEmpty)
         #expect(LabelPrint.entries("99999999999999999999:x").isEmpty)
         #expect(LabelPrint.entries(":1:x").isEmpty)
+    }
+
+    /// A print whose keys are ASCII is written as JSON straight from its bytes, as the list would be; any
+    /// other (a key past ASCII, keys out of order, a malformed print) is refused with nothing written, and a
+    /// host then writes its labels from the list.
+    @Test func jsonFromThePrintIsTheListsJSON() {
+        func listJSON(_ labels: [(key: String, value: String)]) -> String {
+            var out = JSONWriter()
+            out.objectStart()
+            for (key, value) in labels { out.key(key); out.string(value) }
+            out.objectEnd()
+            return String(decoding: out.bytes, as: UTF8.self)
+        }
+        func hostJSON(_ print: String) -> String {
+            let host = QueriedHost(hostname: "h", kernelRelease: nil, reportedAt: Date(), labels: .print(print), facts: .list([]))
+            var out = JSONWriter()
+            host.writeLabels(into: &out)
+            return String(decoding: out.bytes, as: UTF8.self)
+        }
+        let ascii = Self.labels.filter { $0.key.utf8.allSatisfy { $0 < 0x80 } }
+        let print = LabelPrint.of(ascii)
+        var direct = JSONWriter()
+        #expect(LabelPrint.writeJSON(print, into: &direct))
+        #expect(String(decoding: direct.bytes, as: UTF8.self) == listJSON(QueriedHost.sorted(LabelPrint.entries(print))))
+        #expect(hostJSON(print) == listJSON(QueriedHost.sorted(LabelPrint.entries(print))))
+        #expect(hostJSON("") == "{}")
+        for refused in [LabelPrint.of(Self.labels), "4:zone1:a4:rack1:b", "4:rack2:r1x:oops", "9:short"] {
+            var out = JSONWriter()
+            #expect(!LabelPrint.writeJSON(refused, into: &out), "\(refused)")
+            #expect(out.bytes.isEmpty)
+            #expect(hostJSON(refused) == listJSON(QueriedHost.sorted(LabelPrint.entries(refused))), "\(refused)")
+        }
+        // Out of order, the host still lists its labels by key.
+        #expect(hostJSON("4:zone1:a4:rack1:b") == #"{"rack":"b","zone":"a"}"#)
     }
 
     @Test func theMigrationComputesWhatIngestWrites() throws {

@@ -3,7 +3,7 @@
 // per-host reads) and the API handler's whole answer (routing, parameters, store, JSON), all without a
 // socket; then a registry credential's check (capreg token), on a scratch database. bench/api/run.sh
 // runs this before the servers and prints it beside the wrk rows.
-// Run: swift run -c release capreg-api-bench --db FLEET.sqlite [--where EXPR] [--fields F] [--limit 100] [--seconds 5]
+// Run: swift run -c release capreg-api-bench --db FLEET.sqlite [--where EXPR] [--fields F] [--limit 100] [--seconds 5] [--only NAME]
 // Prints one `ROW name p50_us p99_us per_s count` line per measurement (for run.sh) after a readable one.
 import API
 import Foundation
@@ -19,6 +19,8 @@ struct Options {
     var fields: String?
     var limit = 100
     var seconds = 5.0
+    /// Run only the measurement of this name (e.g. store-queryHosts, to profile it alone); nil: all.
+    var only: String?
 
     init(_ args: [String]) {
         var i = 0
@@ -29,6 +31,7 @@ struct Options {
             case "--fields": fields = args[i + 1].isEmpty ? nil : args[i + 1]
             case "--limit": limit = Int(args[i + 1]) ?? limit
             case "--seconds": seconds = Double(args[i + 1]) ?? seconds
+            case "--only": only = args[i + 1]
             default: usage("unknown option \(args[i])")
             }
             i += 2
@@ -44,7 +47,7 @@ struct Options {
 
 /// A usage error: said on standard error, exit 64 (EX_USAGE), not a crash.
 func usage(_ problem: String) -> Never {
-    FileHandle.standardError.write(Data("capreg-api-bench: \(problem)\noptions: --db PATH --where EXPR --fields F --limit N --seconds S\n".utf8))
+    FileHandle.standardError.write(Data("capreg-api-bench: \(problem)\noptions: --db PATH --where EXPR --fields F --limit N --seconds S --only NAME\n".utf8))
     exit(64)
 }
 
@@ -53,6 +56,7 @@ func usage(_ problem: String) -> Never {
 /// Runs `body` back to back for `seconds` (after a short warm-up) on this one thread and prints its
 /// latency percentiles and rate.
 func measure(_ name: String, seconds: Double, _ body: () throws -> Int) rethrows {
+    if let only = options.only, only != name { return }
     let warmEnd = now() + 200_000_000
     while now() < warmEnd { _ = try body() }
     var samples: [UInt64] = []
