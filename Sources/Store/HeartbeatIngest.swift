@@ -19,7 +19,7 @@ extension Heartbeats {
                      receivedAt: Int64) throws -> IngestResult {
         if at > lastSeen {
             try record(db, host: host, report: current, at: at)
-            try db.execute("UPDATE hosts SET last_seen = ?, last_received = ? WHERE id = ?", [at, receivedAt, host])
+            try db.send("UPDATE hosts SET last_seen = ?, last_received = ? WHERE id = ?", [at, receivedAt, host])
         }
         var result = IngestResult(reportId: report.reportId, hostname: report.host.hostname, outcome: .unchanged,
                                   revision: try Registry.revision(db))
@@ -48,7 +48,7 @@ extension Heartbeats {
     static func keepAsReport(_ db: any SQLConnection, host: Int64, beat: (at: Int64, report: Int64), lastSeen: Int64,
                              receivedAt: Int64) throws -> Int64 {
         let revision = try Registry.newRevision(db, .report, at: receivedAt)
-        try db.execute("""
+        try db.send("""
             INSERT INTO reports (id, report_id, label_set_id, host_id, collected_at, received_at, kernel_release, kernel_major,
                 kernel_minor, kernel_patch, kernel_flavour, kernel_key, collector_version, source_kinds, content_hash, payload,
                 decoder_version, outcome, facts_opened, facts_closed, written_by, peer, confirms)
@@ -58,7 +58,7 @@ extension Heartbeats {
             FROM reports WHERE id = ?
             """, [revision, madeUpReportId(revision), beat.at, receivedAt, beat.report])
         if beat.at == lastSeen {
-            try db.execute("UPDATE hosts SET current_report_id = ? WHERE id = ?", [revision, host])
+            try db.send("UPDATE hosts SET current_report_id = ? WHERE id = ?", [revision, host])
         }
         return revision
     }

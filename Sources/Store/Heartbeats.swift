@@ -61,11 +61,11 @@ public enum Heartbeats {
             if confirms == report && at > lastAt && times.count / 4 < perRow && at - firstAt <= Int64(UInt32.max) {
                 var more = times
                 more.append(blob(firstAt: firstAt, [at]))
-                try db.execute("UPDATE heartbeats SET last_at = ?, times = ? WHERE host_id = ? AND first_at = ?", [at, more, host, firstAt])
+                try db.send("UPDATE heartbeats SET last_at = ?, times = ? WHERE host_id = ? AND first_at = ?", [at, more, host, firstAt])
                 return
             }
         }
-        try db.execute("INSERT INTO heartbeats (host_id, first_at, last_at, report, times) VALUES (?, ?, ?, ?, ?)",
+        try db.send("INSERT INTO heartbeats (host_id, first_at, last_at, report, times) VALUES (?, ?, ?, ?, ?)",
                        [host, at, at, report, blob(firstAt: at, [at])])
     }
 

@@ -121,7 +121,7 @@ enum Ingestor {
         // before migrations/0010 (tests build registries of older schemas through it).
         let writerColumns = writer == nil ? "" : ", written_by, peer"
         if let writer { arguments += [writer.identity, writer.peer] }
-        try db.execute("""
+        try db.send("""
             INSERT INTO reports (id, label_set_id, report_id, host_id, collected_at, received_at, kernel_release, kernel_major, kernel_minor,
                 kernel_patch, kernel_flavour, kernel_key, collector_version, source_kinds, content_hash, payload,
                 decoder_version, outcome, facts_opened, facts_closed\(writerColumns))
@@ -133,7 +133,7 @@ enum Ingestor {
     static func updateHost(_ db: any SQLConnection, _ p: PreparedReport, host: Int64, at: Int64, receivedAt: Int64, report: Int64,
                            isNewest: Bool, factsChanged: Bool, storedLabels: String) throws {
         guard isNewest else {
-            try db.execute("UPDATE hosts SET first_seen = CASE WHEN first_seen < ? THEN first_seen ELSE ? END, last_received = ? WHERE id = ?",
+            try db.send("UPDATE hosts SET first_seen = CASE WHEN first_seen < ? THEN first_seen ELSE ? END, last_received = ? WHERE id = ?",
                            [at, at, receivedAt, host])
             return
         }
@@ -142,12 +142,12 @@ enum Ingestor {
         if factsChanged {
             // One statement for the host's current columns and its key-fact projection.
             let key = StateWriter.keyFactValues(p.facts)
-            try db.execute("""
+            try db.send("""
                 UPDATE hosts SET machine_id = ?, last_seen = ?, last_received = ?, current_report_id = ?, content_hash = ?,
                     kernel_release = ?, kernel_key = ?, \(StateWriter.keyFactAssignments) WHERE id = ?
                 """, (current + key + [host]))
         } else {
-            try db.execute("""
+            try db.send("""
                 UPDATE hosts SET machine_id = ?, last_seen = ?, last_received = ?, current_report_id = ?, content_hash = ?,
                     kernel_release = ?, kernel_key = ? WHERE id = ?
                 """, (current + [host]))
@@ -164,16 +164,16 @@ enum Ingestor {
         }
         let id = try db.insert("INSERT INTO label_sets (print) VALUES (?)", [print])
         for (key, value) in labels {
-            try db.execute("INSERT INTO label_set_entries (set_id, key, value) VALUES (?, ?, ?)", [id, key, value])
+            try db.send("INSERT INTO label_set_entries (set_id, key, value) VALUES (?, ?, ?)", [id, key, value])
         }
         return id
     }
 
     static func writeLabels(_ db: any SQLConnection, host: Int64, labels: [String: String]) throws {
-        try db.execute("UPDATE hosts SET label_print = ? WHERE id = ?", [LabelPrint.of(labels), host])
-        try db.execute("DELETE FROM host_labels WHERE host_id = ?", [host])
+        try db.send("UPDATE hosts SET label_print = ? WHERE id = ?", [LabelPrint.of(labels), host])
+        try db.send("DELETE FROM host_labels WHERE host_id = ?", [host])
         for (key, value) in labels.sorted(by: { $0.key < $1.key }) {
-            try db.execute("INSERT INTO host_labels (host_id, key, value) VALUES (?, ?, ?)", [host, key, value])
+            try db.send("INSERT INTO host_labels (host_id, key, value) VALUES (?, ?, ?)", [host, key, value])
         }
     }
 }

@@ -29,7 +29,7 @@ extension IntervalTable {
             for start in stride(from: 0, to: end.rows.count, by: 16) {
                 let rows = end.rows[start..<min(start + 16, end.rows.count)]
                 let sql = "UPDATE \(table) SET valid_to = ?, closed_by = ? WHERE id IN \(SQLPlaceholders.list(rows.count))"
-                try db.execute(sql, ([end.to, end.closedBy] as [any SQLBindable] + rows.map { $0 }))
+                try db.send(sql, ([end.to, end.closedBy] as [any SQLBindable] + rows.map { $0 }))
             }
         }
         // New rows last, batched: nothing the other operations touch is among them.
@@ -39,9 +39,9 @@ extension IntervalTable {
             case .setEnd:
                 continue
             case let .setStart(row, from, openedBy):
-                try db.execute("UPDATE \(table) SET valid_from = ?, opened_by = ? WHERE id = ?", [from, id(openedBy), row])
+                try db.send("UPDATE \(table) SET valid_from = ?, opened_by = ? WHERE id = ?", [from, id(openedBy), row])
             case let .delete(row):
-                try db.execute("DELETE FROM \(table) WHERE id = ?", [row])
+                try db.send("DELETE FROM \(table) WHERE id = ?", [row])
             case let .insert(key, value, from, to, openedBy, closedBy):
                 try inserts.add(db, row(host: host, key: key, value: value, from: from, to: to, openedBy: id(openedBy), closedBy: closedBy.map(id)))
             }

@@ -102,11 +102,11 @@ enum StateWriter {
         try upserts.flush(db)
         for start in stride(from: 0, to: gone.count, by: 64) {
             let names = gone[start..<min(start + 64, gone.count)]
-            try db.execute("DELETE FROM current_facts WHERE host_id = ? AND name IN \(SQLPlaceholders.list(names.count))",
+            try db.send("DELETE FROM current_facts WHERE host_id = ? AND name IN \(SQLPlaceholders.list(names.count))",
                            [plan.host] + names.map { $0 as any SQLBindable })
         }
         if upserts.sent > 0 || !gone.isEmpty {
-            try db.execute("""
+            try db.send("""
                 INSERT INTO host_facts_json (host_id, facts) VALUES (?, ?) ON CONFLICT (host_id) DO UPDATE SET facts = excluded.facts
                 """, [plan.host, DecodedJSON.currentFacts(plan.desiredFacts)])
         }
@@ -114,7 +114,7 @@ enum StateWriter {
 
     /// The key-fact columns of `hosts` (the one-row-per-host projection placement queries read).
     static func updateKeyFacts(_ db: any SQLConnection, host: Int64, facts: [Fact]) throws {
-        try db.execute("UPDATE hosts SET \(keyFactAssignments) WHERE id = ?", (keyFactValues(facts) + [host]))
+        try db.send("UPDATE hosts SET \(keyFactAssignments) WHERE id = ?", (keyFactValues(facts) + [host]))
     }
 
     static let keyFactAssignments = """

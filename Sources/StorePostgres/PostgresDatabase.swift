@@ -90,12 +90,12 @@ public final class PostgresDatabase: SQLDatabase, @unchecked Sendable {
             let result: T
             var commit: PostgresQueryResult?
             do {
-                for statement in begin { try transaction.send(statement) }
+                for statement in begin { try transaction.send(statement, translate: false) }
                 result = try body(transaction)
                 if writable {
                     commit = try transaction.run("COMMIT", translate: false, control: true)
                 } else {
-                    try transaction.send("COMMIT")
+                    try transaction.send("COMMIT", translate: false)
                 }
             } catch {
                 end(transaction)

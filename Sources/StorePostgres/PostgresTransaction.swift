@@ -53,14 +53,19 @@ final class PostgresTransaction: SQLConnection {
         return try perform(control: control) { connection.query(query, logger: logger) }
     }
 
-    /// Sends a transaction's own control statement (BEGIN, SET LOCAL, the lock, a read's COMMIT) without
-    /// waiting for its answer. PostgresNIO runs a connection's statements one after another in the order
-    /// sent, so it has been answered by the time a later statement is; a failure is thrown by the next
-    /// statement waited for (`perform`). Each answer waited for costs a hand-off from the event loop to
-    /// this thread and back (docs/figures.md): a read of three statements waited for six.
-    func send(_ sql: String) throws {
+    /// Sends a statement without waiting for its answer (SQLConnection.send; a transaction's BEGIN, SET
+    /// LOCAL and lock, a read's COMMIT). PostgresNIO runs a connection's statements one after another in
+    /// the order sent, so it has been answered by the time a later statement is; its failure is thrown by
+    /// the next statement waited for (`perform`). Each answer waited for costs a hand-off from the event
+    /// loop to this thread (docs/figures.md).
+    func send(_ sql: String, _ arguments: [any SQLBindable]) throws {
+        try send(sql, arguments, translate: true)
+    }
+
+    func send(_ sql: String, _ arguments: [any SQLBindable] = [], translate: Bool) throws {
         if connection.isClosed { throw PostgresBackendError(sqlState: nil, message: "the connection is closed", connectionLost: true) }
-        unwaited.track(connection.query(PostgresQuery(unsafeSQL: sql), logger: logger))
+        let text = translate ? try cache.translated(sql) : sql
+        unwaited.track(connection.query(PostgresQuery(unsafeSQL: text, binds: PostgresValues.bindings(arguments)), logger: logger))
     }
 
     /// Starts one operation on the connection and waits for its answer, its failure said as

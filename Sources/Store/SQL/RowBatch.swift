@@ -39,7 +39,7 @@ struct RowBatch {
         let tuple = SQLPlaceholders.list(columns.count)
         let sql = "INSERT INTO \(table) (\(columns.joined(separator: ", "))) VALUES "
             + Array(repeating: tuple, count: count).joined(separator: ", ") + (suffix.isEmpty ? "" : " " + suffix)
-        try db.execute(sql, values)
+        try db.send(sql, values)
         sent += count
         values.removeAll(keepingCapacity: true)
         count = 0

@@ -38,6 +38,12 @@ public protocol SQLConnection: AnyObject {
     @discardableResult
     func execute(_ sql: String, _ arguments: [any SQLBindable]) throws -> Int
 
+    /// Runs one statement whose answer the caller does not need (no rows, no count): a backend may send it
+    /// without waiting, and its failure is then thrown by the transaction's next statement that is waited
+    /// for, or by its COMMIT. Each answer waited for on PostgreSQL hands the connection's event loop back
+    /// to the caller's thread; a report's write is about fifteen statements (docs/figures.md).
+    func send(_ sql: String, _ arguments: [any SQLBindable]) throws
+
     /// Runs an INSERT into a table with an `id` key and answers the new row's id.
     func insert(_ sql: String, _ arguments: [any SQLBindable]) throws -> Int64
 
@@ -56,6 +62,9 @@ public protocol SQLConnection: AnyObject {
 }
 
 extension SQLConnection {
+    /// Waited for, like `execute` (SQLite runs every statement in the caller's thread anyway).
+    public func send(_ sql: String, _ arguments: [any SQLBindable]) throws { _ = try execute(sql, arguments) }
+
     public func insertRows(into table: String, columns: [String], rows: [[SQLValue]]) throws {
         var batch = RowBatch(table: table, columns: columns)
         for row in rows { try batch.add(self, row) }
