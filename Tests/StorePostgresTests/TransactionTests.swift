@@ -51,6 +51,31 @@ struct TransactionTests {
         }
     }
 
+    /// `send` does not wait: a duplicate key is thrown by the next statement that is waited for, or, when
+    /// the failed statement is the body's last, by the write's COMMIT. Nothing of the write is stored.
+    @Test func aSentStatementsFailureIsThrownLater() throws {
+        let db = try Fixtures.database()
+        defer { try? db.close() }
+        try db.write { c in try c.execute("CREATE TABLE t (k TEXT PRIMARY KEY)") }
+        for last in [false, true] {
+            do {
+                try db.write { c in
+                    try c.send("INSERT INTO t VALUES (?)", ["a"])
+                    try c.send("INSERT INTO t VALUES (?)", ["a"])
+                    if !last { _ = try c.value("SELECT count(*) FROM t", as: Int64.self) }
+                }
+                Issue.record("answered as committed")
+            } catch let error as PostgresBackendError {
+                #expect(error.sqlState == "23505", "\(error)")  // unique_violation, not 25P02
+            }
+        }
+        try db.write { c in
+            try c.send("INSERT INTO t VALUES (?)", ["b"])
+            try c.send("INSERT INTO t VALUES (?)", ["c"])
+        }
+        #expect(try db.read { c in try c.values("SELECT k FROM t ORDER BY k", as: String.self) } == ["b", "c"])
+    }
+
     @Test func aFailedSavepointLeavesTheTransactionGoing() throws {
         let db = try Fixtures.database()
         defer { try? db.close() }
