@@ -82,7 +82,15 @@ public struct JSONWriter {
         bytes.append(0x22)
         // Most strings (hostnames, fact names, kernels) need no escape: append them whole. A byte that
         // may need one (0xE2 may start U+2028/U+2029) sends the string through the scalar loop below.
-        if !utf8.contains(where: { $0 < 0x20 || $0 == 0x22 || $0 == 0x5C || $0 == 0x7F || $0 == 0xE2 || (!valid && $0 > 0x7F) }) {
+        // Past ASCII: 0xE2 only, for valid UTF-8; any byte, for bytes that may not be.
+        let unchecked: UInt8 = valid ? 0 : 0x80
+        var plain = true
+        for byte in utf8 where byte < 0x20 || byte == 0x22 || byte == 0x5C || byte == 0x7F || byte == 0xE2 || byte & unchecked != 0 {
+            _ = byte
+            plain = false
+            break
+        }
+        if plain {
             bytes.append(contentsOf: utf8)
         } else {
             for scalar in String(decoding: utf8, as: UTF8.self).unicodeScalars {
