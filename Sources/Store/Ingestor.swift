@@ -71,7 +71,8 @@ enum Ingestor {
             outcome = .created
         }
         if outcome != .unchanged {
-            plan = try StateWriter.plan(db, host: host, placement: placement, facts: p.facts, capabilities: capabilities)
+            plan = try StateWriter.plan(db, host: host, placement: placement, facts: p.facts, capabilities: capabilities,
+                                        newHost: outcome == .created)
             if outcome == .history && plan!.isEmpty { outcome = .unchanged }
         }
         let written = plan?.written ?? StateWriter.Written()
@@ -139,21 +140,26 @@ enum Ingestor {
         }
         let current: [any SQLBindable] = [p.report.host.machineId, at, receivedAt, report, p.contentHash, p.kernel.text,
                                                     KernelKey.of(p.kernel)]
+        // Changed labels: their print goes in the same statement, their rows after it.
+        let labels = p.report.host.labels
+        let print = LabelPrint.of(labels)
+        let labelsChanged = storedLabels != print
+        let printColumn = labelsChanged ? ", label_print = ?" : ""
+        let printValue: [any SQLBindable] = labelsChanged ? [print] : []
         if factsChanged {
             // One statement for the host's current columns and its key-fact projection.
             let key = StateWriter.keyFactValues(p.facts)
             try db.send("""
                 UPDATE hosts SET machine_id = ?, last_seen = ?, last_received = ?, current_report_id = ?, content_hash = ?,
-                    kernel_release = ?, kernel_key = ?, \(StateWriter.keyFactAssignments) WHERE id = ?
-                """, (current + key + [host]))
+                    kernel_release = ?, kernel_key = ?\(printColumn), \(StateWriter.keyFactAssignments) WHERE id = ?
+                """, (current + printValue + key + [host]))
         } else {
             try db.send("""
                 UPDATE hosts SET machine_id = ?, last_seen = ?, last_received = ?, current_report_id = ?, content_hash = ?,
-                    kernel_release = ?, kernel_key = ? WHERE id = ?
-                """, (current + [host]))
+                    kernel_release = ?, kernel_key = ?\(printColumn) WHERE id = ?
+                """, (current + printValue + [host]))
         }
-        let labels = p.report.host.labels
-        if storedLabels != LabelPrint.of(labels) { try writeLabels(db, host: host, labels: labels) }
+        if labelsChanged { try replaceLabelRows(db, host: host, labels: labels, hadLabels: !storedLabels.isEmpty) }
     }
 
     /// The stored label set equal to `labels` (migrations/0007), added on first sight.
@@ -163,18 +169,24 @@ enum Ingestor {
             return id
         }
         let id = try db.insert("INSERT INTO label_sets (print) VALUES (?)", [print])
-        for (key, value) in labels {
-            try db.send("INSERT INTO label_set_entries (set_id, key, value) VALUES (?, ?, ?)", [id, key, value])
-        }
+        var entries = RowBatch(table: "label_set_entries", columns: ["set_id", "key", "value"])
+        for (key, value) in labels.sorted(by: { $0.key < $1.key }) { try entries.add(db, [id, key, value]) }
+        try entries.flush(db)
         return id
     }
 
+    /// The host's labels, print and rows (a retraction puts back those of the report now in force).
     static func writeLabels(_ db: any SQLConnection, host: Int64, labels: [String: String]) throws {
         try db.send("UPDATE hosts SET label_print = ? WHERE id = ?", [LabelPrint.of(labels), host])
-        try db.send("DELETE FROM host_labels WHERE host_id = ?", [host])
-        for (key, value) in labels.sorted(by: { $0.key < $1.key }) {
-            try db.send("INSERT INTO host_labels (host_id, key, value) VALUES (?, ?, ?)", [host, key, value])
-        }
+        try replaceLabelRows(db, host: host, labels: labels, hadLabels: true)
+    }
+
+    /// host_labels for `host`: its rows deleted (when it had any) and `labels` inserted in one statement.
+    static func replaceLabelRows(_ db: any SQLConnection, host: Int64, labels: [String: String], hadLabels: Bool) throws {
+        if hadLabels { try db.send("DELETE FROM host_labels WHERE host_id = ?", [host]) }
+        var rows = RowBatch(table: "host_labels", columns: ["host_id", "key", "value"])
+        for (key, value) in labels.sorted(by: { $0.key < $1.key }) { try rows.add(db, [host, key, value]) }
+        try rows.flush(db)
     }
 }
 

@@ -51,11 +51,13 @@ enum StateWriter {
         var written: Written { Written(opened: facts.opened, closed: facts.closed) }
     }
 
+    /// `newHost`: the host row was inserted in this transaction, so it has no rows to read (two statements
+    /// fewer for each new host's report).
     static func plan(_ db: any SQLConnection, host: Int64, placement: Placement, report: Int64 = placeholder,
-                     facts: [Fact], capabilities: [CapabilityValue]) throws -> Plan {
-        let factRows = try FactTable.load(db, host: host, notEndingBefore: placement.at)
-        let capRows = try CapabilityTable.load(db, host: host, notEndingBefore: placement.at,
-                                               decoded: placement.until != StoreTime.openEnd)
+                     facts: [Fact], capabilities: [CapabilityValue], newHost: Bool = false) throws -> Plan {
+        let factRows = newHost ? [] : try FactTable.load(db, host: host, notEndingBefore: placement.at)
+        let capRows = newHost ? [] : try CapabilityTable.load(db, host: host, notEndingBefore: placement.at,
+                                                              decoded: placement.until != StoreTime.openEnd)
         let desiredFacts = IntervalSplice<FactValue>.sortedUnique(facts.map { ($0.name, $0.value) })
         let desiredCaps = IntervalSplice<CapabilityValue>.sortedUnique(
             capabilities.map { (CapabilityValue.key(unit: $0.unit, capability: $0.capability), $0) })

@@ -26,6 +26,30 @@ import StoreSQLite
         #expect(try store.currentState(hostname: "nobody") == nil)
     }
 
+    /// A host's labels as its reports change them: the print in its row and its host_labels rows agree
+    /// with the newest report's labels (several, one, none, back again), and each distinct set is stored
+    /// once with its entries.
+    @Test func labelRowsFollowTheNewestReport() throws {
+        let dir = try TempDir()
+        let store = try Fixture.store(dir)
+        let steps: [[String: String]] = [["rack": "r7", "pool": "db", "zone": "a"], ["rack": "r7", "pool": "db", "zone": "a"],
+                                         ["rack": "r8"], [:], ["pool": "web", "rack": "r9"], ["rack": "r8"]]
+        for (i, labels) in steps.enumerated() {
+            _ = try store.ingest([Fixture.report("r\(i)", at: Double(i), labels: labels)])
+            let rows = try store.database.read { db in
+                try db.rows("SELECT h.label_print, l.key, l.value FROM hosts h LEFT JOIN host_labels l ON l.host_id = h.id ORDER BY l.key", [])
+            }
+            #expect(rows.compactMap { $0[1] as String? }.count == labels.count, "step \(i)")
+            let stored = Dictionary(uniqueKeysWithValues: rows.compactMap { row in (row[1] as String?).map { ($0, row[2] as String) } })
+            #expect(stored == labels, "step \(i)")
+            #expect(rows.allSatisfy { ($0[0] as String) == LabelPrint.of(labels) }, "step \(i)")
+            #expect(try store.currentState(hostname: "h1")?.labels == labels, "step \(i)")
+        }
+        let distinct = Set(steps.map(LabelPrint.of))
+        #expect(try store.count("SELECT count(*) FROM label_sets") == distinct.count)
+        #expect(try store.count("SELECT count(*) FROM label_set_entries") == steps.reduce(into: [String: Int]()) { $0[LabelPrint.of($1)] = $1.count }.values.reduce(0, +))
+    }
+
     @Test func sameContentOnlyMovesLastSeen() throws {
         let dir = try TempDir()
         let store = try Fixture.store(dir)
