@@ -35,10 +35,15 @@ enum Ingestor {
             return IngestResult(reportId: report.reportId, hostname: report.host.hostname, outcome: .rejected, error: message)
         }
         let at = StoreTime.ms(report.collectedAt)
-        // The host row with its labels' fingerprint (labels are rewritten only when they differ).
+        // The host row with its labels' fingerprint (labels are rewritten only when they differ), and the label
+        // set of its current report, which a report with the same labels points at without looking it up.
         let existing = try db.row("""
-            SELECT id, last_seen, content_hash, label_print, machine_id, current_report_id FROM hosts WHERE hostname = ?
+            SELECT h.id, h.last_seen, h.content_hash, h.label_print, h.machine_id, h.current_report_id, s.id, s.print
+            FROM hosts h LEFT JOIN reports r ON r.id = h.current_report_id LEFT JOIN label_sets s ON s.id = r.label_set_id
+            WHERE h.hostname = ?
             """, [report.host.hostname])
+        let labelPrint = LabelPrint.of(report.host.labels)
+        let knownLabelSet: Int64? = existing.flatMap { $0[7] as String? == labelPrint ? $0[6] as Int64? : nil }
         let host: Int64
         let placement: Placement
         var outcome: IngestOutcome
@@ -76,7 +81,8 @@ enum Ingestor {
             if outcome == .history && plan!.isEmpty { outcome = .unchanged }
         }
         let written = plan?.written ?? StateWriter.Written()
-        let reportRow = try insertReport(db, p, host: host, at: at, receivedAt: receivedAt, writer: writer, outcome: outcome, written: written)
+        let reportRow = try insertReport(db, p, host: host, at: at, receivedAt: receivedAt, writer: writer, outcome: outcome, written: written,
+                                         labelSet: knownLabelSet)
         if let plan, !plan.isEmpty || outcome == .created { try StateWriter.commit(db, plan, report: reportRow) }
         try updateHost(db, p, host: host, at: at, receivedAt: receivedAt, report: reportRow, isNewest: placement.isNewest,
                        factsChanged: outcome == .created || outcome == .changed, storedLabels: storedLabels ?? "")
@@ -110,11 +116,11 @@ enum Ingestor {
     }
 
     static func insertReport(_ db: any SQLConnection, _ p: PreparedReport, host: Int64, at: Int64, receivedAt: Int64, writer: Writer?,
-                             outcome: IngestOutcome, written: StateWriter.Written) throws -> Int64 {
+                             outcome: IngestOutcome, written: StateWriter.Written, labelSet known: Int64? = nil) throws -> Int64 {
         let k = p.kernel
         // The report's row id is its revision's number (migrations/0004).
         let revision = try Registry.newRevision(db, .report, at: receivedAt)
-        let labelSet = try labelSet(db, p.report.host.labels)
+        let labelSet = try known ?? labelSet(db, p.report.host.labels)
         var arguments: [any SQLBindable] = [revision, labelSet, p.report.reportId, host, at, receivedAt, k.text, k.major, k.minor, k.patch,
                                                       k.flavour, KernelKey.of(k), p.report.collectorVersion, p.sourceKinds, p.contentHash, p.payload,
                                                       SourceDecoder.decoderVersion, outcome.rawValue, written.opened, written.closed]

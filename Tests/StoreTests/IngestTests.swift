@@ -45,9 +45,24 @@ import StoreSQLite
             #expect(rows.allSatisfy { ($0[0] as String) == LabelPrint.of(labels) }, "step \(i)")
             #expect(try store.currentState(hostname: "h1")?.labels == labels, "step \(i)")
         }
-        let distinct = Set(steps.map(LabelPrint.of))
+        // A late report with other labels: history, the host's labels stay the newest report's.
+        _ = try store.ingest([Fixture.report("late", at: -1, labels: ["rack": "old"])])
+        #expect(try store.currentState(hostname: "h1")?.labels == steps.last)
+        let sets = steps + [["rack": "old"]]
+        let distinct = Set(sets.map(LabelPrint.of))
         #expect(try store.count("SELECT count(*) FROM label_sets") == distinct.count)
-        #expect(try store.count("SELECT count(*) FROM label_set_entries") == steps.reduce(into: [String: Int]()) { $0[LabelPrint.of($1)] = $1.count }.values.reduce(0, +))
+        #expect(try store.count("SELECT count(*) FROM label_set_entries") == sets.reduce(into: [String: Int]()) { $0[LabelPrint.of($1)] = $1.count }.values.reduce(0, +))
+        // Each report points at the set of its own labels (one with the current report's labels takes its set unlooked-up).
+        let pointed = try store.database.read { db in
+            try db.rows("SELECT r.report_id, s.print FROM reports r JOIN label_sets s ON s.id = r.label_set_id", [])
+        }
+        // r1 repeats r0 exactly: a heartbeat, not a reports row.
+        #expect(Set(pointed.map { $0[0] as String }) == ["r0", "r2", "r3", "r4", "r5", "late"])
+        for row in pointed {
+            let id = row[0] as String
+            let labels = id == "late" ? ["rack": "old"] : steps[Int(id.dropFirst())!]
+            #expect(row[1] as String == LabelPrint.of(labels), "\(id)")
+        }
     }
 
     @Test func sameContentOnlyMovesLastSeen() throws {
