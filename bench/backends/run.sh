@@ -16,7 +16,10 @@
 #      BACKENDS ("sqlite postgres"; "sqlite" alone when PostgreSQL's copy of the fleet would not fit on the disk);
 #      FLEET: an SQLite fleet made earlier by the same synth command (`capreg synth --hosts HOSTS --days DAYS
 #      --start 2025-01-01 --ingest --db FLEET 2> FLEET.log`), used in place of step 1's ingest: its figures are
-#      read from FLEET.log, and the mixed load adds its reports to it (a million hosts take an hour to ingest).
+#      read from FLEET.log, and the mixed load adds its reports to it (a million hosts take an hour to ingest);
+#      PG_FLEET_PORT: the same for PostgreSQL, a cluster already running on 127.0.0.1 that port (user postgres, trust)
+#      whose database `fleet` holds the fleet (e.g. /work/pg1m/run.sh), with PG_FLEET_LOG its synth log; it is
+#      used in place of PostgreSQL's ingest or copy, left running, and the mixed load adds its reports to it.
 # Needs wrk (apt-get install -y wrk), PostgreSQL 15, python3, curl. Runs as root (initdb as postgres).
 # Output: one markdown table on stdout and in WORK/figures.md (git-ignored, with logs and wrk outputs).
 set -euo pipefail
@@ -94,7 +97,13 @@ put sqlite bytes "$(stat -c %s "$sqlite_db")"
 
 # --- PostgreSQL.
 pg_url() { echo "postgres://postgres@127.0.0.1:$PG_PORT/$1"; }
-if [[ " $backends " == *" postgres "* ]]; then
+if [[ " $backends " == *" postgres "* && -n "${PG_FLEET_PORT:-}" ]]; then
+PG_PORT=$PG_FLEET_PORT
+echo "== $(date -u +%H:%M:%SZ) PostgreSQL: the fleet on port $PG_PORT (ingested earlier)" >&2
+ingested postgres "${PG_FLEET_LOG:?bench/backends: PG_FLEET_PORT needs PG_FLEET_LOG, the synth log of that fleet}" "$hosts"
+pg_psql fleet -c "VACUUM ANALYZE"
+put postgres bytes "$(pg_psql fleet -tAc "SELECT pg_database_size('fleet')")"
+elif [[ " $backends " == *" postgres "* ]]; then
 echo "== $(date -u +%H:%M:%SZ) PostgreSQL ingest" >&2
 pg_start "$tmp/pg" shared_buffers=256MB
 pg_psql postgres -c "CREATE DATABASE fleet"
