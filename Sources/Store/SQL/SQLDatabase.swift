@@ -41,7 +41,7 @@ public protocol SQLConnection: AnyObject {
     /// Runs one statement whose answer the caller does not need (no rows, no count): a backend may send it
     /// without waiting, and its failure is then thrown by the transaction's next statement that is waited
     /// for, or by its COMMIT. Each answer waited for on PostgreSQL hands the connection's event loop back
-    /// to the caller's thread; a report's write is about fifteen statements (docs/figures.md).
+    /// to the caller's thread; a report's write is about a dozen statements (docs/store.md).
     func send(_ sql: String, _ arguments: [any SQLBindable]) throws
 
     /// Runs an INSERT into a table with an `id` key and answers the new row's id.
