@@ -13,7 +13,8 @@
 #      for 100,000 hosts), so when set below HOSTS the PostgreSQL ingest rate is measured on a fleet of that many hosts
 #      (a database of its own) and the HOSTS fleet is copied from the SQLite file with `capreg copy-store` (timed too);
 #      WRITERS (2); WHERE (default pasid_bind and pasid_bits >= 20); LIMIT (100); WORK (bench/backends/work);
-#      BACKENDS ("sqlite postgres"; "sqlite" alone when PostgreSQL's copy of the fleet would not fit on the disk);
+#      BACKENDS ("sqlite postgres"; "sqlite" alone when PostgreSQL's copy of the fleet would not fit on the disk,
+#      "postgres" alone when SQLite's would not: with PG_FLEET_PORT, or an ingest of the whole fleet);
 #      FLEET: an SQLite fleet made earlier by the same synth command (`capreg synth --hosts HOSTS --days DAYS
 #      --start 2025-01-01 --ingest --db FLEET 2> FLEET.log`), used in place of step 1's ingest: its figures are
 #      read from FLEET.log, and the mixed load adds its reports to it (a million hosts take an hour to ingest);
@@ -83,7 +84,15 @@ ingested() {
 }
 
 # --- SQLite.
-if [[ -n "$fleet" ]]; then
+sqlite_on=0
+[[ " $backends " == *" sqlite "* ]] && sqlite_on=1
+if ((!sqlite_on)); then
+    # PostgreSQL alone: its fleet is ingested, or PG_FLEET_PORT's; copying needs the SQLite fleet.
+    if [[ -z "${PG_FLEET_PORT:-}" ]] && ((pg_ingest_hosts < hosts)); then
+        echo "bench/backends: BACKENDS=postgres copies no fleet from SQLite: leave PG_INGEST_HOSTS unset or give PG_FLEET_PORT" >&2
+        exit 64
+    fi
+elif [[ -n "$fleet" ]]; then
     sqlite_db=$(realpath "$fleet")
     echo "== $(date -u +%H:%M:%SZ) SQLite: the fleet in $sqlite_db (ingested earlier)" >&2
     ingested sqlite "$sqlite_db.log" "$hosts"
@@ -92,8 +101,10 @@ else
     echo "== $(date -u +%H:%M:%SZ) SQLite ingest" >&2
     ingest sqlite "$sqlite_db" "$hosts"
 fi
+if ((sqlite_on)); then
 python3 -c "import sqlite3, sys; c = sqlite3.connect(sys.argv[1]); c.execute('PRAGMA wal_checkpoint(TRUNCATE)').fetchall(); c.close()" "$sqlite_db"
 put sqlite bytes "$(stat -c %s "$sqlite_db")"
+fi
 
 # --- PostgreSQL.
 pg_url() { echo "postgres://postgres@127.0.0.1:$PG_PORT/$1"; }
@@ -190,7 +201,7 @@ wrk_row_measured() {  # the mixed load's read side: wrk at 16 connections withou
     put "$name" mix_reads "$(awk '/^Requests\/sec:/ { print $2 }' <<< "$out")"
     put "$name" mix_p99 "$(awk '$1 == "99%" { v = $2; n = v + 0; if (v ~ /us$/) n /= 1000; else if (v ~ /ms$/) n = n; else if (v ~ /s$/) n *= 1000; printf "%.2f", n }' <<< "$out")"
 }
-serve_bench sqlite "$sqlite_db"
+((!sqlite_on)) || serve_bench sqlite "$sqlite_db"
 [[ " $backends " != *" postgres "* ]] || serve_bench postgres "$(pg_url fleet)"
 load_after=$(cut -d' ' -f1-3 /proc/loadavg)
 
