@@ -84,13 +84,7 @@ public struct JSONWriter {
         // may need one (0xE2 may start U+2028/U+2029) sends the string through the scalar loop below.
         // Past ASCII: 0xE2 only, for valid UTF-8; any byte, for bytes that may not be.
         let unchecked: UInt8 = valid ? 0 : 0x80
-        var plain = true
-        for byte in utf8 where byte < 0x20 || byte == 0x22 || byte == 0x5C || byte == 0x7F || byte == 0xE2 || byte & unchecked != 0 {
-            _ = byte
-            plain = false
-            break
-        }
-        if plain {
+        if !utf8.contains(where: { $0 < 0x20 || $0 == 0x22 || $0 == 0x5C || $0 == 0x7F || $0 == 0xE2 || $0 & unchecked != 0 }) {
             bytes.append(contentsOf: utf8)
         } else {
             for scalar in String(decoding: utf8, as: UTF8.self).unicodeScalars {

@@ -145,12 +145,13 @@ struct Lexer {
 
     // By ASCII value: Character's isLetter and isNumber look up Unicode properties, a tenth of a
     // request's parse, for characters that must be ASCII anyway.
-    static func isDigit(_ c: Character) -> Bool { c.asciiValue.map { (0x30...0x39).contains($0) } ?? false }
+    static func isDigit(_ c: Character) -> Bool { c.asciiValue.map(isDigit) ?? false }
+    static func isDigit(_ a: UInt8) -> Bool { (0x30...0x39).contains(a) }
     static func isLetter(_ a: UInt8) -> Bool { (0x41...0x5A).contains(a) || (0x61...0x7A).contains(a) }
     static func isNameStart(_ c: Character) -> Bool { c.asciiValue.map { isLetter($0) || $0 == UInt8(ascii: "_") } ?? false }
     static func isNamePart(_ c: Character) -> Bool {
         guard let a = c.asciiValue else { return false }
-        return isLetter(a) || (0x30...0x39).contains(a) || a == UInt8(ascii: "_") || a == UInt8(ascii: ".") || a == UInt8(ascii: "-")
+        return isLetter(a) || isDigit(a) || a == UInt8(ascii: "_") || a == UInt8(ascii: ".") || a == UInt8(ascii: "-")
             || a == UInt8(ascii: "/")
     }
     /// ASCII space, tab, line feed, vertical tab, form feed and carriage return by value; other

@@ -6,9 +6,10 @@ extension Heartbeats {
     /// Whether a report repeats the host's current report in all a reports row records besides its id and
     /// times: labels, machine-id, collector version and writer (the caller has compared the content hash).
     /// `host` is Ingestor's host row: id, last_seen, content_hash, label print, machine_id, current_report_id.
-    static func repeats(_ db: any SQLConnection, current: Int64, _ host: SQLRow, _ report: Report, labels storedLabels: String?,
+    static func repeats(_ db: any SQLConnection, current: Int64, _ host: SQLRow, _ prepared: PreparedReport, labels storedLabels: String?,
                         writer: Writer?) throws -> Bool {
-        guard storedLabels == LabelPrint.of(report.host.labels), host[4] as String? == report.host.machineId,
+        let report = prepared.report
+        guard storedLabels == prepared.labelPrint, host[4] as String? == report.host.machineId,
               let row = try db.row("SELECT collector_version, written_by, peer FROM reports WHERE id = ?", [current]) else { return false }
         return row[0] as String == report.collectorVersion && row[1] as String? == writer?.identity && row[2] as String? == writer?.peer
     }

@@ -42,8 +42,7 @@ enum Ingestor {
             FROM hosts h LEFT JOIN reports r ON r.id = h.current_report_id LEFT JOIN label_sets s ON s.id = r.label_set_id
             WHERE h.hostname = ?
             """, [report.host.hostname])
-        let labelPrint = LabelPrint.of(report.host.labels)
-        let knownLabelSet: Int64? = existing.flatMap { $0[7] as String? == labelPrint ? $0[6] as Int64? : nil }
+        let knownLabelSet: Int64? = existing.flatMap { $0[7] as String? == p.labelPrint ? $0[6] as Int64? : nil }
         let host: Int64
         let placement: Placement
         var outcome: IngestOutcome
@@ -58,7 +57,7 @@ enum Ingestor {
             if at >= lastSeen {
                 // A report from ahead of the registry's clock stays a row, which `capreg retract` can name.
                 if currentHash == p.contentHash, at <= receivedAt, let current = existing[5] as Int64?,
-                   try Heartbeats.repeats(db, current: current, existing, p.report, labels: storedLabels, writer: writer) {
+                   try Heartbeats.repeats(db, current: current, existing, p, labels: storedLabels, writer: writer) {
                     return try Heartbeats.take(db, report: report, host: host, current: current, at: at, lastSeen: lastSeen, receivedAt: receivedAt)
                 }
                 placement = Placement(at: at, until: StoreTime.openEnd, next: nil, isNewest: true)
@@ -120,7 +119,7 @@ enum Ingestor {
         let k = p.kernel
         // The report's row id is its revision's number (migrations/0004).
         let revision = try Registry.newRevision(db, .report, at: receivedAt)
-        let labelSet = try known ?? labelSet(db, p.report.host.labels)
+        let labelSet = try known ?? labelSet(db, p.report.host.labels, print: p.labelPrint)
         var arguments: [any SQLBindable] = [revision, labelSet, p.report.reportId, host, at, receivedAt, k.text, k.major, k.minor, k.patch,
                                                       k.flavour, KernelKey.of(k), p.report.collectorVersion, p.sourceKinds, p.contentHash, p.payload,
                                                       SourceDecoder.decoderVersion, outcome.rawValue, written.opened, written.closed]
@@ -147,11 +146,9 @@ enum Ingestor {
         let current: [any SQLBindable] = [p.report.host.machineId, at, receivedAt, report, p.contentHash, p.kernel.text,
                                                     KernelKey.of(p.kernel)]
         // Changed labels: their print goes in the same statement, their rows after it.
-        let labels = p.report.host.labels
-        let print = LabelPrint.of(labels)
-        let labelsChanged = storedLabels != print
+        let labelsChanged = storedLabels != p.labelPrint
         let printColumn = labelsChanged ? ", label_print = ?" : ""
-        let printValue: [any SQLBindable] = labelsChanged ? [print] : []
+        let printValue: [any SQLBindable] = labelsChanged ? [p.labelPrint] : []
         if factsChanged {
             // One statement for the host's current columns and its key-fact projection.
             let key = StateWriter.keyFactValues(p.facts)
@@ -165,33 +162,35 @@ enum Ingestor {
                     kernel_release = ?, kernel_key = ?\(printColumn) WHERE id = ?
                 """, (current + printValue + [host]))
         }
-        if labelsChanged { try replaceLabelRows(db, host: host, labels: labels, hadLabels: !storedLabels.isEmpty) }
+        if labelsChanged { try replaceLabelRows(db, host: host, labels: p.report.host.labels, hadLabels: !storedLabels.isEmpty) }
     }
 
-    /// The stored label set equal to `labels` (migrations/0007), added on first sight.
-    static func labelSet(_ db: any SQLConnection, _ labels: [String: String]) throws -> Int64 {
-        let print = LabelPrint.of(labels)
+    /// The stored label set equal to `labels` (migrations/0007, `print` their LabelPrint), added on first sight.
+    static func labelSet(_ db: any SQLConnection, _ labels: [String: String], print: String) throws -> Int64 {
         if let id = try db.value("SELECT id FROM label_sets WHERE print = ?", [print], as: Int64.self) {
             return id
         }
         let id = try db.insert("INSERT INTO label_sets (print) VALUES (?)", [print])
-        var entries = RowBatch(table: "label_set_entries", columns: ["set_id", "key", "value"])
-        for (key, value) in labels.sorted(by: { $0.key < $1.key }) { try entries.add(db, [id, key, value]) }
-        try entries.flush(db)
+        try insertLabelRows(db, table: "label_set_entries", owner: "set_id", id: id, labels: labels)
         return id
     }
 
     /// The host's labels, print and rows (a retraction puts back those of the report now in force).
-    static func writeLabels(_ db: any SQLConnection, host: Int64, labels: [String: String]) throws {
-        try db.send("UPDATE hosts SET label_print = ? WHERE id = ?", [LabelPrint.of(labels), host])
-        try replaceLabelRows(db, host: host, labels: labels, hadLabels: true)
+    static func writeLabels(_ db: any SQLConnection, host: Int64, of p: PreparedReport) throws {
+        try db.send("UPDATE hosts SET label_print = ? WHERE id = ?", [p.labelPrint, host])
+        try replaceLabelRows(db, host: host, labels: p.report.host.labels, hadLabels: true)
     }
 
     /// host_labels for `host`: its rows deleted (when it had any) and `labels` inserted in one statement.
     static func replaceLabelRows(_ db: any SQLConnection, host: Int64, labels: [String: String], hadLabels: Bool) throws {
         if hadLabels { try db.send("DELETE FROM host_labels WHERE host_id = ?", [host]) }
-        var rows = RowBatch(table: "host_labels", columns: ["host_id", "key", "value"])
-        for (key, value) in labels.sorted(by: { $0.key < $1.key }) { try rows.add(db, [host, key, value]) }
+        try insertLabelRows(db, table: "host_labels", owner: "host_id", id: host, labels: labels)
+    }
+
+    /// `labels` as rows (`owner`, key, value) of `table`, in one statement.
+    private static func insertLabelRows(_ db: any SQLConnection, table: String, owner: String, id: Int64, labels: [String: String]) throws {
+        var rows = RowBatch(table: table, columns: [owner, "key", "value"])
+        for (key, value) in labels.sorted(by: { $0.key < $1.key }) { try rows.add(db, [id, key, value]) }
         try rows.flush(db)
     }
 }

@@ -15,6 +15,8 @@ struct PreparedReport: Sendable {
     var contentHash: String
     var payload: String
     var sourceKinds: String
+    /// The labels as `hosts.label_print` and `label_sets.print` hold them (LabelPrint.of).
+    var labelPrint: String
 
     init(_ report: Report) throws(ReportError) {
         // The one check again, without the clock (that bound is the arrival's, applied where reports are
@@ -44,6 +46,7 @@ struct PreparedReport: Sendable {
         self.contentHash = PreparedReport.contentHash(kernel: report.kernel.release, facts: facts, records: records)
         self.payload = report.payloadJSON()
         self.sourceKinds = Set(report.sources.map(\.kind.rawValue)).sorted().joined(separator: ",")
+        self.labelPrint = LabelPrint.of(report.host.labels)
     }
 
     /// What makes two reports "the same content": kernel, host facts and every capability's raw bytes.

@@ -134,7 +134,7 @@ extension Registry {
             UPDATE hosts SET machine_id = ?, current_report_id = ?, content_hash = ?, kernel_release = ?, kernel_key = ? WHERE id = ?
             """, [p.report.host.machineId, previous.id, p.contentHash, p.kernel.text, KernelKey.of(p.kernel), host])
         try StateWriter.updateKeyFacts(db, host: host, facts: p.facts)
-        try Ingestor.writeLabels(db, host: host, labels: p.report.host.labels)
+        try Ingestor.writeLabels(db, host: host, of: p)
     }
 
     static func retraction(_ db: any SQLConnection, report: Int64) throws -> Retraction? {
