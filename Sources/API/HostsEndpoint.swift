@@ -86,7 +86,7 @@ enum HostsAnswerJSON {
             out.key("labels")
             host.writeLabels(into: &out)
             out.key("facts")
-            out.json(host.factsJSON)
+            host.writeFacts(into: &out)
             out.objectEnd()
         }
         out.arrayEnd()
@@ -144,7 +144,7 @@ enum HostsAnswerJSON {
 
     /// About the bytes `writeHead`, the labels and the facts take (the facts as stored, already encoded).
     static func estimatedBytes(_ host: QueriedHost) -> Int {
-        host.factsJSON.utf8.count + host.hostname.utf8.count + (host.kernelRelease?.utf8.count ?? 4)
+        host.factsJSONBytes + host.hostname.utf8.count + (host.kernelRelease?.utf8.count ?? 4)
             + host.labelsJSONBytes + 120
     }
 

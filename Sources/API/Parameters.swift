@@ -9,6 +9,9 @@ import Timestamps
 struct Parameters {
     private var values: [String: String] = [:]
 
+    static let expressions = ParseCache<QueryExpr>()
+    static let fieldLists = ParseCache<[QueryTerm]>()
+
     /// Accepted by every endpoint; the API reads it before the endpoint runs (API.awaitRevision).
     static let universal: Set<String> = ["min_revision"]
 
@@ -80,7 +83,7 @@ struct Parameters {
     func expression(_ name: String) throws(APIError) -> QueryExpr? {
         guard let text = values[name], !text.allSatisfy({ $0 == " " }) else { return nil }
         do {
-            return try QueryParser.parse(text)
+            return try Parameters.expressions.value(text) { text throws(QueryError) in try QueryParser.parse(text) }
         } catch {
             throw APIError.query(error, parameter: name)
         }
@@ -91,7 +94,7 @@ struct Parameters {
     func fields(_ name: String = "fields") throws(APIError) -> [QueryTerm]? {
         guard let text = values[name] else { return nil }
         do {
-            return try QueryParser.fields(text)
+            return try Parameters.fieldLists.value(text) { text throws(QueryError) in try QueryParser.fields(text) }
         } catch {
             throw APIError.query(error, parameter: name)
         }

@@ -148,7 +148,7 @@ extension Registry {
         // Past maxPageBytes of facts the page ends early; the next page goes on after its last host.
         var bytes = 0
         for i in hosts.indices {
-            bytes += hosts[i].storedFacts.encodedBytes() + hosts[i].hostname.utf8.count + 200  // head and labels, about
+            bytes += hosts[i].storedFacts.approximateBytes + hosts[i].hostname.utf8.count + 200  // head and labels, about
             if bytes > maxBytes && i + 1 < hosts.count {
                 hosts.removeSubrange((i + 1)...)
                 more = true

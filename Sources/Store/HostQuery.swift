@@ -51,6 +51,12 @@ public struct QueriedHost: Sendable, Hashable {
     /// The same facts as the JSON object the API answers with (as stored, when the page read it whole).
     public var factsJSON: String { storedFacts.json }
 
+    /// `factsJSON`, written into an answer without a String made for it.
+    public func writeFacts(into out: inout JSONWriter) { storedFacts.writeJSON(into: &out) }
+
+    /// About the bytes `writeFacts` writes.
+    public var factsJSONBytes: Int { storedFacts.approximateBytes }
+
     init(hostname: String, kernelRelease: String?, reportedAt: Date, labels: [String: String], facts: QueriedFacts) {
         self.init(hostname: hostname, kernelRelease: kernelRelease, reportedAt: reportedAt,
                   labelList: QueriedHost.sorted(labels.map { (key: $0.key, value: $0.value) }), facts: facts)

@@ -7,13 +7,11 @@ import JSONText
 enum QueriedFacts: Sendable {
     case list([Fact])
     case json(String)
-    /// A list and its object, encoded once (Registry.page measures a page by its JSON, which the API sends).
-    case both([Fact], String)
 
     /// Sorted by name. A malformed object (not one ingest wrote) reads as the facts before the fault.
     var list: [Fact] {
         switch self {
-        case .list(let facts), .both(let facts, _): return facts
+        case .list(let facts): return facts
         case .json(let text): return FactsObjectReader.facts(text)
         }
     }
@@ -21,14 +19,35 @@ enum QueriedFacts: Sendable {
     var json: String {
         switch self {
         case .list(let facts): return DecodedJSON.currentFacts(facts.map { (key: $0.name, value: $0.value) })
-        case .json(let text), .both(_, let text): return text
+        case .json(let text): return text
         }
     }
 
-    /// The object's size in bytes; a list is encoded here, once, and kept with its text.
-    mutating func encodedBytes() -> Int {
-        if case .list(let facts) = self { self = .both(facts, json) }
-        return json.utf8.count
+    /// The object, written straight into an answer: a list is not encoded into a String of its own first
+    /// (a compact page's hosts each made one, to be copied once).
+    func writeJSON(into out: inout JSONWriter) {
+        switch self {
+        case .list(let facts): DecodedJSON.factsObject(facts.lazy.map { ($0.name, $0.value) }, into: &out)
+        case .json(let text): out.json(text)
+        }
+    }
+
+    /// About the object's bytes: exact for stored text; for a list, texts counted as if they needed no
+    /// escape (page byte bounds, Registry.page, and the answer buffer's size).
+    var approximateBytes: Int {
+        switch self {
+        case .json(let text): return text.utf8.count
+        case .list(let facts):
+            return facts.reduce(2) { sum, fact in
+                let value: Int
+                switch fact.value {
+                case .bool: value = 5
+                case .int: value = 20
+                case .text(let t): value = t.utf8.count + 2
+                }
+                return sum + fact.name.utf8.count + 4 + value
+            }
+        }
     }
 }
 

@@ -5,16 +5,21 @@ import GRDBSQLite
 import Store
 
 /// The state of one budgeted read, reached from SQLite's progress handler through its context pointer.
+/// A thread's CPU time never runs ahead of the wall clock, so the handler reads the thread's CPU clock (a
+/// system call) only once the read has lasted its budget in wall time; before that it reads the monotonic
+/// clock, which the vDSO answers without entering the kernel. A read that waits for the CPU pays the system
+/// call on every check after that; a read that does not pays it once.
 final class BudgetWatch {
-    /// VM steps between two calls of the handler: a call reads the thread's CPU clock (a system call), so
-    /// calls are a few tens of microseconds apart, and a read stops within about that of its budget.
+    /// VM steps between two calls of the handler (a few tens of microseconds): a read stops within about
+    /// that of its budget.
     static let stepsPerCheck: Int32 = 4000
-    /// CPU time between two polls of the client's connection (another system call).
+    /// Wall time between two polls of the client's connection (another system call).
     static let clientCheckInterval: UInt64 = 10_000_000
 
     let budget: QueryBudget
     let limit: UInt64
-    var start: UInt64 = 0
+    var startCPU: UInt64 = 0
+    var startWall: UInt64 = 0
     var lastClientCheck: UInt64 = 0
     /// Why the read was stopped, once it was.
     var stopped: QueryInterrupted.Reason?
@@ -26,27 +31,28 @@ final class BudgetWatch {
     }
 
     func begin() {
-        start = BudgetWatch.threadCPU()
+        startCPU = BudgetWatch.clock(CLOCK_THREAD_CPUTIME_ID)
+        startWall = BudgetWatch.clock(CLOCK_MONOTONIC)
         // The first call polls at once: a client may have gone while its request waited for a read slot.
-        lastClientCheck = start &- BudgetWatch.clientCheckInterval
+        lastClientCheck = startWall &- BudgetWatch.clientCheckInterval
     }
 
     /// Whether the read must stop now (and why, in `stopped`).
     func shouldStop() -> Bool {
         if stopped != nil { return true }
-        let now = BudgetWatch.threadCPU()
-        if now &- start > limit {
+        let wall = BudgetWatch.clock(CLOCK_MONOTONIC)
+        if wall &- startWall > limit && BudgetWatch.clock(CLOCK_THREAD_CPUTIME_ID) &- startCPU > limit {
             stopped = .budget
-        } else if now &- lastClientCheck >= BudgetWatch.clientCheckInterval {
-            lastClientCheck = now
+        } else if wall &- lastClientCheck >= BudgetWatch.clientCheckInterval {
+            lastClientCheck = wall
             if budget.clientGone() { stopped = .clientGone }
         }
         return stopped != nil
     }
 
-    static func threadCPU() -> UInt64 {
+    static func clock(_ id: clockid_t) -> UInt64 {
         var t = timespec()
-        clock_gettime(CLOCK_THREAD_CPUTIME_ID, &t)
+        clock_gettime(id, &t)
         return UInt64(t.tv_sec) * 1_000_000_000 + UInt64(t.tv_nsec)
     }
 

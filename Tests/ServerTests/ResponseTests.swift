@@ -1,6 +1,6 @@
 import Foundation
 import Testing
-import JSONText
+@testable import JSONText
 @testable import Server
 
 @Suite struct ResponseTests {
@@ -104,6 +104,37 @@ import JSONText
         #expect(literal("x\u{2028}y\u{2029}") == #""x\u2028y\u2029""#)
         // 0xE2 starts other characters too: they pass unescaped through the slow path.
         #expect(literal("€ – →") == "\"€ – →\"")
+    }
+
+    /// Each byte that needs an escape, at every position of strings up to 24 bytes long (so before,
+    /// inside and after each eight-byte word the scan reads at once), is escaped, and nothing else is.
+    @Test func jsonEscapesAtEveryPosition() {
+        let escapes: [(UInt8, String)] = [(0x22, #"\""#), (0x5C, #"\\"#), (0x0A, #"\n"#), (0x00, #"\u0000"#), (0x1F, #"\u001f"#),
+                                          (0x7F, #"\u007f"#)]
+        for length in 1...24 {
+            for position in 0..<length {
+                for (byte, escaped) in escapes {
+                    var bytes = [UInt8](repeating: 0x61, count: length)  // "a"
+                    bytes[position] = byte
+                    var out = JSONWriter()
+                    out.string(String(decoding: bytes, as: UTF8.self))
+                    let expected = "\"" + String(repeating: "a", count: position) + escaped
+                        + String(repeating: "a", count: length - position - 1) + "\""
+                    #expect(String(decoding: out.bytes, as: UTF8.self) == expected, "byte \(byte) at \(position) of \(length)")
+                }
+            }
+            var plain = JSONWriter()
+            plain.string(String(repeating: "~", count: length))  // 0x7E, the highest byte that needs none
+            #expect(plain.bytes == [0x22] + [UInt8](repeating: 0x7E, count: length) + [0x22])
+        }
+        // The word test alone, against the byte test, for every byte value in each lane.
+        for byte in 0...255 {
+            for lane in 0..<8 {
+                let word = UInt64(0x61) &* 0x0101_0101_0101_0101 & ~(UInt64(0xFF) << (8 * lane)) | UInt64(byte) << (8 * lane)
+                let needs = byte < 0x20 || byte == 0x22 || byte == 0x5C || byte >= 0x7F
+                #expect(JSONWriter.mayNeedEscape(word) == needs, "byte \(byte) in lane \(lane)")
+            }
+        }
     }
 
     /// Keys and strings given as bytes are written as the same text given as a String; bytes that are
