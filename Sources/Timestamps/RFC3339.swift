@@ -124,28 +124,32 @@ public enum RFC3339 {
                 + "\(pad(msOfDay / 60_000 % 60, 2)):\(pad(msOfDay / 1000 % 60, 2)).\(pad(msOfDay % 1000, 3))Z").utf8)
             return
         }
-        func digits(_ n: Int64, _ width: Int) {
-            var divisor: Int64 = 1
-            for _ in 1..<width { divisor *= 10 }
-            while divisor > 0 {
-                out.append(0x30 + UInt8(truncatingIfNeeded: n / divisor % 10))
-                divisor /= 10
+        // The 24 bytes are written in place, then appended once: a page writes one per host, and 24
+        // appends of a byte each (every one checking the array's uniqueness and capacity) cost more.
+        withUnsafeTemporaryAllocation(of: UInt8.self, capacity: 24) { text in
+            func digits(_ n: Int64, _ width: Int, at start: Int) {
+                var n = n
+                for i in stride(from: start + width - 1, through: start, by: -1) {
+                    text[i] = 0x30 + UInt8(truncatingIfNeeded: n % 10)
+                    n /= 10
+                }
             }
+            digits(Int64(y), 4, at: 0)
+            text[4] = 0x2D
+            digits(Int64(m), 2, at: 5)
+            text[7] = 0x2D
+            digits(Int64(d), 2, at: 8)
+            text[10] = 0x54
+            digits(msOfDay / 3_600_000, 2, at: 11)
+            text[13] = 0x3A
+            digits(msOfDay / 60_000 % 60, 2, at: 14)
+            text[16] = 0x3A
+            digits(msOfDay / 1000 % 60, 2, at: 17)
+            text[19] = 0x2E
+            digits(msOfDay % 1000, 3, at: 20)
+            text[23] = 0x5A
+            out.append(contentsOf: UnsafeBufferPointer(text))
         }
-        digits(Int64(y), 4)
-        out.append(0x2D)
-        digits(Int64(m), 2)
-        out.append(0x2D)
-        digits(Int64(d), 2)
-        out.append(0x54)
-        digits(msOfDay / 3_600_000, 2)
-        out.append(0x3A)
-        digits(msOfDay / 60_000 % 60, 2)
-        out.append(0x3A)
-        digits(msOfDay / 1000 % 60, 2)
-        out.append(0x2E)
-        digits(msOfDay % 1000, 3)
-        out.append(0x5A)
     }
 
     static func pad<N: BinaryInteger>(_ n: N, _ width: Int) -> String {

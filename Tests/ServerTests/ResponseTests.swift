@@ -88,6 +88,35 @@ import Testing
         #expect(String(decoding: w.bytes, as: UTF8.self) == #"{"a":[1,{},[],null,{"x":[0]}],"b":false,"c":-12345,"d":{"e":7}}"#)
     }
 
+    /// Commas at every depth, past the 64 containers the writer tracks in one word too.
+    @Test func jsonCommasAtEveryDepth() throws {
+        for depth in [1, 2, 63, 64, 65, 66, 130] {
+            var out = JSONWriter()
+            for _ in 0..<depth {
+                out.arrayStart()
+                out.int(1)
+                out.objectStart()
+                out.key("a")
+                out.int(2)
+                out.key("b")
+                out.arrayStart()
+            }
+            for _ in 0..<depth {
+                out.int(3)
+                out.int(4)
+                out.arrayEnd()
+                out.objectEnd()
+                out.bool(true)
+                out.arrayEnd()
+            }
+            let one = #"[1,{"a":2,"b":["#
+            // The innermost "b" is empty when 3 goes in; each outer one already holds the inner array.
+            let close = #"3,4]},true]"#
+            let expected = String(repeating: one, count: depth) + close + String(repeating: "," + close, count: depth - 1)
+            #expect(String(decoding: out.bytes, as: UTF8.self) == expected, "depth \(depth)")
+        }
+    }
+
     /// The whole-string fast path and the escaping loop give the same literal.
     @Test func jsonStringEscapes() {
         func literal(_ s: String) -> String {
