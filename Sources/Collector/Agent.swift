@@ -10,12 +10,29 @@ public struct Agent: Sendable {
     public var log: @Sendable (String) -> Void
     /// Where each round's Prometheus text goes (`--metrics-file`, config `metrics_file`); nil: none.
     public var metricsFile: String?
+    /// The NFD feature file each round rewrites (`--nfd-features-dir`, config `nfd_features_dir`); nil: none.
+    public var nfd: NFDFeatureFile?
 
-    public init(collector: Collector, delivery: Delivery, log: @escaping @Sendable (String) -> Void, metricsFile: String? = nil) {
+    public init(collector: Collector, delivery: Delivery, log: @escaping @Sendable (String) -> Void, metricsFile: String? = nil,
+                nfd: NFDFeatureFile? = nil) {
         self.collector = collector
         self.delivery = delivery
         self.log = log
         self.metricsFile = metricsFile
+        self.nfd = nfd
+    }
+
+    /// After every collection: a feature file that cannot be written is logged and the agent goes on (its
+    /// last file expires on its own, so a node's labels never outlive their bound).
+    func writeFeatureFile(_ report: Report) {
+        guard let nfd else { return }
+        do {
+            let written = try nfd.write(report)
+            let left = written.omitted.isEmpty ? "" : ", \(written.omitted.count) facts no label can carry left out"
+            log("INFO NFD feature file: \(written.labels) labels\(left)")
+        } catch {
+            log("WARN \(error)")
+        }
     }
 
     /// After every round: a metrics file that cannot be written is logged and the agent goes on.
@@ -52,6 +69,7 @@ public struct Agent: Sendable {
             log("ERROR \(error)")
             return .noIdentity
         }
+        writeFeatureFile(report)
         let fingerprint = Heartbeat.fingerprint(report)
         let unchanged = heartbeats && Heartbeat.last(in: delivery.spool) == fingerprint
         let toSend = unchanged ? Heartbeat.heartbeat(of: report) : report

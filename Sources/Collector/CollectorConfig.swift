@@ -33,6 +33,8 @@ public struct CollectorConfig: Equatable, Sendable {
     public var sysfsRoot: String?
     public var hostname: String?
     public var labels: [String: String] = [:]
+    public var nfdFeaturesDir: String?
+    public var nfdExpiry: Double?
 
     public init() {}
 
@@ -64,7 +66,7 @@ public struct CollectorConfig: Equatable, Sendable {
     }
 
     static let keys = ["registry", "token", "token_file", "ca", "client_cert", "client_key", "spool", "spool_max_bytes", "metrics_file", "interval", "vfio_groups",
-                       "iommufd_devices", "sysfs_root", "hostname"]
+                       "iommufd_devices", "sysfs_root", "hostname", "nfd_features_dir", "nfd_expiry"]
 
     public static func parse(_ text: String, file: String) throws(ParseError) -> CollectorConfig {
         var config = CollectorConfig()
@@ -124,6 +126,10 @@ public struct CollectorConfig: Equatable, Sendable {
                 config.iommufdDevices = s
             case "sysfs_root": config.sysfsRoot = value
             case "hostname": config.hostname = value
+            case "nfd_features_dir": config.nfdFeaturesDir = value
+            case "nfd_expiry":
+                guard let n = Double(value), n >= 60 else { throw fail("nfd_expiry must be a number of seconds ≥ 60, found `\(value)`") }
+                config.nfdExpiry = n
             default:
                 throw fail("unknown key `\(key)` (known: \(keys.joined(separator: ", ")), label.NAME)")
             }

@@ -75,7 +75,7 @@ public struct Spool: Sendable {
     /// does, the registry answers the repeated report id as a duplicate).
     public func remove(_ entry: Entry) throws(SpoolError) {
         guard unlink(entry.path) == 0 || errno == ENOENT else { throw .io("unlink \(entry.name)", .current) }
-        try syncDirectory(directory)
+        try Spool.syncDirectory(directory)
     }
 
     /// Refused by the registry (4xx): kept aside for a person, never deleted, with the registry's reason
@@ -89,14 +89,20 @@ public struct Spool: Sendable {
             try writeDurably(name: refusalName(entry.name), bytes: [UInt8](data) + [0x0a], in: rejectedDirectory)
         }
         guard rename(entry.path, rejectedDirectory + "/" + entry.name) == 0 else { throw .io("move \(entry.name) to rejected/", .current) }
-        try syncDirectory(rejectedDirectory)
-        try syncDirectory(directory)
+        try Spool.syncDirectory(rejectedDirectory)
+        try Spool.syncDirectory(directory)
     }
 
     func writeDurably(name: String, bytes: [UInt8], in directory: String? = nil) throws(SpoolError) {
-        let directory = directory ?? self.directory
+        try Spool.replaceDurably(directory: directory ?? self.directory, name: name, bytes: bytes, mode: 0o600)
+    }
+
+    /// `bytes` as `directory/name`, whole or not at all: written to the dot file `.tmp-NAME` (which readers
+    /// that skip dot files, as NFD does, never read), synced, renamed over the old file, and the directory
+    /// synced. The spool's entries and the NFD feature file are written so.
+    static func replaceDurably(directory: String, name: String, bytes: [UInt8], mode: mode_t) throws(SpoolError) {
         let temporary = directory + "/.tmp-" + name
-        let fd = open(temporary, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o600)
+        let fd = open(temporary, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode)
         guard fd >= 0 else { throw .io("create \(temporary)", .current) }
         var written = 0
         while written < bytes.count {
@@ -123,10 +129,11 @@ public struct Spool: Sendable {
         try syncDirectory(directory)
     }
 
-    func syncDirectory(_ path: String) throws(SpoolError) {
+    static func syncDirectory(_ path: String) throws(SpoolError) {
         let fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
         guard fd >= 0 else { throw .io("open \(path)", .current) }
         defer { close(fd) }
         guard fsync(fd) == 0 else { throw .io("fsync \(path)", .current) }
     }
+
 }

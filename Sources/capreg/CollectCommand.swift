@@ -54,6 +54,17 @@ struct CollectCommand: ParsableCommand {
         capreg_collector_last_delivery_timestamp_seconds (0 before the first). A file that cannot be \
         written is logged as a WARN; delivery goes on.
 
+        Kubernetes: with --nfd-features-dir DIR (config nfd_features_dir; Node Feature Discovery's \
+        features.d, /etc/kubernetes/node-feature-discovery/features.d on the node) every collection \
+        rewrites DIR/capreg, a feature file of NFD's local source: one \
+        feature.node.kubernetes.io/capreg-NAME=VALUE line a fact (the registry's decoders, run here), \
+        after `# +expiry-time=`, the collection time plus --nfd-expiry seconds (config nfd_expiry; \
+        default 7200, the registry's default freshness bound), so NFD drops the node's labels once the \
+        collector stops. Facts whose name or value a Kubernetes label cannot carry are left out and \
+        counted in the log. It is written as a dot file (which NFD skips), synced and renamed, and stays \
+        under NFD's 64 KiB; a file that cannot be written is logged as a WARN and collection goes on. \
+        Without --push the file is written once, beside the printed report.
+
         Enrollment: --enroll CODE --server URL trades a one-time code from `capreg token enroll` for this \
         host's own collector credential (POST /v1/enroll with this host's hostname, as below, and its \
         /etc/machine-id) and keeps the secret in DIR/credential (mode 0600, replacing an earlier one; DIR \
@@ -138,6 +149,13 @@ struct CollectCommand: ParsableCommand {
     @Option(name: .customLong("metrics-file"), help: "Write Prometheus metrics here after every delivery round (for node_exporter's textfile collector).")
     var metricsFile: String?
 
+    @Option(name: .customLong("nfd-features-dir"), help: ArgumentHelp("Rewrite DIR/capreg, a Node Feature Discovery feature file, at every collection.",
+                                                                       valueName: "dir"))
+    var nfdFeaturesDir: String?
+
+    @Option(name: .customLong("nfd-expiry"), help: ArgumentHelp("Seconds NFD keeps the labels after a collection (default 7200).", valueName: "seconds"))
+    var nfdExpiry: Double?
+
     @Option(name: .customLong("backoff-base"), help: ArgumentHelp("First retry delay in seconds (doubles, jittered).", visibility: .hidden))
     var backoffBase = 1.0
 
@@ -158,6 +176,26 @@ struct CollectCommand: ParsableCommand {
             throw ValidationError("--enroll only enrolls this host: it excludes --status, --once, --interval, --push, --token, --token-file and --metrics-file")
         }
         if server != nil && enroll == nil { throw ValidationError("--server is for --enroll; a push goes to --push URL") }
+        if let nfdExpiry, nfdExpiry < 60 { throw ValidationError("--nfd-expiry must be at least 60 seconds") }
+        if (status || enroll != nil) && (nfdFeaturesDir != nil || nfdExpiry != nil) {
+            throw ValidationError("--nfd-features-dir and --nfd-expiry go with a collection: they exclude --status and --enroll")
+        }
+    }
+
+    /// The NFD feature file to write, if any. Its labels must outlive the interval between collections, or
+    /// nodes would lose them between rounds.
+    func featureFile(_ file: CollectorConfig, interval: Double?) throws -> NFDFeatureFile? {
+        guard let directory = nfdFeaturesDir ?? file.nfdFeaturesDir else { return nil }
+        let expiry = nfdExpiry ?? file.nfdExpiry ?? 7200
+        if let interval, expiry <= interval * 1.1 {
+            throw ValidationError("--nfd-expiry (\(Int(expiry)) s) must be longer than the collection interval (\(Int(interval)) s, ±10%), "
+                                  + "or the node's labels expire between collections")
+        }
+        var isDirectory: ObjCBool = false
+        guard FileManager.default.fileExists(atPath: directory, isDirectory: &isDirectory), isDirectory.boolValue else {
+            throw ValidationError("--nfd-features-dir: \(directory) is not a directory")
+        }
+        return NFDFeatureFile(directory: directory, expiry: expiry)
     }
 
     func run() throws {
@@ -177,10 +215,17 @@ struct CollectCommand: ParsableCommand {
             try deliver(collector, url: url, file: file)
             return
         }
+        let nfd = try featureFile(file, interval: nil)
         let report: Report
         do { report = try collector.collect() } catch {
             printError("capreg collect: \(error)")
             throw ExitCode(Agent.Status.noIdentity.rawValue)
+        }
+        if let nfd {
+            do { try nfd.write(report) } catch {
+                printError("capreg collect: \(error)")
+                throw ExitCode(73)
+            }
         }
         let encoder = Report.encoder
         if pretty { encoder.outputFormatting = [.sortedKeys, .prettyPrinted, .withoutEscapingSlashes] }
@@ -234,9 +279,11 @@ struct CollectCommand: ParsableCommand {
                                     while !stop.isSet && Date() < end { Thread.sleep(forTimeInterval: min(0.1, max(0, end.timeIntervalSinceNow))) }
                                 },
                                 shouldStop: { stop.isSet })
-        let agent = Agent(collector: collector, delivery: delivery, log: log, metricsFile: metricsFile ?? file.metricsFile)
+        let every = interval ?? (once ? nil : file.interval)
+        let agent = Agent(collector: collector, delivery: delivery, log: log, metricsFile: metricsFile ?? file.metricsFile,
+                          nfd: try featureFile(file, interval: every))
         StopFlag.stopOnSignals()
-        if let every = interval ?? (once ? nil : file.interval) {
+        if let every {
             agent.run(interval: every, stop: stop)
             return
         }

@@ -1,6 +1,7 @@
 import Foundation
 import Testing
 import TestSupport
+import Timestamps
 
 /// `capreg collect` as an agent against the real `capreg serve`.
 @Suite("capreg collect", .serialized)
@@ -131,5 +132,53 @@ struct CollectCommandTests {
         let help = try CapregBinary.run(["collect", "--help"])
         let words = help.stdout.split(whereSeparator: \.isWhitespace).joined(separator: " ")
         #expect(words.contains("68 no usable host identity"), "\(help.stdout)")
+    }
+
+    @Test("--nfd-features-dir: NFD's feature file holds the registry's own facts for the report; bad options exit 64 naming them")
+    func nfdFeatureFile() throws {
+        let dir = try TempDir()
+        let features = dir.path("features.d")
+        try FileManager.default.createDirectory(atPath: features, withIntermediateDirectories: true)
+        let sysfs = DecodeCommandTests.captures.appendingPathComponent("scalable-aw48/sysfs").path
+        let run = try CapregBinary.run(["collect", "--sysfs-root", sysfs, "--hostname", "nfd-node", "--no-probes",
+                                        "--nfd-features-dir", features, "--nfd-expiry", "3600"])
+        #expect(run.status == 0, "\(run.stderr)")
+        let text = try String(contentsOfFile: features + "/capreg", encoding: .utf8)
+        #expect(try FileManager.default.contentsOfDirectory(atPath: features) == ["capreg"])
+        let lines = text.split(separator: "\n")
+        let expiry = try #require(lines.first { $0.hasPrefix("# +expiry-time=") })
+        let report = try JSONSerialization.jsonObject(with: Data(run.stdout.utf8)) as! [String: Any]
+        let collected = try RFC3339.parse(report["collected_at"] as! String)
+        #expect(try RFC3339.parse(String(expiry.dropFirst("# +expiry-time=".count))) == collected.addingTimeInterval(3600))
+
+        // The same report in a registry: each label is one of the host's facts there, with its value.
+        try Data(run.stdout.utf8).write(to: dir.url.appendingPathComponent("r.json"))
+        #expect(try CapregBinary.run(["ingest", "--db", dir.path("r.sqlite"), dir.path("r.json")]).status == 0)
+        let queried = try CapregBinary.run(["query", "--db", dir.path("r.sqlite"), "--json", "--fresh-within", "off"])
+        let hosts = try JSONSerialization.jsonObject(with: Data(queried.stdout.utf8)) as! [[String: Any]]
+        let facts = try #require(hosts.first?["facts"] as? [String: Any])
+        let labels = lines.filter { !$0.hasPrefix("#") }.map { line -> (String, String) in
+            let eq = line.firstIndex(of: "=")!
+            return (String(line[..<eq]), String(line[line.index(after: eq)...]))
+        }
+        #expect(labels.map(\.0) == ["addr_width", "hw.dirty_tracking", "hw.first_level.format", "hw.nesting", "hw.pasid_bind", "iommu.vendor"]
+            .map { "feature.node.kubernetes.io/capreg-" + $0 })
+        for (key, value) in labels {
+            let name = String(key.dropFirst("feature.node.kubernetes.io/capreg-".count))
+            #expect(facts[name].map { "\($0)" == value || (($0 as? Bool).map { $0 ? "true" : "false" } == value) } == true,
+                    "\(key)=\(value) against \(String(describing: facts[name]))")
+        }
+
+        let base = ["collect", "--sysfs-root", sysfs, "--hostname", "nfd-node", "--no-probes"]
+        for (extra, message) in [(["--nfd-features-dir", dir.path("absent")], "--nfd-features-dir: \(dir.path("absent")) is not a directory"),
+                                 (["--nfd-features-dir", features, "--nfd-expiry", "30"], "--nfd-expiry must be at least 60 seconds"),
+                                 (["--nfd-features-dir", features, "--status"], "they exclude --status and --enroll"),
+                                 (["--nfd-features-dir", features, "--nfd-expiry", "600", "--interval", "600", "--push", "http://127.0.0.1:9",
+                                   "--spool", dir.path("spool")],
+                                  "--nfd-expiry (600 s) must be longer than the collection interval (600 s, ±10%)")] {
+            let refused = try CapregBinary.run(base + extra)
+            #expect(refused.status == 64, "\(extra): \(refused.stderr)")
+            #expect(refused.stderr.contains(message), "\(extra): \(refused.stderr)")
+        }
     }
 }

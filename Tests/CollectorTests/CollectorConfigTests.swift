@@ -38,6 +38,7 @@ import Testing
         ("label.rack = r\u{200B}2\n", "a.conf:1: label.rack: value contains U+200B (an invisible format character)"),
         ((0..<65).map { "label.k\($0) = v\n" }.joined(), "a.conf:65: label.k64: more than 64 labels"),
         ("spool =\n", "a.conf:1: spool: empty value"),
+        ("nfd_expiry = 30\n", "a.conf:1: nfd_expiry must be a number of seconds ≥ 60, found `30`"),
     ])
     func errorsNameFileAndLine(_ text: String, _ expected: String) {
         #expect(throws: CollectorConfig.ParseError.self) { try CollectorConfig.parse(text, file: "a.conf") }
