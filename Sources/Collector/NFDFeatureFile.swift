@@ -23,8 +23,9 @@ public struct NFDFeatureFile: Sendable {
     /// NFD ignores a larger file.
     public static let maxBytes = 64 * 1024
     public static let fileName = "capreg"
-    /// The facts that become labels.
-    public static let factNames = Set(CrossVendor.vocabulary.map(\.name))
+    /// The facts that become labels: the cross-vendor facts but their `evidence.*` texts, which explain a
+    /// value in words (the registry keeps them) and are no label values.
+    public static let factNames = Set(CrossVendor.vocabulary.map(\.name).filter { !$0.hasPrefix("evidence.") })
 
     public var directory: String
     /// How long NFD keeps the labels after a collection (the registry's freshness bound, by default 2h).

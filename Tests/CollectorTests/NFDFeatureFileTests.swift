@@ -30,6 +30,7 @@ import Timestamps
     @Test func labelsTheCrossVendorFactsALabelCanCarry() {
         let facts = [
             Fact("addr_width", .int(48)),
+            Fact("evidence.nesting", .text("probe iommufd.hwpt_alloc.nest_parent = ok")),  // words: not a label, not counted
             Fact("first_level.format", .text("intel vtd")),  // a space: no label value
             Fact("hw.pasid_bits", .int(-1)),                  // a label value starts with a letter or digit
             Fact("iommu.vendor", .text("intel")),
@@ -39,6 +40,8 @@ import Timestamps
         ].sorted { $0.name < $1.name }
         let file = NFDFeatureFile(directory: "/unused", expiry: 7200)
         let contents = file.contents(facts, collectedAt: Self.collected)
+        #expect(NFDFeatureFile.factNames.isSuperset(of: ["nesting", "pasid_bits", "hw.nesting", "iommu.vendor"]))
+        #expect(!NFDFeatureFile.factNames.contains { $0.hasPrefix("evidence.") || $0.hasPrefix("vtd.") })
         #expect(contents.text == """
             # capreg collector: this host's IOMMU facts (capreg vocabulary), rewritten every collection
             # +expiry-time=\(RFC3339.format(Self.collected.addingTimeInterval(7200)))
