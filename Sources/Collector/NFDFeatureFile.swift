@@ -7,9 +7,9 @@ import Timestamps
 /// the Kubernetes node with what this collector found: one `feature.node.kubernetes.io/capreg-NAME=VALUE`
 /// line for each cross-vendor fact (`CrossVendor.vocabulary`: vendor, address and PASID widths, nesting,
 /// PASID binding, first-level format and dirty tracking, what a VM can get and what the hardware has;
-/// the register fields stay in the registry, or a node would carry a hundred labels), after a `# +expiry-time=` directive (the collection time plus `expiry`) past which NFD
-/// drops the labels. A collector that stops collecting therefore stops vouching for its node, as the
-/// registry calls a host stale.
+/// the register fields stay in the registry, or a node would carry a hundred labels), after a
+/// `# +expiry-time=` directive (the collection time plus `expiry`) past which NFD drops the labels. A
+/// collector that stops collecting therefore stops vouching for its node, as the registry calls a host stale.
 ///
 /// NFD's rules (v0.19, source/local and pkg/apis/nfd/validate): keys are Kubernetes qualified names with
 /// a prefix, and the kubernetes.io namespaces are refused except feature.node.kubernetes.io, which this
@@ -67,10 +67,12 @@ public struct NFDFeatureFile: Sendable {
     /// a dot file first, synced, then renamed over the last one, so NFD never reads half a file.
     @discardableResult
     public func write(_ report: Report) throws -> Contents {
-        let kernel = KernelRelease(report.kernel.release)
-        var records: [CapabilityRecord] = []
-        for source in report.sources {
-            records += (try? SourceDecoder.records(source, kernel: kernel)) ?? []
+        let records: [CapabilityRecord]
+        do {
+            records = try SourceDecoder.records(of: report, kernel: KernelRelease(report.kernel.release))
+        } catch {
+            // The registry would refuse this report: no labels from it either (the last file expires).
+            throw Failure(description: "NFD feature file in \(directory) not written: \(error)")
         }
         let facts = HostFacts.of(records, kernel: report.kernel.release, collectorVersion: report.collectorVersion)
         let contents = contents(facts, collectedAt: report.collectedAt)

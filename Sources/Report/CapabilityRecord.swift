@@ -36,6 +36,19 @@ public enum SourceDecoder {
     /// The capability name of a `probe` source's record.
     public static let kernelProbes = "kernel-probes"
 
+    /// Every source's records, in order; a unit's repeated capability (a malformed chain) keeps its first.
+    /// The registry reads a report so (PreparedReport), and the collector's NFD feature file too.
+    public static func records(of report: Report, kernel: KernelRelease) throws(ReportError) -> [CapabilityRecord] {
+        var records: [CapabilityRecord] = []
+        var seen = Set<String>()
+        for source in report.sources {
+            for record in try Self.records(source, kernel: kernel) where seen.insert(record.unit + "\u{1}" + record.capability).inserted {
+                records.append(record)
+            }
+        }
+        return records
+    }
+
     /// Records of one source. Unavailable sources yield none (the report keeps their reason).
     public static func records(_ source: Report.Source, kernel: KernelRelease?) throws(ReportError) -> [CapabilityRecord] {
         guard source.status == .ok else { return [] }

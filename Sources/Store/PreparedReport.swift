@@ -24,17 +24,7 @@ struct PreparedReport: Sendable {
         // reach it either, or two identities would alias.
         do { try report.check(clock: nil) } catch { throw ReportError.refused(error) }
         let kernel = KernelRelease(report.kernel.release)
-        var records: [CapabilityRecord] = []
-        var seen = Set<String>()
-        for source in report.sources {
-            for record in try SourceDecoder.records(source, kernel: kernel) {
-                // A unit reports each capability once; a repeated one (a malformed chain) keeps the first.
-                if seen.insert(CapabilityValue.key(unit: record.unit, capability: record.capability)).inserted {
-                    records.append(record)
-                }
-            }
-        }
-        self.init(report: report, kernel: kernel, records: records)
+        self.init(report: report, kernel: kernel, records: try SourceDecoder.records(of: report, kernel: kernel))
     }
 
     init(report: Report, kernel: KernelRelease, records: [CapabilityRecord]) {
