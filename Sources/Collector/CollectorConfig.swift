@@ -128,7 +128,9 @@ public struct CollectorConfig: Equatable, Sendable {
             case "hostname": config.hostname = value
             case "nfd_features_dir": config.nfdFeaturesDir = value
             case "nfd_expiry":
-                guard let n = Double(value), n >= 60 else { throw fail("nfd_expiry must be a number of seconds ≥ 60, found `\(value)`") }
+                guard let n = Double(value), n >= NFDFeatureFile.minimumExpiry else {
+                    throw fail("nfd_expiry must be a number of seconds ≥ \(Int(NFDFeatureFile.minimumExpiry)), found `\(value)`")
+                }
                 config.nfdExpiry = n
             default:
                 throw fail("unknown key `\(key)` (known: \(keys.joined(separator: ", ")), label.NAME)")

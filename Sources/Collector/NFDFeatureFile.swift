@@ -27,8 +27,13 @@ public struct NFDFeatureFile: Sendable {
     /// value in words (the registry keeps them) and are no label values.
     public static let factNames = Set(CrossVendor.vocabulary.map(\.name).filter { !$0.hasPrefix("evidence.") })
 
+    /// How long NFD keeps the labels after a collection, by default: the registry's default freshness
+    /// bound (`serve --stale-after 2h`). Shorter than a minute is refused (config and command line).
+    public static let defaultExpiry: TimeInterval = 7200
+    public static let minimumExpiry: TimeInterval = 60
+
     public var directory: String
-    /// How long NFD keeps the labels after a collection (the registry's freshness bound, by default 2h).
+    /// How long NFD keeps the labels after a collection.
     public var expiry: TimeInterval
 
     public init(directory: String, expiry: TimeInterval) {
@@ -51,7 +56,7 @@ public struct NFDFeatureFile: Sendable {
         var omitted: [String] = []
         for fact in facts where NFDFeatureFile.factNames.contains(fact.name) {
             let name = NFDFeatureFile.namePrefix + fact.name
-            guard NFDFeatureFile.isLabelName(name), let value = NFDFeatureFile.labelValue(fact.value) else {
+            guard Report.isLabelName(name), let value = NFDFeatureFile.labelValue(fact.value) else {
                 omitted.append(fact.name)
                 continue
             }
@@ -72,7 +77,7 @@ public struct NFDFeatureFile: Sendable {
             records = try SourceDecoder.records(of: report, kernel: KernelRelease(report.kernel.release))
         } catch {
             // The registry would refuse this report: no labels from it either (the last file expires).
-            throw Failure(description: "NFD feature file in \(directory) not written: \(error)")
+            throw notWritten("\(error)")
         }
         let facts = HostFacts.of(records, kernel: report.kernel.release, collectorVersion: report.collectorVersion)
         let contents = contents(facts, collectedAt: report.collectedAt)
@@ -81,27 +86,19 @@ public struct NFDFeatureFile: Sendable {
             try Spool.replaceDurably(directory: directory, name: NFDFeatureFile.fileName, bytes: Array(contents.text.utf8), mode: 0o644)
         } catch {
             guard case .io(let what, let e) = error else { throw error }
-            throw Failure(description: "NFD feature file in \(directory) not written: \(what): \(e.name)")
+            throw notWritten("\(what): \(e.name)")
         }
         return contents
     }
+
+    private func notWritten(_ why: String) -> Failure { Failure(description: "NFD feature file in \(directory) not written: \(why)") }
 
     public struct Failure: Error, CustomStringConvertible {
         public var description: String
     }
 
-    /// A Kubernetes label name (the part after the prefix): 1–63 characters, letters, digits, `-`, `_`
-    /// and `.`, beginning and ending with a letter or digit.
-    public static func isLabelName(_ s: String) -> Bool { !s.isEmpty && isLabelValue(s) }
-
-    /// A Kubernetes label value: empty, or as a name.
-    public static func isLabelValue(_ s: String) -> Bool {
-        let b = Array(s.utf8)
-        guard !b.isEmpty else { return true }
-        func alphanumeric(_ c: UInt8) -> Bool { (0x30...0x39).contains(c) || (0x41...0x5A).contains(c) || (0x61...0x7A).contains(c) }
-        guard b.count <= 63, alphanumeric(b[0]), alphanumeric(b[b.count - 1]) else { return false }
-        return b.allSatisfy { alphanumeric($0) || $0 == 0x2D || $0 == 0x5F || $0 == 0x2E }
-    }
+    /// A Kubernetes label value: empty, or of a label name's form (`Report.isLabelName`).
+    public static func isLabelValue(_ s: String) -> Bool { s.isEmpty || Report.isLabelName(s) }
 
     /// The value as a label value, or nil when a label cannot carry it.
     static func labelValue(_ value: FactValue) -> String? {

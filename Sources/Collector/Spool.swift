@@ -135,5 +135,4 @@ public struct Spool: Sendable {
         defer { close(fd) }
         guard fsync(fd) == 0 else { throw .io("fsync \(path)", .current) }
     }
-
 }

@@ -5,6 +5,9 @@ import Foundation
 /// the bytes the facts came from. Decoding again (redecode) starts from the report's sources, the one
 /// decoding path.
 public struct CapabilityRecord: Hashable, Sendable {
+    /// A unit's capability as one string (a report gives each once; the registry keeps one version open).
+    public static func key(unit: String, capability: String) -> String { unit + "\u{1}" + capability }
+
     /// `dmar0`, `vfio-group-12`, …
     public var unit: String
     /// `vtd-regs`, `amd-efr`, `vfio-info` (the fixed struct), `vfio-cap-N` (chain capability id N), `iommufd-hw-info`,
@@ -42,7 +45,7 @@ public enum SourceDecoder {
         var records: [CapabilityRecord] = []
         var seen = Set<String>()
         for source in report.sources {
-            for record in try Self.records(source, kernel: kernel) where seen.insert(record.unit + "\u{1}" + record.capability).inserted {
+            for record in try Self.records(source, kernel: kernel) where seen.insert(CapabilityRecord.key(unit: record.unit, capability: record.capability)).inserted {
                 records.append(record)
             }
         }

@@ -200,12 +200,19 @@ extension Report {
         let count = name.unicodeScalars.count
         if count == 0 { return "empty name after `/`" }
         if count > maxLabelNameLength { return "name of \(count) characters; at most \(maxLabelNameLength)" }
-        let scalars = name.unicodeScalars
-        guard scalars.allSatisfy({ isAlnum($0) || $0 == "-" || $0 == "_" || $0 == "." }),
-              isAlnum(scalars.first!), isAlnum(scalars.last!) else {
+        guard isLabelName(name) else {
             return "names are ASCII letters, digits, `-`, `_` and `.`, beginning and ending with a letter or digit"
         }
         return nil
+    }
+
+    /// Kubernetes' label name (a key's part after its prefix), also the form of a non-empty label value:
+    /// 1…63 ASCII letters, digits, `-`, `_` and `.`, beginning and ending with a letter or digit. Host label
+    /// keys are held to it here, and the collector's NFD feature file holds its names and values to it.
+    public static func isLabelName<S: StringProtocol>(_ name: S) -> Bool {
+        let scalars = name.unicodeScalars
+        guard let first = scalars.first, let last = scalars.last, scalars.count <= maxLabelNameLength else { return false }
+        return isAlnum(first) && isAlnum(last) && scalars.allSatisfy { isAlnum($0) || $0 == "-" || $0 == "_" || $0 == "." }
     }
 
     static func isLowerAlnum(_ s: Unicode.Scalar) -> Bool { ("a"..."z").contains(s) || ("0"..."9").contains(s) }

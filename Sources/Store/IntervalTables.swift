@@ -1,5 +1,6 @@
 import Decoders
 import Foundation
+import Report
 
 /// The two interval-stamped tables (facts, capability_versions): loading a host's rows that an update at
 /// T may touch, and applying a splice's operations.
@@ -91,7 +92,7 @@ enum CapabilityTable: IntervalTable {
             let raw: [UInt8] = [UInt8](r[5] as Data)
             let value = CapabilityValue(unit: unit, capability: capability, version: r[3], kernel: r[4], raw: raw,
                                         decoded: r[6], decoderVersion: r[7])
-            rows.append(IntervalRow(id: r[0], key: CapabilityValue.key(unit: unit, capability: capability), value: value,
+            rows.append(IntervalRow(id: r[0], key: CapabilityRecord.key(unit: unit, capability: capability), value: value,
                                     from: r[8], to: r[9], openedBy: r[10], closedBy: r[11]))
         }
         return rows

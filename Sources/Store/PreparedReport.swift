@@ -83,8 +83,6 @@ struct CapabilityValue: Equatable {
         a.version == b.version && a.kernel == b.kernel && a.raw == b.raw
     }
 
-    static func key(unit: String, capability: String) -> String { unit + "\u{1}" + capability }
-
     init(unit: String, capability: String, version: Int, kernel: String, raw: [UInt8], decoded: String, decoderVersion: Int) {
         self.unit = unit
         self.capability = capability

@@ -1,4 +1,5 @@
 import Decoders
+import Report
 
 /// Where a report's state sits on its host's timeline: from its time until the next report's time
 /// (open-ended for the newest report). Reports of equal time are ordered by receive order (row id).
@@ -60,7 +61,7 @@ enum StateWriter {
                                                               decoded: placement.until != StoreTime.openEnd)
         let desiredFacts = IntervalSplice<FactValue>.sortedUnique(facts.map { ($0.name, $0.value) })
         let desiredCaps = IntervalSplice<CapabilityValue>.sortedUnique(
-            capabilities.map { (CapabilityValue.key(unit: $0.unit, capability: $0.capability), $0) })
+            capabilities.map { (CapabilityRecord.key(unit: $0.unit, capability: $0.capability), $0) })
         let factSplice = IntervalSplice(rows: factRows, desired: desiredFacts, at: placement.at, until: placement.until,
                                         report: report, next: placement.next)
         let capSplice = IntervalSplice(rows: capRows, desired: desiredCaps, at: placement.at, until: placement.until,

@@ -176,7 +176,9 @@ struct CollectCommand: ParsableCommand {
             throw ValidationError("--enroll only enrolls this host: it excludes --status, --once, --interval, --push, --token, --token-file and --metrics-file")
         }
         if server != nil && enroll == nil { throw ValidationError("--server is for --enroll; a push goes to --push URL") }
-        if let nfdExpiry, nfdExpiry < 60 { throw ValidationError("--nfd-expiry must be at least 60 seconds") }
+        if let nfdExpiry, nfdExpiry < NFDFeatureFile.minimumExpiry {
+            throw ValidationError("--nfd-expiry must be at least \(Int(NFDFeatureFile.minimumExpiry)) seconds")
+        }
         if (status || enroll != nil) && (nfdFeaturesDir != nil || nfdExpiry != nil) {
             throw ValidationError("--nfd-features-dir and --nfd-expiry go with a collection: they exclude --status and --enroll")
         }
@@ -186,7 +188,7 @@ struct CollectCommand: ParsableCommand {
     /// nodes would lose them between rounds.
     func featureFile(_ file: CollectorConfig, interval: Double?) throws -> NFDFeatureFile? {
         guard let directory = nfdFeaturesDir ?? file.nfdFeaturesDir else { return nil }
-        let expiry = nfdExpiry ?? file.nfdExpiry ?? 7200
+        let expiry = nfdExpiry ?? file.nfdExpiry ?? NFDFeatureFile.defaultExpiry
         if let interval, expiry <= interval * 1.1 {
             throw ValidationError("--nfd-expiry (\(Int(expiry)) s) must be longer than the collection interval (\(Int(interval)) s, ±10%), "
                                   + "or the node's labels expire between collections")
