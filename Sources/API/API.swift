@@ -24,6 +24,8 @@ public final class API: HTTPHandler, Sendable {
     let queryBudget: Duration
     /// Internal errors, one line each (the CLI sends them to swift-log at error level).
     let log: @Sendable (String) -> Void
+    /// The change stream's reader and sweeper (GET /v1/watch).
+    let watchFeed: WatchFeed
     /// How long a read with `min_revision` waits for the registry to reach it before answering 503.
     let minRevisionWait: Duration
 
@@ -32,6 +34,8 @@ public final class API: HTTPHandler, Sendable {
                 maxClockSkew: DurationText = DurationText(seconds: Int64(ClockBound.defaultMaxSkew)),
                 maxConcurrentReads: Int = API.defaultConcurrentReads, queryBudget: Duration = API.defaultQueryBudget,
                 trustedProxy: TrustedProxy = TrustedProxy(), minRevisionWait: Duration = API.defaultMinRevisionWait,
+                watchRetention: DurationText = API.defaultWatchRetention,
+                watchTick: Duration = .milliseconds(100),
                 log: @escaping @Sendable (String) -> Void = { _ in }) {
         self.minRevisionWait = minRevisionWait
         self.registry = store
@@ -43,7 +47,21 @@ public final class API: HTTPHandler, Sendable {
         self.metrics = Metrics()
         self.maxReportsPerRequest = max(1, store.batchSize)
         self.log = log
+        self.watchFeed = WatchFeed(registry: store, settings: WatchFeed.Settings(staleAfter: staleAfter.timeInterval,
+                                                                                 retention: watchRetention.timeInterval, tick: watchTick),
+                                   log: log)
     }
+
+    /// How long the change stream keeps its events (`serve --watch-retention`): a watcher may resume from any
+    /// point that recent.
+    public static let defaultWatchRetention = DurationText(seconds: 7 * 86400)
+
+    /// Starts what runs beside the requests: the change stream's reader, which also writes stale and fresh
+    /// events as hosts pass the freshness bound (`capreg serve` calls it; a watch request starts it too).
+    public func startBackground() { watchFeed.start() }
+
+    /// Stops it and waits for its thread, before the store is closed.
+    public func stopBackground() { watchFeed.stop() }
 
     /// Before the server reads a body: unknown path (404), wrong method (405), token missing or wrong
     /// (401), role too weak (403) are answered on the head alone, and the connection is closed.
@@ -129,6 +147,7 @@ public final class API: HTTPHandler, Sendable {
         case .host: return try hostDetail(request, hostname: host!, store)
         case .hostHistory: return try hostHistory(request, hostname: host!, store)
         case .changes: return try changes(request, store)
+        case .watch: return try watch(request, store)
         case .kernels: return try kernels(request, store)
         case .capabilities: return try capabilities(request, store)
         case .profiles: return try profiles(request)

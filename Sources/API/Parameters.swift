@@ -50,10 +50,25 @@ struct Parameters {
     /// A decimal integer ≥ 1.
     func positiveInteger(_ name: String) throws(APIError) -> Int64? {
         guard let text = values[name] else { return nil }
-        guard !text.isEmpty, text.utf8.count <= 18, text.utf8.allSatisfy({ $0 >= 0x30 && $0 <= 0x39 }), let n = Int64(text), n >= 1 else {
+        guard let n = Parameters.wholeNumber(text), n >= 1 else {
             throw APIError.badParameter(name, "expected a whole number of at least 1, found \"\(text.prefix(40))\"")
         }
         return n
+    }
+
+    /// A decimal integer ≥ 0.
+    func nonNegativeInteger(_ name: String) throws(APIError) -> Int64? {
+        guard let text = values[name] else { return nil }
+        guard let n = Parameters.wholeNumber(text) else {
+            throw APIError.badParameter(name, "expected a whole number, found \"\(text.prefix(40))\"")
+        }
+        return n
+    }
+
+    /// Digits only, at most 18 of them (no sign, no space): the one reading of a count or an id.
+    static func wholeNumber(_ text: String) -> Int64? {
+        guard !text.isEmpty, text.utf8.count <= 18, text.utf8.allSatisfy({ $0 >= 0x30 && $0 <= 0x39 }) else { return nil }
+        return Int64(text)
     }
 
     /// `fresh_within=DURATION` (90s, 30m, 2h, 7d) or `off`; absent: the server's default.

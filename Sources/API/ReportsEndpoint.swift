@@ -38,6 +38,8 @@ extension API {
             throw Self.refusal(refusal)
         }
         for result in results { metrics.countIngest(result.duplicate ? "duplicate" : result.outcome.rawValue) }
+        // A change (or a stale host's return) written here reaches this replica's watchers without waiting for a tick.
+        if results.contains(where: { !$0.duplicate && ($0.outcome == .created || $0.outcome == .changed) || $0.heartbeat }) { watchFeed.nudge() }
         let items: [JSONValue] = results.map { r in
             .object([
                 ("report_id", .string(r.reportId)),

@@ -10,6 +10,7 @@ enum Route: String, CaseIterable, Sendable {
     case host = "/v1/hosts/{host}"
     case hostHistory = "/v1/hosts/{host}/history"
     case changes = "/v1/changes"
+    case watch = "/v1/watch"
     case kernels = "/v1/kernels"
     case capabilities = "/v1/capabilities"
     case profiles = "/v1/profiles"
@@ -67,6 +68,7 @@ enum Route: String, CaseIterable, Sendable {
             case "enroll": return (.enroll, nil)
             case "hosts": return (.hosts, nil)
             case "changes": return (.changes, nil)
+            case "watch": return (.watch, nil)
             case "kernels": return (.kernels, nil)
             case "capabilities": return (.capabilities, nil)
             case "profiles": return (.profiles, nil)

@@ -13,9 +13,11 @@ final class ConnectionContext: Sendable {
     /// Read end of the shutdown pipe: readable once `shutdown()` starts, for the rest of the run.
     let wakeFD: Int32
     let stopping: StopFlag
+    let streams: StreamHub
 
     init(config: ServerConfig, handler: any HTTPHandler, counters: ServerCounters, slots: ConnectionSlots,
-         budget: BodyBudget, wakeFD: Int32, stopping: StopFlag) {
+         budget: BodyBudget, wakeFD: Int32, stopping: StopFlag, streams: StreamHub) {
+        self.streams = streams
         self.config = config
         self.handler = handler
         self.counters = counters
@@ -43,7 +45,8 @@ struct Connection {
 
     private var config: ServerConfig { context.config }
 
-    func run() {
+    /// True when the connection became a stream: the hub owns its descriptor now.
+    func run() -> Bool {
         let scratch = UnsafeMutableRawBufferPointer.allocate(byteCount: 64 * 1024, alignment: 8)
         defer { scratch.deallocate() }
         var parser = HTTPRequestParser(limits: config.limits)
@@ -60,7 +63,7 @@ struct Connection {
             case .head(var head):
                 head.remoteAddress = remote
                 head.connectionFD = fd
-                guard let admission = admit(head) else { return lingeringClose() }
+                guard let admission = admit(head) else { return lingeringClose(then: false) }
                 admitted = admission
                 parser.reserveBodyCapacity()
 
@@ -69,11 +72,12 @@ struct Connection {
                 request.connectionFD = fd
                 request.identity = admitted?.identity
                 served += 1
-                let keepOpen = respond(to: request)
+                let outcome = respond(to: request)
                 if let done = admitted { context.budget.release(done.reservedBytes) }
                 admitted = nil
+                if outcome == .stream { return true }
                 context.slots.setBusy(fd, false)
-                guard keepOpen else { return lingeringClose() }
+                guard outcome == .keepOpen else { return lingeringClose(then: false) }
                 waitingSince = MonotonicClock.millis()
                 // Pipelined bytes already here start the next request's clock now.
                 requestStarted = parser.phase == .idle ? nil : waitingSince
@@ -82,14 +86,14 @@ struct Connection {
             case .error(let error):
                 context.counters.update { $0.parseErrors += 1 }
                 sendServerError(error.status, error.message)
-                return lingeringClose()
+                return lingeringClose(then: false)
 
             case .needMore:
                 if parser.takeContinueRequest() {
                     var calls = 0
                     guard Socket.sendAll(fd, Array("HTTP/1.1 100 Continue\r\n\r\n".utf8),
                                          deadline: MonotonicClock.millis() + config.writeTimeout.millis,
-                                         sendCalls: &calls) else { return }
+                                         sendCalls: &calls) else { return false }
                 }
                 let now = MonotonicClock.millis()
                 let phase = parser.phase
@@ -110,21 +114,21 @@ struct Connection {
                 switch wait {
                 case .readable:
                     guard let n = Socket.read(fd, into: &parser, scratch: scratch) else { continue }
-                    guard n > 0 else { return }  // EOF or error: nobody left to answer
+                    guard n > 0 else { return false }  // EOF or error: nobody left to answer
                     if requestStarted == nil { requestStarted = MonotonicClock.millis() }
                 case .timedOut where phase == .idle:
                     if !stopping { context.counters.update { $0.idleCloses += 1 } }
-                    return lingeringClose()
+                    return lingeringClose(then: false)
                 case .timedOut:
                     context.counters.update { $0.readTimeouts += 1 }
                     let what = phase == .head ? "request head" : "request body"
                     let limit = phase == .head ? config.headerReadTimeout : config.bodyReadTimeout
                     sendServerError(.requestTimeout, "\(what) not received within \(limit.millis) ms")
-                    return lingeringClose()
+                    return lingeringClose(then: false)
                 case .woken:
-                    return lingeringClose()
+                    return lingeringClose(then: false)
                 case .failed:
-                    return
+                    return false
                 }
             }
         }
@@ -177,14 +181,46 @@ struct Connection {
         context.slots.setBusy(fd, false)
     }
 
-    /// Calls the handler and writes its response. True when the connection stays open.
-    private func respond(to request: HTTPRequest) -> Bool {
+    private enum Outcome { case keepOpen, close, stream }
+
+    /// Calls the handler and writes its response.
+    private func respond(to request: HTTPRequest) -> Outcome {
         let started = MonotonicClock.nanos()
         // The handler's time includes any wait inside it (the API's read gate): the time the request waited for its answer.
         let response = context.handler.handle(request)
         let handlerNanos = MonotonicClock.nanos() - started
-        let keepAlive = request.keepAlive && !response.closeConnection && !context.stopping.isSet
-        return send(response, to: request, keepAlive: keepAlive, handlerNanos: handlerNanos, fromHandler: true) && keepAlive
+        if let stream = response.stream, request.method != "HEAD" {
+            return startStream(stream, response, request, handlerNanos: handlerNanos)
+        }
+        let keepAlive = request.keepAlive && !response.closeConnection && !context.stopping.isSet && response.stream == nil
+        return send(response, to: request, keepAlive: keepAlive, handlerNanos: handlerNanos, fromHandler: true) && keepAlive ? .keepOpen : .close
+    }
+
+    /// Writes a stream's head and hands the connection to the hub, or refuses when its places are taken.
+    private func startStream(_ stream: StreamStart, _ response: HTTPResponse, _ request: HTTPRequest, handlerNanos: Int64) -> Outcome {
+        let identity = request.identity
+        switch context.streams.reserve(identity: identity) {
+        case .full:
+            context.counters.update { $0.streamsRefused += 1 }
+            _ = send(.serverError(.serviceUnavailable, "the server holds all the \(config.maxStreams) streams it may; retry later", retryAfterSeconds: 1),
+                     to: request, keepAlive: false, handlerNanos: handlerNanos, fromHandler: false)
+            return .close
+        case .identityFull:
+            context.counters.update { $0.streamsRefused += 1 }
+            _ = send(.serverError(.tooManyRequests, "this client already holds \(config.maxStreamsPerIdentity ?? 0) streams, its share; close one",
+                                  retryAfterSeconds: 1), to: request, keepAlive: false, handlerNanos: handlerNanos, fromHandler: false)
+            return .close
+        case .granted:
+            break
+        }
+        guard send(response, to: request, keepAlive: false, handlerNanos: handlerNanos, fromHandler: true), !context.stopping.isSet else {
+            context.streams.release(identity: identity)
+            return .close
+        }
+        context.slots.detach(fd)
+        let connection = context.streams.adopt(fd: fd, identity: identity, remote: remote, keepAlive: stream.keepAlive)
+        stream.start(connection)
+        return .stream
     }
 
     /// Writes `response` to `request` and reports it to `onResponse`. True when it was written.
@@ -222,6 +258,11 @@ struct Connection {
     /// is for a client that goes on sending a body refused on its head (401 on a 4 MiB POST): a client
     /// that reads its answer stops within a round trip, one that does not gets no more of our reading.
     /// The pool closes the descriptor afterwards.
+    private func lingeringClose(then result: Bool) -> Bool {
+        lingeringClose()
+        return result
+    }
+
     private func lingeringClose() {
         _ = shutdown(fd, Int32(SHUT_WR))
         let deadline = MonotonicClock.millis() + config.lingerTimeout.millis

@@ -112,6 +112,19 @@ final class ConnectionSlots: @unchecked Sendable {
         lock.withLock { occupants[fd]?.busy = busy }
     }
 
+    /// Gives the slot back without closing the descriptor: it became a stream, which the hub owns.
+    func detach(_ fd: Int32) {
+        lock.withLock {
+            if let o = occupants.removeValue(forKey: fd), !o.cut {
+                live -= 1
+                if let identity = o.identity {
+                    identified -= 1
+                    uncount(identity)
+                }
+            }
+        }
+    }
+
     /// Gives the slot back and closes the descriptor (a descriptor never taken is just closed).
     func close(_ fd: Int32) {
         lock.withLock {

@@ -6,13 +6,16 @@ public struct HTTPResponse: Sendable, Equatable {
     public var body: [UInt8]
     /// Close the connection after this response even if the client wants keep-alive.
     public var closeConnection: Bool
+    /// A body written after the handler returns (StreamStart); `body` is then ignored.
+    public var stream: StreamStart?
 
     public init(status: HTTPStatus = .ok, headers: HTTPHeaders = HTTPHeaders(), body: [UInt8] = [],
-                closeConnection: Bool = false) {
+                closeConnection: Bool = false, stream: StreamStart? = nil) {
         self.status = status
         self.headers = headers
         self.body = body
         self.closeConnection = closeConnection
+        self.stream = stream
     }
 
     /// A response with `Content-Type: application/json` and already-encoded JSON bytes.

@@ -52,6 +52,7 @@ public final class HTTPServer: @unchecked Sendable {
     private var pool: WorkerPool?
     private var slots: ConnectionSlots?
     private var budget: BodyBudget?
+    private var streams: StreamHub?
     private var wakeRead: Int32 = -1
     private var wakeWrite: Int32 = -1
 
@@ -71,6 +72,7 @@ public final class HTTPServer: @unchecked Sendable {
         stats.connectionsOpen = pool?.activeCount ?? 0
         stats.connectionsAnonymous = slots?.anonymousCount ?? 0
         stats.bufferedBodyBytes = budget?.inUse ?? 0
+        stats.streamsOpen = lock.withLock { self.streams }?.count ?? 0
         return stats
     }
 
@@ -101,11 +103,13 @@ public final class HTTPServer: @unchecked Sendable {
             let budget = BodyBudget(capacity: max(config.maxBufferedBodyBytes, config.limits.maxBodyBytes))
             self.slots = slots
             self.budget = budget
+            let streams = StreamHub(config: config, counters: counters)
+            self.streams = streams
             let context = ConnectionContext(config: config, handler: handler, counters: counters, slots: slots,
-                                            budget: budget, wakeFD: wakeRead, stopping: stopping)
+                                            budget: budget, wakeFD: wakeRead, stopping: stopping, streams: streams)
             pool = WorkerPool(capacity: slots.descriptorLimit) { job in
-                Connection(fd: job.fd, remote: job.remote, context: context).run()
-                slots.close(job.fd)
+                let becameStream = Connection(fd: job.fd, remote: job.remote, context: context).run()
+                if !becameStream { slots.close(job.fd) }
             }
         }
         acceptExited.withLock { acceptRunning = true }
@@ -183,6 +187,8 @@ public final class HTTPServer: @unchecked Sendable {
             while acceptRunning { acceptExited.wait() }
         }
         pool.stop()
+        // Streams never end on their own: they close now (their clients reconnect, elsewhere if need be).
+        lock.withLock { self.streams }?.stop()
         let deadline = MonotonicClock.millis() + (drainTimeout ?? config.drainTimeout).millis
         let drained = pool.waitUntilIdle(deadline: deadline)
         var cut = 0

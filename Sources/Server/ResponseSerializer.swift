@@ -24,7 +24,8 @@ enum ResponseSerializer {
             head += "\r\n"
         }
         head += "Date: \(date)\r\n"
-        if status.code != 204 && status.code >= 200 && status.code != 304 {
+        // A stream's body ends with its connection (`keepAlive` is false for it).
+        if status.code != 204 && status.code >= 200 && status.code != 304 && response.stream == nil {
             // HEAD answers with the length the GET would have had (RFC 9110 §8.6).
             head += "Content-Length: \(response.body.count)\r\n"
         }

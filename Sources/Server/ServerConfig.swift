@@ -40,6 +40,15 @@ public struct ServerConfig: Sendable {
     /// sends, so that a reset does not destroy the response before the client reads it.
     public var lingerTimeout: Duration
     public var listenBacklog: Int32
+    /// Streams (responses that go on after the handler returns: StreamStart) held at once, beside the
+    /// connections. The next one gets 503 (`Retry-After: 1`). Each costs a descriptor, no thread.
+    public var maxStreams: Int
+    /// Streams one identity may hold at once; its next gets 429. nil: no bound but `maxStreams`.
+    public var maxStreamsPerIdentity: Int?
+    /// Bytes a stream may have waiting for its client; a stream that would pass it is cut.
+    public var maxStreamBufferBytes: Int
+    /// A stream quiet for this long gets its keep-alive bytes (StreamStart.keepAlive).
+    public var streamKeepAlive: Duration
     /// Called after every response written (handler responses and the server's own errors, the 503s
     /// of the accept thread included), on the thread that wrote it, for metrics and access logs.
     /// Keep it quick.
@@ -52,6 +61,8 @@ public struct ServerConfig: Sendable {
                 bodyReadTimeout: Duration = .seconds(30), idleTimeout: Duration = .seconds(30),
                 writeTimeout: Duration = .seconds(30), drainTimeout: Duration = .seconds(10),
                 lingerTimeout: Duration = .milliseconds(500), listenBacklog: Int32 = 512,
+                maxStreams: Int = 10_000, maxStreamsPerIdentity: Int? = nil, maxStreamBufferBytes: Int = 256 * 1024,
+                streamKeepAlive: Duration = .seconds(15),
                 onResponse: (@Sendable (ResponseMetric) -> Void)? = nil) {
         self.host = host
         self.port = port
@@ -67,6 +78,10 @@ public struct ServerConfig: Sendable {
         self.drainTimeout = drainTimeout
         self.lingerTimeout = lingerTimeout
         self.listenBacklog = listenBacklog
+        self.maxStreams = max(0, maxStreams)
+        self.maxStreamsPerIdentity = maxStreamsPerIdentity.map { max(1, $0) }
+        self.maxStreamBufferBytes = max(4096, maxStreamBufferBytes)
+        self.streamKeepAlive = streamKeepAlive
         self.onResponse = onResponse
     }
 }

@@ -52,6 +52,14 @@ public struct ServerStats: Sendable, Equatable {
     /// every response went out in one write.
     public var responsesWritten = 0
     public var responseSendCalls = 0
+    /// Streams (StreamStart) handed to the stream hub, and open now (gauge).
+    public var streamsStarted = 0
+    public var streamsOpen = 0
+    /// Streams refused at their start: 503 (every place taken) or 429 (the identity's share).
+    public var streamsRefused = 0
+    /// Streams cut because their client did not read: the buffer would have passed its bound, or bytes
+    /// waited longer than the write timeout.
+    public var streamsCutSlow = 0
 }
 
 /// The live counters behind `ServerStats`, shared by every worker.

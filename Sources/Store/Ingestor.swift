@@ -38,7 +38,8 @@ enum Ingestor {
         // The host row with its labels' fingerprint (labels are rewritten only when they differ), and the label
         // set of its current report, which a report with the same labels points at without looking it up.
         let existing = try db.row("""
-            SELECT h.id, h.last_seen, h.content_hash, h.label_print, h.machine_id, h.current_report_id, s.id, s.print
+            SELECT h.id, h.last_seen, h.content_hash, h.label_print, h.machine_id, h.current_report_id, s.id, s.print,
+                h.kernel_release, h.stale_since
             FROM hosts h LEFT JOIN reports r ON r.id = h.current_report_id LEFT JOIN label_sets s ON s.id = r.label_set_id
             WHERE h.hostname = ?
             """, [report.host.hostname])
@@ -55,6 +56,8 @@ enum Ingestor {
             let lastSeen: Int64 = existing[1]
             let currentHash: String? = existing[2]
             if at >= lastSeen {
+                // The change stream held the host stale: this report or heartbeat may make it fresh.
+                if existing[9] as Int64? != nil { try WatchEvents.freshen(db, host: host, lastSeen: at, receivedAt: receivedAt) }
                 // A report from ahead of the registry's clock stays a row, which `capreg retract` can name.
                 if currentHash == p.contentHash, at <= receivedAt, let current = existing[5] as Int64?,
                    try Heartbeats.repeats(db, current: current, existing, p, labels: storedLabels, writer: writer) {
@@ -83,6 +86,11 @@ enum Ingestor {
         let reportRow = try insertReport(db, p, host: host, at: at, receivedAt: receivedAt, writer: writer, outcome: outcome, written: written,
                                          labelSet: knownLabelSet)
         if let plan, !plan.isEmpty || outcome == .created { try StateWriter.commit(db, plan, report: reportRow) }
+        if let plan, placement.isNewest {
+            try WatchEvents.record(db, host: host, kind: .changed, revision: reportRow, at: receivedAt,
+                                   kernelBefore: existing?[8], kernelAfter: p.kernel.text,
+                                   before: plan.previousOpenFacts, after: plan.desiredFacts)
+        }
         try updateHost(db, p, host: host, at: at, receivedAt: receivedAt, report: reportRow, isNewest: placement.isNewest,
                        factsChanged: outcome == .created || outcome == .changed, storedLabels: storedLabels ?? "")
         return IngestResult(reportId: report.reportId, hostname: report.host.hostname, outcome: outcome,

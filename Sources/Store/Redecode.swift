@@ -107,6 +107,9 @@ extension Registry {
                     """, [c.decoded, c.decoderVersion, host, at, at, c.unit, c.capability])
             }
             if placement.isNewest {
+                let kernel = try db.value("SELECT kernel_release FROM hosts WHERE id = ?", [host], as: String.self)
+                try WatchEvents.record(db, host: host, kind: .changed, revision: revision, at: StoreTime.ms(Date()),
+                                       kernelBefore: kernel, kernelAfter: kernel, before: plan.previousOpenFacts, after: plan.desiredFacts)
                 try db.execute("UPDATE hosts SET content_hash = ? WHERE id = ?", [p.contentHash, host])
                 try StateWriter.updateKeyFacts(db, host: host, facts: p.facts)
             }

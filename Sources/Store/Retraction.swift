@@ -89,6 +89,7 @@ extension Registry {
                                          [host, report])
 
             let revision = try Self.newRevision(db, .retraction, at: StoreTime.ms(now))
+            let before = try WatchEvents.current(db, host: host)
             try db.execute("INSERT INTO retractions (report, revision, at, reason) VALUES (?, ?, ?, ?)", [report, revision, StoreTime.ms(now), reason])
             // History is recomputed below, so answers at earlier revisions read the rows as they stood (as for a redecode).
             try Self.saveFacts(db, host: host, before: revision)
@@ -101,6 +102,9 @@ extension Registry {
                                                     UNION ALL SELECT max(last_at) AS t FROM heartbeats WHERE host_id = ?1) AS seen)
                 WHERE id = ?1
                 """, [host])
+            let after = try WatchEvents.current(db, host: host)
+            try WatchEvents.record(db, host: host, kind: .retracted, revision: revision, at: StoreTime.ms(now), kernelBefore: before.kernel,
+                                   kernelAfter: after.kernel, before: before.facts, after: after.facts)
             return .retracted(Retraction(reportId: reportId, hostname: hostname, collectedAt: StoreTime.date(at), retractedAt: StoreTime.date(StoreTime.ms(now)),
                                          revision: revision, reason: reason))
         }

@@ -61,6 +61,18 @@ struct ServeCommand: ParsableCommand {
 
     @OptionGroup var clock: ClockSkewOption
 
+    @Option(help: ArgumentHelp("""
+        How long the change stream (GET /v1/watch) keeps its events (7d, 12h): a watcher may resume from any point that \
+        recent. At most a million are kept whatever the age.
+        """, valueName: "duration"))
+    var watchRetention = API.defaultWatchRetention.description
+
+    @Option(help: "Change-stream watchers (server-sent event streams and waiting long polls) held at once, beside --max-connections; each costs a descriptor, no thread. The next gets 503.")
+    var maxWatchers = ServerConfig(host: "", port: 0).maxStreams
+
+    @Option(help: ArgumentHelp("Watchers one token (without tokens: one client address) may hold; its next gets 429 (default: a quarter of --max-watchers).", valueName: "n"))
+    var maxWatchersPerIdentity: Int?
+
     @Option(help: "Connections served at once. When all are taken, a new one cuts the oldest idle connection without a token yet, or gets 503.")
     var maxConnections = 256
 
@@ -114,6 +126,9 @@ struct ServeCommand: ParsableCommand {
             do { _ = try DurationText.parse(keepHeartbeats) } catch { throw ValidationError("--keep-heartbeats \(error)") }
         }
         do { _ = try DurationText.parse(queryBudget) } catch { throw ValidationError("--query-budget \(error)") }
+        do { _ = try DurationText.parse(watchRetention) } catch { throw ValidationError("--watch-retention \(error)") }
+        if maxWatchers < 0 { throw ValidationError("--max-watchers must be at least 0") }
+        if maxWatchersPerIdentity.map({ $0 < 1 }) ?? false { throw ValidationError("--max-watchers-per-identity must be at least 1") }
         if !(0...60).contains(minRevisionWait) { throw ValidationError("--min-revision-wait must be within 0…60 seconds") }
         if ServeCommand.split(listen) == nil { throw ValidationError("--listen \(listen): expected HOST:PORT, e.g. 127.0.0.1:8080 or [::1]:8080") }
         for (name, value) in [("--max-connections", maxConnections), ("--max-concurrent-reads", maxConcurrentReads), ("--max-body-bytes", maxBodyBytes), ("--max-head-bytes", maxHeadBytes),
@@ -194,7 +209,8 @@ struct ServeCommand: ParsableCommand {
         let api = API(store: registry, tokens: table, staleAfter: try DurationText.parse(staleAfter),
                       maxClockSkew: clock.duration, maxConcurrentReads: maxConcurrentReads,
                       queryBudget: .seconds(try DurationText.parse(queryBudget).seconds),
-                      trustedProxy: TrustedProxy(addresses: trustedProxies), minRevisionWait: .seconds(minRevisionWait)) { message in
+                      trustedProxy: TrustedProxy(addresses: trustedProxies), minRevisionWait: .seconds(minRevisionWait),
+                      watchRetention: try DurationText.parse(watchRetention)) { message in
             logger.error("\(message)")
         }
         let verbose = verbose
@@ -206,6 +222,7 @@ struct ServeCommand: ParsableCommand {
             maxConnectionsPerIdentity: maxConnectionsPerIdentity ?? ServeCommand.share(of: maxConnections, divisor: 4),
             maxBufferedBodyBytes: maxBufferedBodyBytes, headerReadTimeout: .seconds(headerTimeout), idleTimeout: .seconds(idleTimeout),
             drainTimeout: .seconds(drainTimeout),
+            maxStreams: maxWatchers, maxStreamsPerIdentity: maxWatchersPerIdentity ?? ServeCommand.share(of: maxWatchers, divisor: 4),
             onResponse: { metric in
                 api.record(metric)
                 if verbose || metric.status >= 500 {
@@ -214,6 +231,8 @@ struct ServeCommand: ParsableCommand {
                                "\(metric.method) \(metric.path.prefix(200)) \(metric.status) \(String(format: "%.2f", ms)) ms")
                 }
             })
+        // Every connection and watcher holds a descriptor: take all the system allows (the soft limit is often 1024).
+        ServeCommand.raiseDescriptorLimit(to: maxConnections * 2 + maxWatchers + 256, logger: logger)
         let server = HTTPServer(config: config, handler: api)
         api.metrics.attach(serverStats: { server.stats() })
         // Installed before start: a SIGTERM that arrives while starting is not lost.
@@ -232,12 +251,14 @@ struct ServeCommand: ParsableCommand {
             logger.warning("\(backlog) stored reports were decoded by older decoders (their facts may lack today's names, e.g. the hw./usable split): run `capreg redecode --db \(store.db)`")
         }
         logger.info("capreg \(CapregVersion.text) listening on \(server.address.contains(":") ? "[\(server.address)]" : server.address):\(server.port) (database \(store.db), \(auth))")
+        api.startBackground()
         if let keepHeartbeats {
             HeartbeatPruner.start(registry, keep: try DurationText.parse(keepHeartbeats).seconds, logger: logger)
         }
         let signal = ShutdownSignals.wait()
         logger.info("signal \(signal): stopping (draining requests in flight)")
         let report = server.shutdown()
+        api.stopBackground()
         do {
             try registry.close()
         } catch {
@@ -245,6 +266,21 @@ struct ServeCommand: ParsableCommand {
             throw ExitCode(1)
         }
         logger.info("stopped: \(report.drained ? "drained" : "cut \(report.cutConnections) connections") in \(report.duration), \(registry.dialect == .sqlite ? "WAL checkpointed" : "database connections closed")")
+    }
+
+    /// Raises the soft descriptor limit toward `wanted` (at most the hard limit), and warns when that falls short.
+    static func raiseDescriptorLimit(to wanted: Int, logger: Logger) {
+        var limit = rlimit()
+        let resource = __rlimit_resource_t(RLIMIT_NOFILE.rawValue)
+        guard getrlimit(resource, &limit) == 0 else { return }
+        let target = min(rlim_t(wanted), limit.rlim_max)
+        if limit.rlim_cur < target {
+            limit.rlim_cur = target
+            _ = setrlimit(resource, &limit)
+        }
+        if target < rlim_t(wanted) {
+            logger.warning("the descriptor limit is \(limit.rlim_max) (ulimit -n); --max-connections and --max-watchers want \(wanted)")
+        }
     }
 
     /// --tokens FILE, else CAPREG_TOKENS, else none.
