@@ -211,11 +211,11 @@ final class WatchFeed: @unchecked Sendable {
 
 /// The change stream's JSON: one shape for an event whether it goes out as a server-sent event or in a
 /// long poll's answer.
-enum WatchJSON {
+public enum WatchJSON {
     /// Whether a watcher with `filter` is given `e`: nil when not; otherwise whether the host matches
     /// the filter after the event (nil without a filter). A host is given when it matches before or after
     /// the event, so a watcher hears a host leave its set as well as enter it.
-    static func keeps(_ e: WatchEvent, _ filter: QueryExpr?) -> (given: Bool, matches: Bool?) {
+    public static func keeps(_ e: WatchEvent, _ filter: QueryExpr?) -> (given: Bool, matches: Bool?) {
         guard let filter else { return (true, nil) }
         guard let after = e.after, let before = e.before else { return (true, nil) }  // a host since deleted: give it
         let now = QueryEvaluator(facts: after.facts, kernelRelease: after.kernelRelease, labels: after.labels).matches(filter)
@@ -223,7 +223,7 @@ enum WatchJSON {
         return (now || then, now)
     }
 
-    static func event(_ e: WatchEvent, matches: Bool?) -> JSONValue {
+    public static func event(_ e: WatchEvent, matches: Bool?) -> JSONValue {
         var members: [(String, JSONValue)] = [
             ("id", .int(e.id)),
             ("kind", .string(e.kind.rawValue)),

@@ -91,6 +91,12 @@ public struct FactChange: Sendable, Hashable {
     public var before: FactValue?
     /// … or became absent (lost).
     public var after: FactValue?
+
+    public init(name: String, before: FactValue?, after: FactValue?) {
+        self.name = name
+        self.before = before
+        self.after = after
+    }
 }
 
 public struct HostChange: Sendable, Hashable {
@@ -98,6 +104,13 @@ public struct HostChange: Sendable, Hashable {
     public var kernelBefore: String?
     public var kernelAfter: String?
     public var changes: [FactChange]
+
+    public init(hostname: String, kernelBefore: String?, kernelAfter: String?, changes: [FactChange]) {
+        self.hostname = hostname
+        self.kernelBefore = kernelBefore
+        self.kernelAfter = kernelAfter
+        self.changes = changes
+    }
 }
 
 public struct HostVersion: Sendable, Hashable {

@@ -31,6 +31,16 @@ public struct WatchEvent: Sendable, Hashable {
     /// state with the changes of this and every later event undone. Labels are today's.
     public var before: WatchHostState?
     public var after: WatchHostState?
+
+    public init(id: Int64, at: Date, hostname: String, kind: WatchEventKind, revision: Int64?, change: HostChange?, lastSeen: Date) {
+        self.id = id
+        self.at = at
+        self.hostname = hostname
+        self.kind = kind
+        self.revision = revision
+        self.change = change
+        self.lastSeen = lastSeen
+    }
 }
 
 /// A host as the query language reads it.
@@ -237,22 +247,25 @@ extension Registry {
     }
 }
 
-/// watch_events.detail, read back (WatchEvents.record wrote it).
-private struct EventDetail: Decodable {
-    struct Value: Decodable {
-        var value: FactValue
-        init(from decoder: any Decoder) throws {
-            let c = try decoder.singleValueContainer()
-            if let b = try? c.decode(Bool.self) { value = .bool(b) } else if let i = try? c.decode(Int64.self) { value = .int(i) } else {
-                value = .text(try c.decode(String.self))
-            }
+/// A fact's value as JSON gives it (true/false, a number, a string), read back: the change stream's
+/// events as stored and as the API sends them.
+public struct JSONFactValue: Decodable, Sendable {
+    public var value: FactValue
+
+    public init(from decoder: any Decoder) throws {
+        let c = try decoder.singleValueContainer()
+        if let b = try? c.decode(Bool.self) { value = .bool(b) } else if let i = try? c.decode(Int64.self) { value = .int(i) } else {
+            value = .text(try c.decode(String.self))
         }
     }
+}
 
+/// watch_events.detail, read back (WatchEvents.record wrote it).
+private struct EventDetail: Decodable {
     struct Change: Decodable {
         var name: String
-        var before: Value?
-        var after: Value?
+        var before: JSONFactValue?
+        var after: JSONFactValue?
     }
 
     var kernel_before: String?

@@ -9,7 +9,7 @@ import TestSupport
 @Suite("help texts")
 struct HelpTextTests {
     /// The subcommands `capreg --help` lists (checked against its SUBCOMMANDS section below).
-    static let subcommands = ["decode", "vocabulary", "ingest", "redecode", "retract", "copy-store", "audit", "token", "synth", "query", "serve", "collect", "import-dmesg"]
+    static let subcommands = ["decode", "vocabulary", "ingest", "redecode", "retract", "copy-store", "audit", "token", "synth", "query", "serve", "collect", "import-dmesg", "watch"]
 
     /// Subcommands of subcommands, checked the same way.
     static let nested = [["token", "issue"], ["token", "list"], ["token", "revoke"], ["token", "rotate"], ["token", "enroll"], ["token", "codes"], ["token", "events"]]

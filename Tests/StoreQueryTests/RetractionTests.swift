@@ -101,8 +101,11 @@ import TestRegistry
         let dir = try TempDir()
         let path = dir.path("old.sqlite")
         do {
-            // With 0014, whose hosts.label_print today's ingest reads (no later migration rebuilds hosts).
-            let old = try Registry.sqlite(path: path, migrations: Migration.sqlite.filter { $0.name < "0008" || $0.name.hasPrefix("0014_") })
+            // With 0014 and 0016, whose hosts.label_print, hosts.stale_since and watch_events today's ingest reads and writes
+            // (no later migration rebuilds hosts).
+            let old = try Registry.sqlite(path: path, migrations: Migration.sqlite.filter {
+                $0.name < "0008" || $0.name.hasPrefix("0014_") || $0.name.hasPrefix("0016_")
+            })
             _ = try old.ingest([Fleet.report("a", host: "h1", at: 0, kernel: "6.1.0-1"), Fleet.report("b", host: "h1", at: 1, kernel: "6.1.0-2")])
         }
         let store = try Registry.sqlite(path: path)

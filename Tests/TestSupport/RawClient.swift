@@ -156,6 +156,22 @@ public final class RawClient: @unchecked Sendable {
         }
     }
 
+    /// The bytes up to and including the first `marker` (a stream's next event, say), read within
+    /// `timeout` seconds; nil when it did not come (or the connection closed first).
+    public func readThrough(_ marker: String, timeout: Double = 5) -> [UInt8]? {
+        let m = Array(marker.utf8)
+        let deadline = Date().addingTimeInterval(timeout)
+        while true {
+            if buffer.count >= m.count, let i = (0...(buffer.count - m.count)).first(where: { buffer[$0..<($0 + m.count)].elementsEqual(m) }) {
+                let out = Array(buffer[0..<(i + m.count)])
+                buffer.removeFirst(i + m.count)
+                return out
+            }
+            let left = deadline.timeIntervalSinceNow
+            guard left > 0, let n = fill(timeout: left), n > 0 else { return nil }
+        }
+    }
+
     /// Bytes buffered but not yet returned as a response.
     public var pending: Int { buffer.count }
 

@@ -13,7 +13,7 @@ ALTER TABLE hosts ADD COLUMN stale_since BIGINT;
 CREATE INDEX hosts_stale ON hosts (stale_since) WHERE stale_since IS NOT NULL;
 
 CREATE TABLE watch_state (
-    id INTEGER PRIMARY KEY CHECK (id = 1),
+    id BIGINT PRIMARY KEY CHECK (id = 1),
     pruned_through BIGINT NOT NULL,
     stale_through BIGINT NOT NULL
 );

@@ -13,6 +13,8 @@ public enum RegistryCopy {
         var key: [String]
         /// An integer `id` the destination numbers itself (PostgreSQL's identity must move past the copy).
         var identity = false
+        /// A row the destination's migrations already made (one row of state): replaced by the source's.
+        var replace = false
     }
 
     static let tables: [Table] = [
@@ -34,6 +36,8 @@ public enum RegistryCopy {
         Table(name: "enrollment_codes", key: []),
         Table(name: "credential_events", key: ["id"], identity: true),
         Table(name: "write_refusals", key: ["id"], identity: true),
+        Table(name: "watch_events", key: ["id"], identity: true),
+        Table(name: "watch_state", key: [], replace: true),
     ]
 
     public struct TableResult: Sendable, Hashable {
@@ -117,6 +121,14 @@ public enum RegistryCopy {
     }
 
     static func copyWhole(_ table: Table, _ columns: [String], _ from: any SQLConnection, _ to: any SQLDatabase) throws -> Int {
+        if table.replace {
+            let rows = try from.rows("SELECT \(columns.joined(separator: ", ")) FROM \(table.name)")
+            try to.write { db in
+                try db.send("DELETE FROM \(table.name)", [])
+                try insert(db, table.name, columns, rows)
+            }
+            return rows.count
+        }
         let sourceCount = try from.value("SELECT count(*) FROM \(table.name)", as: Int.self) ?? 0
         let held = try to.read { try $0.value("SELECT count(*) FROM \(table.name)", as: Int.self) ?? 0 }
         // One transaction each: the destination holds all of it (an earlier run) or none.
