@@ -18,7 +18,7 @@ extension API {
         let p = try Parameters(request, allowed: Self.watchParameters)
         let sse = request.headers["accept"].map { $0.lowercased().contains("text/event-stream") } ?? false
         var since = try p.nonNegativeInteger("since")
-        if sse, let last = request.headers["last-event-id"] {
+        if let last = request.headers["last-event-id"] {
             // An EventSource reconnecting: it resumes after the last event it received, whatever the URL says.
             guard let n = Parameters.wholeNumber(last) else {
                 throw APIError.badParameter("Last-Event-ID", "expected an event id (a whole number), found \"\(last.prefix(40))\"")
@@ -43,7 +43,7 @@ extension API {
                            details: [("oldest_since", .int(Int(edge.prunedThrough)))])
         }
         if position > edge.head {
-            throw APIError.badParameter(since == nil || request.headers["last-event-id"] == nil ? "since" : "Last-Event-ID",
+            throw APIError.badParameter(request.headers["last-event-id"] == nil ? "since" : "Last-Event-ID",
                                         "\(position) is past the newest event, \(edge.head): an id from another registry?")
         }
         let feed = watchFeed
