@@ -111,6 +111,10 @@ public final class Metrics: @unchecked Sendable {
                 ("capreg_http_buffered_body_bytes", "gauge", "Body bytes reserved by requests being received or answered.", stats.bufferedBodyBytes),
                 ("capreg_http_parse_errors_total", "counter", "Requests the HTTP parser refused.", stats.parseErrors),
                 ("capreg_http_read_timeouts_total", "counter", "408s: heads or bodies that did not arrive in time.", stats.readTimeouts),
+                ("capreg_watchers", "gauge", "Change-stream watchers held now (event streams and waiting long polls).", stats.streamsOpen),
+                ("capreg_watchers_started_total", "counter", "Change-stream watchers taken over by the stream hub.", stats.streamsStarted),
+                ("capreg_watchers_refused_total", "counter", "Watchers refused at their start: 503 (--max-watchers) or 429 (the token's share).", stats.streamsRefused),
+                ("capreg_watchers_cut_slow_total", "counter", "Watchers cut because they did not read what was sent to them.", stats.streamsCutSlow),
             ]
             for metric in server {
                 family(metric.name, metric.type, metric.help)

@@ -206,6 +206,8 @@ struct WatchTests {
         let full = try RawClient(port: t.server.port)
         full.send("GET /v1/watch HTTP/1.1\r\nHost: t\r\nAuthorization: Bearer \(TestAPI.adminToken)\r\nAccept: text/event-stream\r\n\r\n")
         #expect(try full.readResponse().status == 503)
+        let metrics = try t.get("/metrics").text
+        #expect(metrics.contains("\ncapreg_watchers 3\n") && metrics.contains("\ncapreg_watchers_refused_total 2\n"), "\(metrics.suffix(600))")
     }
 }
 
