@@ -160,11 +160,13 @@ final class WatchFeed: @unchecked Sendable {
         }
         head = position
         var behind: [Watcher] = []
+        // Each event is encoded once for all the watchers it goes to (with and without `matches`), not once each.
+        var rendered = RenderedEvents()
         for w in list {
             if w.position < start {
                 behind.append(w)
             } else {
-                deliver(fresh.drop { $0.id <= w.position }, to: w, through: position)
+                deliver(fresh.drop { $0.id <= w.position }, to: w, through: position, rendered: &rendered)
             }
         }
         for w in behind.prefix(Self.catchUpsPerTick) where w.stream.pendingBytes == 0 {
@@ -174,7 +176,8 @@ final class WatchFeed: @unchecked Sendable {
                 w.stream.cut()
                 continue
             }
-            deliver(page.events[...], to: w, through: page.events.last?.id ?? w.position, catchingUp: true)
+            var own = RenderedEvents()
+            deliver(page.events[...], to: w, through: page.events.last?.id ?? w.position, rendered: &own, catchingUp: true)
         }
         let clock = Self.clockMillis()
         for w in list where w.stream.isOpen {
@@ -184,7 +187,8 @@ final class WatchFeed: @unchecked Sendable {
 
     /// Gives `w` the events of `events` its filter keeps, and moves its position to `through` (or, when a
     /// long poll's limit or a catch-up's byte bound stops it first, to the last event it was given).
-    private func deliver(_ events: ArraySlice<WatchEvent>, to w: Watcher, through: Int64, catchingUp: Bool = false) {
+    private func deliver(_ events: ArraySlice<WatchEvent>, to w: Watcher, through: Int64, rendered: inout RenderedEvents,
+                         catchingUp: Bool = false) {
         var kept: [(WatchEvent, Bool?)] = []
         var bytes = 0
         var last = w.position
@@ -203,8 +207,29 @@ final class WatchFeed: @unchecked Sendable {
             if !kept.isEmpty { w.stream.finish(WatchJSON.pollAnswer(kept, next: w.position)) }
         } else if !kept.isEmpty {
             var out: [UInt8] = []
-            for (e, matches) in kept { out += WatchJSON.serverSentEvent(e, matches: matches) }
+            for (e, matches) in kept { out += rendered.bytes(e, matches) }
             w.stream.send(out)
+        }
+    }
+}
+
+/// Server-sent events already encoded in one round, by event id and `matches`.
+struct RenderedEvents {
+    private var done: [Int64: [UInt8]] = [:]
+    private var matching: [Int64: [UInt8]] = [:]
+    private var notMatching: [Int64: [UInt8]] = [:]
+
+    mutating func bytes(_ e: WatchEvent, _ matches: Bool?) -> [UInt8] {
+        func cached(_ table: inout [Int64: [UInt8]]) -> [UInt8] {
+            if let hit = table[e.id] { return hit }
+            let made = WatchJSON.serverSentEvent(e, matches: matches)
+            table[e.id] = made
+            return made
+        }
+        switch matches {
+        case nil: return cached(&done)
+        case true?: return cached(&matching)
+        case false?: return cached(&notMatching)
         }
     }
 }
