@@ -53,6 +53,11 @@ let package = Package(
                                                       .product(name: "NIOSSL", package: "swift-nio-ssl"),
                                                       .product(name: "Logging", package: "swift-log")],
                 path: "Sources/StorePostgres"),
+        // capreg's answers in the schedulers' own terms: OpenStack Placement traits (and, with issue 17, Kubernetes
+        // DRA devices). Pure: facts in, names out.
+        .target(name: "Exports", dependencies: ["Decoders", "Query"], path: "Sources/Exports"),
+        // `capreg sync placement`: capreg's traits onto the hosts' resource providers, through the one HTTP client.
+        .target(name: "PlacementSync", dependencies: ["Exports", "RegistryClient"], path: "Sources/PlacementSync"),
         // HTTP/1.1 on Glibc sockets: parsing, limits, timeouts, keep-alive. Knows nothing about capabilities.
         .target(name: "Server", dependencies: ["JSONText"], path: "Sources/Server"),
         // The one HTTP client: the collector's pushes, `capreg query --server`, the tests. http and https (mTLS).
@@ -73,6 +78,8 @@ let package = Package(
             name: "capreg",
             dependencies: [
                 "Decoders",
+                "Exports",
+                "PlacementSync",
                 "Report",
                 "Timestamps",
                 "Query",
@@ -109,6 +116,7 @@ let package = Package(
         .testTarget(name: "DecodersTests", dependencies: ["Decoders"], path: "Tests/DecodersTests"),
         // Runs the built capreg binary as a user would.
         .testTarget(name: "CLITests", dependencies: ["RegistryClient", "capreg", "Timestamps", "TestSupport"], path: "Tests/CLITests"),
+        .testTarget(name: "ExportsTests", dependencies: ["Exports", "Decoders", "Query"], path: "Tests/ExportsTests"),
         .testTarget(name: "QueryTests", dependencies: ["Query", "Decoders", "TestSupport"], path: "Tests/QueryTests"),
         // The query language compiled to SQL, on real SQLite files.
         .testTarget(name: "StoreQueryTests", dependencies: ["Store", "StoreSQLite", "StorePostgres", "Synthetic", "Query", "Report", "Decoders", "TestSupport", "TestRegistry",

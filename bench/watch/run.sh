@@ -49,6 +49,7 @@ rows=()
 for w in $watchers; do
     echo "== $w watchers, $changes changes" >&2
     rows+=("$(python3 bench/watch/watchers.py "$port" "$pid" "$w" "$changes" "$work/report.json")")
+    echo "${rows[-1]}" >> "$work/rows.jsonl"  # with each change's own p50 and max
 done
 {
     echo "capreg change stream: $hosts hosts ($(nproc) cores, $(date -u +%FT%TZ)), $changes changes per row, one host's kernel changing"

@@ -75,7 +75,7 @@ time.sleep(1.0)  # let the server settle (its workers go idle)
 rss1, threads1 = server_status()
 buffers = [b""] * count
 
-latencies, acks, poll_latencies = [], [], []
+latencies, acks, poll_latencies, per_change = [], [], [], []
 for n in range(changes):
     since = head_id()
     expect = b"id: %d\n" % (since + 1)
@@ -111,7 +111,9 @@ for n in range(changes):
                 buffers[i] = b""
     if pending:
         sys.exit(f"change {n}: {len(pending)} watchers never heard it")
-    latencies += [(t - sent) * 1000 for t in arrived.values()]
+    these = sorted((t - sent) * 1000 for t in arrived.values())
+    per_change.append((round(these[len(these) // 2], 1), round(these[-1], 1)))
+    latencies += these
     poller.join(60)
     if poll_result.get("ids", [None])[0] != since + 1:
         sys.exit(f"change {n}: the long poll answered {poll_result}")
@@ -127,5 +129,5 @@ print(json.dumps({
     "rss_before": rss0, "rss_held": rss1, "rss_after": rss2, "threads_before": threads0, "threads_held": threads1,
     "changes": changes, "deliveries": len(latencies),
     "p50_ms": pct(latencies, 0.5), "p99_ms": pct(latencies, 0.99), "max_ms": max(latencies) if latencies else None,
-    "ack_p50_ms": pct(acks, 0.5), "poll_p50_ms": pct(poll_latencies, 0.5), "poll_max_ms": max(poll_latencies),
+    "per_change_p50_max_ms": per_change, "ack_p50_ms": pct(acks, 0.5), "poll_p50_ms": pct(poll_latencies, 0.5), "poll_max_ms": max(poll_latencies),
 }))
