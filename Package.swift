@@ -115,7 +115,7 @@ let package = Package(
         .target(name: "TestRegistry", dependencies: ["Store", "StoreSQLite", "StorePostgres", "Report", "TestSupport"], path: "Tests/TestRegistry"),
         .testTarget(name: "DecodersTests", dependencies: ["Decoders"], path: "Tests/DecodersTests"),
         // Runs the built capreg binary as a user would.
-        .testTarget(name: "CLITests", dependencies: ["RegistryClient", "capreg", "Timestamps", "TestSupport"], path: "Tests/CLITests"),
+        .testTarget(name: "CLITests", dependencies: ["RegistryClient", "capreg", "Timestamps", "TestSupport", "PlacementSync"], path: "Tests/CLITests"),
         .testTarget(name: "ExportsTests", dependencies: ["Exports", "Decoders", "Query"], path: "Tests/ExportsTests"),
         .testTarget(name: "QueryTests", dependencies: ["Query", "Decoders", "TestSupport"], path: "Tests/QueryTests"),
         // The query language compiled to SQL, on real SQLite files.

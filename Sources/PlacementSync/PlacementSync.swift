@@ -37,6 +37,9 @@ public final class PlacementSync: @unchecked Sendable {
     /// Writes a provider's traits at most this many times when its generation keeps changing.
     static let attempts = 5
 
+    /// Called with a provider's uuid between reading its traits and writing them (tests: another writer).
+    var beforeWrite: ((String) -> Void)?
+
     private let client: PlacementClient
     private var byName: [String: String] = [:]
     private var knownTraits: Set<String> = []
@@ -62,7 +65,9 @@ public final class PlacementSync: @unchecked Sendable {
         var summary = Summary()
         summary.providers = byName.count
         summary.hosts = hosts.count
-        for trait in Set(hosts.flatMap { $0.traits ?? [] }).subtracting(knownTraits).sorted() {
+        // Every trait capreg may set exists, whether a host has it or not: Placement refuses a question naming a
+        // trait it does not know (400), where capreg's answer would be "no host".
+        for trait in Set(hosts.flatMap { $0.traits ?? [] }).union(PlacementTraits.all).subtracting(knownTraits).sorted() {
             try client.createTrait(trait)
             knownTraits.insert(trait)
         }
@@ -81,6 +86,7 @@ public final class PlacementSync: @unchecked Sendable {
                     done = true
                     break
                 }
+                beforeWrite?(provider)
                 if try client.setTraits(of: provider, desired, generation: generation) {
                     if host.traits == nil { summary.cleared += 1 } else { summary.updated += 1 }
                     done = true
