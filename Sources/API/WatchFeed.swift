@@ -83,7 +83,8 @@ final class WatchFeed: @unchecked Sendable {
         thread.start()
     }
 
-    /// Ends the thread after its round in progress, and waits for it; watchers are the server's to close.
+    /// Ends the thread after its round in progress, and waits for it; answers the long polls waiting (event
+    /// streams are the server's to close).
     func stop() {
         let running = condition.withLock { () -> Bool in
             defer { stopping = true }
@@ -91,6 +92,10 @@ final class WatchFeed: @unchecked Sendable {
             return started && !stopping
         }
         if running { exited.wait() }
+        // Long polls waiting get their (empty) answer now rather than a closed connection.
+        for w in condition.withLock({ watchers }) where w.poll != nil && w.stream.isOpen {
+            w.stream.finish(WatchJSON.pollAnswer([], next: w.position))
+        }
     }
 
     func add(_ watcher: Watcher) {

@@ -257,8 +257,9 @@ struct ServeCommand: ParsableCommand {
         }
         let signal = ShutdownSignals.wait()
         logger.info("signal \(signal): stopping (draining requests in flight)")
-        let report = server.shutdown()
+        // First the change stream's reader: long polls waiting get their answer before the server closes streams.
         api.stopBackground()
+        let report = server.shutdown()
         do {
             try registry.close()
         } catch {

@@ -94,17 +94,28 @@ struct SyncPlacementCommand: ParsableCommand {
             let summary = try sync.apply(try hosts.all())
             printError(Self.line(summary, seconds: Date().timeIntervalSince(started)))
             guard let watch else { return }
+            Follow.stopOnSignal()
             while true {
-                let (events, next) = try watch.next(after: position, wait: true)
-                position = next
+                let (events, next) = try Follow.next(watch, after: position, name: "capreg sync placement")
                 let names = Array(Set(events.map(\.0.hostname))).sorted()
-                guard !names.isEmpty else { continue }
-                // A provider made since the last read (a new compute node) is found by reading them again, once a minute at most.
-                if names.contains(where: { !sync.knows($0) }) && Date().timeIntervalSince(loaded) > 60 {
-                    _ = try sync.load()
-                    loaded = Date()
+                guard !names.isEmpty else {
+                    position = next
+                    continue
                 }
-                let done = try sync.apply(try names.compactMap { try hosts.one($0) })
+                // Placement or the registry away for a moment: the same events are tried again (position stays).
+                let done = try Follow.retrying("capreg sync placement") { () throws -> PlacementSync.Summary in
+                    do {
+                        // A provider made since the last read (a new compute node) is found by reading them again, once a minute at most.
+                        if names.contains(where: { !sync.knows($0) }) && Date().timeIntervalSince(loaded) > 60 {
+                            _ = try sync.load()
+                            loaded = Date()
+                        }
+                        return try sync.apply(try names.compactMap { try hosts.one($0) })
+                    } catch let failure as PlacementFailure where failure.status == nil || failure.status! >= 500 {
+                        throw WatchFailure(message: failure.description, exitCode: 69)
+                    }
+                }
+                position = next
                 printError("capreg sync placement: \(events.count) event\(events.count == 1 ? "" : "s") to event \(next): "
                            + "\(done.updated) updated, \(done.cleared) cleared, \(done.unchanged) unchanged, \(done.unmatched.count) without a provider")
             }

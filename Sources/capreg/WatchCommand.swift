@@ -4,6 +4,7 @@ import Decoders
 import Foundation
 import Query
 import RegistryClient
+import Server
 import Store
 import Timestamps
 
@@ -82,8 +83,9 @@ struct WatchCommand: ParsableCommand {
         do {
             position = try source.start(since: since)
             if since == nil && !once { printError("capreg watch: following from event \(position) (resume with --since \(position))") }
+            if !once { Follow.stopOnSignal() }
             while true {
-                let (events, next) = try source.next(after: position, wait: !once)
+                let (events, next) = once ? try source.next(after: position, wait: false) : try Follow.next(source, after: position, name: "capreg watch")
                 // Written at once, not buffered: a script reading the pipe hears each event as it comes.
                 let text = events.map { line($0.0, matches: $0.1) + "\n" }.joined()
                 if !text.isEmpty { FileHandle.standardOutput.write(Data(text.utf8)) }
@@ -111,6 +113,38 @@ struct WatchCommand: ParsableCommand {
         }
         if e.kind == .stale { out += " (last seen \(RFC3339.format(e.lastSeen)))" }
         return out
+    }
+}
+
+/// Following a stream for a long time (`capreg watch`, `capreg sync placement --follow`): a registry that is
+/// restarting or failing over is waited for (1 s, doubling to 30 s), not given up on; SIGTERM and SIGINT end
+/// the follower with 0 (it keeps no state: it resumes from an event id).
+enum Follow {
+    static func stopOnSignal() {
+        ShutdownSignals.install([SIGTERM, SIGINT])
+        let thread = Thread {
+            _ = ShutdownSignals.wait()
+            exit(0)
+        }
+        thread.start()
+    }
+
+    /// Runs `body` until it succeeds or fails for good: unreachable or failing services (69) are retried.
+    static func retrying<T>(_ name: String, _ body: () throws -> T) throws -> T {
+        var delay: UInt32 = 1
+        while true {
+            do {
+                return try body()
+            } catch let failure as WatchFailure where failure.exitCode == 69 {
+                printError("\(name): \(failure.message); trying again in \(delay) s")
+            }
+            sleep(delay)
+            delay = min(30, delay * 2)
+        }
+    }
+
+    static func next(_ source: any WatchSource, after: Int64, name: String) throws -> (events: [(WatchEvent, Bool?)], next: Int64) {
+        try retrying(name) { try source.next(after: after, wait: true) }
     }
 }
 

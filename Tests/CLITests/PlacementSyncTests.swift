@@ -23,8 +23,10 @@ struct PlacementSyncTests {
         let dir: TempDir
 
         static var python: String? {
+            let cache = ProcessInfo.processInfo.environment["XDG_CACHE_HOME"].map { URL(fileURLWithPath: $0) }
+                ?? FileManager.default.homeDirectoryForCurrentUser.appendingPathComponent(".cache")
             let path = ProcessInfo.processInfo.environment["CAPREG_PLACEMENT_PYTHON"]
-                ?? FileManager.default.homeDirectoryForCurrentUser.appendingPathComponent(".cache/capreg/placement-venv/bin/python").path
+                ?? cache.appendingPathComponent("capreg/placement-venv/bin/python").path
             let found = FileManager.default.isExecutableFile(atPath: path)
             if !found && ProcessInfo.processInfo.environment["CAPREG_PLACEMENT_REQUIRED"] == "1" {
                 Issue.record("CAPREG_PLACEMENT_REQUIRED=1 but no Python with openstack-placement at \(path)")
@@ -196,6 +198,66 @@ struct PlacementSyncTests {
         #expect(try Self.sync(p, db: db, staleAfter: "1s").stderr.contains("cleared"))
         try Self.agree(p, db: db, freshWithin: "1s", expectSome: false)
         #expect(try p.traits(uuids[first]!) == ["CUSTOM_RACK_A"])
+    }
+
+    /// The donor's newest report from the fleet, made `target`'s at `at` (JSON file in `dir`).
+    static func transplant(dir: TempDir, donor: String, target: String, at: Date, id: String) throws -> String {
+        let line = try CapregBinary.run(["synth", "--hosts", "60", "--days", "4", "--seed", "1", "--out", "-"]).stdout
+            .split(separator: "\n").last { $0.contains("\"hostname\":\"\(donor)\"") }
+        let text = try #require(line)
+        var report = try #require((try? JSONSerialization.jsonObject(with: Data(text.utf8))) as? [String: Any])
+        var host = report["host"] as! [String: Any]
+        host["hostname"] = target
+        host["machine_id"] = nil
+        report["host"] = host
+        report["report_id"] = id
+        report["collected_at"] = RFC3339.format(at)
+        let file = dir.path("\(id).json")
+        try JSONSerialization.data(withJSONObject: report).write(to: URL(fileURLWithPath: file))
+        return file
+    }
+
+    @Test func followingTheChangeStreamReachesPlacementWithinSeconds() throws {
+        guard let p = try Placement() else { return }
+        let dir = try TempDir()
+        let db = dir.path("fleet.sqlite")
+        #expect(try CapregBinary.run(["synth", "--hosts", "60", "--days", "4", "--seed", "1", "--ingest", "--db", db]).status == 0)
+        let all = try Self.capregAnswer("", db: db, freshWithin: "off")
+        var uuids: [String: String] = [:]
+        for name in all.sorted() { uuids[name] = try p.provider(name) }
+        let donor = try #require(try Self.capregAnswer("nesting", db: db, freshWithin: "2h").sorted().first)
+        let target = try #require(try Self.capregAnswer("not nesting", db: db, freshWithin: "off").sorted().first)
+
+        // A registry that calls hosts stale after 4 s, and a sync following it with the same bound.
+        let server = try CapregBinary.serve(db: db, log: dir.url.appendingPathComponent("serve.log"), extra: ["--stale-after", "4s"])
+        defer { server.stop() }
+        let follow = Process()
+        follow.executableURL = try CapregBinary.url()
+        follow.arguments = ["sync", "placement", "--url", p.url, "--placement-token", "admin", "--follow", "--stale-after", "4s",
+                            "--server", "http://127.0.0.1:\(server.port)"]
+        let log = dir.url.appendingPathComponent("follow.log")
+        _ = FileManager.default.createFile(atPath: log.path, contents: nil)
+        follow.standardError = try FileHandle(forWritingTo: log)
+        follow.standardOutput = FileHandle.nullDevice
+        try follow.run()
+        defer {
+            follow.terminate()
+            follow.waitUntilExit()
+            #expect(follow.terminationStatus == 0, "SIGTERM ends a follower with 0")
+        }
+        let followLog = { (try? String(contentsOf: log, encoding: .utf8)) ?? "" }
+        #expect(eventually(30) { followLog().contains("60 hosts, 60 providers") }, "\(followLog())")
+
+        // The target reports the donor's facts, now: nesting, and fresh.
+        let changedAt = Date()
+        let file = try Self.transplant(dir: dir, donor: donor, target: target, at: changedAt, id: "follow-change")
+        #expect(try CapregBinary.run(["ingest", file, "--db", db]).status == 0)
+        #expect(eventually(10) { (try? p.traits(uuids[target]!).contains("CUSTOM_CAPREG_NESTING")) == true }, "\(followLog())")
+        let visible = Date().timeIntervalSince(changedAt)
+        #expect(visible < 5, "the change reached Placement after \(visible) s")
+        // Four seconds later it is stale: its traits go.
+        #expect(eventually(15) { (try? p.traits(uuids[target]!).contains { $0.hasPrefix("CUSTOM_CAPREG_") }) == false }, "\(followLog())")
+        #expect(Date().timeIntervalSince(changedAt) >= 4)
     }
 
     @Test func aChangedGenerationIsReadAgainAndRetried() throws {
