@@ -114,28 +114,25 @@ final class ConnectionSlots: @unchecked Sendable {
 
     /// Gives the slot back without closing the descriptor: it became a stream, which the hub owns.
     func detach(_ fd: Int32) {
-        lock.withLock {
-            if let o = occupants.removeValue(forKey: fd), !o.cut {
-                live -= 1
-                if let identity = o.identity {
-                    identified -= 1
-                    uncount(identity)
-                }
-            }
-        }
+        lock.withLock { vacate(fd) }
     }
 
     /// Gives the slot back and closes the descriptor (a descriptor never taken is just closed).
     func close(_ fd: Int32) {
         lock.withLock {
-            if let o = occupants.removeValue(forKey: fd), !o.cut {
-                live -= 1
-                if let identity = o.identity {
-                    identified -= 1
-                    uncount(identity)
-                }
-            }
+            vacate(fd)
             _ = Glibc.close(fd)
+        }
+    }
+
+    /// Under the lock: `fd`'s slot and identity share given back.
+    private func vacate(_ fd: Int32) {
+        if let o = occupants.removeValue(forKey: fd), !o.cut {
+            live -= 1
+            if let identity = o.identity {
+                identified -= 1
+                uncount(identity)
+            }
         }
     }
 

@@ -57,42 +57,64 @@ public final class StreamConnection: @unchecked Sendable {
     /// closed, or was cut now because its buffer would pass its bound.
     @discardableResult
     public func send(_ bytes: [UInt8]) -> Bool {
-        let (ok, wake) = lock.withLock { () -> (Bool, Bool) in
-            guard open && !finishing else { return (false, false) }
+        let result = lock.withLock { () -> Enqueued in
+            guard open && !finishing else { return .closed }
             return enqueue(bytes)
         }
-        if !ok { hub.cut(self, slow: true) } else if wake { hub.wake() }
-        return ok
+        switch result {
+        case .sent: return true
+        case .waiting: hub.wake(); return true
+        case .overBound: hub.cut(self, slow: true); return false
+        case .failed: hub.cut(self, slow: false); return false
+        case .closed: return false
+        }
     }
 
     /// Writes `bytes` (if any), then closes once they are out.
     public func finish(_ bytes: [UInt8] = []) {
-        let (ok, _) = lock.withLock { () -> (Bool, Bool) in
-            guard open && !finishing else { return (true, false) }
-            let result = enqueue(bytes)
+        let result = lock.withLock { () -> Enqueued in
+            guard open && !finishing else { return .closed }
             finishing = true
-            return result
+            return enqueue(bytes)
         }
-        if !ok { hub.cut(self, slow: true) } else { hub.wake() }
+        switch result {
+        case .sent, .waiting: hub.wake()
+        case .overBound: hub.cut(self, slow: true)
+        case .failed: hub.cut(self, slow: false)
+        case .closed: break
+        }
+    }
+
+    private enum Enqueued {
+        /// All written now.
+        case sent
+        /// Some wait for the hub to write them.
+        case waiting
+        /// The buffer would pass its bound: the reader is too slow.
+        case overBound
+        /// The socket failed (the client is gone).
+        case failed
+        case closed
     }
 
     /// Closes now, whatever is unwritten.
     public func cut() { hub.cut(self, slow: false) }
 
-    /// Under the lock: (accepted, needs the hub's POLLOUT).
-    private func enqueue(_ bytes: [UInt8]) -> (Bool, Bool) {
+    /// Under the lock: writes what the socket takes now, keeps the rest.
+    private func enqueue(_ bytes: [UInt8]) -> Enqueued {
         if pending.isEmpty && !bytes.isEmpty {
             let n = bytes.withUnsafeBytes { Glibc.send(fd, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL) | Int32(MSG_DONTWAIT)) }
-            if n < 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR { return (false, false) }
+            if n < 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR { return .failed }
             let sent = max(0, n)
             if sent > 0 { lastWrite = MonotonicClock.millis() }
-            if sent == bytes.count { return (true, false) }
+            if sent == bytes.count { return .sent }
             pending.append(contentsOf: bytes[sent...])
             pendingSince = MonotonicClock.millis()
         } else {
             pending.append(contentsOf: bytes)
         }
-        return (pending.count <= hub.maxBuffer, !pending.isEmpty)
+        if pending.count > hub.maxBuffer { return .overBound }
+        return pending.isEmpty ? .sent : .waiting
     }
 
     // The hub's side, on its thread.
@@ -105,6 +127,7 @@ public final class StreamConnection: @unchecked Sendable {
     /// Writes what is pending. nil: keep going; otherwise the stream is done (true: cleanly, after a finish).
     func flush(now: Int64, writeTimeout: Int64) -> Bool? {
         lock.withLock {
+            guard open else { return nil }
             if !pending.isEmpty {
                 let n = pending.withUnsafeBytes { Glibc.send(fd, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL) | Int32(MSG_DONTWAIT)) }
                 if n < 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR { return false }
@@ -120,37 +143,48 @@ public final class StreamConnection: @unchecked Sendable {
         }
     }
 
-    /// Writes the keep-alive bytes when the stream has been quiet for `interval` ms. False: the write failed.
+    /// Writes the keep-alive bytes when the stream has been quiet for `interval` ms. False: the write failed
+    /// (the caller cuts the stream).
     func keepAliveIfQuiet(now: Int64, interval: Int64) -> Bool {
         guard let keepAlive else { return true }
-        let (quiet, ok) = lock.withLock { () -> (Bool, Bool) in
-            guard open && !finishing && pending.isEmpty && now - lastWrite >= interval else { return (false, true) }
-            return (true, enqueue(keepAlive).0)
+        return lock.withLock {
+            guard open && !finishing && pending.isEmpty && now - lastWrite >= interval else { return true }
+            let result = enqueue(keepAlive)
+            return result == .sent || result == .waiting
         }
-        return !quiet || ok
     }
 
     /// Input from the client, which a stream never expects: read and dropped. False: the client closed,
     /// or sent more than a stray request's worth.
     func drainInput() -> Bool {
         var scratch = [UInt8](repeating: 0, count: 4096)
-        while true {
-            let n = recv(fd, &scratch, scratch.count, Int32(MSG_DONTWAIT))
-            if n == 0 { return false }
-            if n < 0 { return errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR }
-            inputBytes += n
-            if inputBytes > 64 * 1024 { return false }
+        return lock.withLock {
+            // Closed: its descriptor number may belong to another connection now; never touch it.
+            guard open else { return true }
+            while true {
+                let n = recv(fd, &scratch, scratch.count, Int32(MSG_DONTWAIT))
+                if n == 0 { return false }
+                if n < 0 { return errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR }
+                inputBytes += n
+                if inputBytes > 64 * 1024 { return false }
+            }
         }
     }
 
     var quietFor: Int64 { lock.withLock { MonotonicClock.millis() - lastWrite } }
 
-    /// Marks it closed; true the first time.
+    /// Marks it closed, so that no more I/O starts on it (every read and write checks under the lock); true
+    /// the first time. The descriptor stays open until `closeDescriptor`, so its number cannot be reused
+    /// by another connection while a call on it may still be running.
     func markClosed() -> Bool {
         lock.withLock {
             defer { open = false }
             return open
         }
+    }
+
+    func closeDescriptor() {
+        lock.withLock { _ = Glibc.close(fd) }
     }
 }
 
@@ -227,7 +261,7 @@ final class StreamHub: @unchecked Sendable {
         counters.update { $0.streamsStarted += 1 }
         if refused {
             _ = stream.markClosed()
-            close(fd)
+            stream.closeDescriptor()
         }
         wake()
         return stream
@@ -241,14 +275,14 @@ final class StreamHub: @unchecked Sendable {
     /// Closes a stream (from any thread); `slow`: cut for not reading fast enough.
     func cut(_ stream: StreamConnection, slow: Bool) {
         guard stream.markClosed() else { return }
-        let known = lock.withLock { () -> Bool in
-            guard streams.removeValue(forKey: stream.fd) != nil else { return false }
+        lock.withLock {
+            // Only this stream's entry: its number is not reused before the close below.
+            guard streams[stream.fd] === stream else { return }
+            streams[stream.fd] = nil
             if let identity = stream.identity { uncount(identity) }
-            return true
         }
         if slow { counters.update { $0.streamsCutSlow += 1 } }
-        // Only the hub's map owns the descriptor: closing under its removal means no reuse can be hit.
-        if known { close(stream.fd) }
+        stream.closeDescriptor()
     }
 
     private func uncount(_ identity: String) {
@@ -280,7 +314,7 @@ final class StreamHub: @unchecked Sendable {
                 switch s.flush(now: now, writeTimeout: writeTimeout) {
                 case true?: cut(s, slow: false)
                 case false?: cut(s, slow: true)
-                case nil: if !s.keepAliveIfQuiet(now: now, interval: keepAliveMillis) { cut(s, slow: true) }
+                case nil: if !s.keepAliveIfQuiet(now: now, interval: keepAliveMillis) { cut(s, slow: false) }
                 }
             }
         }

@@ -176,18 +176,7 @@ struct PlacementSyncTests {
         let nesting = try Self.capregAnswer("nesting", db: db, freshWithin: "2h").sorted()
         let without = try Self.capregAnswer("not nesting", db: db, freshWithin: "2h").sorted()
         let target = try #require(nesting.first), donor = try #require(without.first)
-        let donorReport = try CapregBinary.run(["synth", "--hosts", "60", "--days", "4", "--seed", "1", "--out", "-"]).stdout
-            .split(separator: "\n").last { $0.contains("\"hostname\":\"\(donor)\"") }
-        let donorLine = try #require(donorReport)
-        var report = try #require((try? JSONSerialization.jsonObject(with: Data(donorLine.utf8))) as? [String: Any])
-        var host = report["host"] as! [String: Any]
-        host["hostname"] = target
-        host["machine_id"] = nil
-        report["host"] = host
-        report["report_id"] = "placement-test-change"
-        report["collected_at"] = RFC3339.format(Date())
-        let file = dir.path("change.json")
-        try JSONSerialization.data(withJSONObject: report).write(to: URL(fileURLWithPath: file))
+        let file = try Self.transplant(dir: dir, donor: donor, target: target, at: Date(), id: "placement-test-change")
         #expect(try CapregBinary.run(["ingest", file, "--db", db]).status == 0)
         #expect(try !Self.capregAnswer("nesting", db: db, freshWithin: "2h").contains(target))
         #expect(try Self.sync(p, db: db).stderr.contains("1 updated"))
