@@ -229,20 +229,21 @@ struct Connection {
                       fromHandler: Bool) -> Bool {
         let bytes = ResponseSerializer.serialize(response, keepAlive: keepAlive, omitBody: request.method == "HEAD",
                                                  date: HTTPDate.now())
-        let written = write(bytes, status: response.status, handlerNanos: handlerNanos)
+        // Recorded before the client can read the answer, so metrics never lag what a client has seen
+        // (a client that asks /metrics right after a 404 finds it counted).
         config.onResponse?(ResponseMetric(
             method: request.method, path: request.path, status: response.status.code,
             handlerDuration: .nanoseconds(handlerNanos ?? 0), requestBodyBytes: request.body.count,
             responseBytes: bytes.count, fromHandler: fromHandler))
-        return written
+        return write(bytes, status: response.status, handlerNanos: handlerNanos)
     }
 
     private func sendServerError(_ status: HTTPStatus, _ message: String) {
         let bytes = ResponseSerializer.serverError(status, message, date: HTTPDate.now())
-        _ = write(bytes, status: status, handlerNanos: nil)
         config.onResponse?(ResponseMetric(
             method: "", path: "", status: status.code, handlerDuration: .zero, requestBodyBytes: 0,
             responseBytes: bytes.count, fromHandler: false))
+        _ = write(bytes, status: status, handlerNanos: nil)
     }
 
     private func write(_ bytes: [UInt8], status: HTTPStatus, handlerNanos: Int64?) -> Bool {

@@ -161,11 +161,11 @@ public final class HTTPServer: @unchecked Sendable {
             $0.connectionsRejected += 1
             $0.responsesByClass[5] += 1
         }
+        config.onResponse?(ResponseMetric(method: "", path: "", status: 503, handlerDuration: .zero,
+                                          requestBodyBytes: 0, responseBytes: bytes.count, fromHandler: false))
         Socket.sendNow(fd, bytes)
         _ = Glibc.shutdown(fd, Int32(SHUT_WR))
         Socket.drainNow(fd)
-        config.onResponse?(ResponseMetric(method: "", path: "", status: 503, handlerDuration: .zero,
-                                          requestBodyBytes: 0, responseBytes: bytes.count, fromHandler: false))
     }
 
     /// Stops accepting (new connections are refused by the kernel from here on), closes connections

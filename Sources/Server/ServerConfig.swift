@@ -49,7 +49,7 @@ public struct ServerConfig: Sendable {
     public var maxStreamBufferBytes: Int
     /// A stream quiet for this long gets its keep-alive bytes (StreamStart.keepAlive).
     public var streamKeepAlive: Duration
-    /// Called after every response written (handler responses and the server's own errors, the 503s
+    /// Called for every response, just before it is written (handler responses and the server's own errors, the 503s
     /// of the accept thread included), on the thread that wrote it, for metrics and access logs.
     /// Keep it quick.
     public var onResponse: (@Sendable (ResponseMetric) -> Void)?

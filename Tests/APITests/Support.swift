@@ -52,7 +52,11 @@ final class TestAPI {
         try server.start()
     }
 
-    deinit { server.shutdown() }  // before `dir` goes
+    deinit {
+        // The change stream's reader first (a watch request started it), then the server; both before `dir` goes.
+        api.stopBackground()
+        server.shutdown()
+    }
 
     func client(_ token: String? = TestAPI.adminToken) -> APIClient {
         APIClient(host: "127.0.0.1", port: server.port, token: token)

@@ -194,7 +194,8 @@ import Testing
         _ = try c.readResponse()
         c.send("GET / HTTP/1.1\r\n\r\n")  // no Host
         _ = try c.readResponse()
-        #expect(eventually { t.metrics.count == 2 })
+        // onResponse runs before the write, the counters just after it: wait for both.
+        #expect(eventually { t.metrics.count == 2 && t.server.stats().responsesWritten == 2 })
         let stats = t.server.stats()
         #expect(stats.requestsHandled == 1)
         #expect(stats.responsesByClass[2] == 1)
