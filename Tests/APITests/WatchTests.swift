@@ -194,6 +194,25 @@ struct WatchTests {
         #expect(Self.events(try t.get("/v1/watch?since=1", token: TestAPI.readerToken)).count == 1)
     }
 
+    @Test func shutdownAnswersWaitingLongPolls() throws {
+        let t = try TestAPI()
+        #expect(try t.push([Self.report("q0", host: "q", day: 0)]).status == 200)
+        let reader = t.client(TestAPI.readerToken)
+        let answer = Locked<APIClient.Response?>(nil)
+        let done = DispatchSemaphore(value: 0)
+        Thread {
+            answer.set(try? reader.get("/v1/watch?since=1&wait=30"))
+            done.signal()
+        }.start()
+        #expect(eventually { t.server.stats().streamsOpen == 1 })
+        // As `capreg serve` stops: the reader first, then the server.
+        t.api.stopBackground()
+        t.server.shutdown()
+        #expect(done.wait(timeout: .now() + 10) == .success)
+        let r = try #require(answer.get())
+        #expect(r.status == 200 && Self.events(r).isEmpty && r.json["next"] as? Int == 1, "\(r.text)")
+    }
+
     @Test func watchersAreBoundedPerToken() throws {
         let t = try TestAPI(configure: { $0.maxStreamsPerIdentity = 2; $0.maxStreams = 3 })
         let a = try EventStream(t), b = try EventStream(t)
