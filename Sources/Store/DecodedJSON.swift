@@ -31,13 +31,19 @@ enum DecodedJSON {
         for (name, value) in facts where name != previous {
             previous = name
             out.key(name)
-            switch value {
-            case .bool(let b): out.bool(b)
-            case .int(let i): out.int(i)
-            case .text(let s): out.string(s)
-            }
+            Self.value(value, into: &out)
         }
         out.objectEnd()
+    }
+
+    /// A fact's value in its JSON type (null when absent).
+    static func value(_ v: FactValue?, into out: inout JSONWriter) {
+        switch v {
+        case nil: out.null()
+        case .bool(let b)?: out.bool(b)
+        case .int(let i)?: out.int(i)
+        case .text(let s)?: out.string(s)
+        }
     }
 
     /// The encoded current facts of a host (host_facts_json).

@@ -90,9 +90,9 @@ enum WatchEvents {
             out.key("name")
             out.string(c.name)
             out.key("before")
-            value(c.before, into: &out)
+            DecodedJSON.value(c.before, into: &out)
             out.key("after")
-            value(c.after, into: &out)
+            DecodedJSON.value(c.after, into: &out)
             out.objectEnd()
         }
         out.arrayEnd()
@@ -103,15 +103,6 @@ enum WatchEvents {
 
     static func recordPlain(_ db: any SQLConnection, host: Int64, kind: WatchEventKind, at: Int64) throws {
         try db.send("INSERT INTO watch_events (at, host_id, kind) VALUES (?, ?, ?)", [at, host, kind.rawValue])
-    }
-
-    private static func value(_ v: FactValue?, into out: inout JSONWriter) {
-        switch v {
-        case nil: out.null()
-        case .bool(let b)?: out.bool(b)
-        case .int(let i)?: out.int(i)
-        case .text(let s)?: out.string(s)
-        }
     }
 
     /// The facts gained, lost or changed between two name-sorted lists.
@@ -247,8 +238,9 @@ extension Registry {
     }
 }
 
-/// A fact's value as JSON gives it (true/false, a number, a string), read back: the change stream's
-/// events as stored and as the API sends them.
+/// A fact's value as JSON gives it (true/false, a number, a string), read back: the change stream's events
+/// as stored and as the API sends them, and the API's host pages (`capreg query --server`). JSONDecoder keeps
+/// booleans and numbers apart (JSONSerialization does not).
 public struct JSONFactValue: Decodable, Sendable {
     public var value: FactValue
 

@@ -106,17 +106,6 @@ enum RemoteQuery {
         var kernel: String?
         var reported_at: String
         var labels: [String: String]
-        var facts: [String: Value]
-    }
-
-    /// A fact's JSON value: JSONDecoder keeps booleans and numbers apart (JSONSerialization does not).
-    struct Value: Decodable {
-        var value: FactValue
-        init(from decoder: Decoder) throws {
-            let c = try decoder.singleValueContainer()
-            if let b = try? c.decode(Bool.self) { value = .bool(b) } else if let i = try? c.decode(Int64.self) { value = .int(i) } else {
-                value = .text(try c.decode(String.self))
-            }
-        }
+        var facts: [String: JSONFactValue]
     }
 }

@@ -168,8 +168,8 @@ struct LocalPlacementHosts: PlacementHostSource {
     func watchSource() throws -> any WatchSource { LocalWatch(registry: registry, filter: nil) }
 }
 
-/// Hosts from GET /v1/hosts (every host, whatever its age: staleness is --stale-after's) and
-/// GET /v1/hosts/{host}.
+/// Hosts from GET /v1/hosts (every host, whatever its age: staleness is --stale-after's), through the pages
+/// `capreg query --server` reads, and GET /v1/hosts/{host}.
 struct RemotePlacementHosts: PlacementHostSource {
     let client: APIClient
     let server: String
@@ -185,52 +185,60 @@ struct RemotePlacementHosts: PlacementHostSource {
         self.staleAfter = staleAfter
     }
 
-    private struct Page: Decodable {
-        var hosts: [Host]
-        var next_cursor: String?
-    }
-
-    private struct Host: Decodable {
-        var hostname: String
-        var kernel: String?
-        var labels: [String: String]?
-        var facts: [String: JSONFactValue]?
-        var age_seconds: Double?
-        var last_seen: String?
-    }
-
-    private func get<T: Decodable>(_ target: String, as: T.Type) throws -> T? {
-        let response: APIClient.Response
-        do { response = try client.get(target) } catch { throw WatchFailure(message: "\(server): \(error)", exitCode: 69) }
-        if response.status == 404 { return nil }
-        guard response.status == 200 else {
-            throw WatchFailure(message: "\(server) answered \(response.status) to \(target.prefix(80)): \(response.text.prefix(300))",
-                               exitCode: response.status == 401 || response.status == 403 ? 77 : 69)
-        }
-        do { return try JSONDecoder().decode(T.self, from: Data(response.body)) } catch {
-            throw WatchFailure(message: "\(server): an answer that is not the registry's: \(error)", exitCode: 69)
-        }
-    }
-
-    private func host(_ h: Host) throws -> PlacementSync.Host {
-        let age = try h.age_seconds ?? h.last_seen.map { Date().timeIntervalSince(try RFC3339.parse($0)) } ?? .infinity
-        return Self.host(h.hostname, facts: (h.facts ?? [:]).mapValues(\.value), kernel: h.kernel, labels: h.labels ?? [:], stale: age > staleAfter)
+    private func host(_ hostname: String, facts: [String: FactValue], kernel: String?, labels: [String: String], lastSeen: Date) -> PlacementSync.Host {
+        Self.host(hostname, facts: facts, kernel: kernel, labels: labels, stale: lastSeen < Date().addingTimeInterval(-staleAfter))
     }
 
     func all() throws -> [PlacementSync.Host] {
         var out: [PlacementSync.Host] = []
         var cursor: String?
         repeat {
-            let target = "/v1/hosts?limit=1000&fresh_within=off" + (cursor.map { "&cursor=\(APIClient.encode($0))" } ?? "")
-            guard let page = try get(target, as: Page.self) else { break }
-            out += try page.hosts.map(host)
-            cursor = page.next_cursor
+            let answer: RemoteQuery.Answer
+            do {
+                answer = try RemoteQuery.page(server: server, token: token, tls: tls, expression: nil, asOf: nil, fields: nil,
+                                              limit: 1000, cursor: cursor, freshWithin: "off")
+            } catch RemoteQuery.Failure.unauthorized(let message) {
+                throw WatchFailure(message: "\(server): \(message)", exitCode: 77)
+            } catch RemoteQuery.Failure.refused(_, let message, _, _) {
+                throw WatchFailure(message: "\(server): \(message)", exitCode: 69)
+            } catch RemoteQuery.Failure.unavailable(let message) {
+                throw WatchFailure(message: message, exitCode: 69)
+            }
+            out += answer.page.hosts.map { h in
+                host(h.hostname, facts: Dictionary(h.facts.map { ($0.name, $0.value) }, uniquingKeysWith: { a, _ in a }),
+                     kernel: h.kernelRelease, labels: h.labels, lastSeen: h.reportedAt)
+            }
+            cursor = answer.page.nextCursor
         } while cursor != nil
         return out
     }
 
+    /// GET /v1/hosts/{host}'s fields that matter here.
+    private struct Detail: Decodable {
+        var hostname: String
+        var kernel: String?
+        var labels: [String: String]?
+        var facts: [String: JSONFactValue]?
+        var last_seen: String
+    }
+
     func one(_ hostname: String) throws -> PlacementSync.Host? {
-        try get("/v1/hosts/\(APIClient.encode(hostname))", as: Host.self).map(host)
+        let response: APIClient.Response
+        do { response = try client.get("/v1/hosts/\(APIClient.encode(hostname))") } catch {
+            throw WatchFailure(message: "\(server): \(error)", exitCode: 69)
+        }
+        if response.status == 404 { return nil }
+        guard response.status == 200 else {
+            throw WatchFailure(message: "\(server) answered \(response.status) for host \(hostname.prefix(80)): \(response.text.prefix(300))",
+                               exitCode: response.status == 401 || response.status == 403 ? 77 : 69)
+        }
+        do {
+            let d = try JSONDecoder().decode(Detail.self, from: Data(response.body))
+            return host(d.hostname, facts: (d.facts ?? [:]).mapValues(\.value), kernel: d.kernel, labels: d.labels ?? [:],
+                        lastSeen: try RFC3339.parse(d.last_seen))
+        } catch {
+            throw WatchFailure(message: "\(server): an answer that is not the registry's: \(error)", exitCode: 69)
+        }
     }
 
     func watchSource() throws -> any WatchSource { try RemoteWatch(server: server, token: token, tls: tls, expression: nil) }
