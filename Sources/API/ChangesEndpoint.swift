@@ -16,7 +16,7 @@ extension API {
         guard let since = try p.time("since") else { throw APIError.badParameter("since", "required (an RFC 3339 time)") }
         let until = try p.time("until") ?? Date()
         guard since < until else { throw APIError.badParameter("since", "must be earlier than until") }
-        let expr = try p.expression("where")
+        let expr = try p.expression("where", overHistory: true)
         let limit = try p.limit()
         let after = try PageCursor.decode("c", p.string("cursor"))
         let page = try store.changePage(from: since, to: until, after: after, limit: limit, scanBudget: 4 * limit + 100,

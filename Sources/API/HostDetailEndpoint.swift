@@ -33,6 +33,7 @@ extension API {
             ("last_seen", .string(RFC3339.format(s.lastSeen))),
             ("labels", FactsJSON.labels(s.labels)),
             ("facts", FactsJSON.object(s.facts)),
+            ("devices", .array(detail.devices.map { .object([("bdf", .string($0.bdf)), ("facts", FactsJSON.object($0.facts))]) })),
             ("units", .array(units.map { .object([("unit", .string($0.0)), ("capabilities", .array($0.1))]) })),
         ]))
     }

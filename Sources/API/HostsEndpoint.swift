@@ -35,7 +35,7 @@ extension API {
         } catch let error as HostQueryError {
             throw APIError.hostQuery(error)
         } catch let error as HostAnswerError {
-            throw APIError.badParameter("as_of_revision", error.description)
+            throw APIError.badParameter(error.parameter, error.description)
         }
         return .json(.ok, HostsAnswerJSON.encode(answer, asOf: asOf, revision: revision, freshWithin: fresh, limit: query.limit,
                                                  explain: explain ? expr : nil))

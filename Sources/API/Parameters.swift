@@ -94,15 +94,21 @@ struct Parameters {
         }
     }
 
-    /// A query expression; empty or absent means "every host".
-    func expression(_ name: String) throws(APIError) -> QueryExpr? {
+    /// A query expression; empty or absent means "every host". `overHistory`: it filters past states (the
+    /// change feed, the change stream), where devices(…), which reads current devices only, is refused.
+    func expression(_ name: String, overHistory: Bool = false) throws(APIError) -> QueryExpr? {
         guard let text = values[name], !text.allSatisfy({ $0 == " " }) else { return nil }
+        let expr: QueryExpr
         do {
-            return try Parameters.expressions.value(text) { text throws(QueryError) in try QueryParser.parse(text) }
+            expr = try Parameters.expressions.value(text) { text throws(QueryError) in try QueryParser.parse(text) }
         } catch {
             throw APIError.query(error, parameter: name)
         }
+        if overHistory && expr.readsDevices { throw APIError.badParameter(name, Parameters.devicesNowOnly) }
+        return expr
     }
+
+    static let devicesNowOnly = "devices(…) reads each host's current devices only; it cannot filter past states (ask /v1/hosts instead)"
 
     /// `fields=a,b,label.rack`: QueryParser.fields (the names an answer shows; unknown ones refused with
     /// the same positions and suggestions as in an expression).

@@ -25,7 +25,7 @@ extension API {
             }
             since = n
         }
-        let filter = try p.expression("where")
+        let filter = try p.expression("where", overHistory: true)
         if sse, p.string("wait") != nil || p.string("limit") != nil {
             throw APIError.badParameter(p.string("wait") != nil ? "wait" : "limit", "applies to long polls only (not Accept: text/event-stream)")
         }

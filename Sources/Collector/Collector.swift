@@ -19,8 +19,9 @@ public struct Collector: Sendable {
         public init() {}
     }
 
-    /// 0.2.0: the first that sends kernel probes (Report/UsableFacts.firstProbingCollector).
-    public static let version = "capreg-collector 0.2.0"
+    /// 0.2.0: the first that sends kernel probes (Report/UsableFacts.firstProbingCollector); 0.3.0: the
+    /// first that sends PCI devices (`pci-device` sources).
+    public static let version = "capreg-collector 0.3.0"
 
     public var options: Options
     public var io: any DeviceIO
@@ -39,6 +40,7 @@ public struct Collector: Sendable {
     public func collect(now: Date = Date(), kernel: Report.Kernel = HostIdentity.kernel()) throws(HostIdentity.Unusable) -> Report {
         let hostname = try identity()
         var sources = SysfsSource.collect(root: options.sysfsRoot)
+        sources += PCIDeviceSource.collect(root: options.sysfsRoot)
         if options.vfioGroups != .named([]) {
             sources += VFIOSource(io: io, devRoot: options.devRoot, sysfsRoot: options.sysfsRoot).collect(groups: options.vfioGroups.names)
         }

@@ -65,7 +65,8 @@ public enum FileReader {
         bytes(path).map { String(decoding: $0, as: UTF8.self) }
     }
 
-    public static func bytes(_ path: String) -> Result<[UInt8], Errno> {
+    /// The file's bytes, at most `limit` of them (a PCI config space is 4096; the rest is not read).
+    public static func bytes(_ path: String, limit: Int = Int.max) -> Result<[UInt8], Errno> {
         let fd = Glibc.open(path, O_RDONLY | O_CLOEXEC)
         guard fd >= 0 else { return .failure(.current) }
         defer { _ = Glibc.close(fd) }
@@ -78,8 +79,17 @@ public enum FileReader {
                 return .failure(.current)
             }
             if n == 0 { return .success(out) }
-            out += chunk[0..<n]
+            out += chunk[0..<min(n, limit - out.count)]
+            if out.count >= limit { return .success(out) }
         }
+    }
+
+    /// The last path component of a symlink's target (`../../../kernel/iommu_groups/12` → `12`), or nil.
+    public static func linkName(_ path: String) -> String? {
+        var buffer = [UInt8](repeating: 0, count: 4096)
+        let n = buffer.withUnsafeMutableBytes { Glibc.readlink(path, $0.baseAddress!.assumingMemoryBound(to: CChar.self), $0.count) }
+        guard n > 0, let name = buffer[0..<n].split(separator: UInt8(ascii: "/")).last else { return nil }
+        return String(decoding: name, as: UTF8.self)
     }
 
     public static func list(_ directory: String) -> Result<[String], Errno> {

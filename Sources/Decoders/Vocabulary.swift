@@ -27,6 +27,7 @@ public enum Vocabulary {
             NestingInfo.vocabulary,
             IOMMUFDHWInfo.vocabulary,
             KernelProbes.vocabulary,
+            PCIDevice.hostVocabulary,
         ]
         return groups.flatMap { $0 }
     }()
@@ -37,6 +38,10 @@ public enum Vocabulary {
     public static let byName: [String: VocabularyEntry] = {
         Dictionary(all.map { ($0.name, $0) }, uniquingKeysWith: { first, _ in first })
     }()
+
+    /// Names of one PCI device (`device.*`), read inside `devices(…)` only: a host has many devices.
+    public static let device: [VocabularyEntry] = PCIDevice.vocabulary
+    public static let deviceByName: [String: VocabularyEntry] = PCIDevice.byName
 
     public static func entry(_ name: String) -> VocabularyEntry? { byName[name] }
 }

@@ -10,7 +10,7 @@ struct Token: Hashable, Sendable {
     }
 
     enum Keyword: String, Hashable, Sendable, CaseIterable {
-        case and, or, not, `in`, known, has, profile, covers, `true`, `false`
+        case and, or, not, `in`, known, has, profile, covers, devices, `true`, `false`
     }
 
     var kind: Kind

@@ -7,6 +7,7 @@ import Decoders
 ///     unary   := "not" unary | primary
 ///     primary := "(" expr ")" | ("known" | "has") "(" NAME ")" | profile
 ///              | "covers" "(" NAME "," INT ")"
+///              | "devices" "(" expr ")" [ OP INT ]      -- inside: device.* names only; no OP: >= 1
 ///              | NAME [ OP value | ["not"] "in" "(" value ("," value)* ")" ]
 ///     profile := "profile" "(" STRING ("," NAME "=" value)* ")"
 ///     value   := STRING | INT | "true" | "false"
@@ -16,7 +17,9 @@ import Decoders
 public struct QueryParser {
     let tokens: [Token]
     let limits: QueryLimits
-    let vocabulary: [String: VocabularyEntry]
+    var vocabulary: [String: VocabularyEntry]
+    /// Inside `devices(…)`: the names are a device's (Vocabulary.deviceByName).
+    var inDevices = false
     var index = 0
     var depth = 0
 
@@ -47,6 +50,9 @@ public struct QueryParser {
             return .label(key)
         }
         if let entry = vocabulary[name] { return .fact(name, entry.type) }
+        if vocabulary[PCIDevice.hostCount] != nil, Vocabulary.deviceByName[name] != nil {
+            throw QueryError(.unknownName, at: position, "'\(name)' is a fact of one PCI device, not of the host: ask devices(\(name) …) >= N, e.g. devices(device.pasid.bits >= 20) >= 2")
+        }
         let near = NameSuggestions.nearest(name, in: vocabulary.keys)
         let hint = near.isEmpty ? "; `capreg vocabulary` lists the names" : "; did you mean " + near.joined(separator: ", ") + "?"
         throw QueryError(.unknownName, at: position, "unknown name '\(name)'" + hint, suggestions: near)
@@ -116,24 +122,57 @@ public struct QueryParser {
             guard case .name(let text) = name.kind else {
                 throw QueryError(.syntax, at: name.position, "expected a name inside \(keyword)(), found \(name.shown)")
             }
-            let term = try QueryParser.term(text, at: name.position, vocabulary: vocabulary)
+            let term = try deviceChecked(QueryParser.term(text, at: name.position, vocabulary: vocabulary), at: name.position)
             try expect(.rparen, "')' after \(keyword)(\(text)")
             return .has(term)
         case .keyword(.covers):
             _ = advance()
             return try coversCall()
+        case .keyword(.devices):
+            _ = advance()
+            try enter(token)
+            defer { depth -= 1 }
+            return try devicesCall(token)
         case .keyword(.profile):
+            guard !inDevices else { throw QueryError(.syntax, at: token.position, "profile() is about a host; inside devices(…) only device.* names are asked") }
             _ = advance()
             try enter(token)
             defer { depth -= 1 }
             return try profileCall()
         case .name(let text):
             _ = advance()
-            return try predicate(QueryParser.term(text, at: token.position, vocabulary: vocabulary), name: token)
+            return try predicate(deviceChecked(QueryParser.term(text, at: token.position, vocabulary: vocabulary), at: token.position), name: token)
         default:
             let after = previous.map { " after '\($0.text)'" } ?? ""
-            throw QueryError(.syntax, at: token.position, "expected a name, 'not', 'known(', 'covers(', 'profile(' or '('\(after), found \(token.shown)")
+            throw QueryError(.syntax, at: token.position, "expected a name, 'not', 'known(', 'covers(', 'devices(', 'profile(' or '('\(after), found \(token.shown)")
         }
+    }
+
+    /// Inside devices(…) a term must be a device's fact: the kernel and labels are the host's.
+    func deviceChecked(_ term: QueryTerm, at position: Int) throws(QueryError) -> QueryTerm {
+        guard inDevices, !(term.isFact) else { return term }
+        throw QueryError(.syntax, at: position, "\(term) is the host's; inside devices(…) only device.* names are asked (put it outside: devices(…) >= 1 and \(term) …)")
+    }
+
+    /// `devices(EXPR) OP COUNT`, `devices` already consumed: EXPR over device.* names, COUNT a
+    /// non-negative integer; without OP and COUNT, `>= 1` (some device).
+    mutating func devicesCall(_ keyword: Token) throws(QueryError) -> QueryExpr {
+        guard !inDevices else { throw QueryError(.syntax, at: keyword.position, "devices(…) cannot be nested: inside it, each name is one device's") }
+        try expect(.lparen, "'(' after 'devices', e.g. devices(device.pasid.bits >= 20) >= 2")
+        let saved = vocabulary
+        vocabulary = Vocabulary.deviceByName
+        inDevices = true
+        let inner = try orExpr()
+        vocabulary = saved
+        inDevices = false
+        try expect(.rparen, "')' to close devices(")
+        guard case .op(let op) = peek.kind else { return .devices(inner, .ge, 1) }
+        let opToken = advance()
+        let value = advance()
+        guard case .int(let count) = value.kind, count >= 0 else {
+            throw QueryError(.type, at: value.position, "devices(…) \(opToken.text) compares a count of devices: expected a whole number >= 0, found \(value.shown)")
+        }
+        return .devices(inner, op, count)
     }
 
     /// `covers(NAME, ADDRESS)`, `covers` already consumed: NAME must be an IOVA window list, ADDRESS a

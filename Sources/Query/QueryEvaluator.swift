@@ -8,11 +8,15 @@ public struct QueryEvaluator: Sendable {
     public var facts: [String: FactValue]
     public var kernelRelease: String?
     public var labels: [String: String]
+    /// Each PCI device's facts (`device.*`), for `devices(…)`; nil when not read (then, like a host that
+    /// reported none, `devices(…)` is unknown).
+    public var devices: [[String: FactValue]]?
 
-    public init(facts: [String: FactValue], kernelRelease: String?, labels: [String: String]) {
+    public init(facts: [String: FactValue], kernelRelease: String?, labels: [String: String], devices: [[String: FactValue]]? = nil) {
         self.facts = facts
         self.kernelRelease = kernelRelease
         self.labels = labels
+        self.devices = devices
     }
 
     public func matches(_ expr: QueryExpr) -> Bool { evaluate(expr) == true }
@@ -55,6 +59,9 @@ public struct QueryEvaluator: Sendable {
             return IOVAWindows.covers(windows, UInt64(address))
         case .compare(let term, let op, let literal):
             return compare(term, op, literal)
+        case .devices(let inner, let op, let count):
+            guard let matching = matchingDevices(inner) else { return nil }
+            return QueryEvaluator.order(Int64(matching), op, count)
         case .oneOf(let term, let literals):
             var result: Bool? = false
             for literal in literals {
@@ -65,6 +72,14 @@ public struct QueryEvaluator: Sendable {
                 }
             }
             return result
+        }
+    }
+
+    /// How many devices `inner` holds for; nil when the host reported no devices or they were not read.
+    public func matchingDevices(_ inner: QueryExpr) -> Int? {
+        guard facts[PCIDevice.hostCount] != nil, let devices else { return nil }
+        return devices.reduce(0) { n, device in
+            n + (QueryEvaluator(facts: device, kernelRelease: nil, labels: [:]).evaluate(inner) == true ? 1 : 0)
         }
     }
 

@@ -71,7 +71,26 @@ public struct QueryExplainer: Sendable {
             return reasons(inner, negated: negated, condition: condition.map { $0 + "/" + name } ?? name)
         case .compare(let term, _, _), .oneOf(let term, _), .has(let term), .covers(let term, _):
             return [leaf(expr, term, negated: negated, condition: condition)]
+        case .devices(let inner, let op, let count):
+            return [devicesLeaf(expr, inner, negated ? op.negated : op, count, negated: negated, condition: condition)]
         }
+    }
+
+    /// `devices(…) op N` not true: how many devices matched out of how many the host reported.
+    func devicesLeaf(_ expr: QueryExpr, _ inner: QueryExpr, _ op: QueryOp, _ count: Int64, negated: Bool, condition: String?) -> QueryReason {
+        let term = QueryTerm.fact(PCIDevice.hostCount, .int)
+        let total = host.facts[PCIDevice.hostCount]
+        let matching = host.matchingDevices(inner)
+        let message: String
+        if let matching, let total {
+            message = "\(matching) of \(total) devices match \(inner), needs \(op.rawValue) \(count)"
+        } else if total == nil {
+            message = "\(PCIDevice.hostCount) unknown (the host reported no PCI devices), needs \(op.rawValue) \(count) devices matching \(inner)"
+        } else {
+            message = "the host's devices were not read, needs \(op.rawValue) \(count) devices matching \(inner)"
+        }
+        return QueryReason(predicate: negated ? "not \(expr)" : expr.description, outcome: host.evaluate(expr) == nil ? .unknown : .false,
+                           term: term, value: matching.map { .int(Int64($0)) }, message: message, condition: condition)
     }
 
     func leaf(_ expr: QueryExpr, _ term: QueryTerm, negated: Bool, condition: String?) -> QueryReason {

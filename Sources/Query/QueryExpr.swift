@@ -6,6 +6,11 @@ public enum QueryTerm: Hashable, Sendable, CustomStringConvertible {
     case kernel
     case label(String)
 
+    var isFact: Bool {
+        if case .fact = self { return true }
+        return false
+    }
+
     public var description: String {
         switch self {
         case .fact(let name, _): return name
@@ -71,6 +76,9 @@ public indirect enum QueryExpr: Hashable, Sendable, CustomStringConvertible {
     /// A named group: evaluates exactly as its expression; explain reports its name. A profile call
     /// becomes `.named(profile, .and([.named(condition id, condition), …]))`.
     case named(String, QueryExpr)
+    /// `devices(inner) op count`: how many of the host's PCI devices satisfy `inner` (over `device.*`
+    /// names only), compared with `count`. Unknown when the host reported no devices (no `devices.count`).
+    case devices(QueryExpr, QueryOp, Int64)
 
     /// Fully parenthesized, so that tests can see how an expression was grouped. Always query text that
     /// parses to an equivalent expression: a named group prints as its expression (names are lost).
@@ -84,6 +92,17 @@ public indirect enum QueryExpr: Hashable, Sendable, CustomStringConvertible {
         case .has(let t): return "known(\(t))"
         case .covers(let t, let address): return "covers(\(t), \(hex(UInt64(address))))"
         case .named(_, let e): return e.description
+        case .devices(let inner, let op, let count): return "devices(\(inner)) \(op.rawValue) \(count)"
+        }
+    }
+
+    /// Whether a `devices(…)` appears anywhere (answers it needs a device-aware reader for).
+    public var readsDevices: Bool {
+        switch self {
+        case .and(let parts), .or(let parts): return parts.contains { $0.readsDevices }
+        case .not(let inner), .named(_, let inner): return inner.readsDevices
+        case .devices: return true
+        case .compare, .oneOf, .has, .covers: return false
         }
     }
 
@@ -96,6 +115,10 @@ public indirect enum QueryExpr: Hashable, Sendable, CustomStringConvertible {
             case .and(let parts), .or(let parts): parts.forEach(walk)
             case .not(let inner), .named(_, let inner): walk(inner)
             case .compare(let t, _, _), .oneOf(let t, _), .has(let t), .covers(let t, _):
+                if seen.insert(t).inserted { out.append(t) }
+            case .devices:
+                // The inner names are a device's; the host's term is its device count.
+                let t = QueryTerm.fact(PCIDevice.hostCount, .int)
                 if seen.insert(t).inserted { out.append(t) }
             }
         }

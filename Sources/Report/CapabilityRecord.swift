@@ -38,6 +38,8 @@ public enum SourceDecoder {
 
     /// The capability name of a `probe` source's record.
     public static let kernelProbes = "kernel-probes"
+    /// The capability name of a `pci-device` source's record.
+    public static let pciDevice = "pci-device"
 
     /// Every source's records, in order; a unit's repeated capability (a malformed chain) keeps its first.
     /// The registry reads a report so (PreparedReport), and the collector's NFD feature file too.
@@ -88,6 +90,9 @@ public enum SourceDecoder {
                 let probes = try KernelProbes.decode(raw)
                 return [CapabilityRecord(unit: source.unit, capability: kernelProbes, version: 1, raw: raw,
                                          facts: probes.facts, notes: probes.notes)]
+            case .pciDevice:
+                let decoded = try PCIDevice.decode(bdf: source.unit, files: try sysfsFiles(raw, context: "pci-device \(source.unit)"))
+                return [CapabilityRecord(unit: source.unit, capability: pciDevice, version: 1, raw: raw, facts: decoded.facts, notes: decoded.notes)]
             }
         } catch {
             throw .decode(unit: source.unit, kind: source.kind.rawValue, error: error)

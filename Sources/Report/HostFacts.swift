@@ -11,7 +11,9 @@ public enum HostFacts {
     public static func of(_ records: [CapabilityRecord], kernel: String, collectorVersion: String) -> [Fact] {
         let hardware = combine(records)
         let usable = UsableFacts.derive(records: records, facts: hardware, kernel: kernel, collectorVersion: collectorVersion)
-        return (hardware + usable).sorted { $0.name < $1.name }
+        let devices = records.reduce(0) { $0 + ($1.capability == SourceDecoder.pciDevice ? 1 : 0) }
+        let count = devices > 0 ? [Fact(PCIDevice.hostCount, int: devices)] : []
+        return (hardware + usable + count).sorted { $0.name < $1.name }
     }
 
     public static func combine(_ records: [CapabilityRecord]) -> [Fact] {
@@ -19,7 +21,8 @@ public enum HostFacts {
         // dictionary of arrays (hashing every name cost more than the folding).
         var all: [Fact] = []
         all.reserveCapacity(records.reduce(0) { $0 + $1.facts.count })
-        for record in records { all.append(contentsOf: record.facts) }
+        // A device's facts are its own (HostDevices), not the host's.
+        for record in records where record.capability != SourceDecoder.pciDevice { all.append(contentsOf: record.facts) }
         // Order within a run does not matter: the fold is all-true, the minimum, or the sorted distinct texts.
         all.sort { $0.name < $1.name }
         var result: [Fact] = []

@@ -115,6 +115,10 @@ public enum SourceKind: String, Codable, Sendable, CaseIterable {
     /// name → outcome (`{"iommufd.hwpt_alloc.nest_parent":"EOPNOTSUPP",…}`). Unit: the VFIO group or
     /// device cdev probed, or `iommufd` for the device-less probes.
     case probe
+    /// One PCI device behind an IOMMU, unit = its address (`0000:3b:00.0`): raw is a JSON object of file
+    /// name → text (Decoders/PCIDevice.swift: vendor, device, class, the iommu/iommu_group/driver/vfio-dev
+    /// link names, config in hex with `config_size` the bytes read, trailing zero bytes left out).
+    case pciDevice = "pci-device"
 }
 
 public enum ReportError: Error, Equatable, Sendable, CustomStringConvertible {

@@ -1,5 +1,6 @@
 import Decoders
 import Foundation
+import Report
 
 /// A capability version as stored: the raw bytes exactly as reported, and the decoded values
 /// (`{"facts":{…},"notes":[…]}`) written by the decoder version that read them.
@@ -21,6 +22,8 @@ public struct HostDetail: Sendable, Hashable {
     public var state: HostState
     /// Open capability versions, ordered by unit then capability.
     public var capabilities: [StoredCapability]
+    /// The PCI devices of its current report with their facts (those of the kernel included), by address.
+    public var devices: [DeviceFacts] = []
 }
 
 enum CapabilitySQL {
@@ -41,7 +44,8 @@ extension Registry {
                                  raw: [UInt8]((row[4] as Data?) ?? Data()), decoderVersion: row[5], decodedJSON: row[6],
                                  validFrom: StoreTime.date(row[7]))
             }
-            return HostDetail(revision: try Registry.revision(db), state: state, capabilities: capabilities)
+            return HostDetail(revision: try Registry.revision(db), state: state, capabilities: capabilities,
+                              devices: try Registry.currentDevices(db, hostnames: [hostname])[hostname] ?? [])
         }
     }
 }

@@ -64,9 +64,22 @@ public struct HostAnswer: Sendable {
 
 public enum HostAnswerError: Error, Hashable, Sendable, CustomStringConvertible {
     case noSuchRevision(requested: Int64, newest: Int64)
+    /// `devices(…)` asked as of a time or revision: device facts are kept current only (their history is
+    /// each device's capability versions, not a queryable projection).
+    case devicesNowOnly
+
+    /// The parameter at fault, as the API names it.
+    public var parameter: String {
+        switch self {
+        case .noSuchRevision: return "as_of_revision"
+        case .devicesNowOnly: return "where"
+        }
+    }
 
     public var description: String {
         switch self {
+        case .devicesNowOnly:
+            return "devices(…) is answered from each host's current devices only: ask it without as_of or as_of_revision"
         case .noSuchRevision(let n, let newest):
             return newest == 0 ? "revision \(n) does not exist: the registry is empty"
                 : "revision \(n) does not exist: revisions run from 1 to \(newest)"
@@ -80,6 +93,7 @@ extension Registry {
         guard (1...HostQueryLimits.max).contains(request.limit) else { throw HostQueryError.badLimit(request.limit) }
         let cursors = try (request.cursor.map(HostCursor.decode), request.staleCursor.map(HostCursor.decode),
                            request.notMatchingCursor.map(HostCursor.decode))
+        if request.expr?.readsDevices == true && request.reference != .now { throw HostAnswerError.devicesNowOnly }
         return try budgetedRead { db in
             let newest = try Registry.revision(db)
             let mode: HostQuerySQL.Mode
@@ -120,6 +134,16 @@ extension Registry {
                 let named = request.expr.map(QueryExplainer.factsNeeded) ?? []
                 let other = HostQuerySQL.Filter(freshSince: since, notMatching: true)
                 (answer.notMatching, answer.notMatchingTotal) = try list(other, after: cursors.2, fields: named, counted: false)
+                if request.expr?.readsDevices == true, var page = answer.notMatching {
+                    // Explaining devices(…) counts each host's devices again: read them for this page.
+                    let devices = try Registry.currentDevices(db, hostnames: page.hosts.map(\.hostname))
+                    for i in page.hosts.indices {
+                        page.hosts[i].devices = (devices[page.hosts[i].hostname] ?? []).map { d in
+                            Dictionary(d.facts.map { ($0.name, $0.value) }, uniquingKeysWith: { a, _ in a })
+                        }
+                    }
+                    answer.notMatching = page
+                }
                 // Every fresh host is on one side: the other side's total is the rest (one scan, not two).
                 if answer.notMatchingTotal == nil, let matchTotal = answer.matchTotal {
                     answer.notMatchingTotal = try count(nil, fresh) - matchTotal

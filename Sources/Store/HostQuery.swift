@@ -44,6 +44,8 @@ public struct QueriedHost: Sendable, Hashable {
     }
     /// Facts (all, or the requested fields), as read.
     var storedFacts: QueriedFacts
+    /// Each PCI device's facts, read only where an answer explains `devices(…)` (nil otherwise).
+    public internal(set) var devices: [[String: FactValue]]?
 
     /// Facts (all, or the requested fields), sorted by name.
     public var facts: [Fact] { storedFacts.list }

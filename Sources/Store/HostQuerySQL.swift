@@ -63,6 +63,8 @@ public struct HostQuerySQL {
     let mode: Mode
     let dialect: SQLDialect
     var arguments: [SQLValue] = []
+    /// Inside `devices(…)`: facts are device `d`'s rows of current_device_facts, not the host's.
+    var inDevice = false
 
     /// Hosts matching `expr` (all hosts when nil), ordered by hostname, after `hostname` (keyset), at most `limit`.
     /// Each row is `h.id, h.hostname`, then `columns` (expressions over `h`, without arguments: a page now
@@ -211,6 +213,8 @@ public struct HostQuerySQL {
             return compare(term, want ? op : op.negated, [literal])
         case .oneOf(.kernel, let literals):
             return kernelList(literals, want)
+        case .devices(let inner, let op, let count):
+            return devices(inner, want ? op : op.negated, count)
         case .oneOf(let term, let literals):
             return compare(term, want ? .eq : .ne, literals)
         }
@@ -228,6 +232,11 @@ public struct HostQuerySQL {
             return "EXISTS (SELECT 1 FROM \(owner) AND l.key = ? AND l.value " + values(op, literals) + ")"
         case .fact(let name, let type):
             let column = type == .text ? "value_text" : "value_int"
+            if inDevice {
+                arguments.append(.text(name))
+                return "EXISTS (SELECT 1 FROM current_device_facts x WHERE x.host_id = d.host_id AND x.bdf = d.bdf AND x.name = ? AND x.\(column) "
+                    + values(op, literals) + ")"
+            }
             switch mode {
             case .now:
                 if let key = HostQuerySQL.keyColumns[name] { return "h.\(key) " + values(op, literals) }
@@ -373,6 +382,22 @@ public struct HostQuerySQL {
         }
     }
 
+    /// `devices(inner) op count` true: the host reported devices (`devices.count`), and the number of its
+    /// devices `d` (one row named device.bdf each) for which `inner` is true compares so. The parser
+    /// admits only device names inside, and HostAnswer only the current state.
+    mutating func devices(_ inner: QueryExpr, _ op: QueryOp, _ count: Int64) -> String {
+        guard mode == .now, !inDevice else { return "0 = 1" }  // refused before compiling (HostAnswerError.devicesNowOnly)
+        arguments.append(.text(PCIDevice.hostCount))
+        let reported = "EXISTS (SELECT 1 FROM current_facts c WHERE c.host_id = h.id AND c.name = ?)"
+        arguments.append(.text(PCIDevice.bdf))
+        inDevice = true
+        let condition = truth(inner, true)
+        inDevice = false
+        arguments.append(.int(count))
+        return "(\(reported) AND (SELECT count(*) FROM current_device_facts d WHERE d.host_id = h.id AND d.name = ? AND \(condition)) "
+            + HostQuerySQL.sqlOperator(op) + " ?)"
+    }
+
     /// `has(term)` (want) or its negation.
     mutating func present(_ term: QueryTerm, _ want: Bool) -> String {
         let exists = want ? "EXISTS" : "NOT EXISTS"
@@ -384,6 +409,10 @@ public struct HostQuerySQL {
             arguments.append(.text(key))
             return exists + " (SELECT 1 FROM \(owner) AND l.key = ?)"
         case .fact(let name, _):
+            if inDevice {
+                arguments.append(.text(name))
+                return exists + " (SELECT 1 FROM current_device_facts x WHERE x.host_id = d.host_id AND x.bdf = d.bdf AND x.name = ?)"
+            }
             switch mode {
             case .now:
                 if let key = HostQuerySQL.keyColumns[name] { return "h.\(key)" + (want ? " IS NOT NULL" : " IS NULL") }

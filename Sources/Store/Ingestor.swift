@@ -78,7 +78,7 @@ enum Ingestor {
             outcome = .created
         }
         if outcome != .unchanged {
-            plan = try StateWriter.plan(db, host: host, placement: placement, facts: p.facts, capabilities: capabilities,
+            plan = try StateWriter.plan(db, host: host, placement: placement, facts: p.facts, capabilities: capabilities, devices: p.devices,
                                         newHost: outcome == .created)
             if outcome == .history && plan!.isEmpty { outcome = .unchanged }
         }

@@ -552,6 +552,22 @@ CREATE TABLE watch_state (
 );
 INSERT INTO watch_state (id, pruned_through, stale_through) VALUES (1, 0, 0);
 """#),
+        Migration(name: "0017_current_device_facts", sql: #"""
+-- Per-device facts (Decoders/PCIDevice.swift): a host's PCI devices behind an IOMMU, each with its own
+-- `device.*` facts, as its newest report gives them. A host has one answer per host fact, but many devices,
+-- so device facts are not rows of current_facts: `devices(EXPR) >= N` counts, per host, the devices
+-- (rows named device.bdf) for which EXPR holds, reading each device's facts by this primary key. History
+-- needs no table of its own: each device is a capability version (unit = its address) with raw bytes.
+CREATE TABLE current_device_facts (
+    host_id INTEGER NOT NULL REFERENCES hosts(id),
+    bdf TEXT NOT NULL,
+    name TEXT NOT NULL,
+    type TEXT NOT NULL CHECK (type IN ('bool', 'int', 'text')),
+    value_int INTEGER,
+    value_text TEXT,
+    PRIMARY KEY (host_id, bdf, name)
+);
+"""#),
     ]
 
     /// Every postgres migration (migrations/postgres/), in the order applied.
@@ -960,6 +976,19 @@ CREATE TABLE watch_state (
     stale_through BIGINT NOT NULL
 );
 INSERT INTO watch_state (id, pruned_through, stale_through) VALUES (1, 0, 0);
+"""#),
+        Migration(name: "0017_current_device_facts", sql: #"""
+-- Per-device facts: SQLite's 0017 (migrations/sqlite/0017_current_device_facts.sql says what it holds),
+-- with this backend's types.
+CREATE TABLE current_device_facts (
+    host_id BIGINT NOT NULL REFERENCES hosts(id) DEFERRABLE INITIALLY DEFERRED,
+    bdf TEXT COLLATE "C" NOT NULL,
+    name TEXT COLLATE "C" NOT NULL,
+    type TEXT COLLATE "C" NOT NULL CHECK (type IN ('bool', 'int', 'text')),
+    value_int BIGINT,
+    value_text TEXT COLLATE "C",
+    PRIMARY KEY (host_id, bdf, name)
+);
 """#),
     ]
 }

@@ -12,6 +12,8 @@ struct PreparedReport: Sendable {
     var capabilities: [CapabilityValue]
     /// Host-level facts (HostFacts.of: every record combined, plus the usable half), sorted by name.
     var facts: [Fact]
+    /// Each PCI device's facts (HostDevices.of), for the current projection.
+    var devices: [DeviceFacts]
     var contentHash: String
     var payload: String
     var sourceKinds: String
@@ -33,6 +35,7 @@ struct PreparedReport: Sendable {
         self.records = records
         self.capabilities = records.map { CapabilityValue($0, kernel: report.kernel.release) }
         self.facts = HostFacts.of(records, kernel: report.kernel.release, collectorVersion: report.collectorVersion)
+        self.devices = HostDevices.of(records)
         self.contentHash = PreparedReport.contentHash(kernel: report.kernel.release, facts: facts, records: records)
         self.payload = report.payloadJSON()
         self.sourceKinds = Set(report.sources.map(\.kind.rawValue)).sorted().joined(separator: ",")

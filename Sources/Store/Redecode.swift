@@ -96,7 +96,7 @@ extension Registry {
         // report holds no span at all: only its decoder version moves.
         if placement.until > placement.at && !retracted {
             let capabilities = p.capabilities
-            let plan = try StateWriter.plan(db, host: host, placement: placement, report: report, facts: p.facts, capabilities: capabilities)
+            let plan = try StateWriter.plan(db, host: host, placement: placement, report: report, facts: p.facts, capabilities: capabilities, devices: p.devices)
             changed = !plan.isEmpty
             if changed && saved.insert(host).inserted { try saveFacts(db, host: host, before: revision) }
             try StateWriter.commit(db, plan, report: report)

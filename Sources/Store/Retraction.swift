@@ -130,7 +130,7 @@ extension Registry {
         }
         let opener = previous?.id ?? report
         let plan = try StateWriter.plan(db, host: host, placement: placement, report: opener, facts: previous?.prepared.facts ?? [],
-                                        capabilities: previous?.prepared.capabilities ?? [])
+                                        capabilities: previous?.prepared.capabilities ?? [], devices: previous?.prepared.devices ?? [])
         try StateWriter.commit(db, plan, report: opener)
         guard placement.isNewest, let previous else { return }
         let p = previous.prepared

@@ -48,6 +48,8 @@ enum StateWriter {
         var desiredFacts: [(key: String, value: FactValue)]
         /// The host's open fact rows before this write, sorted by name.
         var previousOpenFacts: [(key: String, value: FactValue)]
+        /// The report's devices (HostDevices), for the current projection.
+        var devices: [DeviceFacts]
         var isEmpty: Bool { facts.ops.isEmpty && capabilities.ops.isEmpty }
         var written: Written { Written(opened: facts.opened, closed: facts.closed) }
     }
@@ -55,7 +57,7 @@ enum StateWriter {
     /// `newHost`: the host row was inserted in this transaction, so it has no rows to read (two statements
     /// fewer for each new host's report).
     static func plan(_ db: any SQLConnection, host: Int64, placement: Placement, report: Int64 = placeholder,
-                     facts: [Fact], capabilities: [CapabilityValue], newHost: Bool = false) throws -> Plan {
+                     facts: [Fact], capabilities: [CapabilityValue], devices: [DeviceFacts], newHost: Bool = false) throws -> Plan {
         let factRows = newHost ? [] : try FactTable.load(db, host: host, notEndingBefore: placement.at)
         let capRows = newHost ? [] : try CapabilityTable.load(db, host: host, notEndingBefore: placement.at,
                                                               decoded: placement.until != StoreTime.openEnd)
@@ -68,13 +70,45 @@ enum StateWriter {
                                        report: report, next: placement.next)
         let open = factRows.filter { $0.to == StoreTime.openEnd }.map { (key: $0.key, value: $0.value) }.sorted { $0.key < $1.key }
         return Plan(host: host, placement: placement, facts: factSplice, capabilities: capSplice,
-                    desiredFacts: desiredFacts, previousOpenFacts: open)
+                    desiredFacts: desiredFacts, previousOpenFacts: open, devices: devices)
     }
 
     static func commit(_ db: any SQLConnection, _ plan: Plan, report: Int64) throws {
         try FactTable.apply(db, host: plan.host, ops: plan.facts.ops, placeholder: placeholder, report: report)
         try CapabilityTable.apply(db, host: plan.host, ops: plan.capabilities.ops, placeholder: placeholder, report: report)
-        if plan.placement.isNewest { try updateCurrentFacts(db, plan) }
+        if plan.placement.isNewest {
+            try updateCurrentFacts(db, plan)
+            try updateCurrentDevices(db, plan)
+        }
+    }
+
+    /// current_device_facts holds the newest report's devices: rewritten whole when they differ from what
+    /// it holds (read only for a host that has or had devices: `devices.count` among its facts).
+    static func updateCurrentDevices(_ db: any SQLConnection, _ plan: Plan) throws {
+        let had = plan.previousOpenFacts.contains { $0.key == PCIDevice.hostCount }
+        guard had || !plan.devices.isEmpty else { return }
+        var desired: [[String]] = []
+        for device in plan.devices {
+            for fact in device.facts { desired.append([device.bdf, fact.name, fact.value.type.rawValue, fact.value.description]) }
+        }
+        desired.sort { $0.lexicographicallyPrecedes($1) }
+        if had {
+            let stored = try db.rows("SELECT bdf, name, type, value_int, value_text FROM current_device_facts WHERE host_id = ?", [plan.host]).map { row -> [String] in
+                let type: String = row[2]
+                let value = FactColumns.join(type: type, int: row[3], text: row[4])
+                return [row[0], row[1], type, value.description]
+            }.sorted { $0.lexicographicallyPrecedes($1) }
+            if stored == desired { return }
+            try db.send("DELETE FROM current_device_facts WHERE host_id = ?", [plan.host])
+        }
+        var rows = RowBatch(table: "current_device_facts", columns: ["host_id", "bdf", "name", "type", "value_int", "value_text"])
+        for device in plan.devices {
+            for fact in device.facts {
+                let c = FactColumns.split(fact.value)
+                try rows.add(db, [plan.host, device.bdf, fact.name, c.type, c.int, c.text])
+            }
+        }
+        try rows.flush(db)
     }
 
     /// current_facts mirrors the open fact rows: rewrite only the names whose value changed (a merge of

@@ -14,6 +14,10 @@ public struct SyntheticFleet: Sendable {
     public var days: Int
     public var seed: UInt64
     public var start: Date
+    /// Hosts with a current collector (0.3.0) also report 1–8 PCI devices behind their IOMMU (some with
+    /// ATS, PRI and PASID of 5 to 20 bits). Off by default: the figures and tests of earlier issues count
+    /// the fleet without them.
+    public var devices = false
 
     public static let kernels = ["5.4.0-150-generic", "5.15.0-91-generic", "6.1.0-18-amd64", "6.8.0-45-generic",
                                  "6.12.9-amd64", "7.0.1-1-amd64"]
@@ -31,6 +35,8 @@ public struct SyntheticFleet: Sendable {
 
     enum Hardware: CaseIterable {
         case vtdLegacy, vtdScalable, vtdFirstStageOnly, vtdNesting, amdRome, amdMilan, amdGenoa
+
+        var isAMD: Bool { self == .amdRome || self == .amdMilan || self == .amdGenoa }
     }
 
     struct Profile {
@@ -50,6 +56,8 @@ public struct SyntheticFleet: Sendable {
         var vsva = false
         /// Runs a collector older than kernel probes (capreg-collector 0.1.0): its usable facts stay unknown.
         var oldCollector = false
+        /// The host's number in the fleet.
+        var index = 0
 
         func kernel(_ index: Int) -> String {
             vsva && index < SyntheticFleet.vsvaKernels.count ? SyntheticFleet.vsvaKernels[index] : SyntheticFleet.kernels[index]
@@ -89,7 +97,7 @@ public struct SyntheticFleet: Sendable {
             hardware: hardware, units: 1 + Int(g.next() % 2),
             vfioGroup: g.next() % 5 == 0 ? nil : Int(g.next() % 64),
             firstKernel: firstKernel, upgradeDays: upgradeDays, firstDay: firstDay, lastDay: lastDay,
-            secondOfDay: Int(g.next() % 86_400), vsva: vsva, oldCollector: oldCollector)
+            secondOfDay: Int(g.next() % 86_400), vsva: vsva, oldCollector: oldCollector, index: host)
     }
 
     /// Host `host`'s report on `day`, or nil when it did not report that day (not yet joined, or stale).
@@ -181,10 +189,37 @@ public struct SyntheticFleet: Sendable {
         if !p.oldCollector {
             sources.append(SyntheticProbes.source("iommufd", SyntheticProbes.iommufdKernel(kernel: k, hasIOMMUFD: k.atLeast(7, 0), devices: usesIOMMUFD ? 1 : 0)))
         }
+        let withDevices = devices && !p.oldCollector
+        if withDevices {
+            sources += SyntheticFleet.devices(host: p.index, seed: seed, profile: p, iommufdDevice: usesIOMMUFD ? "iommufd-dev-1" : nil).map(\.source)
+        }
         return Report(reportId: id, collectedAt: at,
                       host: Report.Host(hostname: p.hostname, machineId: p.machineId, labels: p.labels),
                       kernel: Report.Kernel(release: release, version: "#1 SMP PREEMPT_DYNAMIC"),
-                      collectorVersion: p.oldCollector ? "capreg-collector 0.1.0" : "capreg-collector 0.2.0", sources: sources)
+                      collectorVersion: p.oldCollector ? "capreg-collector 0.1.0" : withDevices ? "capreg-collector 0.3.0" : "capreg-collector 0.2.0",
+                      sources: sources)
+    }
+
+    /// A host's devices (the same on every day): NICs and NVMe drives, the first bound to vfio-pci with the
+    /// iommufd device's cdev name where the host has one, so its kernel facts attach to it.
+    static func devices(host: Int, seed: UInt64, profile p: Profile, iommufdDevice: String?) -> [SyntheticDevice] {
+        var g = SplitMix64.stream(seed, 4, UInt64(host))
+        let count = 1 + Int(g.next() % 8)
+        let unitPrefix = p.hardware.isAMD ? "ivhd" : "dmar"
+        return (0..<count).map { i in
+            var d = SyntheticDevice(bdf: String(format: "0000:%02x:00.%d", 0x3b + i / 4, i % 4))
+            let nvme = g.next() % 3 == 0
+            (d.vendor, d.device, d.classCode) = nvme ? (0x144d, 0xa80a, 0x010802) : (0x8086, 0x1572, 0x020000)
+            d.group = 10 + i
+            d.unit = unitPrefix + String(i % p.units)
+            d.driver = i == 0 || g.next() % 2 == 0 ? "vfio-pci" : (nvme ? "nvme" : "i40e")
+            d.cdev = i == 0 ? iommufdDevice : nil
+            d.ats = g.next() % 4 != 0
+            d.pri = d.ats && g.next() % 2 == 0
+            if g.next() % 3 != 0 { d.pasidBits = [5, 8, 16, 20][Int(g.next() % 4)] }
+            d.pasidExec = d.pasidBits != nil && g.next() % 2 == 0
+            return d
+        }
     }
 
     /// VT-d CAP/ECAP values: the first three as QEMU's emulated unit reports them (../shared/captures);

@@ -153,7 +153,7 @@ struct QueryCommand: ParsableCommand {
             printError("capreg query: \(error)")
             throw ExitCode(64)
         } catch let error as HostAnswerError {
-            printError("capreg query: --as-of-revision: \(error)")
+            printError("capreg query: " + (error == .devicesNowOnly ? "" : "--as-of-revision: ") + error.description)
             throw ExitCode(64)
         }
         let explained = answer.notMatching.map { page in

@@ -34,6 +34,9 @@ struct SynthCommand: ParsableCommand {
     @Option(help: ArgumentHelp("Day 0: an RFC 3339 time or a date; default `now`: the last day ends now.", valueName: "time"))
     var start = "now"
 
+    @Flag(help: "Hosts with a current collector also report 1-8 PCI devices each (pci-device sources), for devices(…) and DRA.")
+    var devices = false
+
     @Flag(help: "Ingest the reports into --db.")
     var ingest = false
 
@@ -52,7 +55,8 @@ struct SynthCommand: ParsableCommand {
     }
 
     func run() throws {
-        let fleet = SyntheticFleet(hosts: hosts, days: days, seed: seed, start: startDate!)
+        var fleet = SyntheticFleet(hosts: hosts, days: days, seed: seed, start: startDate!)
+        fleet.devices = devices
         let destination = out ?? (ingest ? nil : "-")
         var output: FileHandle?
         if let destination, destination != "-" {

@@ -68,6 +68,10 @@ struct WatchCommand: ParsableCommand {
             printError("capreg watch: \(error)\n  " + error.pointing(into: expression ?? "").replacingOccurrences(of: "\n", with: "\n  "))
             throw ExitCode(65)
         }
+        if filter?.readsDevices == true {
+            printError("capreg watch: devices(…) reads each host's current devices only; it cannot filter the change stream's past states")
+            throw ExitCode(65)
+        }
         let source: any WatchSource
         if let server {
             source = try RemoteWatch(server: server, token: token ?? ProcessInfo.processInfo.environment["CAPREG_TOKEN"],

@@ -70,7 +70,7 @@ struct CollectCommandTests {
             let run = try CapregBinary.run(["collect", "--sysfs-root", Self.sysfs, "--hostname", "p"] + extra)
             #expect(run.status == 0, "\(run.stderr)")
             let report = try JSONSerialization.jsonObject(with: Data(run.stdout.utf8)) as! [String: Any]
-            #expect(report["collector_version"] as? String == "capreg-collector 0.2.0")
+            #expect(report["collector_version"] as? String == "capreg-collector 0.3.0")
             return (report["sources"] as! [[String: Any]]).map { "\($0["kind"]!) \($0["unit"]!)" }
         }
         // Whatever this machine has, the device-less iommufd probe is always there to say it (ENOENT, EACCES, ok).

@@ -40,7 +40,7 @@ import Testing
     @Test func replayOf6_12GivesTheCapturedAnswers() throws {
         let k = try FakeKernel.iommufd6_12(sysfs: Self.sysfs)
         let report = Self.collect(k)
-        #expect(report.collectorVersion == "capreg-collector 0.2.0")
+        #expect(report.collectorVersion == "capreg-collector 0.3.0")
         // Device-less: /dev/iommu, two cdevs, the command generation exactly as the capture printed it.
         let base = try Self.probes(report, "iommufd")
         #expect(base["iommufd.open"] == "ok" && base["iommufd.devices"] == "2")

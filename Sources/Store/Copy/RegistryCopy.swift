@@ -27,6 +27,7 @@ public enum RegistryCopy {
         Table(name: "capability_versions", key: ["id"], identity: true),
         Table(name: "facts", key: ["id"], identity: true),
         Table(name: "current_facts", key: ["host_id", "name"]),
+        Table(name: "current_device_facts", key: ["host_id", "bdf", "name"]),
         Table(name: "host_facts_json", key: ["host_id"]),
         Table(name: "facts_superseded", key: []),
         Table(name: "retractions", key: ["report"]),

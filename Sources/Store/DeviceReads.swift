@@ -1,0 +1,42 @@
+import Decoders
+import Report
+
+extension Registry {
+    /// Most hosts one device read names (an IN list per statement).
+    static let devicesPerStatement = 500
+
+    /// The current devices of the named hosts (those with none are left out), each sorted by address, its
+    /// facts by name.
+    static func currentDevices(_ db: any SQLConnection, hostnames: [String]) throws -> [String: [DeviceFacts]] {
+        var out: [String: [DeviceFacts]] = [:]
+        for start in stride(from: 0, to: hostnames.count, by: devicesPerStatement) {
+            let chunk = Array(hostnames[start..<min(start + devicesPerStatement, hostnames.count)])
+            let sql = """
+                SELECT h.hostname, d.bdf, d.name, d.type, d.value_int, d.value_text
+                FROM current_device_facts d JOIN hosts h ON h.id = d.host_id
+                WHERE h.hostname IN \(SQLPlaceholders.list(chunk.count)) ORDER BY h.hostname, d.bdf, d.name
+                """
+            try db.forEachRow(sql, chunk) { r in
+                let host = r.text(0)
+                let bdf = r.text(1)
+                let fact = Fact(r.text(2), FactColumns.join(type: r.text(3), int: r.optionalInt64(4), text: r.optionalText(5)))
+                if out[host]?.last?.bdf == bdf {
+                    out[host]![out[host]!.count - 1].facts.append(fact)
+                } else {
+                    out[host, default: []].append(DeviceFacts(bdf: bdf, facts: [fact]))
+                }
+            }
+        }
+        return out
+    }
+
+    /// One host's current devices (empty when it has none or is unknown).
+    public func currentDevices(hostname: String) throws -> [DeviceFacts] {
+        try budgetedRead { db in try Registry.currentDevices(db, hostnames: [hostname])[hostname] ?? [] }
+    }
+
+    /// Several hosts' current devices (RegistryStore's reader for exports).
+    public func currentDevices(hostnames: [String]) throws -> [String: [DeviceFacts]] {
+        try budgetedRead { db in try Registry.currentDevices(db, hostnames: hostnames) }
+    }
+}
