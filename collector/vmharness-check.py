@@ -9,8 +9,10 @@ Usage: vmharness-check.py OUTDIR/CONFIG CAPREG_BINARY
 - per vfio cdev: bind, IOAS and every IOMMU_HWPT_ALLOC outcome with the errno vfioprobe got, the hw_info
   bytes; the nest-parent allocation refused (QEMU's VT-d has no ECAP.NEST), never ok;
 - the zero-size iommufd command probes answer as vfioprobe's did;
+- per device vfioprobe read, a pci-device source with its group, driver (vfio-pci) and cdev, and a
+  configuration space read whole (as root: 4096 bytes);
 - ingested into a scratch registry, the host's usable `nesting` is false, never true, and its evidence
-  names the refusal."""
+  names the refusal; devices(…) finds its vfio-pci devices, each with the kernel's nest-parent refusal."""
 import base64, errno, json, os, subprocess, sys, tempfile
 
 outdir, capreg = sys.argv[1:3]
@@ -57,7 +59,7 @@ with open(os.path.join(outdir, "report.json"), "w") as f:
 seconds = float(rc_line.split()[-1]) if rc_line else -1
 print(f"     [{name}] kernel {report['kernel']['release']}, {len(report['sources'])} sources, {seconds:.2f} s in the guest (TCG)")
 check(report["kernel"]["release"] == release, f"kernel release {report['kernel']['release']} = uname -r {release}")
-check(report["collector_version"] == "capreg-collector 0.2.0", f"collector {report['collector_version']}")
+check(report["collector_version"] == "capreg-collector 0.3.0", f"collector {report['collector_version']}")
 stderr_lines = [l for l in extra_lines if l.strip() and not l.startswith("{")]
 check(not stderr_lines, f"nothing on stderr: {stderr_lines[:3]}")
 
@@ -86,6 +88,7 @@ check(base is not None, "device-less iommufd probe source present")
 base = base or {}
 commands_checked = False
 cdevs = []
+vfio_devices = []
 nest_refusals = set()
 for fn in sorted(os.listdir(outdir)):
     if not (fn.startswith("vfioprobe-") and fn.endswith(".txt")):
@@ -93,6 +96,13 @@ for fn in sorted(os.listdir(outdir)):
     lines = [l.split() for l in read(os.path.join(outdir, fn)).split("\n") if l.strip()]
     first = next(w for w in lines if w[0] == "device")
     bdf, group = first[1], first[3]
+    vfio_devices.append(bdf)
+    pci = source("pci-device", bdf)
+    pci_files = json.loads(base64.b64decode(pci["raw"])) if pci and pci.get("raw") else {}
+    check(pci is not None and pci["status"] == "ok", f"{bdf}: pci-device source present and read")
+    check(pci_files.get("iommu_group") == group and pci_files.get("driver") == "vfio-pci",
+          f"{bdf}: pci-device group {pci_files.get('iommu_group')} = vfioprobe's {group}, driver {pci_files.get('driver')}")
+    check(pci_files.get("config_size") == "4096", f"{bdf}: configuration space read whole ({pci_files.get('config_size')} bytes)")
     v = probes(f"vfio-group-{group}")
     check(v is not None, f"{bdf}: probe source vfio-group-{group}")
     v = v or {}
@@ -120,6 +130,7 @@ for fn in sorted(os.listdir(outdir)):
         continue
     cdev = cdev_line[1].rsplit("/", 1)[-1]
     cdevs.append(cdev)
+    check(pci_files.get("vfio-dev") == cdev, f"{bdf}: pci-device vfio-dev {pci_files.get('vfio-dev')} = vfioprobe's {cdev}")
     p = probes(cdev)
     check(p is not None, f"{bdf}: probe source {cdev}")
     if p is None:
@@ -181,5 +192,16 @@ with tempfile.TemporaryDirectory() as tmp:
               f"the evidence names the nest-parent refusal and its errno ({', '.join(sorted(nest_refusals))})")
     else:
         check("no iommufd" in evidence, "the evidence says the kernel has no iommufd")
+
+    # Per device: every vfio-pci device counted, and each probed cdev's nest-parent refusal kept on its device.
+    def matches(expr):
+        r = subprocess.run([capreg, "query", "--db", db, "--json", "--fresh-within", "off", expr], capture_output=True, text=True)
+        return r.returncode == 0 and len(json.loads(r.stdout)) == 1
+    n = len(vfio_devices)
+    check(n > 0 and matches(f'devices(device.driver = "vfio-pci") >= {n}') and not matches(f'devices(device.driver = "vfio-pci") > {n}'),
+          f"devices(…) counts the {n} vfio-pci devices")
+    if cdevs:
+        check(matches(f'devices(device.nesting = false and device.vfio_cdev != "none") = {len(cdevs)}'),
+              f"each of the {len(cdevs)} probed cdevs' devices has device.nesting = false")
 
 sys.exit(1 if failures else 0)

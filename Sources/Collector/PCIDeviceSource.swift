@@ -14,6 +14,8 @@ public enum PCIDeviceSource {
         let names: [String]
         switch FileReader.list(dir) {
         case .success(let found): names = found
+        case .failure(let e) where e.name == "ENOENT":
+            return []  // no PCI bus (or a captured tree without one): no devices to report, and devices.count stays unknown
         case .failure(let e):
             return [Report.Source(kind: .pciDevice, unit: "pci", status: .unavailable, reason: e.name, detail: "\(dir): \(e.name)")]
         }

@@ -27,7 +27,7 @@ import Testing
     }
 
     static let cases: [Case] = [
-        Case(text: "", kind: .syntax, position: 0, mentions: "expected a name, 'not', 'known(', 'covers(', 'profile(' or '(', found end of input"),
+        Case(text: "", kind: .syntax, position: 0, mentions: "expected a name, 'not', 'known(', 'covers(', 'devices(', 'profile(' or '(', found end of input"),
         Case(text: "nesting and", kind: .syntax, position: 11, mentions: "after 'and', found end of input"),
         Case(text: "nesting or or pasid_bind", kind: .syntax, position: 11, mentions: "found 'or'"),
         Case(text: "(nesting", kind: .syntax, position: 8, mentions: "expected ')' to close the '(' at 0"),

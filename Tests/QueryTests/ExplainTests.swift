@@ -171,7 +171,7 @@ import TestSupport
         switch e {
         case .and(let parts), .or(let parts): return [e] + parts.flatMap(subexpressions)
         case .not(let inner), .named(_, let inner): return [e] + subexpressions(inner)
-        case .compare, .oneOf, .has, .covers: return [e]
+        case .compare, .oneOf, .has, .covers, .devices: return [e]
         }
     }
 }

@@ -57,7 +57,7 @@ struct ReportDecodingTests {
         (#""report_id":"r1""#, #""report_id":"\#(String(repeating: "x", count: 256))""#, "report_id", "256 characters; at most 255"),
         (#""release":"6.1.0-56-amd64""#, #""release":"""#, "kernel.release", "empty; expected `uname -r`"),
         (#""kind":"vfio""#, #""kind":"vfio2""#, "sources[0].kind",
-         #"expected one of sysfs-intel, sysfs-amd, vfio, iommufd, probe, found "vfio2""#),
+         #"expected one of sysfs-intel, sysfs-amd, vfio, iommufd, probe, pci-device, found "vfio2""#),
         (#""status":"unavailable""#, #""status":"gone""#, "sources[0].status", #"expected ok or unavailable, found "gone""#),
         (#""unit":"vfio-group-3","#, "", "sources[0].unit", "missing"),
         (#""sources":["#, #""sources":{"x":1},"y":["#, "sources", "expected an array"),

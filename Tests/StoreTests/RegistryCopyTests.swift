@@ -14,7 +14,9 @@ import StoreSQLite
     static func populated(_ dir: TempDir, _ name: String) throws -> Registry {
         let store = try Fixture.store(dir, name)
         var reports: [Report] = []
-        SyntheticFleet(hosts: 25, days: 6, seed: 11).forEachReport { reports.append($0) }
+        var fleet = SyntheticFleet(hosts: 25, days: 6, seed: 11)
+        fleet.devices = true
+        fleet.forEachReport { reports.append($0) }
         let writer = try Writer(identity: "cred:0123456789abcdef", peer: "10.0.0.7")
         _ = try store.ingest(reports, writer: writer)
         // A redecode that changes facts saves the rows it replaced (facts_superseded).
