@@ -55,7 +55,7 @@ let package = Package(
                 path: "Sources/StorePostgres"),
         // capreg's answers in the schedulers' own terms: OpenStack Placement traits (and, with issue 17, Kubernetes
         // DRA devices). Pure: facts in, names out.
-        .target(name: "Exports", dependencies: ["Decoders", "Query"], path: "Sources/Exports"),
+        .target(name: "Exports", dependencies: ["Decoders", "Query", "Report", "JSONText"], path: "Sources/Exports"),
         // `capreg sync placement`: capreg's traits onto the hosts' resource providers, through the one HTTP client.
         .target(name: "PlacementSync", dependencies: ["Exports", "RegistryClient"], path: "Sources/PlacementSync"),
         // HTTP/1.1 on Glibc sockets: parsing, limits, timeouts, keep-alive. Knows nothing about capabilities.
@@ -72,7 +72,7 @@ let package = Package(
         // The fleet dashboard: server-rendered HTML and SVG pages (no script), served by API under / and /ui/.
         .target(name: "Dashboard", dependencies: ["Store", "Query", "Decoders", "Server", "Timestamps", "CSVText"], path: "Sources/Dashboard"),
         // The HTTP API: routes, auth, endpoints' JSON, metrics. Store and Query behind, Server in front.
-        .target(name: "API", dependencies: ["Store", "Server", "Decoders", "Report", "Query", "JSONText", "Dashboard", "Timestamps"],
+        .target(name: "API", dependencies: ["Store", "Server", "Decoders", "Report", "Query", "JSONText", "Dashboard", "Timestamps", "Exports"],
                 path: "Sources/API"),
         .executableTarget(
             name: "capreg",

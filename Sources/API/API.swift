@@ -151,6 +151,7 @@ public final class API: HTTPHandler, Sendable {
         case .kernels: return try kernels(request, store)
         case .capabilities: return try capabilities(request, store)
         case .profiles: return try profiles(request)
+        case .draExport: return try draExport(request, store)
         case .stats: return try stats(request, store)
         case .healthz: return try healthz(request)
         case .readyz: return try readyz(request, store)

@@ -14,6 +14,7 @@ enum Route: String, CaseIterable, Sendable {
     case kernels = "/v1/kernels"
     case capabilities = "/v1/capabilities"
     case profiles = "/v1/profiles"
+    case draExport = "/v1/exports/dra"
     case stats = "/v1/stats"
     case healthz = "/healthz"
     case readyz = "/readyz"
@@ -82,6 +83,8 @@ enum Route: String, CaseIterable, Sendable {
             case "changes": return (.uiChanges, nil)
             default: return nil
             }
+        case 3 where segments[0] == "v1" && segments[1] == "exports" && segments[2] == "dra":
+            return (.draExport, nil)
         case 3 where segments[0] == "v1" && segments[1] == "hosts" && !segments[2].isEmpty:
             return (.host, segments[2])
         case 4 where segments[0] == "v1" && segments[1] == "hosts" && !segments[2].isEmpty && segments[3] == "history":

@@ -30,6 +30,25 @@ extension Registry {
         return out
     }
 
+    /// The page with each host's current devices and current revision read in (the same transaction).
+    static func withDevices(_ db: any SQLConnection, _ page: HostPage) throws -> HostPage {
+        var page = page
+        let names = page.hosts.map(\.hostname)
+        let devices = try currentDevices(db, hostnames: names)
+        var revisions: [String: Int64] = [:]
+        for start in stride(from: 0, to: names.count, by: devicesPerStatement) {
+            let chunk = Array(names[start..<min(start + devicesPerStatement, names.count)])
+            try db.forEachRow("SELECT hostname, current_report_id FROM hosts WHERE hostname IN \(SQLPlaceholders.list(chunk.count))", chunk) { r in
+                revisions[r.text(0)] = r.optionalInt64(1)
+            }
+        }
+        for i in page.hosts.indices {
+            page.hosts[i].devices = devices[page.hosts[i].hostname] ?? []
+            page.hosts[i].currentRevision = revisions[page.hosts[i].hostname]
+        }
+        return page
+    }
+
     /// One host's current devices (empty when it has none or is unknown).
     public func currentDevices(hostname: String) throws -> [DeviceFacts] {
         try budgetedRead { db in try Registry.currentDevices(db, hostnames: [hostname])[hostname] ?? [] }

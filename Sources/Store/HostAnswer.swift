@@ -28,6 +28,10 @@ public struct HostQueryRequest: Sendable {
     public var totals: Bool
     /// A page ends early once its facts pass this many bytes (HostQueryLimits.maxPageBytes).
     public var maxPageBytes = HostQueryLimits.maxPageBytes
+    /// Also read each matching host's devices and current revision (now only; exports).
+    public var devices = false
+    /// Only this host (its page holds it or nothing).
+    public var hostname: String?
 
     public init(_ expr: QueryExpr?, reference: QueryReference = .now, fields: Set<String>? = nil, limit: Int = HostQueryLimits.default,
                 cursor: String? = nil, freshWithin: TimeInterval? = nil, staleCursor: String? = nil, notMatching: Bool = false,
@@ -93,7 +97,7 @@ extension Registry {
         guard (1...HostQueryLimits.max).contains(request.limit) else { throw HostQueryError.badLimit(request.limit) }
         let cursors = try (request.cursor.map(HostCursor.decode), request.staleCursor.map(HostCursor.decode),
                            request.notMatchingCursor.map(HostCursor.decode))
-        if request.expr?.readsDevices == true && request.reference != .now { throw HostAnswerError.devicesNowOnly }
+        if (request.expr?.readsDevices == true || request.devices) && request.reference != .now { throw HostAnswerError.devicesNowOnly }
         return try budgetedRead { db in
             let newest = try Registry.revision(db)
             let mode: HostQuerySQL.Mode
@@ -121,9 +125,11 @@ extension Registry {
                 if after == nil && page.nextCursor == nil { return (page, page.hosts.count) }
                 return (page, counted ? try count(request.expr, filter) : nil)
             }
-            let fresh = HostQuerySQL.Filter(freshSince: since)
+            var fresh = HostQuerySQL.Filter(freshSince: since)
+            fresh.hostname = request.hostname
             let (matches, matchTotal) = try list(fresh, after: cursors.0, fields: request.fields, counted: request.totals || request.notMatching)
-            var answer = HostAnswer(revision: revision, referenceTime: reference, matches: matches, matchTotal: matchTotal)
+            var answer = HostAnswer(revision: revision, referenceTime: reference, matches: request.devices ? try Registry.withDevices(db, matches) : matches,
+                                    matchTotal: matchTotal)
             if let since {
                 // Stale hosts are always counted: a scheduler must see how much of the fleet it cannot trust.
                 (answer.stale, answer.staleTotal) = try list(HostQuerySQL.Filter(freshSince: since, stale: true), after: cursors.1, fields: [],
@@ -134,16 +140,8 @@ extension Registry {
                 let named = request.expr.map(QueryExplainer.factsNeeded) ?? []
                 let other = HostQuerySQL.Filter(freshSince: since, notMatching: true)
                 (answer.notMatching, answer.notMatchingTotal) = try list(other, after: cursors.2, fields: named, counted: false)
-                if request.expr?.readsDevices == true, var page = answer.notMatching {
-                    // Explaining devices(…) counts each host's devices again: read them for this page.
-                    let devices = try Registry.currentDevices(db, hostnames: page.hosts.map(\.hostname))
-                    for i in page.hosts.indices {
-                        page.hosts[i].devices = (devices[page.hosts[i].hostname] ?? []).map { d in
-                            Dictionary(d.facts.map { ($0.name, $0.value) }, uniquingKeysWith: { a, _ in a })
-                        }
-                    }
-                    answer.notMatching = page
-                }
+                // Explaining devices(…) counts each host's devices again: read them for this page.
+                if request.expr?.readsDevices == true, let page = answer.notMatching { answer.notMatching = try Registry.withDevices(db, page) }
                 // Every fresh host is on one side: the other side's total is the rest (one scan, not two).
                 if answer.notMatchingTotal == nil, let matchTotal = answer.matchTotal {
                     answer.notMatchingTotal = try count(nil, fresh) - matchTotal

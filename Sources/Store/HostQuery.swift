@@ -2,6 +2,7 @@ import Decoders
 import Foundation
 import JSONText
 import Query
+import Report
 
 /// Answers "which hosts match EXPR (now, or as of T)", a page at a time. A separate protocol from
 /// RegistryStore so that the query seam stays small; a PostgreSQL backend implements both, reusing
@@ -44,8 +45,11 @@ public struct QueriedHost: Sendable, Hashable {
     }
     /// Facts (all, or the requested fields), as read.
     var storedFacts: QueriedFacts
-    /// Each PCI device's facts, read only where an answer explains `devices(…)` (nil otherwise).
-    public internal(set) var devices: [[String: FactValue]]?
+    /// The host's PCI devices, read only where asked (`HostQueryRequest.devices`) or where an answer
+    /// explains `devices(…)`; nil otherwise.
+    public internal(set) var devices: [DeviceFacts]?
+    /// With `devices`: the registry revision of the host's current report (an export's generation).
+    public internal(set) var currentRevision: Int64?
 
     /// Facts (all, or the requested fields), sorted by name.
     public var facts: [Fact] { storedFacts.list }

@@ -42,6 +42,8 @@ public struct HostQuerySQL {
         public var stale = false
         /// Hosts for which the expression is not true (false or unknown): explain's other list.
         public var notMatching = false
+        /// Only the host of this name (an export of one node).
+        public var hostname: String?
 
         public init(freshSince: Int64? = nil, stale: Bool = false, notMatching: Bool = false) {
             self.freshSince = freshSince
@@ -127,6 +129,10 @@ public struct HostQuerySQL {
             out.append(filter.notMatching ? "(" + truth(expr, true) + ") IS NOT TRUE" : truth(expr, true))
         } else if filter.notMatching {
             out.append("1 = 0")
+        }
+        if let hostname = filter.hostname {
+            out.append("h.hostname = ?")
+            arguments.append(.text(hostname))
         }
         if let since = filter.freshSince {
             // Fresh hosts are most of the fleet: `+` keeps the planner off hosts_last_seen for them (a range

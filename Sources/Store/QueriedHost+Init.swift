@@ -20,6 +20,7 @@ extension QueriedHost {
     /// The host's values as the query language evaluates (and explains) them.
     public var evaluator: QueryEvaluator {
         QueryEvaluator(facts: Dictionary(facts.map { ($0.name, $0.value) }, uniquingKeysWith: { first, _ in first }),
-                       kernelRelease: kernelRelease, labels: labels, devices: devices)
+                       kernelRelease: kernelRelease, labels: labels,
+                       devices: devices?.map { d in Dictionary(d.facts.map { ($0.name, $0.value) }, uniquingKeysWith: { a, _ in a }) })
     }
 }
