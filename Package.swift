@@ -116,7 +116,7 @@ let package = Package(
         .testTarget(name: "DecodersTests", dependencies: ["Decoders"], path: "Tests/DecodersTests"),
         // Runs the built capreg binary as a user would.
         .testTarget(name: "CLITests", dependencies: ["RegistryClient", "capreg", "Timestamps", "TestSupport", "PlacementSync"], path: "Tests/CLITests"),
-        .testTarget(name: "ExportsTests", dependencies: ["Exports", "Decoders", "Query"], path: "Tests/ExportsTests"),
+        .testTarget(name: "ExportsTests", dependencies: ["Exports", "Decoders", "Query", "Report"], path: "Tests/ExportsTests"),
         .testTarget(name: "QueryTests", dependencies: ["Query", "Decoders", "TestSupport"], path: "Tests/QueryTests"),
         // The query language compiled to SQL, on real SQLite files.
         .testTarget(name: "StoreQueryTests", dependencies: ["Store", "StoreSQLite", "StorePostgres", "Synthetic", "Query", "Report", "Decoders", "TestSupport", "TestRegistry",

@@ -17,7 +17,7 @@ cleanup() {
 }
 trap cleanup EXIT
 
-"$capreg" synth --hosts 200 --days 10 --start 2025-01-01 --ingest --db "$tmp/ci.sqlite"
+"$capreg" synth --hosts 200 --days 10 --start 2025-01-01 --devices --ingest --db "$tmp/ci.sqlite"
 reader="reader-$(head -c 16 /dev/urandom | od -An -tx1 | tr -d ' \n')"
 admin="admin-$(head -c 16 /dev/urandom | od -An -tx1 | tr -d ' \n')"
 printf '# contract test tokens\nreader %s\nadmin %s\n' "$reader" "$admin" > "$tmp/tokens"

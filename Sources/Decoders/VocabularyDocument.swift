@@ -9,6 +9,7 @@ public enum VocabularyDocument {
         ("VFIO type1 container", "From the `VFIO_IOMMU_GET_INFO` buffer and its capability chain.", VFIOInfo.vocabulary),
         ("Proposed VFIO nesting capability", "From `struct iommu_nesting_info` in the unmerged 2020–2021 nesting series (capability id 2, 3 or 4 depending on revision).", NestingInfo.vocabulary),
         ("iommufd IOMMU_GET_HW_INFO", "From `struct iommu_hw_info` (kernels 6.6 and later) and its type-specific data.", IOMMUFDHWInfo.vocabulary),
+        ("PCI devices", "Each PCI device behind an IOMMU, from sysfs `/sys/bus/pci/devices/BDF/` (report source `pci-device`): its identity, group, IOMMU unit and driver, its own PCIe capabilities from its configuration space, and what the kernel said about it through its vfio cdev. A host has many devices, so `device.*` names are asked inside `devices(…)` only (`devices(device.pasid.bits >= 20 and device.driver = \"vfio-pci\") >= 2`); the host itself carries `devices.count`. An unread fact is absent, never false.", PCIDevice.hostVocabulary + PCIDevice.vocabulary),
         ("Kernel probes", "What the collector asked the running kernel and how it answered (report source `probe`): the evidence behind the usable facts. Each probe allocates, checks and frees at once on a private container or an idle device bound through its cdev; a device a VM holds is never touched. Outcomes are `ok`, `skipped`, an errno name, or the kernel's answer.", KernelProbes.vocabulary),
     ]
 

@@ -16,8 +16,9 @@ struct VocabularyCommand: ParsableCommand {
             print(VocabularyDocument.markdown(), terminator: "")
             return
         }
-        let width = Vocabulary.all.map(\.name.count).max() ?? 4
-        for e in Vocabulary.all {
+        let entries = Vocabulary.all + Vocabulary.device
+        let width = entries.map(\.name.count).max() ?? 4
+        for e in entries {
             print(e.name.padding(toLength: width, withPad: " ", startingAt: 0) + "  " + e.type.rawValue.padding(toLength: 4, withPad: " ", startingAt: 0) + "  " + e.meaning)
         }
     }

@@ -55,3 +55,30 @@ import Testing
         #expect(facts["evidence.nesting"]?.contains("refused VFIO_SET_IOMMU(TYPE1_NESTING) on vfio-group-1: EINVAL") == true)
     }
 }
+
+/// A 0.3.0 collector's report from the vmharness iommufd guest (6.12.95, QEMU 10 q35 with VT-d; saved from
+/// collector/vmharness-test.sh's report.json): every PCI device behind the IOMMU, QEMU's edu (conventional
+/// PCI) and e1000e (PCIe) bound to vfio-pci with their cdevs, and the kernel's answers joined to each.
+@Suite struct VMHarnessDevicesTests {
+    @Test func realDevicesDecodeWithTheKernelsAnswers() throws {
+        let data = try Data(contentsOf: Fixtures.repo.appendingPathComponent("Tests/CollectorTests/Fixtures/vmharness-iommufd-6.12-devices-report.json"))
+        let report = try Report.decode(json: data, clock: nil)
+        #expect(report.collectorVersion == "capreg-collector 0.3.0")
+        let records = try SourceDecoder.records(of: report, kernel: KernelRelease(report.kernel.release))
+        let devices = HostDevices.of(records)
+        #expect(devices.map(\.bdf) == ["0000:00:00.0", "0000:00:03.0", "0000:00:04.0", "0000:00:1f.0", "0000:00:1f.2", "0000:00:1f.3"])
+        let edu = try #require(devices.first { $0.bdf == "0000:00:03.0" })
+        let e1000e = try #require(devices.first { $0.bdf == "0000:00:04.0" })
+        #expect(edu[PCIDevice.vendorID] == .text("0x1234") && edu[PCIDevice.vfioCdev] == .text("vfio0") && edu[PCIDevice.driver] == .text("vfio-pci"))
+        #expect(e1000e[PCIDevice.deviceID] == .text("0x10d3") && e1000e[PCIDevice.vfioCdev] == .text("vfio1"))
+        // QEMU's VT-d without ECAP.NEST: the kernel refused each device a nest parent; neither has PASID.
+        for d in [edu, e1000e] {
+            #expect(d[PCIDevice.nesting] == .bool(false) && d[PCIDevice.maxPasidLog2] == .int(0) && d[PCIDevice.pasid] == .bool(false), "\(d.bdf)")
+        }
+        // The host bridge has no cdev: nothing of the kernel's.
+        let bridge = try #require(devices.first)
+        #expect(bridge[PCIDevice.classCode] == .text("0x060000") && bridge[PCIDevice.nesting] == nil && bridge[PCIDevice.driver] == .text("none"))
+        let host = HostFacts.of(records, kernel: report.kernel.release, collectorVersion: report.collectorVersion)
+        #expect(host.first { $0.name == PCIDevice.hostCount }?.value == .int(6))
+    }
+}
