@@ -274,6 +274,7 @@ public enum WatchJSON {
                     ("after", f.after.map(FactsJSON.value) ?? .null),
                 ])
             })))
+            if !c.devices.isEmpty { members.append(("devices", .array(c.devices.map(JSONValue.string)))) }
         }
         return .object(members)
     }

@@ -85,11 +85,12 @@ enum Ingestor {
         let written = plan?.written ?? StateWriter.Written()
         let reportRow = try insertReport(db, p, host: host, at: at, receivedAt: receivedAt, writer: writer, outcome: outcome, written: written,
                                          labelSet: knownLabelSet)
-        if let plan, !plan.isEmpty || outcome == .created { try StateWriter.commit(db, plan, report: reportRow) }
+        var devices: [String] = []
+        if let plan, !plan.isEmpty || outcome == .created { devices = try StateWriter.commit(db, plan, report: reportRow) }
         if let plan, placement.isNewest {
             try WatchEvents.record(db, host: host, kind: .changed, revision: reportRow, at: receivedAt,
                                    kernelBefore: existing?[8], kernelAfter: p.kernel.text,
-                                   before: plan.previousOpenFacts, after: plan.desiredFacts)
+                                   before: plan.previousOpenFacts, after: plan.desiredFacts, devices: devices)
         }
         try updateHost(db, p, host: host, at: at, receivedAt: receivedAt, report: reportRow, isNewest: placement.isNewest,
                        factsChanged: outcome == .created || outcome == .changed, storedLabels: storedLabels ?? "")

@@ -99,7 +99,7 @@ extension Registry {
             let plan = try StateWriter.plan(db, host: host, placement: placement, report: report, facts: p.facts, capabilities: capabilities, devices: p.devices)
             changed = !plan.isEmpty
             if changed && saved.insert(host).inserted { try saveFacts(db, host: host, before: revision) }
-            try StateWriter.commit(db, plan, report: report)
+            let devices = try StateWriter.commit(db, plan, report: report)
             for c in capabilities {
                 try db.execute("""
                     UPDATE capability_versions SET decoded = ?, decoder_version = ?
@@ -109,7 +109,8 @@ extension Registry {
             if placement.isNewest {
                 let kernel = try db.value("SELECT kernel_release FROM hosts WHERE id = ?", [host], as: String.self)
                 try WatchEvents.record(db, host: host, kind: .changed, revision: revision, at: StoreTime.ms(Date()),
-                                       kernelBefore: kernel, kernelAfter: kernel, before: plan.previousOpenFacts, after: plan.desiredFacts)
+                                       kernelBefore: kernel, kernelAfter: kernel, before: plan.previousOpenFacts, after: plan.desiredFacts,
+                                       devices: devices)
                 try db.execute("UPDATE hosts SET content_hash = ? WHERE id = ?", [p.contentHash, host])
                 try StateWriter.updateKeyFacts(db, host: host, facts: p.facts)
             }

@@ -104,12 +104,15 @@ public struct HostChange: Sendable, Hashable {
     public var kernelBefore: String?
     public var kernelAfter: String?
     public var changes: [FactChange]
+    /// PCI devices (addresses) gained, lost or changed (the change stream's events; empty elsewhere).
+    public var devices: [String]
 
-    public init(hostname: String, kernelBefore: String?, kernelAfter: String?, changes: [FactChange]) {
+    public init(hostname: String, kernelBefore: String?, kernelAfter: String?, changes: [FactChange], devices: [String] = []) {
         self.hostname = hostname
         self.kernelBefore = kernelBefore
         self.kernelAfter = kernelAfter
         self.changes = changes
+        self.devices = devices
     }
 }
 

@@ -73,21 +73,23 @@ enum StateWriter {
                     desiredFacts: desiredFacts, previousOpenFacts: open, devices: devices)
     }
 
-    static func commit(_ db: any SQLConnection, _ plan: Plan, report: Int64) throws {
+    /// The addresses of the PCI devices the current projection gained, lost or changed (none for history).
+    @discardableResult
+    static func commit(_ db: any SQLConnection, _ plan: Plan, report: Int64) throws -> [String] {
         try FactTable.apply(db, host: plan.host, ops: plan.facts.ops, placeholder: placeholder, report: report)
         try CapabilityTable.apply(db, host: plan.host, ops: plan.capabilities.ops, placeholder: placeholder, report: report)
-        if plan.placement.isNewest {
-            try updateCurrentFacts(db, plan)
-            try updateCurrentDevices(db, plan)
-        }
+        guard plan.placement.isNewest else { return [] }
+        try updateCurrentFacts(db, plan)
+        return try updateCurrentDevices(db, plan)
     }
 
     /// current_device_facts holds the newest report's devices: rewritten whole when they differ from what
     /// it holds (read only for a host that has or had devices: `devices.count` among its facts).
-    static func updateCurrentDevices(_ db: any SQLConnection, _ plan: Plan) throws {
+    static func updateCurrentDevices(_ db: any SQLConnection, _ plan: Plan) throws -> [String] {
         let had = plan.previousOpenFacts.contains { $0.key == PCIDevice.hostCount }
-        guard had || !plan.devices.isEmpty else { return }
+        guard had || !plan.devices.isEmpty else { return [] }
         var desired: [[String]] = []
+        var changed: [String] = []
         for device in plan.devices {
             for fact in device.facts { desired.append([device.bdf, fact.name, fact.value.type.rawValue, fact.value.description]) }
         }
@@ -98,8 +100,11 @@ enum StateWriter {
                 let value = FactColumns.join(type: type, int: row[3], text: row[4])
                 return [row[0], row[1], type, value.description]
             }.sorted { $0.lexicographicallyPrecedes($1) }
-            if stored == desired { return }
+            if stored == desired { return [] }
             try db.send("DELETE FROM current_device_facts WHERE host_id = ?", [plan.host])
+            changed = changedDevices(stored, desired)
+        } else {
+            changed = plan.devices.map(\.bdf)
         }
         var rows = RowBatch(table: "current_device_facts", columns: ["host_id", "bdf", "name", "type", "value_int", "value_text"])
         for device in plan.devices {
@@ -109,6 +114,14 @@ enum StateWriter {
             }
         }
         try rows.flush(db)
+        return changed
+    }
+
+    /// Addresses whose rows (sorted `[bdf, name, type, value]`) differ between the two lists.
+    static func changedDevices(_ stored: [[String]], _ desired: [[String]]) -> [String] {
+        let a = Dictionary(grouping: stored, by: { $0[0] })
+        let b = Dictionary(grouping: desired, by: { $0[0] })
+        return Set(a.keys).union(b.keys).filter { a[$0] != b[$0] }.sorted()
     }
 
     /// current_facts mirrors the open fact rows: rewrite only the names whose value changed (a merge of

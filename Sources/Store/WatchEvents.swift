@@ -74,9 +74,9 @@ enum WatchEvents {
     /// there is one; `kind` .retracted is recorded even when nothing current changed (history did).
     static func record(_ db: any SQLConnection, host: Int64, kind: WatchEventKind, revision: Int64, at: Int64,
                        kernelBefore: String?, kernelAfter: String?,
-                       before: [(key: String, value: FactValue)], after: [(key: String, value: FactValue)]) throws {
+                       before: [(key: String, value: FactValue)], after: [(key: String, value: FactValue)], devices: [String] = []) throws {
         let changes = diff(before, after)
-        guard kind == .retracted || !changes.isEmpty || kernelBefore != kernelAfter else { return }
+        guard kind == .retracted || !changes.isEmpty || kernelBefore != kernelAfter || !devices.isEmpty else { return }
         var out = JSONWriter(capacity: 128 + 64 * changes.count)
         out.objectStart()
         out.key("kernel_before")
@@ -96,6 +96,12 @@ enum WatchEvents {
             out.objectEnd()
         }
         out.arrayEnd()
+        if !devices.isEmpty {
+            out.key("devices")
+            out.arrayStart()
+            for d in devices { out.string(d) }
+            out.arrayEnd()
+        }
         out.objectEnd()
         try db.send("INSERT INTO watch_events (at, host_id, kind, revision, detail) VALUES (?, ?, ?, ?, ?)",
                     [at, host, kind.rawValue, revision, String(decoding: out.bytes, as: UTF8.self)])
@@ -263,11 +269,13 @@ private struct EventDetail: Decodable {
     var kernel_before: String?
     var kernel_after: String?
     var changes: [Change]
+    var devices: [String]?
 
     static func decode(_ text: String, hostname: String) -> HostChange? {
         guard let d = try? JSONDecoder().decode(EventDetail.self, from: Data(text.utf8)) else { return nil }
         return HostChange(hostname: hostname, kernelBefore: d.kernel_before, kernelAfter: d.kernel_after,
-                          changes: d.changes.map { FactChange(name: $0.name, before: $0.before?.value, after: $0.after?.value) })
+                          changes: d.changes.map { FactChange(name: $0.name, before: $0.before?.value, after: $0.after?.value) },
+                          devices: d.devices ?? [])
     }
 }
 

@@ -1,4 +1,5 @@
 import API
+import Decoders
 import Foundation
 import Report
 import Store
@@ -72,5 +73,31 @@ struct DevicesEndpointTests {
         #expect(filtered == nesting.filter(withDevices.contains))
         // Stale hosts publish nothing (fresh_within shorter than the fixtures' age).
         #expect((try t.get("/v1/exports/dra?fresh_within=1h").json["items"] as? [Any])?.isEmpty == true)
+    }
+
+    /// A device rebound to another driver changes no host fact, but it is a change: the stream says which device.
+    @Test func aDeviceOnlyChangeIsAnEvent() throws {
+        let t = try TestAPI()
+        var first = SyntheticDevice(bdf: "0000:3b:00.0")
+        first.pasidBits = 20
+        let second = SyntheticDevice(bdf: "0000:3b:00.1")
+        func report(_ id: String, _ devices: [SyntheticDevice], minutes: Double) -> Report {
+            Report(reportId: id, collectedAt: Date().addingTimeInterval(-3600 + minutes * 60), host: Report.Host(hostname: "dev-host"),
+                   kernel: Report.Kernel(release: "6.12.9-amd64"), collectorVersion: "capreg-collector 0.3.0", sources: devices.map(\.source))
+        }
+        #expect(try t.push([report("d1", [first, second], minutes: 0)]).status == 200)
+        let head = try t.get("/v1/watch?since=0&wait=0").json["events"] as? [[String: Any]] ?? []
+        let since = head.last?["id"] as? Int ?? 0
+        var rebound = first
+        rebound.driver = "nvme"
+        #expect(try t.push([report("d2", [rebound, second], minutes: 1)]).status == 200)
+        let events = try t.get("/v1/watch?since=\(since)&wait=0").json["events"] as? [[String: Any]] ?? []
+        #expect(events.count == 1 && events.first?["kind"] as? String == "changed")
+        #expect(events.first?["devices"] as? [String] == ["0000:3b:00.0"] && (events.first?["changes"] as? [Any])?.isEmpty == true)
+        let devices = try t.store.currentDevices(hostname: "dev-host")
+        #expect(devices.first?[PCIDevice.driver] == .text("nvme"))
+        // The same report again: no event.
+        #expect(try t.push([report("d3", [rebound, second], minutes: 2)]).status == 200)
+        #expect((try t.get("/v1/watch?since=\(since)&wait=0").json["events"] as? [Any])?.count == 1)
     }
 }

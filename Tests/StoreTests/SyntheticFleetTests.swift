@@ -21,7 +21,10 @@ import StoreSQLite
         let fleet = SyntheticFleet(hosts: 200, days: 30, seed: 1)
         let reports = all(fleet)
         let kinds = Set(reports.flatMap { $0.sources.map(\.kind) })
-        #expect(kinds == Set(SourceKind.allCases))
+        #expect(kinds == Set(SourceKind.allCases).subtracting([.pciDevice]), "devices only when asked for")
+        var withDevices = fleet
+        withDevices.devices = true
+        #expect(Set(all(withDevices).flatMap { $0.sources.map(\.kind) }) == Set(SourceKind.allCases))
         let kernelsPerHost = Dictionary(grouping: reports, by: \.host.hostname).mapValues { Set($0.map(\.kernel.release)).count }
         #expect(kernelsPerHost.values.contains { $0 > 1 }, "kernel upgrades")
         let stale = (0..<fleet.hosts).filter { fleet.report(host: $0, day: 0) != nil && fleet.report(host: $0, day: 29) == nil }
