@@ -100,7 +100,7 @@ public struct Spool: Sendable {
     /// `bytes` as `directory/name`, whole or not at all: written to the dot file `.tmp-NAME` (which readers
     /// that skip dot files, as NFD does, never read), synced, renamed over the old file, and the directory
     /// synced. The spool's entries and the NFD feature file are written so.
-    public static func replaceDurably(directory: String, name: String, bytes: [UInt8], mode: mode_t) throws(SpoolError) {
+    static func replaceDurably(directory: String, name: String, bytes: [UInt8], mode: mode_t) throws(SpoolError) {
         let temporary = directory + "/.tmp-" + name
         let fd = open(temporary, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode)
         guard fd >= 0 else { throw .io("create \(temporary)", .current) }

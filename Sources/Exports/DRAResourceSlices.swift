@@ -119,29 +119,24 @@ public enum DRAResourceSlices {
         }
         guard refusal(host) == nil, !devices.isEmpty else { return [] }
         let chunks = stride(from: 0, to: devices.count, by: maxDevicesPerSlice).map { Array(devices[$0..<min($0 + maxDevicesPerSlice, devices.count)]) }
+        // Keys in byte order at every level, so that the bytes are those of any JSON writer sorting keys
+        // (capreg export dra --out compares files by bytes, whether the slices came from --db or --server).
         return chunks.enumerated().map { i, chunk in
             var w = JSONWriter(capacity: 1024 * chunk.count)
             w.objectStart()
             w.key("apiVersion"); w.string("resource.k8s.io/v1")
             w.key("kind"); w.string("ResourceSlice")
             w.key("metadata"); w.objectStart()
-            w.key("name"); w.string(sliceName(host.hostname, index: i, of: chunks.count, driver: driver))
             w.key("labels"); w.objectStart(); w.key("app.kubernetes.io/managed-by"); w.string("capreg"); w.objectEnd()
+            w.key("name"); w.string(sliceName(host.hostname, index: i, of: chunks.count, driver: driver))
             w.objectEnd()
             w.key("spec"); w.objectStart()
-            w.key("driver"); w.string(driver)
-            w.key("nodeName"); w.string(host.hostname)
-            w.key("pool"); w.objectStart()
-            w.key("name"); w.string(host.hostname)
-            w.key("generation"); w.int(host.generation)
-            w.key("resourceSliceCount"); w.int(chunks.count)
-            w.objectEnd()
             w.key("devices"); w.arrayStart()
             for device in chunk {
                 w.objectStart()
-                w.key("name"); w.string(deviceName(device.bdf))
                 w.key("attributes"); w.objectStart()
-                for (name, value) in attributes(device, of: host).prefix(maxAttributesPerDevice) {
+                let attributes = attributes(device, of: host).prefix(maxAttributesPerDevice).sorted { $0.0.utf8.lexicographicallyPrecedes($1.0.utf8) }
+                for (name, value) in attributes {
                     w.key(name); w.objectStart()
                     switch value {
                     case .int(let n): w.key("int"); w.int(n)
@@ -152,9 +147,17 @@ public enum DRAResourceSlices {
                     w.objectEnd()
                 }
                 w.objectEnd()
+                w.key("name"); w.string(deviceName(device.bdf))
                 w.objectEnd()
             }
             w.arrayEnd()
+            w.key("driver"); w.string(driver)
+            w.key("nodeName"); w.string(host.hostname)
+            w.key("pool"); w.objectStart()
+            w.key("generation"); w.int(host.generation)
+            w.key("name"); w.string(host.hostname)
+            w.key("resourceSliceCount"); w.int(chunks.count)
+            w.objectEnd()
             w.objectEnd()
             w.objectEnd()
             return w.bytes
