@@ -68,11 +68,14 @@ public enum PCIDevice {
             switch bytes.count {
             case extEnd...:
                 facts += try extendedCapabilities(bytes, bdf: bdf)
-            case 256..<extEnd:
+            case 256:
                 // Conventional PCI: no extended space, so none of the three.
                 facts += [Fact(ats, false), Fact(pri, false), Fact(pasid, false)]
-            default:
+            case ..<256:
                 notes.append("configuration space: \(bytes.count) bytes readable (the collector was not root); ATS, PRI and PASID unknown")
+            default:
+                // Neither conventional nor whole: a short read of an extended space.
+                notes.append("configuration space: \(bytes.count) bytes read, neither 256 nor 4096; ATS, PRI and PASID unknown")
             }
         } else {
             notes.append("no configuration space read; ATS, PRI and PASID unknown")

@@ -149,14 +149,9 @@ struct DRAExportTests {
         let live = try CapregBinary.serve(db: db, log: dir.url.appendingPathComponent("live.log"), extra: ["--stale-after", "5s"])
         defer { live.stop() }
         let out = dir.path("follow")
-        let follow = Process()
-        follow.executableURL = try CapregBinary.url()
-        follow.arguments = ["export", "dra", "--server", "http://127.0.0.1:\(live.port)", "--out", out, "--follow", "--stale-after", "5s"]
         let log = dir.url.appendingPathComponent("follow.log")
-        _ = FileManager.default.createFile(atPath: log.path, contents: nil)
-        follow.standardError = try FileHandle(forWritingTo: log)
-        follow.standardOutput = FileHandle.nullDevice
-        try follow.run()
+        let follow = try CapregBinary.start(["export", "dra", "--server", "http://127.0.0.1:\(live.port)", "--out", out, "--follow", "--stale-after", "5s"],
+                                            log: log)
         defer {
             follow.terminate()
             follow.waitUntilExit()
@@ -190,14 +185,5 @@ struct DRAExportTests {
         #expect(Date().timeIntervalSince(started) < 5, "within seconds of the change")
         // Not seen again: stale after 5 s, and its file goes.
         #expect(eventually(15) { !FileManager.default.fileExists(atPath: path) }, "\(followLog())")
-    }
-
-    func eventually(_ seconds: Double, _ condition: () -> Bool) -> Bool {
-        let end = Date().addingTimeInterval(seconds)
-        while Date() < end {
-            if condition() { return true }
-            usleep(100_000)
-        }
-        return condition()
     }
 }

@@ -220,15 +220,9 @@ struct PlacementSyncTests {
         // A registry that calls hosts stale after 4 s, and a sync following it with the same bound.
         let server = try CapregBinary.serve(db: db, log: dir.url.appendingPathComponent("serve.log"), extra: ["--stale-after", "4s"])
         defer { server.stop() }
-        let follow = Process()
-        follow.executableURL = try CapregBinary.url()
-        follow.arguments = ["sync", "placement", "--url", p.url, "--placement-token", "admin", "--follow", "--stale-after", "4s",
-                            "--server", "http://127.0.0.1:\(server.port)"]
         let log = dir.url.appendingPathComponent("follow.log")
-        _ = FileManager.default.createFile(atPath: log.path, contents: nil)
-        follow.standardError = try FileHandle(forWritingTo: log)
-        follow.standardOutput = FileHandle.nullDevice
-        try follow.run()
+        let follow = try CapregBinary.start(["sync", "placement", "--url", p.url, "--placement-token", "admin", "--follow", "--stale-after", "4s",
+                                             "--server", "http://127.0.0.1:\(server.port)"], log: log)
         defer {
             follow.terminate()
             follow.waitUntilExit()

@@ -63,6 +63,9 @@ import Testing
         let decoded = try PCIDevice.decode(bdf: "0000:3b:00.0", files: Self.files(Array(Self.config([]).prefix(64))))
         #expect(!decoded.facts.contains { $0.name == "device.pasid" || $0.name == "device.ats" })
         #expect(decoded.notes.first?.contains("64 bytes") == true)
+        // A read of neither size (a short read of an extended space; the fuzzer's find): unknown, not "conventional".
+        let odd = try PCIDevice.decode(bdf: "0000:3b:00.0", files: Self.files(Array(Self.config([]).prefix(370))))
+        #expect(!odd.facts.contains { $0.name == "device.pasid" } && odd.notes.first?.contains("neither 256 nor 4096") == true)
     }
 
     @Test func badBytesAreRefusedWithWhere() {

@@ -58,6 +58,19 @@ public enum CapregBinary {
         return Run(status: process.terminationStatus, stdout: String(decoding: out, as: UTF8.self), stderr: String(decoding: err, as: UTF8.self))
     }
 
+    /// Starts `capreg arguments` in the background (a follower, a daemon), its standard error going to `log`
+    /// (created empty), its standard output discarded. The caller stops it.
+    public static func start(_ arguments: [String], log: URL) throws -> Process {
+        _ = FileManager.default.createFile(atPath: log.path, contents: nil)
+        let process = Process()
+        process.executableURL = try url()
+        process.arguments = arguments
+        process.standardError = try FileHandle(forWritingTo: log)
+        process.standardOutput = FileHandle.nullDevice
+        try process.run()
+        return process
+    }
+
     /// A running `capreg serve` on a free loopback port (read from its start line), without tokens.
     public final class Server {
         public let process: Process
