@@ -4,7 +4,16 @@ host WITH (which has nesting) or WITHOUT (which has not), alternately, by POST /
 a `capreg sync placement --follow` is running against it; the time from the POST to Placement showing the
 target's CUSTOM_CAPREG_NESTING trait arrive or go is measured by reading the provider's traits every 10 ms.
 Usage: latency.py REGISTRY_PORT PLACEMENT_URL TARGET REPORTS_JSONL WITH WITHOUT CHANGES"""
-import http.client, json, sys, time, urllib.parse
+import http.client, json, os, sys, time, urllib.parse
+
+# The follower first syncs every provider once (100,000 providers: some 12 minutes on this Placement); a change
+# made before that pass ends would measure the pass, not the stream. Wait for its summary line.
+follow_log = os.path.join(os.path.dirname(os.path.abspath(__file__)), "work", "follow.log")
+deadline = time.monotonic() + 3600
+while time.monotonic() < deadline:
+    if os.path.exists(follow_log) and "providers:" in open(follow_log, errors="replace").read():
+        break
+    time.sleep(1)
 
 port, placement, target, reports_path, with_host, without_host, changes = sys.argv[1], sys.argv[2], sys.argv[3], sys.argv[4], sys.argv[5], sys.argv[6], int(sys.argv[7])
 reports = {}

@@ -58,6 +58,7 @@ count=$(python3 -c "print(max(int('$with'.split('-')[-1]), int('$without'.split(
 "$capreg" sync placement --url "$placement" --placement-token admin --server "http://127.0.0.1:$port" --stale-after 36500d --follow \
     2> "$work/follow.log" &
 pids+=($!)
+# (latency.py waits for the follower's first pass too, up to an hour: at 100,000 providers it takes minutes.)
 for _ in $(seq 1 600); do grep -q 'providers:' "$work/follow.log" && break; sleep 0.5; done
 echo "== $changes changes of $target through the change stream" >&2
 latency=$(python3 bench/schedulers/latency.py "$port" "$placement" "$target" "$work/reports.jsonl" "$with" "$without" "$changes")
