@@ -19,6 +19,12 @@ final class PlacementClient: @unchecked Sendable {
     static let microversion = "placement 1.39"
 
     private let client: APIClient
+    /// For the one call whose answer grows with the cloud: Placement lists every provider in one answer (it
+    /// has no pages), about 700 bytes each with their links, and builds it slowly (100,000 providers: tens of
+    /// MB, tens of seconds on a small Placement). The sync refused that answer at 16 MiB once.
+    private let listing: APIClient
+    static let maxListingBytes = 1 << 30
+    static let listingTimeoutSeconds = 900
     private let headers: [(String, String)]
     private let lock = NSLock()
     private var sent = 0
@@ -28,14 +34,19 @@ final class PlacementClient: @unchecked Sendable {
         var client = try APIClient(baseURL: url, tls: tls)
         client.timeoutSeconds = 30
         self.client = client
+        var listing = client
+        listing.timeoutSeconds = Self.listingTimeoutSeconds
+        listing.maxResponseBytes = Self.maxListingBytes
+        self.listing = listing
         headers = [("OpenStack-API-Version", Self.microversion), ("Accept", "application/json")]
             + (token.map { [("X-Auth-Token", $0)] } ?? [])
     }
 
     var requests: Int { lock.withLock { sent } }
 
-    private func call(_ method: String, _ path: String, _ body: Any? = nil) throws -> (status: Int, json: [String: Any]) {
+    private func call(_ method: String, _ path: String, _ body: Any? = nil, through client: APIClient? = nil) throws -> (status: Int, json: [String: Any]) {
         lock.withLock { sent += 1 }
+        let client = client ?? self.client
         let bytes = try body.map { Array(try JSONSerialization.data(withJSONObject: $0)) } ?? []
         let response: APIClient.Response
         do {
@@ -59,7 +70,7 @@ final class PlacementClient: @unchecked Sendable {
 
     /// Every resource provider (Placement lists them whole).
     func providers() throws -> [Provider] {
-        let (status, json) = try call("GET", "/resource_providers")
+        let (status, json) = try call("GET", "/resource_providers", through: listing)
         try expect(status, json, [200], "GET /resource_providers")
         return (json["resource_providers"] as? [[String: Any]] ?? []).compactMap { p in
             guard let uuid = p["uuid"] as? String, let name = p["name"] as? String else { return nil }
