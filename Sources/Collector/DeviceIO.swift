@@ -50,12 +50,7 @@ public struct LinuxDeviceIO: DeviceIO {
         FileReader.list(directory)
     }
 
-    public func readLink(_ path: String) -> Result<String, Errno> {
-        var buffer = [UInt8](repeating: 0, count: 4096)
-        let n = buffer.withUnsafeMutableBytes { Glibc.readlink(path, $0.baseAddress!.assumingMemoryBound(to: CChar.self), $0.count) }
-        guard n >= 0 else { return .failure(.current) }
-        return .success(String(decoding: buffer[0..<n], as: UTF8.self))
-    }
+    public func readLink(_ path: String) -> Result<String, Errno> { FileReader.readLink(path) }
 }
 
 /// Plain file reads for sysfs and /etc, with errno names on failure.
@@ -84,12 +79,18 @@ public enum FileReader {
         }
     }
 
-    /// The last path component of a symlink's target (`../../../kernel/iommu_groups/12` → `12`), or nil.
-    public static func linkName(_ path: String) -> String? {
+    /// A symlink's target as written.
+    public static func readLink(_ path: String) -> Result<String, Errno> {
         var buffer = [UInt8](repeating: 0, count: 4096)
         let n = buffer.withUnsafeMutableBytes { Glibc.readlink(path, $0.baseAddress!.assumingMemoryBound(to: CChar.self), $0.count) }
-        guard n > 0, let name = buffer[0..<n].split(separator: UInt8(ascii: "/")).last else { return nil }
-        return String(decoding: name, as: UTF8.self)
+        guard n >= 0 else { return .failure(.current) }
+        return .success(String(decoding: buffer[0..<n], as: UTF8.self))
+    }
+
+    /// The last path component of a symlink's target (`../../../kernel/iommu_groups/12` → `12`), or nil.
+    public static func linkName(_ path: String) -> String? {
+        guard case .success(let target) = readLink(path), let name = target.split(separator: "/").last else { return nil }
+        return String(name)
     }
 
     public static func list(_ directory: String) -> Result<[String], Errno> {

@@ -159,22 +159,13 @@ public enum PCIDevice {
         out.reserveCapacity(digits.count / 2)
         var i = 0
         while i < digits.count {
-            guard let high = nibble(digits[i]), let low = nibble(digits[i + 1]) else {
+            guard let high = BlobText.hexValue(digits[i]), let low = BlobText.hexValue(digits[i + 1]) else {
                 throw DecodeError(.badText, offset: i / 2, expected: "hex digits", context: "pci-device \(bdf) config")
             }
             out.append(high << 4 | low)
             i += 2
         }
         return out
-    }
-
-    static func nibble(_ c: UInt8) -> UInt8? {
-        switch c {
-        case 0x30...0x39: return c - 0x30
-        case 0x61...0x66: return c - 0x61 + 10
-        case 0x41...0x46: return c - 0x41 + 10
-        default: return nil
-        }
     }
 
     /// The collector's `config` and `config_size` for config bytes as read: hex without the trailing zeros.

@@ -53,9 +53,4 @@ extension Registry {
     public func currentDevices(hostname: String) throws -> [DeviceFacts] {
         try budgetedRead { db in try Registry.currentDevices(db, hostnames: [hostname])[hostname] ?? [] }
     }
-
-    /// Several hosts' current devices (RegistryStore's reader for exports).
-    public func currentDevices(hostnames: [String]) throws -> [String: [DeviceFacts]] {
-        try budgetedRead { db in try Registry.currentDevices(db, hostnames: hostnames) }
-    }
 }

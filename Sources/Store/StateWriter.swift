@@ -88,13 +88,14 @@ enum StateWriter {
     static func updateCurrentDevices(_ db: any SQLConnection, _ plan: Plan) throws -> [String] {
         let had = plan.previousOpenFacts.contains { $0.key == PCIDevice.hostCount }
         guard had || !plan.devices.isEmpty else { return [] }
-        var desired: [[String]] = []
         var changed: [String] = []
-        for device in plan.devices {
-            for fact in device.facts { desired.append([device.bdf, fact.name, fact.value.type.rawValue, fact.value.description]) }
-        }
-        desired.sort { $0.lexicographicallyPrecedes($1) }
         if had {
+            // Compared as sorted [bdf, name, type, value] rows; a host new to devices has nothing to compare.
+            var desired: [[String]] = []
+            for device in plan.devices {
+                for fact in device.facts { desired.append([device.bdf, fact.name, fact.value.type.rawValue, fact.value.description]) }
+            }
+            desired.sort { $0.lexicographicallyPrecedes($1) }
             let stored = try db.rows("SELECT bdf, name, type, value_int, value_text FROM current_device_facts WHERE host_id = ?", [plan.host]).map { row -> [String] in
                 let type: String = row[2]
                 let value = FactColumns.join(type: type, int: row[3], text: row[4])

@@ -24,7 +24,7 @@ public struct SyntheticDevice: Hashable, Sendable {
     public init(bdf: String) { self.bdf = bdf }
 
     /// The configuration space: ids and class in the header, then the extended capabilities asked for
-    /// chained from 0x100 (ATS at 0x100, PRI at 0x120, PASID at 0x140; the absent ones skipped).
+    /// (ATS, PRI, PASID, in that order) chained from 0x100, 0x20 bytes apart.
     public var config: [UInt8] {
         var c = [UInt8](repeating: 0, count: 4096)
         func put16(_ v: UInt16, _ at: Int) { c[at] = UInt8(v & 0xff); c[at + 1] = UInt8(v >> 8) }
@@ -32,18 +32,14 @@ public struct SyntheticDevice: Hashable, Sendable {
         put16(vendor, 0)
         put16(device, 2)
         put32(classCode << 8 | 0x01, 8)  // revision 1 in the low byte
-        var caps: [(id: UInt16, at: Int)] = []
-        if ats { caps.append((0x000F, 0x100)) }
-        if pri { caps.append((0x0013, 0x120)) }
-        if pasidBits != nil { caps.append((0x001B, 0x140)) }
-        for (i, cap) in caps.enumerated() {
-            let next = i + 1 < caps.count ? caps[i + 1].at : 0
-            // The first capability must sit at 0x100: a list starting elsewhere starts with an empty header.
-            put32(UInt32(cap.id) | 1 << 16 | UInt32(next) << 20, i == 0 ? 0x100 : cap.at)
-            if i == 0 && cap.at != 0x100 { caps[0].at = 0x100 }
-        }
-        if let bits = pasidBits, let at = caps.first(where: { $0.id == 0x001B })?.at {
-            put16(UInt16(bits & 0x1F) << 8 | (pasidExec ? 0x2 : 0) | (pasidPriv ? 0x4 : 0), at + 4)
+        let ids: [UInt16] = (ats ? [0x000F] : []) + (pri ? [0x0013] : []) + (pasidBits != nil ? [0x001B] : [])
+        for (i, id) in ids.enumerated() {
+            let at = 0x100 + 0x20 * i
+            let next = i + 1 < ids.count ? at + 0x20 : 0
+            put32(UInt32(id) | 1 << 16 | UInt32(next) << 20, at)
+            if id == 0x001B, let bits = pasidBits {
+                put16(UInt16(bits & 0x1F) << 8 | (pasidExec ? 0x2 : 0) | (pasidPriv ? 0x4 : 0), at + 4)
+            }
         }
         return Array(c.prefix(configSize))
     }
