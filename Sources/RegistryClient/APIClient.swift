@@ -124,6 +124,11 @@ public struct APIClient: Sendable {
             .mapError { $0 as? ClientError ?? ClientError(description: "\($0)") }
     }
 
+    /// `path?name=value&…`, each value percent-encoded (`encode`).
+    public static func target(_ path: String, _ items: [(String, String)]) -> String {
+        path + "?" + items.map { "\($0.0)=\(encode($0.1))" }.joined(separator: "&")
+    }
+
     /// Percent-encodes a query value (everything but unreserved characters).
     public static func encode(_ value: String) -> String {
         var allowed = CharacterSet.alphanumerics.intersection(CharacterSet(charactersIn: Unicode.Scalar(0)...Unicode.Scalar(127)))

@@ -103,13 +103,13 @@ struct QueryCommand: ParsableCommand {
         do {
             if let expression { expr = try QueryParser.parse(expression) }
         } catch {
-            printError("capreg query: \(error)\n  " + error.pointing(into: expression ?? "").replacingOccurrences(of: "\n", with: "\n  "))
+            QueryText.printRefusal(error, in: expression ?? "", command: "capreg query")
             throw ExitCode(65)
         }
         do {
             columns = try fields.map { text throws(QueryError) in try QueryParser.fields(text) } ?? expr?.terms ?? []
         } catch {
-            printError("capreg query: --fields \(error)\n  " + error.pointing(into: fields ?? "").replacingOccurrences(of: "\n", with: "\n  "))
+            QueryText.printRefusal(error, in: fields ?? "", command: "capreg query", what: "--fields ")
             throw ExitCode(65)
         }
         let factNames = Set(columns.compactMap { if case .fact(let name, _) = $0 { name } else { nil } })
@@ -122,7 +122,7 @@ struct QueryCommand: ParsableCommand {
                                               explain: explain, freshWithin: freshWithin)
             } catch RemoteQuery.Failure.refused(_, let message, let position, let parameter) {
                 printError("capreg query: \(message)")
-                if let position, parameter == "where" { printError("  " + QueryError(.syntax, at: position, "").pointing(into: expression ?? "").replacingOccurrences(of: "\n", with: "\n  ")) }
+                if let position, parameter == "where" { printError("  " + QueryText.indented(QueryError(.syntax, at: position, ""), expression ?? "")) }
                 throw ExitCode(parameter == "where" || parameter == "fields" ? 65 : 64)
             } catch RemoteQuery.Failure.unauthorized(let message) {
                 printError("capreg query: \(message)")

@@ -48,7 +48,7 @@ enum RemoteQuery {
         if let cursor { items.append(("cursor", cursor)) }
         if explain { items.append(("explain", "true")) }
         if let freshWithin { items.append(("fresh_within", freshWithin)) }
-        let target = "/v1/hosts?" + items.map { "\($0.0)=\(APIClient.encode($0.1))" }.joined(separator: "&")
+        let target = APIClient.target("/v1/hosts", items)
         let response: APIClient.Response
         do {
             response = try client.get(target)

@@ -61,13 +61,7 @@ struct WatchCommand: ParsableCommand {
     }
 
     func run() throws {
-        var filter: QueryExpr?
-        do {
-            if let expression, !expression.allSatisfy({ $0 == " " }) { filter = try QueryParser.parse(expression) }
-        } catch {
-            printError("capreg watch: \(error)\n  " + error.pointing(into: expression ?? "").replacingOccurrences(of: "\n", with: "\n  "))
-            throw ExitCode(65)
-        }
+        let filter = try QueryText.filter(expression, command: "capreg watch")
         if filter?.readsDevices == true {
             printError("capreg watch: devices(…) reads each host's current devices only; it cannot filter the change stream's past states")
             throw ExitCode(65)
@@ -157,6 +151,17 @@ struct WatchFailure: Error {
     var exitCode: Int32
 }
 
+extension WatchFailure {
+    /// A registry's refusal: its error message; exit 77 for a token refused, 65 for the statuses in
+    /// `question` (the question itself refused), 69 otherwise.
+    init(refusal response: APIClient.Response, server: String, question: Set<Int>) {
+        let object = (try? JSONSerialization.jsonObject(with: Data(response.body))) as? [String: Any]
+        let message = ((object?["error"] as? [String: Any])?["message"] as? String) ?? "HTTP \(response.status)"
+        self.init(message: "\(server): \(message)",
+                  exitCode: response.status == 401 || response.status == 403 ? 77 : question.contains(response.status) ? 65 : 69)
+    }
+}
+
 /// Where `capreg watch` reads events: the store, or a server.
 protocol WatchSource {
     /// The position to follow from: `since`, or the newest event now.
@@ -227,19 +232,14 @@ struct RemoteWatch: WatchSource {
         var items = [("wait", String(wait)), ("limit", "1000")]
         if let since { items.append(("since", String(since))) }
         if let expression, !expression.isEmpty { items.append(("where", expression)) }
-        let target = "/v1/watch?" + items.map { "\($0.0)=\(APIClient.encode($0.1))" }.joined(separator: "&")
+        let target = APIClient.target("/v1/watch", items)
         let response: APIClient.Response
         do {
             response = try client.get(target)
         } catch {
             throw WatchFailure(message: "\(server): \(error)", exitCode: 69)
         }
-        guard response.status == 200 else {
-            let object = (try? JSONSerialization.jsonObject(with: Data(response.body))) as? [String: Any]
-            let message = ((object?["error"] as? [String: Any])?["message"] as? String) ?? "HTTP \(response.status)"
-            let code: Int32 = response.status == 401 || response.status == 403 ? 77 : response.status == 400 || response.status == 410 ? 65 : 69
-            throw WatchFailure(message: "\(server): \(message)", exitCode: code)
-        }
+        guard response.status == 200 else { throw WatchFailure(refusal: response, server: server, question: [400, 410]) }
         do {
             let answer = try JSONDecoder().decode(PollAnswer.self, from: Data(response.body))
             return (try answer.events.map { (try $0.event(), $0.matches) }, answer.next)
