@@ -15,7 +15,7 @@ extension API {
     func draExport(_ request: HTTPRequest, _ store: Registry) throws -> HTTPResponse {
         let p = try Parameters(request, allowed: API.draParameters)
         let driver = p.string("driver") ?? DRAResourceSlices.defaultDriver
-        guard driver.utf8.count <= 63, DRAResourceSlices.isDNSSubdomain(driver) else {
+        guard DRAResourceSlices.isDriverName(driver) else {
             throw APIError.badParameter("driver", "a DRA driver name: a DNS subdomain of at most 63 characters, e.g. capreg.io")
         }
         let expr = try p.expression("where")
@@ -39,27 +39,17 @@ extension API {
         } catch let error as HostQueryError {
             throw APIError.hostQuery(error)
         }
-        var out = JSONWriter(capacity: 4096 * max(1, hosts.count))
-        out.objectStart()
-        out.key("apiVersion"); out.string("v1")
-        out.key("kind"); out.string("List")
-        out.key("metadata"); out.objectStart()
-        if let next { out.key("continue"); out.string(next) }
-        out.objectEnd()
-        out.key("items"); out.arrayStart()
-        for host in hosts {
-            for slice in DRAResourceSlices.slices(API.draHost(host), driver: driver) {
-                out.json(String(decoding: slice, as: UTF8.self))
-            }
-        }
-        out.arrayEnd()
-        out.objectEnd()
-        return .json(.ok, out.bytes)
+        return .json(.ok, DRAResourceSlices.list(API.draSlices(hosts, driver: driver).flatMap(\.slices), continue: next))
     }
 
-    /// A host of a page read with its devices, as the DRA export takes it (capreg export dra --db builds the same slices).
-    public static func draHost(_ host: QueriedHost) -> DRAResourceSlices.Host {
-        DRAResourceSlices.Host(hostname: host.hostname, facts: Dictionary(host.facts.map { ($0.name, $0.value) }, uniquingKeysWith: { a, _ in a }),
-                               kernelRelease: host.kernelRelease, generation: host.currentRevision ?? 0, devices: host.devices ?? [])
+    /// Each host of a page read with its devices, and its slices: what the endpoint answers and what
+    /// `capreg export dra --db` writes.
+    public static func draSlices(_ hosts: [QueriedHost], driver: String) -> [(node: String, slices: [[UInt8]])] {
+        hosts.map { host in
+            let exported = DRAResourceSlices.Host(hostname: host.hostname,
+                                                  facts: Dictionary(host.facts.map { ($0.name, $0.value) }, uniquingKeysWith: { a, _ in a }),
+                                                  kernelRelease: host.kernelRelease, generation: host.currentRevision ?? 0, devices: host.devices ?? [])
+            return (host.hostname, DRAResourceSlices.slices(exported, driver: driver))
+        }
     }
 }

@@ -102,6 +102,31 @@ public enum DRAResourceSlices {
         }
     }
 
+    /// Whether `name` is a DRA driver name: a DNS subdomain of at most 63 bytes.
+    public static func isDriverName(_ name: String) -> Bool { name.utf8.count <= 63 && isDNSSubdomain(name) }
+
+    /// A Kubernetes List of slices, keys in byte order like the slices' own (apiVersion, items, kind,
+    /// metadata): `listHead`, the slices joined by commas, `listTail` with the next page's cursor if any.
+    /// The one writer of such a List: the endpoint's pages, `capreg export dra`'s output and its files.
+    public static let listHead = Array(#"{"apiVersion":"v1","items":["#.utf8)
+
+    public static func listTail(continue next: String? = nil) -> [UInt8] {
+        var w = JSONWriter(capacity: 64)
+        w.objectStart()
+        if let next { w.key("continue"); w.string(next) }
+        w.objectEnd()
+        return Array(#"],"kind":"List","metadata":"#.utf8) + w.bytes + [UInt8(ascii: "}")]
+    }
+
+    public static func list(_ slices: [[UInt8]], continue next: String? = nil) -> [UInt8] {
+        var out = listHead
+        for (i, slice) in slices.enumerated() {
+            if i > 0 { out.append(UInt8(ascii: ",")) }
+            out += slice
+        }
+        return out + listTail(continue: next)
+    }
+
     /// Why a host cannot be exported, or nil.
     public static func refusal(_ host: Host) -> String? {
         guard isDNSSubdomain(host.hostname) else { return "hostname \(host.hostname.prefix(80)) is not a Kubernetes node name (a DNS subdomain)" }

@@ -64,26 +64,20 @@ struct ExportDRACommand: ParsableCommand {
 
     func validate() throws {
         do { _ = try DurationText.parse(staleAfter) } catch { throw ValidationError("--stale-after \(error)") }
-        guard driver.utf8.count <= 63, DRAResourceSlices.isDNSSubdomain(driver) else {
+        guard DRAResourceSlices.isDriverName(driver) else {
             throw ValidationError("--driver \(driver.prefix(80)): a DRA driver name is a DNS subdomain of at most 63 characters, e.g. capreg.io")
         }
         if follow && out == nil { throw ValidationError("--follow needs --out DIR (the files it keeps current)") }
     }
 
     func run() throws {
-        var filter: QueryExpr?
-        do {
-            if let expression, !expression.allSatisfy({ $0 == " " }) { filter = try QueryParser.parse(expression) }
-        } catch {
-            printError("capreg export dra: \(error)\n  " + error.pointing(into: expression ?? "").replacingOccurrences(of: "\n", with: "\n  "))
-            throw ExitCode(65)
-        }
+        let filter = try QueryText.filter(expression, command: "capreg export dra")
         let stale = try DurationText.parse(staleAfter).timeInterval
         do {
             let source: DRASource
             if let server {
                 source = try RemoteDRA(server: server, token: token ?? ProcessInfo.processInfo.environment["CAPREG_TOKEN"], tls: tls.resolved(),
-                                       expression: expression, driver: driver, staleAfter: staleAfter)
+                                       expression: filter == nil ? nil : expression, driver: driver, staleAfter: staleAfter)
             } else {
                 guard try store.location.exists else {
                     printError("capreg export dra: no registry database at \(store.db) (give --db, or --server URL)")
@@ -94,7 +88,7 @@ struct ExportDRACommand: ParsableCommand {
             guard let out else {
                 // One List, written as its pages arrive.
                 let stdout = FileHandle.standardOutput
-                stdout.write(Data(#"{"apiVersion":"v1","kind":"List","items":["#.utf8))
+                stdout.write(Data(DRAResourceSlices.listHead))
                 var first = true
                 var count = 0
                 try source.forEachPage { slices in
@@ -106,7 +100,7 @@ struct ExportDRACommand: ParsableCommand {
                         }
                     }
                 }
-                stdout.write(Data("]}\n".utf8))
+                stdout.write(Data(DRAResourceSlices.listTail() + [0x0A]))
                 printError("capreg export dra: \(count) ResourceSlice\(count == 1 ? "" : "s")")
                 return
             }
@@ -135,8 +129,10 @@ struct ExportDRACommand: ParsableCommand {
                     changed += try slices.isEmpty ? (directory.remove(node: name) ? 1 : 0) : (directory.write(node: name, slices: slices) ? 1 : 0)
                 }
                 position = next
-                if changed > 0 { directory.sync() }
-                if changed > 0 { printError("capreg export dra: \(events.count) events to event \(next): \(changed) nodes rewritten or removed") }
+                if changed > 0 {
+                    directory.sync()
+                    printError("capreg export dra: \(events.count) events to event \(next): \(changed) nodes rewritten or removed")
+                }
             }
         } catch let failure as WatchFailure {
             printError("capreg export dra: \(failure.message)")
@@ -177,13 +173,13 @@ struct LocalDRA: DRASource {
         var cursor: String?
         repeat {
             let page = try registry.answer(request(cursor: cursor)).matches
-            try body(page.hosts.map { ($0.hostname, DRAResourceSlices.slices(API.draHost($0), driver: driver)) })
+            try body(API.draSlices(page.hosts, driver: driver))
             cursor = page.nextCursor
         } while cursor != nil
     }
 
     func node(_ hostname: String) throws -> [[UInt8]] {
-        try registry.answer(request(cursor: nil, hostname: hostname)).matches.hosts.flatMap { DRAResourceSlices.slices(API.draHost($0), driver: driver) }
+        try API.draSlices(registry.answer(request(cursor: nil, hostname: hostname)).matches.hosts, driver: driver).flatMap(\.slices)
     }
 
     func watchSource() throws -> any WatchSource { LocalWatch(registry: registry, filter: nil) }
@@ -202,20 +198,16 @@ struct RemoteDRA: DRASource {
         self.server = server
         self.token = token
         self.tls = tls
-        var q = [("driver", driver), ("fresh_within", staleAfter)]
-        if let expression, !expression.allSatisfy({ $0 == " " }) { q.append(("where", expression)) }
-        query = q
+        query = [("driver", driver), ("fresh_within", staleAfter)] + (expression.map { [("where", $0)] } ?? [])
     }
 
     /// A List's items, grouped by node (spec.nodeName), in order.
     func get(_ extra: [(String, String)]) throws -> (items: [(String, [[UInt8]])], next: String?) {
-        let target = "/v1/exports/dra?" + (query + extra).map { "\($0.0)=\(APIClient.encode($0.1))" }.joined(separator: "&")
         let response: APIClient.Response
-        do { response = try client.get(target) } catch { throw WatchFailure(message: "\(server): \(error)", exitCode: 69) }
-        guard response.status == 200 else {
-            let code: Int32 = response.status == 401 || response.status == 403 ? 77 : response.status == 400 ? 65 : 69
-            throw WatchFailure(message: "\(server) answered \(response.status): \(response.text.prefix(300))", exitCode: code)
+        do { response = try client.get(APIClient.target("/v1/exports/dra", query + extra)) } catch {
+            throw WatchFailure(message: "\(server): \(error)", exitCode: 69)
         }
+        guard response.status == 200 else { throw WatchFailure(refusal: response, server: server, question: [400]) }
         guard let list = try? JSONSerialization.jsonObject(with: Data(response.body)) as? [String: Any], let items = list["items"] as? [[String: Any]] else {
             throw WatchFailure(message: "\(server): an answer that is not a List of ResourceSlices", exitCode: 69)
         }
@@ -259,17 +251,10 @@ struct DRADirectory {
         self.path = path
     }
 
-    /// A List of the slices, keys in byte order: DRAResourceSlices writes its slices so, and a remote
-    /// registry's (read and written again by JSONSerialization, `canonical`) come out the same bytes, so an
-    /// unchanged node is never rewritten whichever source it came from.
-    static func contents(_ slices: [[UInt8]]) -> [UInt8] {
-        var out = Array(#"{"apiVersion":"v1","items":["#.utf8)
-        for (i, slice) in slices.enumerated() {
-            if i > 0 { out.append(UInt8(ascii: ",")) }
-            out += slice
-        }
-        return out + Array(#"],"kind":"List"}"#.utf8) + [0x0A]
-    }
+    /// A List of the slices. Their keys are in byte order: DRAResourceSlices writes its slices so, and a
+    /// remote registry's (read and written again by JSONSerialization, `canonical`) come out the same bytes,
+    /// so an unchanged node is never rewritten whichever source it came from.
+    static func contents(_ slices: [[UInt8]]) -> [UInt8] { DRAResourceSlices.list(slices) + [0x0A] }
 
     /// A slice as JSONSerialization writes it with sorted keys and slashes as they are.
     static func canonical(_ item: Any) -> [UInt8] {
