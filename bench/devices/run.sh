@@ -10,6 +10,7 @@
 # Output: the table on stdout and in bench/devices/work/figures.txt (git-ignored).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
+source bench/lib/serve.sh
 hosts=${1:-100000} repeat=${REPEAT:-20}
 scratch=${SCRATCH:-.build-release}
 work=bench/devices/work
@@ -35,13 +36,7 @@ cleanup() { [[ -n "$pid" ]] && kill -TERM "$pid" 2>/dev/null && wait "$pid" 2>/d
 trap cleanup EXIT
 "$capreg" serve --db "$work/devices.sqlite" --listen 127.0.0.1:0 --stale-after 36500d 2> "$work/serve.log" &
 pid=$!
-port=""
-for _ in $(seq 1 300); do
-    port=$(grep -so 'listening on 127.0.0.1:[0-9]*' "$work/serve.log" | head -1 | cut -d: -f2 || true)
-    [[ -n "$port" ]] && break
-    sleep 0.1
-done
-[[ -n "$port" ]] || { cat "$work/serve.log" >&2; exit 1; }
+port=$(serve_port "$work/serve.log")
 queries=$(python3 - "$port" "$repeat" <<'PY'
 import json, sys, time, urllib.parse, urllib.request
 port, repeat = sys.argv[1], int(sys.argv[2])

@@ -11,6 +11,7 @@
 # Output: the table on stdout and in bench/watch/work/figures.txt (git-ignored, with the server's log).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
+source bench/lib/serve.sh
 hosts=${1:-100000} changes=${2:-10}
 watchers=${WATCHERS:-1 1000 10000}
 scratch=${SCRATCH:-.build-release}
@@ -38,13 +39,7 @@ trap cleanup EXIT
 "$capreg" serve --db "$db" --listen 127.0.0.1:0 --stale-after 36500d --max-watchers 20000 --max-watchers-per-identity 20000 \
     --max-connections 256 2> "$work/serve.log" &
 pid=$!
-port=""
-for _ in $(seq 1 300); do
-    port=$(grep -so 'listening on 127.0.0.1:[0-9]*' "$work/serve.log" | head -1 | cut -d: -f2 || true)
-    [[ -n "$port" ]] && break
-    sleep 0.1
-done
-[[ -n "$port" ]] || { cat "$work/serve.log" >&2; exit 1; }
+port=$(serve_port "$work/serve.log")
 rows=()
 for w in $watchers; do
     echo "== $w watchers, $changes changes" >&2
