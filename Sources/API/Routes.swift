@@ -15,6 +15,10 @@ enum Route: String, CaseIterable, Sendable {
     case capabilities = "/v1/capabilities"
     case profiles = "/v1/profiles"
     case draExport = "/v1/exports/dra"
+    case kernelUpgrades = "/v1/audits/kernel-upgrades"
+    case kernelUpgradePrediction = "/v1/audits/kernel-upgrades/predict"
+    case fleetDiff = "/v1/audits/fleet-diff"
+    case factProvenance = "/v1/hosts/{host}/facts/{name}/provenance"
     case stats = "/v1/stats"
     case healthz = "/healthz"
     case readyz = "/readyz"
@@ -85,10 +89,19 @@ enum Route: String, CaseIterable, Sendable {
             }
         case 3 where segments[0] == "v1" && segments[1] == "exports" && segments[2] == "dra":
             return (.draExport, nil)
+        case 3 where segments[0] == "v1" && segments[1] == "audits" && segments[2] == "kernel-upgrades":
+            return (.kernelUpgrades, nil)
+        case 3 where segments[0] == "v1" && segments[1] == "audits" && segments[2] == "fleet-diff":
+            return (.fleetDiff, nil)
+        case 4 where segments[0] == "v1" && segments[1] == "audits" && segments[2] == "kernel-upgrades" && segments[3] == "predict":
+            return (.kernelUpgradePrediction, nil)
         case 3 where segments[0] == "v1" && segments[1] == "hosts" && !segments[2].isEmpty:
             return (.host, segments[2])
         case 4 where segments[0] == "v1" && segments[1] == "hosts" && !segments[2].isEmpty && segments[3] == "history":
             return (.hostHistory, segments[2])
+        case 6 where segments[0] == "v1" && segments[1] == "hosts" && !segments[2].isEmpty && segments[3] == "facts" && !segments[4].isEmpty
+            && segments[5] == "provenance":
+            return (.factProvenance, segments[2])
         default:
             return nil
         }
@@ -96,7 +109,7 @@ enum Route: String, CaseIterable, Sendable {
 
     /// The metrics label for a raw (still percent-encoded) path: the route template, `unmatched`, or
     /// `none` for requests that never parsed. Encoding cannot change which template matches, because
-    /// only the `{host}` segment may hold escapes.
+    /// only the `{host}` and `{name}` segments may hold escapes.
     static func label(forRawPath path: String) -> String {
         if path.isEmpty { return "none" }
         guard path.hasPrefix("/") else { return "unmatched" }

@@ -4,11 +4,21 @@ import Foundation
 import Store
 import Timestamps
 
-/// `capreg audit --host H`: who wrote what to one host's record, what was refused, retracted, and done
-/// to its credentials, as one timeline.
+/// `capreg audit`: history turned into answers (docs/audits.md). Without a subcommand, `audit host`.
 struct AuditCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "audit",
+        abstract: "Audits of the registry's history: one host's record, what kernel upgrades changed, what an upgrade would change.",
+        subcommands: [AuditHostCommand.self, AuditKernelUpgradeCommand.self, AuditPredictCommand.self],
+        defaultSubcommand: AuditHostCommand.self
+    )
+}
+
+/// `capreg audit [host] --host H`: who wrote what to one host's record, what was refused, retracted, and
+/// done to its credentials, as one timeline.
+struct AuditHostCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "host",
         abstract: "One host's record as a timeline: its writes (who, from where), refused writes, retractions and credential events.",
         discussion: """
         Reads the registry database (--db); safe while capreg serve runs on it. Lists, oldest first: every \
@@ -54,11 +64,7 @@ struct AuditCommand: ParsableCommand {
 
     /// --since as a time: RFC 3339 or a date, else a duration back from `now`.
     func sinceDate(now: Date) throws -> Date? {
-        guard let since else { return nil }
-        do { return try RFC3339.parse(since, allowingDate: true) } catch let timeError {
-            guard let duration = try? DurationText.parse(since) else { throw ValidationError("--since \(since): \(timeError); or a duration such as 24h") }
-            return now.addingTimeInterval(-duration.timeInterval)
-        }
+        try since.map { try TimeArgument.parse($0, option: "--since", now: now) }
     }
 
     func run() throws {

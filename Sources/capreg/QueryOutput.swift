@@ -29,18 +29,7 @@ enum QueryOutput {
 
     /// Absent values show as `-`; control characters (hostnames and labels come from agents) as `?`.
     static func table(_ hosts: [QueriedHost], columns: [QueryTerm]) -> String {
-        let rows = [header(columns)] + hosts.map { cells($0, columns: columns).map { visible($0 ?? "-") } }
-        var widths = Array(repeating: 0, count: rows[0].count)
-        for row in rows { for (i, cell) in row.enumerated() { widths[i] = max(widths[i], cell.count) } }
-        return rows.map { row in
-            row.enumerated().map { i, cell in
-                i == row.count - 1 ? cell : cell + String(repeating: " ", count: widths[i] - cell.count)
-            }.joined(separator: "  ")
-        }.joined(separator: "\n") + "\n"
-    }
-
-    static func visible(_ s: String) -> String {
-        String(s.map { c in c.isNewline || c.unicodeScalars.contains { $0.properties.generalCategory == .control } ? "?" : c })
+        TextTable.render([header(columns)] + hosts.map { cells($0, columns: columns).map { $0 ?? "-" } })
     }
 
     /// The page as CSV through the one writer (CSVText: RFC 4180, every cell formula-guarded); absent is empty.

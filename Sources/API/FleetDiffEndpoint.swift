@@ -1,0 +1,91 @@
+import Decoders
+import Foundation
+import Server
+import Store
+import Timestamps
+
+/// GET /v1/audits/fleet-diff: the fleet, or one host, at two times (docs/audits.md). Parameters are
+/// spelled once here (`FleetDiffParameters`): the endpoint reads them, `capreg diff --server` writes them.
+extension API {
+    func fleetDiff(_ request: HTTPRequest, _ store: Registry) throws -> HTTPResponse {
+        let p = try Parameters(request, allowed: FleetDiffParameters.names)
+        let asked = try FleetDiffParameters.request(p, defaultStaleAfter: staleAfter)
+        do {
+            return .json(FleetDiffJSON.document(try store.fleetDiff(asked), asked))
+        } catch let error as KernelUpgradeRequestError {
+            throw APIError.badParameter(error.parameter, error.message)
+        } catch let error as FleetDiffNoSuchHost {
+            throw APIError.notFound("no host named \(error.hostname.prefix(255))")
+        }
+    }
+}
+
+public enum FleetDiffParameters {
+    static let names: Set<String> = ["from", "to", "host", "fact", "layers", "stale_after", "host_limit", "hosts_after"]
+
+    public static func items(_ request: FleetDiffRequest) -> [(String, String)] {
+        var items: [(String, String)] = [("from", RFC3339.format(request.from)), ("to", RFC3339.format(request.to)),
+                                         ("stale_after", DurationText(seconds: Int64(request.staleAfter)).description)]
+        if let host = request.hostname { items.append(("host", host)) }
+        if let fact = request.fact { items.append(("fact", fact)) }
+        items.append(("layers", KernelUpgradeParameters.layerText(request.layers)))
+        items.append(("host_limit", String(request.hostLimit)))
+        if let after = request.hostsAfter { items.append(("hosts_after", after)) }
+        return items
+    }
+
+    static func request(_ p: Parameters, defaultStaleAfter: DurationText) throws(APIError) -> FleetDiffRequest {
+        guard let from = try p.time("from") else { throw APIError.badParameter("from", "required: the first time (RFC 3339 or a date)") }
+        guard let to = try p.time("to") else { throw APIError.badParameter("to", "required: the second time (RFC 3339 or a date)") }
+        var stale = defaultStaleAfter
+        if let text = p.string("stale_after") {
+            do { stale = try DurationText.parse(text) } catch { throw APIError.badParameter("stale_after", "\(error.reason)") }
+        }
+        var request = FleetDiffRequest(from: from, to: to, staleAfter: stale.timeInterval)
+        if let host = p.string("host") {
+            guard !host.isEmpty, host.utf8.count <= 255 else { throw APIError.badParameter("host", "a hostname of 1 to 255 bytes") }
+            request.hostname = host
+        }
+        if let fact = p.string("fact") {
+            guard fact == FleetDiffRequest.kernelFact || Vocabulary.entry(fact) != nil else {
+                throw APIError.badParameter("fact", "\"\(fact.prefix(80))\" is not a host fact of the vocabulary (GET /v1/capabilities), nor kernel")
+            }
+            request.fact = fact
+        }
+        if let layers = try KernelUpgradeParameters.layers(p) { request.layers = layers }
+        request.hostLimit = try KernelUpgradeParameters.hostLimit(p)
+        request.hostsAfter = try KernelUpgradeParameters.hostsAfter(p)
+        return request
+    }
+}
+
+public enum FleetDiffJSON {
+    public static func document(_ diff: FleetDiff, _ request: FleetDiffRequest) -> JSONValue {
+        .object([
+            ("from", .string(RFC3339.format(request.from))),
+            ("to", .string(RFC3339.format(request.to))),
+            ("stale_after", .string(DurationText(seconds: Int64(request.staleAfter)).description)),
+            ("host", .optional(request.hostname)),
+            ("layers", .array(FactLayer.allCases.filter(request.layers.contains).map { .string($0.rawValue) })),
+            ("hosts", .object([("from", .int(diff.hostsFrom)), ("fresh_from", .int(diff.freshFrom)),
+                               ("to", .int(diff.hostsTo)), ("fresh_to", .int(diff.freshTo))])),
+            ("presence", .object(PresenceChange.allCases.map { ($0.rawValue, list(diff.presence[$0] ?? .none)) })),
+            ("changes", .array(diff.changes.map { change in
+                .object([
+                    ("fact", .string(change.name)),
+                    ("layer", .string(change.layer.rawValue)),
+                    ("change", .string(change.change.rawValue)),
+                    ("before", change.before.map(FactsJSON.value) ?? .null),
+                    ("after", change.after.map(FactsJSON.value) ?? .null),
+                ] + listMembers(change.hosts))
+            })),
+        ])
+    }
+
+    static func list(_ hosts: HostList) -> JSONValue { .object(listMembers(hosts)) }
+
+    static func listMembers(_ hosts: HostList) -> [(String, JSONValue)] {
+        [("hosts", .int(hosts.count)), ("hostnames", .array(hosts.hostnames.map(JSONValue.string))),
+         ("next_hosts_after", hosts.moreHosts ? .optional(hosts.hostnames.last) : .null)]
+    }
+}

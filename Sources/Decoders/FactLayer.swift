@@ -1,0 +1,29 @@
+/// Which half of the fact model a name belongs to (docs/capabilities.md), so that audits can report what
+/// a VM can get apart from what the silicon has and from what the kernel's interfaces said.
+public enum FactLayer: String, CaseIterable, Sendable {
+    /// What a VM can get here, as the kernel was seen to allow: CrossVendor's usable names.
+    case usable
+    /// What the silicon reports: the vendor registers (`vtd.*`, `amd.*`, `smmu.*`) and the `hw.*`
+    /// summary of them, the IOMMU's vendor and address width.
+    case hardware
+    /// What the kernel's interfaces report: VFIO's chain, iommufd's answers, probe outcomes, the device count.
+    case kernel
+    /// Why a usable fact has its value (`evidence.*`): words, not capabilities.
+    case evidence
+
+    /// The layer of a host-level vocabulary name; a name outside the vocabulary counts as the kernel's.
+    public static func of(_ name: String) -> FactLayer {
+        if usableNames.contains(name) { return .usable }
+        if name.hasPrefix("evidence.") { return .evidence }
+        if hardwareNames.contains(name) { return .hardware }
+        return .kernel
+    }
+
+    /// Names decoded from the vendor's registers, whichever path carried them (sysfs or iommufd's hw_info):
+    /// equal register facts before and after a kernel change mean the same hardware.
+    public static func isRegister(_ name: String) -> Bool { registerNames.contains(name) }
+
+    static let usableNames = Set(CrossVendor.usableNames)
+    static let registerNames = Set((VTdRegisters.vocabulary + AMDRegisters.vocabulary + SMMUv3Registers.vocabulary).map(\.name))
+    static let hardwareNames = registerNames.union(CrossVendor.hardwareVocabulary.map(\.name))
+}

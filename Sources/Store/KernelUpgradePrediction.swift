@@ -1,0 +1,123 @@
+import Decoders
+import Foundation
+import Query
+
+/// What `capreg audit predict` and GET /v1/audits/kernel-upgrades/predict ask: before rolling `to` out,
+/// which hosts not yet on it share hardware with hosts that lost a capability moving to it.
+public struct UpgradePredictionRequest: Sendable {
+    public var to: KernelVersion
+    /// Only losses on moves from a kernel matching this version.
+    public var from: KernelVersion?
+    /// The layers whose losses count (default: what a VM can get).
+    public var layers: Set<FactLayer> = [.usable]
+    /// Hostnames listed per hardware class, in byte order, after `hostsAfter`.
+    public var hostLimit = 10
+    public var hostsAfter: String?
+
+    public init(to: KernelVersion) { self.to = to }
+}
+
+/// Hosts with one hardware: equal vendor and register facts (FactLayer.isRegister), named by the first
+/// 12 hex digits of the SHA-256 of those facts as `name=value` lines in name order.
+public struct HardwareClass: Sendable, Hashable {
+    public var id: String
+    public var vendor: String?
+    /// Hosts of this hardware that lost a capability moving to the kernel, and what they lost.
+    public var losers: Int
+    public var lost: [String]
+    /// Hosts of this hardware on an older kernel now: they would likely lose the same.
+    public var candidates: Int
+    public var hostnames: [String]
+    public var moreHosts: Bool
+}
+
+public struct UpgradePrediction: Sendable, Hashable {
+    /// Hosts that lost a capability moving to the kernel.
+    public var losers: Int
+    /// Of them, hosts whose registers were not reported before the move: no hardware to compare.
+    public var losersWithoutRegisters: Int
+    public var classes: [HardwareClass]
+    /// Hosts on an older kernel that share hardware with a loser (the sum over classes).
+    public var candidates: Int
+}
+
+extension Registry {
+    public func predictUpgrade(_ request: UpgradePredictionRequest) throws -> UpgradePrediction {
+        guard (0...Self.maxHostLimitForAudits).contains(request.hostLimit) else {
+            throw KernelUpgradeRequestError(parameter: "host_limit", message: "0 to \(Self.maxHostLimitForAudits)")
+        }
+        return try budgetedRead { db in
+            var moves = try Self.kernelMoves(db, from: request.from, to: request.to)
+            try Self.readChangedFacts(db, &moves, from: request.from, to: request.to)
+            // Each loser's lost names, by host (a host's last losing move wins).
+            var lostBy: [Int64: Set<String>] = [:]
+            for move in moves {
+                let lost = Set(move.before.keys).union(move.after.keys).filter { name in
+                    request.layers.contains(FactLayer.of(name)) && ValueChange.of(before: move.before[name], after: move.after[name]) == .lost
+                }
+                if !lost.isEmpty { lostBy[move.host, default: []].formUnion(lost) }
+            }
+            guard !lostBy.isEmpty else { return UpgradePrediction(losers: 0, losersWithoutRegisters: 0, classes: [], candidates: 0) }
+
+            // Losers' hardware just before their move: the register facts valid then.
+            let cte = Self.movesCTE(from: request.from, to: request.to)
+            var before: [Int64: [String: FactValue]] = [:]
+            let losers = "[" + lostBy.keys.sorted().map(String.init).joined(separator: ",") + "]"
+            try db.forEachRow(cte.sql + """
+                 SELECT m.host_id, f.name, f.type, f.value_int, f.value_text FROM moves m
+                 JOIN facts f ON f.host_id = m.host_id AND f.valid_to >= m.at AND f.valid_from < m.at
+                 WHERE m.host_id IN (\(db.dialect.jsonArrayElements("?", integers: true)))
+                """, cte.arguments + [losers]) { row in
+                let name = row.text(1)
+                guard FactLayer.isRegister(name) || name == CrossVendor.vendor else { return }
+                before[row.int64(0), default: [:]][name] = FactColumns.join(type: row.text(2), int: row.optionalInt64(3), text: row.optionalText(4))
+            }
+            var classes: [String: (vendor: String?, losers: Int, lost: Set<String>)] = [:]
+            var withoutRegisters = 0
+            for (host, lost) in lostBy {
+                guard let facts = before[host].map({ Array($0).map { ($0.key, $0.value) } }), facts.contains(where: { FactLayer.isRegister($0.0) }) else {
+                    withoutRegisters += 1
+                    continue
+                }
+                let signature = Self.hardwareSignature(facts)
+                var entry = classes[signature.id] ?? (signature.vendor, 0, [])
+                entry.losers += 1
+                entry.lost.formUnion(lost)
+                classes[signature.id] = entry
+            }
+
+            // Hosts on an older kernel now (below the series, or the release, being rolled out), with their current hardware.
+            let registerNames = Vocabulary.all.map(\.name).filter { FactLayer.isRegister($0) } + [CrossVendor.vendor]
+            var current: [Int64: (hostname: String, facts: [(String, FactValue)])] = [:]
+            try db.forEachRow("""
+                SELECT h.id, h.hostname, c.name, c.type, c.value_int, c.value_text FROM hosts h JOIN current_facts c ON c.host_id = h.id
+                WHERE h.kernel_key < ? AND c.name IN (\(db.dialect.jsonArrayElements("?")))
+                """, [KernelKey.of(request.to.lower), Self.jsonArray(registerNames, checked: false)]) { row in
+                let host = row.int64(0)
+                if current[host] == nil { current[host] = (row.text(1), []) }
+                current[host]!.facts.append((row.text(2), FactColumns.join(type: row.text(3), int: row.optionalInt64(4), text: row.optionalText(5))))
+            }
+            var candidates: [String: [String]] = [:]
+            for (_, host) in current where host.facts.contains(where: { FactLayer.isRegister($0.0) }) {
+                let id = Self.hardwareSignature(host.facts).id
+                if classes[id] != nil { candidates[id, default: []].append(host.hostname) }
+            }
+            let out = classes.map { id, entry -> HardwareClass in
+                let all = (candidates[id] ?? []).sorted { $0.utf8.lexicographicallyPrecedes($1.utf8) }
+                let after = all.filter { name in request.hostsAfter.map { $0.utf8.lexicographicallyPrecedes(name.utf8) } ?? true }
+                return HardwareClass(id: id, vendor: entry.vendor, losers: entry.losers, lost: entry.lost.sorted(), candidates: all.count,
+                                     hostnames: Array(after.prefix(request.hostLimit)), moreHosts: after.count > request.hostLimit)
+            }.sorted { ($0.candidates, $0.losers, $1.id) > ($1.candidates, $1.losers, $0.id) }
+            return UpgradePrediction(losers: lostBy.count, losersWithoutRegisters: withoutRegisters, classes: out,
+                                     candidates: out.reduce(0) { $0 + $1.candidates })
+        }
+    }
+
+    /// A hardware class's id: the register facts (and vendor) as `name=value` lines in name order, hashed.
+    static func hardwareSignature(_ facts: [(String, FactValue)]) -> (id: String, vendor: String?) {
+        let sorted = facts.sorted { $0.0 < $1.0 }
+        let text = sorted.map { "\($0.0)=\($0.1)\n" }.joined()
+        let vendor = sorted.first { $0.0 == CrossVendor.vendor }.map { $0.1.description }
+        return (String(SHA256.hex(text).prefix(12)), vendor)
+    }
+}
