@@ -91,8 +91,8 @@ extension Registry {
                 out.setBy = try Self.origin(db, "r.id = ?", [row[5] as Int64])
             }
             out.inForce = try Self.origin(db, """
-                r.id = (SELECT x.id FROM reports x WHERE x.host_id = ? AND x.collected_at <= ? AND \(RetractionSQL.counts("x"))
-                        ORDER BY x.collected_at DESC, x.id DESC LIMIT 1)
+                r.id = (SELECT rx.id FROM reports rx WHERE rx.host_id = ? AND rx.collected_at <= ? AND \(RetractionSQL.counts("rx"))
+                        ORDER BY rx.collected_at DESC, rx.id DESC LIMIT 1)
                 """, [host, t])
 
             // The capability versions valid then, and which of them give the name.

@@ -95,8 +95,8 @@ extension Registry {
             let oneHost = hostId == nil ? "" : " WHERE h.id = ?"
             func inForce(_ alias: String) -> String {
                 """
-                LEFT JOIN reports \(alias) ON \(alias).id = (SELECT x.id FROM reports x WHERE x.host_id = h.id AND x.collected_at <= ?
-                    AND \(RetractionSQL.counts("x")) ORDER BY x.collected_at DESC, x.id DESC LIMIT 1)
+                LEFT JOIN reports \(alias) ON \(alias).id = (SELECT rx.id FROM reports rx WHERE rx.host_id = h.id AND rx.collected_at <= ?
+                    AND \(RetractionSQL.counts("rx")) ORDER BY rx.collected_at DESC, rx.id DESC LIMIT 1)
                 """
             }
             let beat = """
