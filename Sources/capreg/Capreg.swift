@@ -9,7 +9,7 @@ struct Capreg: ParsableCommand {
         commandName: "capreg",
         abstract: "IOMMU nesting-capability registry: decode, collect, store and query what each host's IOMMU can do.",
         version: CapregVersion.text,
-        subcommands: [DecodeCommand.self, VocabularyCommand.self, IngestCommand.self, RedecodeCommand.self, RetractCommand.self, CopyStoreCommand.self, AuditCommand.self, DiffCommand.self, WhyCommand.self, TokenCommand.self, SynthCommand.self, QueryCommand.self, WatchCommand.self, SyncCommand.self, ExportCommand.self, ServeCommand.self, CollectCommand.self, ImportDmesgCommand.self]
+        subcommands: [DecodeCommand.self, VocabularyCommand.self, IngestCommand.self, RedecodeCommand.self, RetractCommand.self, CopyStoreCommand.self, AuditCommand.self, DiffCommand.self, WhyCommand.self, TokenCommand.self, SynthCommand.self, QueryCommand.self, WatchCommand.self, SyncCommand.self, ExportCommand.self, ServeCommand.self, CollectCommand.self, ImportDmesgCommand.self, ImportHistoryCommand.self]
     )
 }
 

@@ -66,7 +66,7 @@ struct DiffCommand: ParsableCommand {
             do {
                 return FleetDiffJSON.document(try registry.fleetDiff(request), request)
             } catch let missing as FleetDiffNoSuchHost {
-                throw ReportRefusal(message: "no host named \(missing.hostname)", exitCode: 65)
+                throw QuestionRefused(message: "no host named \(missing.hostname)", exitCode: 65)
             }
         }
         if list.json {

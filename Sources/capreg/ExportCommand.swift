@@ -10,8 +10,8 @@ import Store
 struct ExportCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "export",
-        abstract: "Write the registry's answers in a scheduler's own format.",
-        subcommands: [ExportDRACommand.self]
+        abstract: "Write the registry's answers in a scheduler's own format, or its history for auditors.",
+        subcommands: [ExportDRACommand.self, ExportHistoryCommand.self]
     )
 }
 

@@ -32,7 +32,7 @@ struct ReportSourceOptions: ParsableArguments {
             defer { try? registry.close() }
             do {
                 return try local(registry).bytes
-            } catch let refused as ReportRefusal {
+            } catch let refused as QuestionRefused {
                 printError("\(command): \(refused.message)")
                 throw ExitCode(refused.exitCode)
             }
@@ -55,7 +55,7 @@ struct ReportSourceOptions: ParsableArguments {
 }
 
 /// A report the registry cannot give as asked, with the exit status it means (the endpoint's 400 is 64, its 404 is 65).
-struct ReportRefusal: Error {
+struct QuestionRefused: Error {
     var message: String
     var exitCode: Int32
 }

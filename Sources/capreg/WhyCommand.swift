@@ -51,7 +51,7 @@ struct WhyCommand: ParsableCommand {
         let path = "/v1/hosts/" + APIClient.encode(host) + "/facts/" + APIClient.encode(name) + "/provenance"
         let bytes = try source.document("capreg why", path: path, items: [("at", RFC3339.format(time))]) { registry in
             guard let provenance = try registry.provenance(hostname: host, name: name, at: time) else {
-                throw ReportRefusal(message: "no host named \(host)", exitCode: 65)
+                throw QuestionRefused(message: "no host named \(host)", exitCode: 65)
             }
             return ProvenanceJSON.document(provenance)
         }

@@ -9,10 +9,10 @@ import TestSupport
 @Suite("help texts")
 struct HelpTextTests {
     /// The subcommands `capreg --help` lists (checked against its SUBCOMMANDS section below).
-    static let subcommands = ["decode", "vocabulary", "ingest", "redecode", "retract", "copy-store", "audit", "token", "synth", "query", "serve", "collect", "import-dmesg", "watch", "sync", "export", "diff", "why"]
+    static let subcommands = ["decode", "vocabulary", "ingest", "redecode", "retract", "copy-store", "audit", "token", "synth", "query", "serve", "collect", "import-dmesg", "watch", "sync", "export", "diff", "why", "import-history"]
 
     /// Subcommands of subcommands, checked the same way.
-    static let nested = [["token", "issue"], ["token", "list"], ["token", "revoke"], ["token", "rotate"], ["token", "enroll"], ["token", "codes"], ["token", "events"], ["sync", "placement"], ["export", "dra"], ["audit", "host"], ["audit", "kernel-upgrade"], ["audit", "predict"]]
+    static let nested = [["token", "issue"], ["token", "list"], ["token", "revoke"], ["token", "rotate"], ["token", "enroll"], ["token", "codes"], ["token", "events"], ["sync", "placement"], ["export", "dra"], ["audit", "host"], ["audit", "kernel-upgrade"], ["audit", "predict"], ["export", "history"]]
 
     func help(_ command: [String], width: Int) throws -> [String] {
         let run = try CapregBinary.run(command + ["--help"], environment: ["COLUMNS": String(width)])
