@@ -164,6 +164,7 @@ public final class API: HTTPHandler, Sendable {
         case .uiQuery: return try dashboardQuery(request, store)
         case .uiHost: return try dashboardHost(request, store)
         case .uiChanges: return try dashboardChanges(request, store)
+        case .uiAudits: return try dashboardAudits(request, store)
         }
     }
 

@@ -28,11 +28,12 @@ enum Route: String, CaseIterable, Sendable {
     case uiQuery = "/ui/query"
     case uiHost = "/ui/host"
     case uiChanges = "/ui/changes"
+    case uiAudits = "/ui/audits"
 
     var method: String { self == .reports || self == .enroll ? "POST" : "GET" }
 
     /// Answers HTML (its refusals too), not JSON.
-    var isDashboard: Bool { self == .dashboard || self == .uiQuery || self == .uiHost || self == .uiChanges }
+    var isDashboard: Bool { self == .dashboard || self == .uiQuery || self == .uiHost || self == .uiChanges || self == .uiAudits }
 
     /// The `Allow` header for a 405 (HEAD is answered wherever GET is).
     var allow: String { method == "GET" ? "GET, HEAD" : method }
@@ -85,6 +86,7 @@ enum Route: String, CaseIterable, Sendable {
             case "query": return (.uiQuery, nil)
             case "host": return (.uiHost, nil)
             case "changes": return (.uiChanges, nil)
+            case "audits": return (.uiAudits, nil)
             default: return nil
             }
         case 3 where segments[0] == "v1" && segments[1] == "exports" && segments[2] == "dra":

@@ -4,7 +4,7 @@ import Store
 
 /// The frame every page shares (header, navigation, footer) and the headers every page is sent with.
 public enum Layout {
-    public enum Section: Sendable { case overview, query, changes, host, none }
+    public enum Section: Sendable { case overview, query, changes, audits, host, none }
 
     public static func page(title: String, section: Section, body: HTML) -> HTML {
         func nav(_ label: String, _ href: String, _ s: Section) -> HTML {
@@ -16,7 +16,7 @@ public enum Layout {
         <title>\(title) · capreg</title>
         <style>\(HTML(trusted: Stylesheet.css))</style></head>
         <body><header><div class="bar"><a class="brand" href="/">capreg</a><nav>\
-        \(nav("Fleet", Links.overview, .overview))\(nav("Query", Links.query([]), .query))\(nav("Changes", Links.changes([]), .changes))\
+        \(nav("Fleet", Links.overview, .overview))\(nav("Query", Links.query([]), .query))\(nav("Changes", Links.changes([]), .changes))\(nav("Audits", Links.audits([]), .audits))\
         </nav></div></header>
         <main>
         \(body)

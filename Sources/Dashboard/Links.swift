@@ -10,6 +10,8 @@ public enum Links {
 
     public static func changes(_ parameters: [(String, String)]) -> String { "/ui/changes" + queryString(parameters) }
 
+    public static func audits(_ parameters: [(String, String)]) -> String { "/ui/audits" + queryString(parameters) }
+
     static func queryString(_ parameters: [(String, String)]) -> String {
         parameters.isEmpty ? "" : "?" + parameters.map { percentEncode($0.0) + "=" + percentEncode($0.1) }.joined(separator: "&")
     }

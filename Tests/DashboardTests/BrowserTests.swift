@@ -60,6 +60,7 @@ struct BrowserTests {
              "where: at 20: unknown name 'kernal'; did you mean kernel?"),
             ("host", "/ui/host?name=host-000014", 2400, "Timeline"),  // four kernels in ten days
             ("changes", "/ui/changes?since=2025-01-03&until=2025-01-06", 1800, "What moved"),
+            ("audits", "/ui/audits?from=2025-01-01&to=2025-01-10&fact=nesting", 2200, "What kernel upgrades changed"),
             ("host-markup", "/ui/host?name=" + q(Self.evil), 1400, Self.evilAsText),
             ("query-markup", "/ui/query?where=" + q("has(iommu.vendor)") + "&fields=label.rack&sort=label.rack", 900, Self.evilAsText),
         ]

@@ -17,7 +17,8 @@ struct PageTests {
     func headers() throws {
         let s = try DashboardServer()
         try s.ingest(Self.fleet)
-        for target in ["/", "/ui/query", "/ui/query?where=nesting", "/ui/host?name=host-000001", "/ui/changes?since=2025-01-02&until=2025-01-05"] {
+        for target in ["/", "/ui/query", "/ui/query?where=nesting", "/ui/host?name=host-000001", "/ui/changes?since=2025-01-02&until=2025-01-05",
+                       "/ui/audits?from=2025-01-02&to=2025-01-06"] {
             let r = try s.get(target)
             #expect(r.status == 200, "\(target): \(r.text.prefix(300))")
             #expect(r.header("Content-Type") == "text/html; charset=utf-8")
