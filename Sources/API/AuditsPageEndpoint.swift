@@ -57,7 +57,7 @@ extension API {
                                       upgrades: try store.kernelUpgrades(upgradesAsked), diff: try store.fleetDiff(diffAsked))
                 return Layout.response(.ok, page.render())
             }
-        } catch let error as KernelUpgradeRequestError {
+        } catch let error as AuditRequestError {
             throw APIError.badParameter(error.parameter, error.message)
         }
     }

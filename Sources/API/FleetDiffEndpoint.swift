@@ -12,7 +12,7 @@ extension API {
         let asked = try FleetDiffParameters.request(p, defaultStaleAfter: staleAfter)
         do {
             return .json(FleetDiffJSON.document(try store.fleetDiff(asked), asked))
-        } catch let error as KernelUpgradeRequestError {
+        } catch let error as AuditRequestError {
             throw APIError.badParameter(error.parameter, error.message)
         } catch let error as FleetDiffNoSuchHost {
             throw APIError.notFound("no host named \(error.hostname.prefix(255))")

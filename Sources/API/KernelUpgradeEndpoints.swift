@@ -13,7 +13,7 @@ extension API {
         let asked = try KernelUpgradeParameters.report(p)
         do {
             return .json(KernelUpgradeJSON.report(try store.kernelUpgrades(asked), asked))
-        } catch let error as KernelUpgradeRequestError {
+        } catch let error as AuditRequestError {
             throw APIError.badParameter(error.parameter, error.message)
         }
     }
@@ -23,7 +23,7 @@ extension API {
         let asked = try KernelUpgradeParameters.prediction(p)
         do {
             return .json(KernelUpgradeJSON.prediction(try store.predictUpgrade(asked), asked))
-        } catch let error as KernelUpgradeRequestError {
+        } catch let error as AuditRequestError {
             throw APIError.badParameter(error.parameter, error.message)
         }
     }

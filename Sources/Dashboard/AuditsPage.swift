@@ -92,7 +92,7 @@ public struct AuditsPage: Sendable {
             let causes = "registers same \(pair.causes[.kernel] ?? 0), changed \(pair.causes[.hardware] ?? 0), not reported \(pair.causes[.unknown] ?? 0)"
             let changes: [HTML] = pair.changes.map { change in
                 let names: [HTML] = change.hostnames.map { "<a href=\"\(Links.host($0))\">\($0)</a> " }
-                return "<div>\(change.change.rawValue) <b>\(change.name)</b> \(DisplayText.value(change.before)) → \(DisplayText.value(change.after)): \(change.hosts) hosts \(names)\(change.moreHosts ? "…" : "")</div>"
+                return "<div>\(change.change.rawValue) <b>\(change.name)</b> \(DisplayText.value(change.before)) → \(DisplayText.value(change.after)): \(DisplayText.hosts(change.hosts)) \(names)\(change.moreHosts ? "…" : "")</div>"
             }
             let cell: HTML = changes.isEmpty ? "none" : "\(changes)"
             rows += "<tr><td>\(pair.from) → \(pair.to)</td><td>\(pair.hosts)</td><td>\(causes)</td><td>\(cell)</td></tr>"

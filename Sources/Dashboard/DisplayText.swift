@@ -23,4 +23,7 @@ public enum DisplayText {
     }
 
     public static func value(_ v: FactValue?) -> String { v.map(\.description) ?? "–" }
+
+    /// `1 host`, `3 hosts`.
+    public static func hosts(_ n: Int) -> String { n == 1 ? "1 host" : "\(n) hosts" }
 }

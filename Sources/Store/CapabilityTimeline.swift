@@ -26,12 +26,12 @@ extension Registry {
     /// value is true, a positive number or a format other than `none` (ValueChange.has).
     public func capabilityTimeline(name: String, from: Date, to: Date, points: Int) throws -> CapabilityTimeline {
         guard let literal = Self.timelineFacts.first(where: { $0 == name }) else {
-            throw KernelUpgradeRequestError(parameter: "fact", message: "one of \(Self.timelineFacts.joined(separator: ", "))")
+            throw AuditRequestError(parameter: "fact", message: "one of \(Self.timelineFacts.joined(separator: ", "))")
         }
         guard (2...Self.maxTimelinePoints).contains(points) else {
-            throw KernelUpgradeRequestError(parameter: "points", message: "2 to \(Self.maxTimelinePoints)")
+            throw AuditRequestError(parameter: "points", message: "2 to \(Self.maxTimelinePoints)")
         }
-        guard from < to else { throw KernelUpgradeRequestError(parameter: "from", message: "must be before to") }
+        guard from < to else { throw AuditRequestError(parameter: "from", message: "must be before to") }
         let t0 = StoreTime.ms(from), t1 = StoreTime.ms(to)
         let step = Double(t1 - t0) / Double(points - 1)
         let times = (0..<points).map { t0 + Int64((Double($0) * step).rounded()) }

@@ -73,13 +73,13 @@ extension Registry {
     /// The fleet (or one host) at `from` and at `to` as the registry knows them now (docs/audits.md).
     public func fleetDiff(_ request: FleetDiffRequest) throws -> FleetDiff {
         guard request.from <= request.to else {
-            throw KernelUpgradeRequestError(parameter: "from", message: "must not be after to")
+            throw AuditRequestError(parameter: "from", message: "must not be after to")
         }
         if let fact = request.fact, fact != FleetDiffRequest.kernelFact, Vocabulary.entry(fact) == nil {
-            throw KernelUpgradeRequestError(parameter: "fact", message: "\(fact.prefix(80)) is not a host fact of the vocabulary (capreg vocabulary), nor `kernel`")
+            throw AuditRequestError(parameter: "fact", message: "\(fact.prefix(80)) is not a host fact of the vocabulary (capreg vocabulary), nor `kernel`")
         }
         guard (0...Self.maxHostLimitForAudits).contains(request.hostLimit) else {
-            throw KernelUpgradeRequestError(parameter: "host_limit", message: "0 to \(Self.maxHostLimitForAudits)")
+            throw AuditRequestError(parameter: "host_limit", message: "0 to \(Self.maxHostLimitForAudits)")
         }
         let t1 = StoreTime.ms(request.from), t2 = StoreTime.ms(request.to)
         let stale = Int64(request.staleAfter * 1000)
@@ -166,14 +166,14 @@ extension Registry {
                     sides[key] = entry
                 }
             }
-            var changed: [ChangeKey: [Int64]] = [:]
+            var changed: [ValueMove: [Int64]] = [:]
             // A host added (or gone) between the times is listed as such, not as changes of every fact.
             for (key, values) in sides where values.before != values.after && both.contains(key.host) {
-                changed[ChangeKey(name: key.name, before: values.before, after: values.after), default: []].append(key.host)
+                changed[ValueMove(name: key.name, before: values.before, after: values.after), default: []].append(key.host)
             }
             if request.layers.contains(.kernel) && (request.fact == nil || request.fact == FleetDiffRequest.kernelFact) {
                 for (host, (k1, k2)) in kernels {
-                    changed[ChangeKey(name: FleetDiffRequest.kernelFact, before: k1.map(FactValue.text), after: k2.map(FactValue.text)), default: []].append(host)
+                    changed[ValueMove(name: FleetDiffRequest.kernelFact, before: k1.map(FactValue.text), after: k2.map(FactValue.text)), default: []].append(host)
                 }
             }
             func list(_ ids: [Int64]) -> HostList {
@@ -184,7 +184,7 @@ extension Registry {
             let changes = changed.map { key, hosts in
                 FleetChange(name: key.name, layer: key.name == FleetDiffRequest.kernelFact ? .kernel : FactLayer.of(key.name),
                             change: ValueChange.of(before: key.before, after: key.after), before: key.before, after: key.after, hosts: list(hosts))
-            }.sorted(by: Self.fleetChangeOrder)
+            }.sorted { Self.auditOrder(($0.layer, $0.change, $0.hosts.count, $0.name, $0.before, $0.after), ($1.layer, $1.change, $1.hosts.count, $1.name, $1.before, $1.after)) }
             return FleetDiff(hostsFrom: counts.hostsFrom, freshFrom: counts.freshFrom, hostsTo: counts.hostsTo, freshTo: counts.freshTo,
                              presence: Dictionary(uniqueKeysWithValues: PresenceChange.allCases.map { ($0, list(presence[$0] ?? [])) }),
                              changes: changes)
@@ -196,20 +196,10 @@ extension Registry {
         var name: String
     }
 
-    struct ChangeKey: Hashable {
+    struct ValueMove: Hashable {
         var name: String
         var before: FactValue?
         var after: FactValue?
-    }
-
-    /// As kernel upgrades order theirs (layer, then losses, gains, other changes, then most hosts).
-    static func fleetChangeOrder(_ a: FleetChange, _ b: FleetChange) -> Bool {
-        let layers = FactLayer.allCases, kinds = ValueChange.allCases
-        let x = (layers.firstIndex(of: a.layer)!, kinds.firstIndex(of: a.change)!, -a.hosts.count)
-        let y = (layers.firstIndex(of: b.layer)!, kinds.firstIndex(of: b.change)!, -b.hosts.count)
-        if x != y { return x < y }
-        if a.name != b.name { return a.name < b.name }
-        return (a.before?.description ?? "", a.after?.description ?? "") < (b.before?.description ?? "", b.after?.description ?? "")
     }
 }
 

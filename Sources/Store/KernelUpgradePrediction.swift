@@ -44,7 +44,7 @@ public struct UpgradePrediction: Sendable, Hashable {
 extension Registry {
     public func predictUpgrade(_ request: UpgradePredictionRequest) throws -> UpgradePrediction {
         guard (0...Self.maxHostLimitForAudits).contains(request.hostLimit) else {
-            throw KernelUpgradeRequestError(parameter: "host_limit", message: "0 to \(Self.maxHostLimitForAudits)")
+            throw AuditRequestError(parameter: "host_limit", message: "0 to \(Self.maxHostLimitForAudits)")
         }
         return try budgetedRead { db in
             var moves = try Self.kernelMoves(db, from: request.from, to: request.to)

@@ -93,8 +93,8 @@ public struct KernelUpgradeReport: Sendable, Hashable {
     public var moves: Int
 }
 
-/// The bad part of a kernel-upgrade request.
-public struct KernelUpgradeRequestError: Error, Sendable, Hashable {
+/// The bad part of an audit's request (kernel upgrades, prediction, fleet diff, timeline): the parameter, and why.
+public struct AuditRequestError: Error, Sendable, Hashable {
     public var parameter: String
     public var message: String
 }
@@ -118,10 +118,10 @@ extension Registry {
     /// What kernel moves changed on the hosts that made them, pair by pair (docs/audits.md).
     public func kernelUpgrades(_ request: KernelUpgradeRequest) throws -> KernelUpgradeReport {
         if let fact = request.fact, Vocabulary.entry(fact) == nil {
-            throw KernelUpgradeRequestError(parameter: "fact", message: "\(fact.prefix(80)) is not a host fact of the vocabulary (capreg vocabulary)")
+            throw AuditRequestError(parameter: "fact", message: "\(fact.prefix(80)) is not a host fact of the vocabulary (capreg vocabulary)")
         }
         guard (0...Self.maxHostLimitForAudits).contains(request.hostLimit) else {
-            throw KernelUpgradeRequestError(parameter: "host_limit", message: "0 to \(Self.maxHostLimitForAudits)")
+            throw AuditRequestError(parameter: "host_limit", message: "0 to \(Self.maxHostLimitForAudits)")
         }
         return try budgetedRead { db in
             var moves = try Self.kernelMoves(db, from: request.from, to: request.to)
@@ -277,7 +277,7 @@ extension Registry {
                                            change: ValueChange.of(before: change.before, after: change.after),
                                            before: change.before, after: change.after, hosts: entry.hosts.count,
                                            causes: entry.causes, hostnames: listed, moreHosts: more)
-            }.sorted(by: Self.changeOrder)
+            }.sorted { Self.auditOrder(($0.layer, $0.change, $0.hosts, $0.name, $0.before, $0.after), ($1.layer, $1.change, $1.hosts, $1.name, $1.before, $1.after)) }
             let fromKey = KernelKey.of(KernelRelease(key.from)), toKey = KernelKey.of(KernelRelease(key.to))
             return KernelUpgradePair(from: key.from, to: key.to, isUpgrade: fromKey.utf8.lexicographicallyPrecedes(toKey.utf8),
                                      hosts: tally.hosts.count, moves: tally.moves, causes: tally.causes, changes: changes)
@@ -295,8 +295,9 @@ extension Registry {
     }
 
     /// Usable first, then hardware, kernel, evidence; within a layer losses first, then gains, then other
-    /// changes; then the most hosts; then by name and values.
-    static func changeOrder(_ a: KernelUpgradeChange, _ b: KernelUpgradeChange) -> Bool {
+    /// changes; then the most hosts; then by name and values. Kernel upgrades and the fleet diff list alike.
+    static func auditOrder(_ a: (layer: FactLayer, change: ValueChange, hosts: Int, name: String, before: FactValue?, after: FactValue?),
+                           _ b: (layer: FactLayer, change: ValueChange, hosts: Int, name: String, before: FactValue?, after: FactValue?)) -> Bool {
         let layers = FactLayer.allCases, kinds = ValueChange.allCases
         let x = (layers.firstIndex(of: a.layer)!, kinds.firstIndex(of: a.change)!, -a.hosts)
         let y = (layers.firstIndex(of: b.layer)!, kinds.firstIndex(of: b.change)!, -b.hosts)

@@ -34,7 +34,7 @@ struct AuditsPageTests {
             let all = try s.store.answer(HostQueryRequest(nil, reference: .time(time), limit: 1000)).matches.hosts.count
             #expect(timeline.hosts[i] == all, "hosts at \(time)")
         }
-        #expect(throws: KernelUpgradeRequestError.self) { try s.store.capabilityTimeline(name: "hw.nesting", from: from, to: to, points: 5) }
+        #expect(throws: AuditRequestError.self) { try s.store.capabilityTimeline(name: "hw.nesting", from: from, to: to, points: 5) }
     }
 
     @Test("the page, its downloads and its refusals")

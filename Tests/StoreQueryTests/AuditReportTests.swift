@@ -107,10 +107,10 @@ import TestRegistry
 
         var bad = KernelUpgradeRequest()
         bad.fact = "no.such.fact"
-        #expect(throws: KernelUpgradeRequestError.self) { try store.kernelUpgrades(bad) }
+        #expect(throws: AuditRequestError.self) { try store.kernelUpgrades(bad) }
         bad = KernelUpgradeRequest()
         bad.hostLimit = KernelUpgradeRequest.maxHostLimit + 1
-        #expect(throws: KernelUpgradeRequestError.self) { try store.kernelUpgrades(bad) }
+        #expect(throws: AuditRequestError.self) { try store.kernelUpgrades(bad) }
     }
 
     @Test func predictionFindsHostsWithTheLosersHardware() throws {
@@ -159,7 +159,7 @@ import TestRegistry
         #expect(one.changes.contains { $0.name == "vfio.pgsize_2m" })
         request.hostname = "nobody"
         #expect(throws: FleetDiffNoSuchHost.self) { try store.fleetDiff(request) }
-        #expect(throws: KernelUpgradeRequestError.self) {
+        #expect(throws: AuditRequestError.self) {
             try store.fleetDiff(FleetDiffRequest(from: Fleet.time(2), to: Fleet.time(1), staleAfter: 3600))
         }
     }
