@@ -152,6 +152,7 @@ public final class API: HTTPHandler, Sendable {
         case .capabilities: return try capabilities(request, store)
         case .profiles: return try profiles(request)
         case .draExport: return try draExport(request, store)
+        case .historyExport: return try historyExport(request, store)
         case .kernelUpgrades: return try kernelUpgrades(request, store)
         case .kernelUpgradePrediction: return try kernelUpgradePrediction(request, store)
         case .fleetDiff: return try fleetDiff(request, store)

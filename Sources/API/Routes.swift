@@ -15,6 +15,7 @@ enum Route: String, CaseIterable, Sendable {
     case capabilities = "/v1/capabilities"
     case profiles = "/v1/profiles"
     case draExport = "/v1/exports/dra"
+    case historyExport = "/v1/exports/history"
     case kernelUpgrades = "/v1/audits/kernel-upgrades"
     case kernelUpgradePrediction = "/v1/audits/kernel-upgrades/predict"
     case fleetDiff = "/v1/audits/fleet-diff"
@@ -52,6 +53,8 @@ enum Route: String, CaseIterable, Sendable {
         switch self {
         case .healthz, .readyz, .enroll: return nil
         case .reports: return .collector
+        // Every payload as received, with writers and peer addresses: the whole history is an admin's.
+        case .historyExport: return .admin
         default: return .reader
         }
     }
@@ -91,6 +94,8 @@ enum Route: String, CaseIterable, Sendable {
             }
         case 3 where segments[0] == "v1" && segments[1] == "exports" && segments[2] == "dra":
             return (.draExport, nil)
+        case 3 where segments[0] == "v1" && segments[1] == "exports" && segments[2] == "history":
+            return (.historyExport, nil)
         case 3 where segments[0] == "v1" && segments[1] == "audits" && segments[2] == "kernel-upgrades":
             return (.kernelUpgrades, nil)
         case 3 where segments[0] == "v1" && segments[1] == "audits" && segments[2] == "fleet-diff":

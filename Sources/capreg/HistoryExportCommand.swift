@@ -1,7 +1,9 @@
 import API
 import ArgumentParser
 import Foundation
+import RegistryClient
 import Store
+import Timestamps
 
 /// `capreg export history`: the registry's history (or a window of it) as files for auditors.
 struct ExportHistoryCommand: ParsableCommand {
@@ -20,10 +22,12 @@ struct ExportHistoryCommand: ParsableCommand {
         hex, absent empty), loadable as Parquet; text a spreadsheet would run as a formula is written as ' + \
         text (docs/audits.md). JSON Lines is lossless: capreg import-history reads it back into a registry.
 
-        Reads the database itself (--db: a SQLite file, or a postgres:// URL on another machine); the HTTP \
-        API bounds every answer, and a whole history is not an answer.
+        Reads --db in one read transaction, or a running registry with --server (GET /v1/exports/history, \
+        an admin token: pages of 10,000 rows, each read at its own moment, so rows written meanwhile may \
+        or may not be in it; for one snapshot, read --db).
 
-        Exit status: 0 written; 64 usage; 66 no database at --db; 73 --out not a new or empty directory.
+        Exit status: 0 written; 64 usage; 66 no database at --db; 69 the registry unreachable or failing; \
+        73 --out not a new or empty directory; 77 a token refused.
         """
     )
 
@@ -39,7 +43,7 @@ struct ExportHistoryCommand: ParsableCommand {
     @Option(help: ArgumentHelp("Only history before this time (as --since).", valueName: "time"))
     var until: String?
 
-    @OptionGroup var store: StoreOptions
+    @OptionGroup var source: ReportSourceOptions
 
     func validate() throws {
         guard HistoryFiles.Encoding(rawValue: format) != nil else { throw ValidationError("--format must be jsonl or csv") }
@@ -53,23 +57,93 @@ struct ExportHistoryCommand: ParsableCommand {
     }
 
     func run() throws {
-        guard try store.location.exists else {
-            printError("capreg export history: no registry database at \(store.db) (give --db)")
-            throw ExitCode(66)
-        }
         let now = Date()
-        let registry = try store.open()
-        defer { try? registry.close() }
+        let window = try self.window(now: now)
+        let encoding = HistoryFiles.Encoding(rawValue: format)!
         do {
-            let manifest = try HistoryFiles.write(registry, window: try window(now: now), encoding: HistoryFiles.Encoding(rawValue: format)!,
-                                                  directory: out, now: now)
+            let manifest: JSONValue
+            if source.server != nil {
+                manifest = try HistoryFiles.write(window: window, encoding: encoding, directory: out, now: now) { emit in
+                    try RemoteHistory.read(source, window: window, emit)
+                }
+            } else {
+                guard try source.store.location.exists else {
+                    printError("capreg export history: no registry database at \(source.store.db) (give --db, or --server URL)")
+                    throw ExitCode(66)
+                }
+                let registry = try source.store.open()
+                defer { try? registry.close() }
+                manifest = try HistoryFiles.write(window: window, encoding: encoding, directory: out, now: now) { emit in
+                    try registry.exportHistory(window, emit)
+                }
+            }
             let object = try ReportDocument.object(manifest.bytes)
             let counts = (object["files"] as? [[String: Any]] ?? []).map { "\($0["rows"] ?? 0) \($0["table"] ?? "")" }
             printError("capreg export history: \(out): \(counts.joined(separator: ", ")) (revision \(object["revision"] ?? 0)); manifest.json lists their checksums")
         } catch let failure as HistoryFiles.Failure {
             printError("capreg export history: \(failure.message)")
             throw ExitCode(73)
+        } catch let failure as RemoteHistory.Failure {
+            printError("capreg export history: \(failure.message)")
+            throw ExitCode(failure.exitCode)
         }
+    }
+}
+
+/// `capreg export history --server`: every table, page by page, from GET /v1/exports/history.
+enum RemoteHistory {
+    struct Failure: Error {
+        var message: String
+        var exitCode: Int32
+    }
+
+    /// Emits every row of every table; answers the revision the first page was read at.
+    static func read(_ source: ReportSourceOptions, window: HistoryWindow, _ emit: (HistoryTable, [HistoryCell]) throws -> Void) throws -> Int64 {
+        let server = source.server!
+        let client: APIClient
+        do {
+            client = try APIClient(baseURL: server, token: source.token ?? ProcessInfo.processInfo.environment["CAPREG_TOKEN"], tls: source.tls.resolved())
+        } catch {
+            throw Failure(message: "\(server): \(error)", exitCode: 69)
+        }
+        var revision: Int64?
+        for table in HistoryTable.allCases {
+            var cursor: String?
+            repeat {
+                var items: [(String, String)] = [("table", table.rawValue), ("limit", String(Registry.maxHistoryPageRows))]
+                if let since = window.since { items.append(("since", RFC3339.format(since))) }
+                if let until = window.until { items.append(("until", RFC3339.format(until))) }
+                if let cursor { items.append(("cursor", cursor)) }
+                let response: APIClient.Response
+                do {
+                    response = try client.get(APIClient.target("/v1/exports/history", items))
+                } catch {
+                    throw Failure(message: "\(server): \(error)", exitCode: 69)
+                }
+                guard response.status == 200 else {
+                    let refusal = WatchFailure(refusal: response, server: server, question: [])
+                    throw Failure(message: refusal.message, exitCode: response.status == 400 ? 64 : refusal.exitCode)
+                }
+                guard let page = try? JSONSerialization.jsonObject(with: Data(response.body)) as? [String: Any],
+                      let rows = page["rows"] as? [[Any]] else {
+                    throw Failure(message: "\(server): a history page that is not the documented JSON", exitCode: 69)
+                }
+                if revision == nil { revision = (page["revision"] as? NSNumber)?.int64Value }
+                let columns = table.columns
+                for row in rows {
+                    guard row.count == columns.count else { throw Failure(message: "\(server): a \(table.rawValue) row of \(row.count) cells", exitCode: 69) }
+                    let cells = try zip(columns, row).map { column, any -> HistoryCell in
+                        guard let cell = HistoryPageJSON.cell(column.kind, from: any) else {
+                            throw Failure(message: "\(server): \(table.rawValue).\(column.name): not a \(column.kind.rawValue)", exitCode: 69)
+                        }
+                        return cell
+                    }
+                    try emit(table, cells)
+                }
+                cursor = page["next_cursor"] as? String
+            } while cursor != nil
+        }
+        return revision ?? 0
     }
 }
 

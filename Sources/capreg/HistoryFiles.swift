@@ -118,8 +118,10 @@ enum HistoryFiles {
     }
 
     /// Writes the window's tables into `directory` (created; it must be empty) and the manifest last, so a
-    /// directory with a manifest is a finished export. Returns the manifest.
-    static func write(_ registry: Registry, window: HistoryWindow, encoding: Encoding, directory: String, now: Date) throws -> JSONValue {
+    /// directory with a manifest is a finished export. `read` gives every row of every table (the registry's
+    /// one transaction, or a server's pages) and answers the revision read at. Returns the manifest.
+    static func write(window: HistoryWindow, encoding: Encoding, directory: String, now: Date,
+                      read: ((HistoryTable, [HistoryCell]) throws -> Void) throws -> Int64) throws -> JSONValue {
         var isDirectory: ObjCBool = false
         if FileManager.default.fileExists(atPath: directory, isDirectory: &isDirectory) {
             guard isDirectory.boolValue, (try FileManager.default.contentsOfDirectory(atPath: directory)).isEmpty else {
@@ -134,7 +136,7 @@ enum HistoryFiles {
             if encoding == .csv { try file.append(header(table)) }
             files[table] = file
         }
-        let revision = try registry.exportHistory(window) { table, cells in
+        let revision = try read { table, cells in
             let file = files[table]!
             file.rows += 1
             try file.append(encoding == .jsonl ? jsonLine(table, cells) : csvRecord(table, cells))

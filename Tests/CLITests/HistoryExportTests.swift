@@ -40,6 +40,21 @@ import TestSupport
             let right = try Data(contentsOf: URL(fileURLWithPath: b + "/\(table).jsonl"))
             #expect(left == right, "\(table).jsonl differs after a round trip")
         }
+        // Over HTTP, page by page with an admin token: the same files (nothing was written meanwhile).
+        let tokens = dir.path("tokens")
+        try Data("admin admin-token-0123456789abcdef\nreader reader-token-0123456789abcdef\n".utf8).write(to: URL(fileURLWithPath: tokens))
+        let server = try CapregBinary.serve(db: db, log: dir.url.appendingPathComponent("serve.log"), extra: ["--tokens", tokens])
+        defer { _ = server.stop() }
+        let url = "http://127.0.0.1:\(server.port)"
+        let remote = dir.path("remote-export")
+        let fetched = try CapregBinary.run(["export", "history", "--out", remote, "--server", url, "--token", "admin-token-0123456789abcdef"])
+        #expect(fetched.status == 0, "\(fetched.stderr)")
+        for table in counts.keys {
+            let left = try Data(contentsOf: URL(fileURLWithPath: a + "/\(table).jsonl"))
+            #expect(left == (try Data(contentsOf: URL(fileURLWithPath: remote + "/\(table).jsonl"))), "\(table).jsonl over --server")
+        }
+        #expect(try CapregBinary.run(["export", "history", "--out", dir.path("r2"), "--server", url, "--token", "reader-token-0123456789abcdef"]).status == 77)
+
         // Loading twice would mix two histories: refused.
         #expect(try CapregBinary.run(["import-history", a, "--db", copy]).status == 73)
 
