@@ -18,7 +18,7 @@ public struct KernelSeriesCounts: Sendable, Hashable {
 }
 
 extension Registry {
-    /// The names the chart can draw: those the partial index facts_usable_history holds (migrations/0018).
+    /// The names the chart can draw: those the partial index facts_usable_history holds (migrations/0018_audit_indexes.sql).
     public static let timelineFacts = CrossVendor.usableNames
     public static let maxTimelinePoints = 120
 

@@ -91,90 +91,112 @@ extension Registry {
                 }
                 hostId = id
             }
-            // Each host's report in force and newest heartbeat at both times.
-            let oneHost = hostId == nil ? "" : " WHERE h.id = ?"
-            func inForce(_ alias: String) -> String {
-                """
-                LEFT JOIN reports \(alias) ON \(alias).id = (SELECT rx.id FROM reports rx WHERE rx.host_id = h.id AND rx.collected_at <= ?
-                    AND \(RetractionSQL.counts("rx")) ORDER BY rx.collected_at DESC, rx.id DESC LIMIT 1)
-                """
-            }
-            let beat = """
-                (SELECT capreg_last_beat(b.first_at, b.times, ?) FROM heartbeats b WHERE b.host_id = h.id AND b.first_at <= ?
-                 ORDER BY b.first_at DESC LIMIT 1)
-                """
+            let oneHost = hostId.map { " AND host_id = \($0)" } ?? ""
             var hostnames: [Int64: String] = [:]
+            try db.forEachRow("SELECT id, hostname FROM hosts" + (hostId.map { " WHERE id = \($0)" } ?? ""), []) { row in
+                hostnames[row.int64(0)] = row.text(1)
+            }
+            // Each host's report in force at both times (its time and kernel), in one pass over the covering
+            // index reports_kernel_moves in (host, time) order; then its newest heartbeat at both times.
+            struct Seen {
+                var report1: Int64?, kernel1: String?, report2: Int64?, kernel2: String?
+                var beat1: Int64?, beat2: Int64?
+            }
+            var seen: [Int64: Seen] = [:]
+            try db.forEachRow("""
+                SELECT r.host_id, r.collected_at, r.kernel_release FROM reports r
+                WHERE r.collected_at <= ? AND \(RetractionSQL.counts("r"))\(oneHost.replacingOccurrences(of: "host_id", with: "r.host_id"))
+                ORDER BY r.host_id, r.collected_at, r.id
+                """, [t2]) { row in
+                let at = row.int64(1)
+                var s = seen[row.int64(0)] ?? Seen()
+                if at <= t1 {
+                    s.report1 = at
+                    s.kernel1 = row.text(2)
+                }
+                s.report2 = at
+                s.kernel2 = row.text(2)
+                seen[row.int64(0)] = s
+            }
+            try db.forEachRow("SELECT host_id, first_at, times FROM heartbeats WHERE first_at <= ?\(oneHost)", [t2]) { row in
+                guard var s = seen[row.int64(0)] else { return }
+                let times = Data(row.blob(2)), first = row.int64(1)
+                if let beat = Heartbeats.lastBeat(firstAt: first, times, atOrBefore: t1) { s.beat1 = max(s.beat1 ?? beat, beat) }
+                if let beat = Heartbeats.lastBeat(firstAt: first, times, atOrBefore: t2) { s.beat2 = max(s.beat2 ?? beat, beat) }
+                seen[row.int64(0)] = s
+            }
             var presence: [PresenceChange: [Int64]] = [:]
-            var kernels: [Int64: (String?, String?)] = [:]
             var both = Set<Int64>()
             var counts = (hostsFrom: 0, freshFrom: 0, hostsTo: 0, freshTo: 0)
-            var arguments: [any SQLBindable] = [t1, t1, t2, t2, t1, t2]
-            if let hostId { arguments.append(hostId) }
-            try db.forEachRow("""
-                SELECT h.id, h.hostname, r1.collected_at, r1.kernel_release, \(beat), r2.collected_at, r2.kernel_release, \(beat)
-                FROM hosts h \(inForce("r1")) \(inForce("r2"))\(oneHost)
-                """, arguments) { row in
-                let id = row.int64(0)
-                hostnames[id] = row.text(1)
-                let seen1 = [row.optionalInt64(2), row.optionalInt64(4)].compactMap { $0 }.max()
-                let seen2 = [row.optionalInt64(5), row.optionalInt64(7)].compactMap { $0 }.max()
-                let present1 = !row.isNull(2), present2 = !row.isNull(5)
+            var changed: [ValueMove: [Int64]] = [:]
+            let kernelLayer = request.layers.contains(.kernel) && (request.fact == nil || request.fact == FleetDiffRequest.kernelFact)
+            for (id, s) in seen {
+                let present1 = s.report1 != nil, present2 = s.report2 != nil
+                let seen1 = [s.report1, s.beat1].compactMap { $0 }.max(), seen2 = [s.report2, s.beat2].compactMap { $0 }.max()
                 let fresh1 = seen1.map { $0 >= t1 - stale } ?? false, fresh2 = seen2.map { $0 >= t2 - stale } ?? false
                 if present1 { counts.hostsFrom += 1 }
                 if present2 { counts.hostsTo += 1 }
                 if present1 && fresh1 { counts.freshFrom += 1 }
                 if present2 && fresh2 { counts.freshTo += 1 }
-                var group: PresenceChange?
-                if !present1 && present2 { group = .added } else if present1 && !present2 { group = .gone } else if present1 && present2 {
-                    group = fresh1 && !fresh2 ? .stale : !fresh1 && fresh2 ? .back : nil
-                }
-                if let group { presence[group, default: []].append(id) }
-                guard present1 && present2 else { return }
+                if !present1 && present2 { presence[.added, default: []].append(id) }
+                if present1 && !present2 { presence[.gone, default: []].append(id) }
+                guard present1 && present2 else { continue }
                 both.insert(id)
-                let k1 = row.optionalText(3), k2 = row.optionalText(6)
-                if k1 != k2 { kernels[id] = (k1, k2) }
+                if fresh1 && !fresh2 { presence[.stale, default: []].append(id) }
+                if !fresh1 && fresh2 { presence[.back, default: []].append(id) }
+                if kernelLayer && s.kernel1 != s.kernel2 {
+                    changed[ValueMove(name: FleetDiffRequest.kernelFact, before: s.kernel1.map(FactValue.text), after: s.kernel2.map(FactValue.text)),
+                            default: []].append(id)
+                }
             }
 
-            // Fact rows valid at `from` that ended by `to`, and rows valid at `to` that began after `from`:
-            // every (host, name) whose value may differ (index ranges on valid_to and on valid_from).
-            var sides: [DiffKey: (before: FactValue?, after: FactValue?)] = [:]
-            var names: [String: String] = [:]
-            func intern(_ name: String) -> String {
-                if let known = names[name] { return known }
-                names[name] = name
-                return name
-            }
-            let hostFilter = hostId == nil ? "" : " AND f.host_id = ?"
-            let reads: [(Int, String, [any SQLBindable])] = [
-                (0, "f.valid_to > ? AND f.valid_to <= ? AND f.valid_from <= ?", [t1, t2, t1]),
-                (1, "f.valid_from > ? AND f.valid_from <= ? AND f.valid_to > ?", [t1, t2, t2]),
-            ]
-            for (side, condition, bounds) in reads {
-                let nameFilter = request.fact.map { _ in " AND f.name = ?" } ?? ""
-                var arguments = bounds
-                if let hostId { arguments.append(hostId) }
+            // Fact rows valid at `from` that ended by `to` (before), and rows valid at `to` that began after
+            // `from` (after): every (host, name) whose value may differ, read as index ranges on valid_to and
+            // valid_from. Only hosts with a state at both times are kept (one added between them is listed
+            // as added, not as a change of each of its facts); names and values are numbered, and the rows
+            // sorted by (host, name, side) pair up before and after.
+            var names: [String] = [], nameIds: [String: Int32] = [:], listed: [Bool] = []
+            var values: [FactValue] = [], valueIds: [FactValue: Int32] = [:]
+            var rows: [(key: UInt64, value: Int32)] = []
+            let nameFilter = request.fact.map { _ in " AND f.name = ?" } ?? ""
+            for (side, condition, bounds) in [(0, "f.valid_to > ? AND f.valid_to <= ? AND f.valid_from <= ?", [t1, t2, t1]),
+                                               (1, "f.valid_from > ? AND f.valid_from <= ? AND f.valid_to > ?", [t1, t2, t2])] {
+                var arguments: [any SQLBindable] = bounds
                 if let fact = request.fact { arguments.append(fact) }
                 try db.forEachRow("""
-                    SELECT f.host_id, f.name, f.type, f.value_int, f.value_text FROM facts f WHERE \(condition)\(hostFilter)\(nameFilter)
+                    SELECT f.host_id, f.name, f.type, f.value_int, f.value_text FROM facts f
+                    WHERE \(condition)\(oneHost.replacingOccurrences(of: "host_id", with: "f.host_id"))\(nameFilter)
                     """, arguments) { row in
-                    let name = intern(row.text(1))
-                    guard request.layers.contains(FactLayer.of(name)) else { return }
-                    let key = DiffKey(host: row.int64(0), name: name)
+                    let host = row.int64(0)
+                    guard both.contains(host) else { return }
+                    let name = row.text(1)
+                    let nameId = nameIds[name] ?? {
+                        names.append(name)
+                        listed.append(request.layers.contains(FactLayer.of(name)))
+                        nameIds[name] = Int32(names.count - 1)
+                        return Int32(names.count - 1)
+                    }()
+                    guard listed[Int(nameId)] else { return }
                     let value = FactColumns.join(type: row.text(2), int: row.optionalInt64(3), text: row.optionalText(4))
-                    var entry = sides[key] ?? (nil, nil)
-                    if side == 0 { entry.before = value } else { entry.after = value }
-                    sides[key] = entry
+                    let valueId = valueIds[value] ?? {
+                        values.append(value)
+                        valueIds[value] = Int32(values.count - 1)
+                        return Int32(values.count - 1)
+                    }()
+                    rows.append((UInt64(host) << 20 | UInt64(nameId) << 1 | UInt64(side), valueId))
                 }
             }
-            var changed: [ValueMove: [Int64]] = [:]
-            // A host added (or gone) between the times is listed as such, not as changes of every fact.
-            for (key, values) in sides where values.before != values.after && both.contains(key.host) {
-                changed[ValueMove(name: key.name, before: values.before, after: values.after), default: []].append(key.host)
-            }
-            if request.layers.contains(.kernel) && (request.fact == nil || request.fact == FleetDiffRequest.kernelFact) {
-                for (host, (k1, k2)) in kernels {
-                    changed[ValueMove(name: FleetDiffRequest.kernelFact, before: k1.map(FactValue.text), after: k2.map(FactValue.text)), default: []].append(host)
-                }
+            rows.sort { $0.key < $1.key }
+            var r = 0
+            while r < rows.count {
+                let pair = rows[r].key >> 1
+                var before: Int32 = -1, after: Int32 = -1
+                if rows[r].key & 1 == 0 { before = rows[r].value; r += 1 }
+                if r < rows.count && rows[r].key >> 1 == pair { after = rows[r].value; r += 1 }
+                guard before != after else { continue }
+                let move = ValueMove(name: names[Int(pair & 0x7FFFF)], before: before < 0 ? nil : values[Int(before)],
+                                     after: after < 0 ? nil : values[Int(after)])
+                changed[move, default: []].append(Int64(pair >> 19))
             }
             func list(_ ids: [Int64]) -> HostList {
                 let all = ids.compactMap { hostnames[$0] }.sorted { $0.utf8.lexicographicallyPrecedes($1.utf8) }
@@ -189,11 +211,6 @@ extension Registry {
                              presence: Dictionary(uniqueKeysWithValues: PresenceChange.allCases.map { ($0, list(presence[$0] ?? [])) }),
                              changes: changes)
         }
-    }
-
-    struct DiffKey: Hashable {
-        var host: Int64
-        var name: String
     }
 
     struct ValueMove: Hashable {

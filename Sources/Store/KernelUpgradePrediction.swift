@@ -48,26 +48,30 @@ extension Registry {
         }
         return try budgetedRead { db in
             var moves = try Self.kernelMoves(db, from: request.from, to: request.to)
-            try Self.readChangedFacts(db, &moves, from: request.from, to: request.to)
-            // Each loser's lost names, by host (a host's last losing move wins).
+            let changes = try Self.readChangedFacts(db, &moves)
+            // Each loser's lost names, by host, and the moves on which they lost them.
             var lostBy: [Int64: Set<String>] = [:]
-            for move in moves {
-                let lost = Set(move.before.keys).union(move.after.keys).filter { name in
-                    request.layers.contains(FactLayer.of(name)) && ValueChange.of(before: move.before[name], after: move.after[name]) == .lost
+            var losing: [KernelMove] = []
+            for (i, move) in moves.enumerated() {
+                let lost = changes.of(i).compactMap { change -> String? in
+                    let name = changes.names[Int(change.name)]
+                    guard request.layers.contains(FactLayer.of(name)),
+                          ValueChange.of(before: changes.value(change.before), after: changes.value(change.after)) == .lost else { return nil }
+                    return name
                 }
-                if !lost.isEmpty { lostBy[move.host, default: []].formUnion(lost) }
+                if !lost.isEmpty {
+                    lostBy[move.host, default: []].formUnion(lost)
+                    losing.append(move)
+                }
             }
             guard !lostBy.isEmpty else { return UpgradePrediction(losers: 0, losersWithoutRegisters: 0, classes: [], candidates: 0) }
 
             // Losers' hardware just before their move: the register facts valid then.
-            let cte = Self.movesCTE(from: request.from, to: request.to)
             var before: [Int64: [String: FactValue]] = [:]
-            let losers = "[" + lostBy.keys.sorted().map(String.init).joined(separator: ",") + "]"
-            try db.forEachRow(cte.sql + """
-                 SELECT m.host_id, f.name, f.type, f.value_int, f.value_text FROM moves m
-                 JOIN facts f ON f.host_id = m.host_id AND f.valid_to >= m.at AND f.valid_from < m.at
-                 WHERE m.host_id IN (\(db.dialect.jsonArrayElements("?", integers: true)))
-                """, cte.arguments + [losers]) { row in
+            try db.forEachRow("""
+                SELECT m.a, f.name, f.type, f.value_int, f.value_text FROM (\(db.dialect.jsonIntegerPairs("?"))) m
+                JOIN facts f ON f.host_id = m.a AND f.valid_to >= m.b AND f.valid_from < m.b
+                """, [Self.movesJSON(losing)]) { row in
                 let name = row.text(1)
                 guard FactLayer.isRegister(name) || name == CrossVendor.vendor else { return }
                 before[row.int64(0), default: [:]][name] = FactColumns.join(type: row.text(2), int: row.optionalInt64(3), text: row.optionalText(4))

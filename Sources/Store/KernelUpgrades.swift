@@ -110,9 +110,23 @@ extension Registry {
         var fromRelease: String
         var toRelease: String
         var cause = ChangeCause.unknown
-        /// Facts that closed at `at` (their values before) and opened at `at` (after): the changed ones.
-        var before: [String: FactValue] = [:]
-        var after: [String: FactValue] = [:]
+    }
+
+    /// The facts each move changed, compactly (a 100,000-host fleet makes over a million of them): names and
+    /// values are numbered once, and each move's changes are one run of `changes`.
+    struct MoveChanges {
+        var names: [String] = []
+        var values: [FactValue] = []
+        /// Per move, where its run of `changes` starts (and `changes.count` ends the last).
+        var start: [Int] = []
+        /// name, value before and after (-1: absent), the name's layer.
+        var changes: [(name: Int32, before: Int32, after: Int32)] = []
+
+        func of(_ move: Int) -> ArraySlice<(name: Int32, before: Int32, after: Int32)> {
+            changes[start[move]..<(move + 1 < start.count ? start[move + 1] : changes.count)]
+        }
+
+        func value(_ id: Int32) -> FactValue? { id < 0 ? nil : values[Int(id)] }
     }
 
     /// What kernel moves changed on the hosts that made them, pair by pair (docs/audits.md).
@@ -125,16 +139,17 @@ extension Registry {
         }
         return try budgetedRead { db in
             var moves = try Self.kernelMoves(db, from: request.from, to: request.to)
-            try Self.readChangedFacts(db, &moves, from: request.from, to: request.to)
-            return Self.upgradeReport(moves, request)
+            let changes = try Self.readChangedFacts(db, &moves)
+            return Self.upgradeReport(moves, changes, request)
         }
     }
 
     static let maxHostLimitForAudits = KernelUpgradeRequest.maxHostLimit
 
-    /// The moves CTE: each counted report with the kernel of the host's counted report before it.
-    /// `from`/`to` filter on the version-ordered keys as `kernel = "…"` does (HostQuerySQL.kernelPattern).
-    static func movesCTE(from: KernelVersion?, to: KernelVersion?) -> (sql: String, arguments: [any SQLBindable]) {
+    /// Each counted report with the kernel of the host's counted report before it, read from the covering
+    /// index reports_kernel_moves (migrations/0018_audit_indexes.sql). `from`/`to` filter on the
+    /// version-ordered keys as `kernel = "…"` does (HostQuerySQL.kernelPattern).
+    static func kernelMoves(_ db: any SQLConnection, from: KernelVersion?, to: KernelVersion?) throws -> [KernelMove] {
         var arguments: [any SQLBindable] = []
         func match(_ column: String, _ version: KernelVersion?) -> String {
             guard let version else { return "" }
@@ -143,80 +158,110 @@ extension Registry {
             return " AND " + (length == 0 ? column : "substr(\(column), 1, \(length))") + " = ?"
         }
         let filters = match("o.prev_key", from) + match("o.kernel_key", to)
-        let sql = """
+        var moves: [KernelMove] = []
+        var releases: [String: String] = [:]  // one String per release, shared by its moves
+        func intern(_ text: String) -> String {
+            if let known = releases[text] { return known }
+            releases[text] = text
+            return text
+        }
+        try db.forEachRow("""
             WITH ordered AS (
                 SELECT r.host_id, r.collected_at, r.kernel_release, r.kernel_key,
                        LAG(r.kernel_release) OVER w AS prev_release, LAG(r.kernel_key) OVER w AS prev_key
                 FROM reports r WHERE \(RetractionSQL.counts("r"))
                 WINDOW w AS (PARTITION BY r.host_id ORDER BY r.collected_at, r.id)
-            ), moves AS (
-                SELECT o.host_id, o.collected_at AS at, o.prev_release, o.kernel_release FROM ordered o
-                WHERE o.prev_release IS NOT NULL AND o.prev_release <> o.kernel_release\(filters)
             )
-            """
-        return (sql, arguments)
-    }
-
-    static func kernelMoves(_ db: any SQLConnection, from: KernelVersion?, to: KernelVersion?) throws -> [KernelMove] {
-        let cte = movesCTE(from: from, to: to)
-        var moves: [KernelMove] = []
-        try db.forEachRow(cte.sql + """
-             SELECT m.host_id, h.hostname, m.at, m.prev_release, m.kernel_release FROM moves m JOIN hosts h ON h.id = m.host_id
-            """, cte.arguments) { row in
-            moves.append(KernelMove(host: row.int64(0), hostname: row.text(1), at: row.int64(2), fromRelease: row.text(3), toRelease: row.text(4)))
+            SELECT o.host_id, h.hostname, o.collected_at, o.prev_release, o.kernel_release FROM ordered o JOIN hosts h ON h.id = o.host_id
+            WHERE o.prev_release IS NOT NULL AND o.prev_release <> o.kernel_release\(filters)
+            """, arguments) { row in
+            moves.append(KernelMove(host: row.int64(0), hostname: row.text(1), at: row.int64(2), fromRelease: intern(row.text(3)),
+                                    toRelease: intern(row.text(4))))
         }
         return moves
     }
 
-    /// Fills each move's changed facts and its cause. Three reads over the same moves: the fact rows that
-    /// closed at the move (an index seek on (host_id, valid_to)), those that opened at it (on valid_from),
-    /// and whether register-bearing capabilities were reported on both sides.
-    static func readChangedFacts(_ db: any SQLConnection, _ moves: inout [KernelMove], from: KernelVersion?, to: KernelVersion?) throws {
-        guard !moves.isEmpty else { return }
-        var index: [MoveKey: Int] = [:]
+    /// The moves as `[[host_id, at], …]`, for jsonIntegerPairs.
+    static func movesJSON(_ moves: [KernelMove]) -> String {
+        var out = "["
+        out.reserveCapacity(moves.count * 24)
+        for (i, move) in moves.enumerated() {
+            if i > 0 { out += "," }
+            out += "[\(move.host),\(move.at)]"
+        }
+        return out + "]"
+    }
+
+    /// Each move's changed facts, and its cause. The moves go to the database once, as a JSON list, for
+    /// three reads: the fact rows that closed at a move (an index seek on (host_id, valid_to)), those that
+    /// opened at it (on valid_from), and the register-bearing capability versions on either side (the
+    /// partial index capability_versions_registers alone).
+    static func readChangedFacts(_ db: any SQLConnection, _ moves: inout [KernelMove]) throws -> MoveChanges {
+        var out = MoveChanges()
+        guard !moves.isEmpty else {
+            out.start = []
+            return out
+        }
+        var index: [MoveKey: Int32] = [:]
         index.reserveCapacity(moves.count)
-        for (i, move) in moves.enumerated() { index[MoveKey(host: move.host, at: move.at)] = i }
-        let cte = movesCTE(from: from, to: to)
-        var names: [String: String] = [:]  // one String per name, shared by every move
-        func intern(_ name: String) -> String {
-            if let known = names[name] { return known }
-            names[name] = name
-            return name
-        }
-        for (side, join) in [(0, "f.host_id = m.host_id AND f.valid_to = m.at"), (1, "f.valid_from = m.at AND f.host_id = m.host_id")] {
-            try db.forEachRow(cte.sql + """
-                 SELECT m.host_id, m.at, f.name, f.type, f.value_int, f.value_text FROM moves m JOIN facts f ON \(join)
-                """, cte.arguments) { row in
-                guard let i = index[MoveKey(host: row.int64(0), at: row.int64(1))] else { return }
+        for (i, move) in moves.enumerated() { index[MoveKey(host: move.host, at: move.at)] = Int32(i) }
+        let list = "(" + db.dialect.jsonIntegerPairs("?") + ")"
+        let json = movesJSON(moves)
+        var nameIds: [String: Int32] = [:]
+        var valueIds: [FactValue: Int32] = [:]
+        // (move << 20 | name << 1 | side, value): sorted, each move's rows come together, before then after per name.
+        var rows: [(key: UInt64, value: Int32)] = []
+        for (side, join) in [(0, "f.host_id = m.a AND f.valid_to = m.b"), (1, "f.valid_from = m.b AND f.host_id = m.a")] {
+            try db.forEachRow("SELECT m.a, m.b, f.name, f.type, f.value_int, f.value_text FROM \(list) m JOIN facts f ON \(join)", [json]) { row in
+                guard let move = index[MoveKey(host: row.int64(0), at: row.int64(1))] else { return }
+                let name = row.text(2)
+                let nameId = nameIds[name] ?? {
+                    out.names.append(name)
+                    nameIds[name] = Int32(out.names.count - 1)
+                    return Int32(out.names.count - 1)
+                }()
                 let value = FactColumns.join(type: row.text(3), int: row.optionalInt64(4), text: row.optionalText(5))
-                if side == 0 { moves[i].before[intern(row.text(2))] = value } else { moves[i].after[intern(row.text(2))] = value }
+                let valueId = valueIds[value] ?? {
+                    out.values.append(value)
+                    valueIds[value] = Int32(out.values.count - 1)
+                    return Int32(out.values.count - 1)
+                }()
+                rows.append((UInt64(move) << 20 | UInt64(nameId) << 1 | UInt64(side), valueId))
             }
         }
-        // Capabilities that carry the vendor's registers, closed at the move (before) and opened at it (after).
-        let bearing = Self.registerCapabilities.map { "'\($0)'" }.joined(separator: ", ")
-        var sides: [MoveKey: (before: Bool, after: Bool)] = [:]
-        for (side, join) in [(0, "c.host_id = m.host_id AND c.valid_to = m.at"),
-                             (1, "c.host_id = m.host_id AND c.valid_to > m.at AND c.valid_from = m.at")] {
-            try db.forEachRow(cte.sql + """
-                 SELECT DISTINCT m.host_id, m.at FROM moves m JOIN capability_versions c ON \(join) AND c.capability IN (\(bearing))
-                """, cte.arguments) { row in
-                let key = MoveKey(host: row.int64(0), at: row.int64(1))
-                var seen = sides[key] ?? (false, false)
-                if side == 0 { seen.before = true } else { seen.after = true }
-                sides[key] = seen
+        rows.sort { $0.key < $1.key }
+        out.start.reserveCapacity(moves.count)
+        var r = 0
+        for move in 0..<moves.count {
+            out.start.append(out.changes.count)
+            while r < rows.count && Int(rows[r].key >> 20) == move {
+                let name = Int32(rows[r].key >> 1 & 0x7FFFF)
+                var before: Int32 = -1, after: Int32 = -1
+                if rows[r].key & 1 == 0 { before = rows[r].value; r += 1 }
+                if r < rows.count && rows[r].key >> 1 == UInt64(move) << 19 | UInt64(name) { after = rows[r].value; r += 1 }
+                if before != after { out.changes.append((name, before, after)) }
             }
         }
-        for i in moves.indices {
-            guard let seen = sides[MoveKey(host: moves[i].host, at: moves[i].at)], seen.before && seen.after else { continue }
-            let registerMoved = moves[i].before.contains { name, value in
-                FactLayer.isRegister(name) && moves[i].after[name].map { $0 != value } == true
+        // Register-bearing capability versions that closed at the move (before) and opened at it (after).
+        let bearing = "c.capability IN ('vtd-regs', 'amd-efr', 'iommufd-hw-info')"
+        var seen = [UInt8](repeating: 0, count: moves.count)
+        for (side, join) in [(1, "c.host_id = m.a AND c.valid_to = m.b"), (2, "c.host_id = m.a AND c.valid_to > m.b AND c.valid_from = m.b")] {
+            try db.forEachRow("SELECT m.a, m.b FROM \(list) m JOIN capability_versions c ON \(join) AND \(bearing)", [json]) { row in
+                guard let move = index[MoveKey(host: row.int64(0), at: row.int64(1))] else { return }
+                seen[Int(move)] |= UInt8(side)
             }
+        }
+        let registers = out.names.map(FactLayer.isRegister)
+        for i in moves.indices where seen[i] == 3 {
+            let registerMoved = out.of(i).contains { registers[Int($0.name)] && $0.before >= 0 && $0.after >= 0 }
             moves[i].cause = registerMoved ? .hardware : .kernel
         }
+        return out
     }
 
     /// Capabilities whose facts include the vendor's registers: sysfs's VT-d and AMD registers, and
-    /// iommufd's hw_info (VT-d cap/ecap, SMMUv3 IDRs).
+    /// iommufd's hw_info (VT-d cap/ecap, SMMUv3 IDRs). Written into the SQL above as literals, as the
+    /// partial index capability_versions_registers names them (a bound parameter could not use it).
     static let registerCapabilities = ["vtd-regs", "amd-efr", "iommufd-hw-info"]
 
     struct MoveKey: Hashable {
@@ -225,17 +270,17 @@ extension Registry {
     }
 
     /// The moves grouped by kernel pair, their changes counted.
-    static func upgradeReport(_ moves: [KernelMove], _ request: KernelUpgradeRequest) -> KernelUpgradeReport {
+    static func upgradeReport(_ moves: [KernelMove], _ changes: MoveChanges, _ request: KernelUpgradeRequest) -> KernelUpgradeReport {
         struct ChangeKey: Hashable {
-            var name: String
-            var before: FactValue?
-            var after: FactValue?
+            var name: Int32
+            var before: Int32
+            var after: Int32
         }
         struct Tally {
-            var hosts: Set<Int64> = []
+            var hosts: [Int64] = []
             var moves = 0
             var causes: [ChangeCause: Int] = [:]
-            var changes: [ChangeKey: (hosts: Set<Int64>, causes: [ChangeCause: Int])] = [:]
+            var changes: [ChangeKey: (hosts: [Int64], causes: [ChangeCause: Int])] = [:]
         }
         func label(_ release: String, _ given: KernelVersion?) -> String {
             if let given, !request.flavoursApart { return given.text }
@@ -243,44 +288,50 @@ extension Registry {
             let k = KernelRelease(release)
             return "\(k.major).\(k.minor)"
         }
+        // Which names are listed: the request's layers and fact.
+        let listed = changes.names.map { name in
+            request.layers.contains(FactLayer.of(name)) && (request.fact == nil || request.fact == name)
+        }
         var pairs: [PairKey: Tally] = [:]
+        var labels: [String: String] = [:]
         var hostnames: [Int64: String] = [:]
-        for move in moves {
+        for (i, move) in moves.enumerated() {
             hostnames[move.host] = move.hostname
-            let key = PairKey(from: label(move.fromRelease, request.from), to: label(move.toRelease, request.to))
-            var tally = pairs[key] ?? Tally()
-            tally.hosts.insert(move.host)
+            let from = labels[move.fromRelease] ?? label(move.fromRelease, request.from)
+            let to = labels["\u{1}" + move.toRelease] ?? label(move.toRelease, request.to)
+            labels[move.fromRelease] = from
+            labels["\u{1}" + move.toRelease] = to
+            let key = PairKey(from: from, to: to)
+            var tally = pairs.removeValue(forKey: key) ?? Tally()
+            tally.hosts.append(move.host)
             tally.moves += 1
             tally.causes[move.cause, default: 0] += 1
-            for name in Set(move.before.keys).union(move.after.keys) {
-                if let fact = request.fact, name != fact { continue }
-                guard request.layers.contains(FactLayer.of(name)) else { continue }
-                let before = move.before[name], after = move.after[name]
-                guard before != after else { continue }
-                let change = ChangeKey(name: name, before: before, after: after)
-                var entry = tally.changes[change] ?? ([], [:])
-                // A host that made the same move twice counts once, under its last move's cause.
-                entry.hosts.insert(move.host)
+            for change in changes.of(i) where listed[Int(change.name)] {
+                let changeKey = ChangeKey(name: change.name, before: change.before, after: change.after)
+                var entry = tally.changes.removeValue(forKey: changeKey) ?? ([], [:])
+                entry.hosts.append(move.host)
                 entry.causes[move.cause, default: 0] += 1
-                tally.changes[change] = entry
+                tally.changes[changeKey] = entry
             }
             pairs[key] = tally
         }
         let out = pairs.map { key, tally -> KernelUpgradePair in
-            let changes = tally.changes.map { change, entry -> KernelUpgradeChange in
-                var listed = entry.hosts.compactMap { hostnames[$0] }
+            let changeRows = tally.changes.map { change, entry -> KernelUpgradeChange in
+                // A host that made the same move twice counts once.
+                let hosts = Set(entry.hosts)
+                var names = hosts.compactMap { hostnames[$0] }
                     .filter { name in request.hostsAfter.map { $0.utf8.lexicographicallyPrecedes(name.utf8) } ?? true }
                     .sorted { $0.utf8.lexicographicallyPrecedes($1.utf8) }
-                let more = listed.count > request.hostLimit
-                listed = Array(listed.prefix(request.hostLimit))
-                return KernelUpgradeChange(name: change.name, layer: FactLayer.of(change.name),
-                                           change: ValueChange.of(before: change.before, after: change.after),
-                                           before: change.before, after: change.after, hosts: entry.hosts.count,
-                                           causes: entry.causes, hostnames: listed, moreHosts: more)
+                let more = names.count > request.hostLimit
+                names = Array(names.prefix(request.hostLimit))
+                let name = changes.names[Int(change.name)]
+                let before = changes.value(change.before), after = changes.value(change.after)
+                return KernelUpgradeChange(name: name, layer: FactLayer.of(name), change: ValueChange.of(before: before, after: after),
+                                           before: before, after: after, hosts: hosts.count, causes: entry.causes, hostnames: names, moreHosts: more)
             }.sorted { Self.auditOrder(($0.layer, $0.change, $0.hosts, $0.name, $0.before, $0.after), ($1.layer, $1.change, $1.hosts, $1.name, $1.before, $1.after)) }
             let fromKey = KernelKey.of(KernelRelease(key.from)), toKey = KernelKey.of(KernelRelease(key.to))
             return KernelUpgradePair(from: key.from, to: key.to, isUpgrade: fromKey.utf8.lexicographicallyPrecedes(toKey.utf8),
-                                     hosts: tally.hosts.count, moves: tally.moves, causes: tally.causes, changes: changes)
+                                     hosts: Set(tally.hosts).count, moves: tally.moves, causes: tally.causes, changes: changeRows)
         }.sorted { a, b in
             let ka = (KernelKey.of(KernelRelease(a.from)), KernelKey.of(KernelRelease(a.to)))
             let kb = (KernelKey.of(KernelRelease(b.from)), KernelKey.of(KernelRelease(b.to)))

@@ -130,6 +130,15 @@ public enum SQLDialect: String, Sendable {
         }
     }
 
+    /// A subquery of integer pairs `(a, b)` from the JSON array of two-element arrays bound at `placeholder`
+    /// (`[[1,2],[3,4]]`): a list the caller computed, joined against tables in one statement.
+    public func jsonIntegerPairs(_ placeholder: String = "?") -> String {
+        switch self {
+        case .sqlite: return "SELECT json_extract(value, '$[0]') AS a, json_extract(value, '$[1]') AS b FROM json_each(\(placeholder))"
+        case .postgres: return "SELECT (e->>0)::bigint AS a, (e->>1)::bigint AS b FROM json_array_elements(\(placeholder)::json) AS e"
+        }
+    }
+
     /// Concatenation of `expression` over a group, in the order of the rows given.
     public func concatenate(_ expression: String) -> String {
         switch self {
