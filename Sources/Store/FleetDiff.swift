@@ -198,11 +198,7 @@ extension Registry {
                                      after: after < 0 ? nil : values[Int(after)])
                 changed[move, default: []].append(Int64(pair >> 19))
             }
-            func list(_ ids: [Int64]) -> HostList {
-                let all = ids.compactMap { hostnames[$0] }.sorted { $0.utf8.lexicographicallyPrecedes($1.utf8) }
-                let after = all.filter { name in request.hostsAfter.map { $0.utf8.lexicographicallyPrecedes(name.utf8) } ?? true }
-                return HostList(count: all.count, hostnames: Array(after.prefix(request.hostLimit)), moreHosts: after.count > request.hostLimit)
-            }
+            func list(_ ids: [Int64]) -> HostList { HostList.of(ids, hostnames: hostnames, after: request.hostsAfter, limit: request.hostLimit) }
             let changes = changed.map { key, hosts in
                 FleetChange(name: key.name, layer: key.name == FleetDiffRequest.kernelFact ? .kernel : FactLayer.of(key.name),
                             change: ValueChange.of(before: key.before, after: key.after), before: key.before, after: key.after, hosts: list(hosts))
@@ -223,4 +219,24 @@ extension Registry {
 /// `--host` names no host the registry knows.
 public struct FleetDiffNoSuchHost: Error, Sendable {
     public var hostname: String
+}
+
+extension HostList {
+    /// The hosts `ids` name (each once) as a list: their count, and the first `limit` hostnames in byte
+    /// order after `after`. Picks those few without sorting every name (a change can name 50,000 hosts).
+    static func of<S: Sequence>(_ ids: S, hostnames: [Int64: String], after: String?, limit: Int) -> HostList where S.Element == Int64 {
+        let unique = Set(ids)
+        func precedes(_ a: String, _ b: String) -> Bool { a.utf8.lexicographicallyPrecedes(b.utf8) }
+        var first: [String] = []  // sorted, at most limit + 1
+        var following = 0
+        for id in unique {
+            guard let name = hostnames[id], after.map({ precedes($0, name) }) ?? true else { continue }
+            following += 1
+            guard first.count <= limit || precedes(name, first[first.count - 1]) else { continue }
+            let at = first.firstIndex { precedes(name, $0) } ?? first.count
+            first.insert(name, at: at)
+            if first.count > limit + 1 { first.removeLast() }
+        }
+        return HostList(count: unique.count, hostnames: Array(first.prefix(limit)), moreHosts: following > limit)
+    }
 }

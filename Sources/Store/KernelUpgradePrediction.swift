@@ -68,8 +68,8 @@ extension Registry {
 
             // Losers' hardware just before their move: the register facts valid then.
             var before: [Int64: [String: FactValue]] = [:]
-            try db.forEachRow("""
-                SELECT m.a, f.name, f.type, f.value_int, f.value_text FROM (\(db.dialect.jsonIntegerPairs("?"))) m
+            try db.forEachRow(db.dialect.jsonIntegerPairsCTE("m") + """
+                 SELECT m.a, f.name, f.type, f.value_int, f.value_text FROM m
                 JOIN facts f ON f.host_id = m.a AND f.valid_to >= m.b AND f.valid_from < m.b
                 """, [Self.movesJSON(losing)]) { row in
                 let name = row.text(1)
@@ -101,16 +101,19 @@ extension Registry {
                 if current[host] == nil { current[host] = (row.text(1), []) }
                 current[host]!.facts.append((row.text(2), FactColumns.join(type: row.text(3), int: row.optionalInt64(4), text: row.optionalText(5))))
             }
-            var candidates: [String: [String]] = [:]
-            for (_, host) in current where host.facts.contains(where: { FactLayer.isRegister($0.0) }) {
-                let id = Self.hardwareSignature(host.facts).id
-                if classes[id] != nil { candidates[id, default: []].append(host.hostname) }
+            var candidates: [String: [Int64]] = [:]
+            var names: [Int64: String] = [:]
+            for (host, seen) in current where seen.facts.contains(where: { FactLayer.isRegister($0.0) }) {
+                let id = Self.hardwareSignature(seen.facts).id
+                if classes[id] != nil {
+                    candidates[id, default: []].append(host)
+                    names[host] = seen.hostname
+                }
             }
             let out = classes.map { id, entry -> HardwareClass in
-                let all = (candidates[id] ?? []).sorted { $0.utf8.lexicographicallyPrecedes($1.utf8) }
-                let after = all.filter { name in request.hostsAfter.map { $0.utf8.lexicographicallyPrecedes(name.utf8) } ?? true }
-                return HardwareClass(id: id, vendor: entry.vendor, losers: entry.losers, lost: entry.lost.sorted(), candidates: all.count,
-                                     hostnames: Array(after.prefix(request.hostLimit)), moreHosts: after.count > request.hostLimit)
+                let list = HostList.of(candidates[id] ?? [], hostnames: names, after: request.hostsAfter, limit: request.hostLimit)
+                return HardwareClass(id: id, vendor: entry.vendor, losers: entry.losers, lost: entry.lost.sorted(), candidates: list.count,
+                                     hostnames: list.hostnames, moreHosts: list.moreHosts)
             }.sorted { ($0.candidates, $0.losers, $1.id) > ($1.candidates, $1.losers, $0.id) }
             return UpgradePrediction(losers: lostBy.count, losersWithoutRegisters: withoutRegisters, classes: out,
                                      candidates: out.reduce(0) { $0 + $1.candidates })

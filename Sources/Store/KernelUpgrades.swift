@@ -146,42 +146,48 @@ extension Registry {
 
     static let maxHostLimitForAudits = KernelUpgradeRequest.maxHostLimit
 
-    /// Each counted report with the kernel of the host's counted report before it, read from the covering
-    /// index reports_kernel_moves (migrations/0018_audit_indexes.sql). `from`/`to` filter on the
-    /// version-ordered keys as `kernel = "…"` does (HostQuerySQL.kernelPattern).
+    /// Each counted report on another kernel than the host's counted report before it: the covering index
+    /// reports_kernel_moves (migrations/0018_audit_indexes.sql) read once in (host, time) order, compared in
+    /// turn (a window function over the same rows cost four times as much). `from`/`to` match as
+    /// `kernel = "…"` does (KernelVersion).
     static func kernelMoves(_ db: any SQLConnection, from: KernelVersion?, to: KernelVersion?) throws -> [KernelMove] {
-        var arguments: [any SQLBindable] = []
-        func match(_ column: String, _ version: KernelVersion?) -> String {
-            guard let version else { return "" }
-            let (key, length) = HostQuerySQL.kernelPattern(version)
-            arguments.append(key)
-            return " AND " + (length == 0 ? column : "substr(\(column), 1, \(length))") + " = ?"
-        }
-        let filters = match("o.prev_key", from) + match("o.kernel_key", to)
-        var moves: [KernelMove] = []
-        var releases: [String: String] = [:]  // one String per release, shared by its moves
-        func intern(_ text: String) -> String {
+        let retracted = Set(try db.values("SELECT report FROM retractions", as: Int64.self))
+        var releases: [String: (text: String, from: Bool, to: Bool)] = [:]  // one String per release, and whether it matches
+        func release(_ text: String) -> (text: String, from: Bool, to: Bool) {
             if let known = releases[text] { return known }
-            releases[text] = text
-            return text
+            let k = KernelRelease(text)
+            let entry = (text, from?.matches(k, .eq) ?? true, to?.matches(k, .eq) ?? true)
+            releases[text] = entry
+            return entry
         }
+        var moves: [KernelMove] = []
+        var host = Int64.min
+        var previous: (text: String, from: Bool, to: Bool)?
         try db.forEachRow("""
-            WITH ordered AS (
-                SELECT r.host_id, r.collected_at, r.kernel_release, r.kernel_key,
-                       LAG(r.kernel_release) OVER w AS prev_release, LAG(r.kernel_key) OVER w AS prev_key
-                FROM reports r WHERE \(RetractionSQL.counts("r"))
-                WINDOW w AS (PARTITION BY r.host_id ORDER BY r.collected_at, r.id)
-            )
-            SELECT o.host_id, h.hostname, o.collected_at, o.prev_release, o.kernel_release FROM ordered o JOIN hosts h ON h.id = o.host_id
-            WHERE o.prev_release IS NOT NULL AND o.prev_release <> o.kernel_release\(filters)
-            """, arguments) { row in
-            moves.append(KernelMove(host: row.int64(0), hostname: row.text(1), at: row.int64(2), fromRelease: intern(row.text(3)),
-                                    toRelease: intern(row.text(4))))
+            SELECT r.host_id, r.collected_at, r.id, r.kernel_release, r.confirms FROM reports r ORDER BY r.host_id, r.collected_at, r.id
+            """, []) { row in
+            if !retracted.isEmpty && (retracted.contains(row.int64(2)) || row.optionalInt64(4).map(retracted.contains) == true) { return }
+            if row.int64(0) != host {
+                host = row.int64(0)
+                previous = nil
+            }
+            let kernel = release(row.text(3))
+            if let before = previous, before.text != kernel.text, before.from, kernel.to {
+                moves.append(KernelMove(host: host, hostname: "", at: row.int64(1), fromRelease: before.text, toRelease: kernel.text))
+            }
+            previous = kernel
         }
+        guard !moves.isEmpty else { return moves }
+        var hostnames: [Int64: String] = [:]
+        let moving = Set(moves.map(\.host))
+        try db.forEachRow("SELECT id, hostname FROM hosts", []) { row in
+            if moving.contains(row.int64(0)) { hostnames[row.int64(0)] = row.text(1) }
+        }
+        for i in moves.indices { moves[i].hostname = hostnames[moves[i].host] ?? "" }
         return moves
     }
 
-    /// The moves as `[[host_id, at], …]`, for jsonIntegerPairs.
+    /// The moves as `[[host_id, at], …]`, for jsonIntegerPairsCTE.
     static func movesJSON(_ moves: [KernelMove]) -> String {
         var out = "["
         out.reserveCapacity(moves.count * 24)
@@ -205,14 +211,14 @@ extension Registry {
         var index: [MoveKey: Int32] = [:]
         index.reserveCapacity(moves.count)
         for (i, move) in moves.enumerated() { index[MoveKey(host: move.host, at: move.at)] = Int32(i) }
-        let list = "(" + db.dialect.jsonIntegerPairs("?") + ")"
+        let list = db.dialect.jsonIntegerPairsCTE("m") + " "
         let json = movesJSON(moves)
         var nameIds: [String: Int32] = [:]
         var valueIds: [FactValue: Int32] = [:]
         // (move << 20 | name << 1 | side, value): sorted, each move's rows come together, before then after per name.
         var rows: [(key: UInt64, value: Int32)] = []
         for (side, join) in [(0, "f.host_id = m.a AND f.valid_to = m.b"), (1, "f.valid_from = m.b AND f.host_id = m.a")] {
-            try db.forEachRow("SELECT m.a, m.b, f.name, f.type, f.value_int, f.value_text FROM \(list) m JOIN facts f ON \(join)", [json]) { row in
+            try db.forEachRow(list + "SELECT m.a, m.b, f.name, f.type, f.value_int, f.value_text FROM m JOIN facts f ON \(join)", [json]) { row in
                 guard let move = index[MoveKey(host: row.int64(0), at: row.int64(1))] else { return }
                 let name = row.text(2)
                 let nameId = nameIds[name] ?? {
@@ -246,7 +252,7 @@ extension Registry {
         let bearing = "c.capability IN ('vtd-regs', 'amd-efr', 'iommufd-hw-info')"
         var seen = [UInt8](repeating: 0, count: moves.count)
         for (side, join) in [(1, "c.host_id = m.a AND c.valid_to = m.b"), (2, "c.host_id = m.a AND c.valid_to > m.b AND c.valid_from = m.b")] {
-            try db.forEachRow("SELECT m.a, m.b FROM \(list) m JOIN capability_versions c ON \(join) AND \(bearing)", [json]) { row in
+            try db.forEachRow(list + "SELECT m.a, m.b FROM m JOIN capability_versions c ON \(join) AND \(bearing)", [json]) { row in
                 guard let move = index[MoveKey(host: row.int64(0), at: row.int64(1))] else { return }
                 seen[Int(move)] |= UInt8(side)
             }
@@ -318,16 +324,12 @@ extension Registry {
         let out = pairs.map { key, tally -> KernelUpgradePair in
             let changeRows = tally.changes.map { change, entry -> KernelUpgradeChange in
                 // A host that made the same move twice counts once.
-                let hosts = Set(entry.hosts)
-                var names = hosts.compactMap { hostnames[$0] }
-                    .filter { name in request.hostsAfter.map { $0.utf8.lexicographicallyPrecedes(name.utf8) } ?? true }
-                    .sorted { $0.utf8.lexicographicallyPrecedes($1.utf8) }
-                let more = names.count > request.hostLimit
-                names = Array(names.prefix(request.hostLimit))
+                let hosts = HostList.of(entry.hosts, hostnames: hostnames, after: request.hostsAfter, limit: request.hostLimit)
                 let name = changes.names[Int(change.name)]
                 let before = changes.value(change.before), after = changes.value(change.after)
                 return KernelUpgradeChange(name: name, layer: FactLayer.of(name), change: ValueChange.of(before: before, after: after),
-                                           before: before, after: after, hosts: hosts.count, causes: entry.causes, hostnames: names, moreHosts: more)
+                                           before: before, after: after, hosts: hosts.count, causes: entry.causes, hostnames: hosts.hostnames,
+                                           moreHosts: hosts.moreHosts)
             }.sorted { Self.auditOrder(($0.layer, $0.change, $0.hosts, $0.name, $0.before, $0.after), ($1.layer, $1.change, $1.hosts, $1.name, $1.before, $1.after)) }
             let fromKey = KernelKey.of(KernelRelease(key.from)), toKey = KernelKey.of(KernelRelease(key.to))
             return KernelUpgradePair(from: key.from, to: key.to, isUpgrade: fromKey.utf8.lexicographicallyPrecedes(toKey.utf8),

@@ -130,12 +130,13 @@ public enum SQLDialect: String, Sendable {
         }
     }
 
-    /// A subquery of integer pairs `(a, b)` from the JSON array of two-element arrays bound at `placeholder`
-    /// (`[[1,2],[3,4]]`): a list the caller computed, joined against tables in one statement.
-    public func jsonIntegerPairs(_ placeholder: String = "?") -> String {
+    /// `WITH name AS MATERIALIZED (…)`: the integer pairs `(a, b)` of the JSON array of two-element arrays
+    /// bound at `placeholder` (`[[1,2],[3,4]]`), a list the caller computed, read once into a temporary table
+    /// and then joined against tables (not parsed again for every row a join visits).
+    public func jsonIntegerPairsCTE(_ name: String, _ placeholder: String = "?") -> String {
         switch self {
-        case .sqlite: return "SELECT json_extract(value, '$[0]') AS a, json_extract(value, '$[1]') AS b FROM json_each(\(placeholder))"
-        case .postgres: return "SELECT (e->>0)::bigint AS a, (e->>1)::bigint AS b FROM json_array_elements(\(placeholder)::json) AS e"
+        case .sqlite: return "WITH \(name) AS MATERIALIZED (SELECT value ->> 0 AS a, value ->> 1 AS b FROM json_each(\(placeholder)))"
+        case .postgres: return "WITH \(name) AS MATERIALIZED (SELECT (e->>0)::bigint AS a, (e->>1)::bigint AS b FROM json_array_elements(\(placeholder)::json) AS e)"
         }
     }
 
