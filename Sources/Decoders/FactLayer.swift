@@ -23,6 +23,12 @@ public enum FactLayer: String, CaseIterable, Sendable {
     /// equal register facts before and after a kernel change mean the same hardware.
     public static func isRegister(_ name: String) -> Bool { registerNames.contains(name) }
 
+    /// Names that say which hardware a host has, for comparing hosts (`capreg audit predict`): the whole
+    /// registers where the vocabulary has them (VT-d CAP and ECAP, AMD EFR and EFR2) and SMMUv3's register
+    /// fields (iommufd reports no whole SMMUv3 register), with the vendor. A few facts per host, not dozens.
+    public static let hardwareIdentityNames: [String] = ["iommu.vendor", "vtd.cap", "vtd.ecap", "amd.efr", "amd.efr2"]
+        + SMMUv3Registers.vocabulary.map(\.name).filter { registerNames.contains($0) }
+
     static let usableNames = Set(CrossVendor.usableNames)
     static let registerNames = Set((VTdRegisters.vocabulary + AMDRegisters.vocabulary + SMMUv3Registers.vocabulary).map(\.name))
     static let hardwareNames = registerNames.union(CrossVendor.hardwareVocabulary.map(\.name))

@@ -17,8 +17,8 @@ public struct UpgradePredictionRequest: Sendable {
     public init(to: KernelVersion) { self.to = to }
 }
 
-/// Hosts with one hardware: equal vendor and register facts (FactLayer.isRegister), named by the first
-/// 12 hex digits of the SHA-256 of those facts as `name=value` lines in name order.
+/// Hosts with one hardware: equal vendor and whole registers (FactLayer.hardwareIdentityNames), named by the
+/// first 12 hex digits of the SHA-256 of those facts as `name=value` lines in name order.
 public struct HardwareClass: Sendable, Hashable {
     public var id: String
     public var vendor: String?
@@ -67,13 +67,14 @@ extension Registry {
             guard !lostBy.isEmpty else { return UpgradePrediction(losers: 0, losersWithoutRegisters: 0, classes: [], candidates: 0) }
 
             // Losers' hardware just before their move: the register facts valid then.
+            let identity = Set(FactLayer.hardwareIdentityNames)
             var before: [Int64: [String: FactValue]] = [:]
             try db.forEachRow(db.dialect.jsonIntegerPairsCTE("m") + """
                  SELECT m.a, f.name, f.type, f.value_int, f.value_text FROM m
                 JOIN facts f ON f.host_id = m.a AND f.valid_to >= m.b AND f.valid_from < m.b
                 """, [Self.movesJSON(losing)]) { row in
                 let name = row.text(1)
-                guard FactLayer.isRegister(name) || name == CrossVendor.vendor else { return }
+                guard identity.contains(name) else { return }
                 before[row.int64(0), default: [:]][name] = FactColumns.join(type: row.text(2), int: row.optionalInt64(3), text: row.optionalText(4))
             }
             var classes: [String: (vendor: String?, losers: Int, lost: Set<String>)] = [:]
@@ -91,12 +92,13 @@ extension Registry {
             }
 
             // Hosts on an older kernel now (below the series, or the release, being rolled out), with their current hardware.
-            let registerNames = Vocabulary.all.map(\.name).filter { FactLayer.isRegister($0) } + [CrossVendor.vendor]
+            // The names as literals: each is an index range of current_facts_name_text (a bound list is not).
+            let literals = FactLayer.hardwareIdentityNames.map { "'\($0)'" }.joined(separator: ", ")
             var current: [Int64: (hostname: String, facts: [(String, FactValue)])] = [:]
             try db.forEachRow("""
                 SELECT h.id, h.hostname, c.name, c.type, c.value_int, c.value_text FROM hosts h JOIN current_facts c ON c.host_id = h.id
-                WHERE h.kernel_key < ? AND c.name IN (\(db.dialect.jsonArrayElements("?")))
-                """, [KernelKey.of(request.to.lower), Self.jsonArray(registerNames, checked: false)]) { row in
+                WHERE c.name IN (\(literals)) AND h.kernel_key < ?
+                """, [KernelKey.of(request.to.lower)]) { row in
                 let host = row.int64(0)
                 if current[host] == nil { current[host] = (row.text(1), []) }
                 current[host]!.facts.append((row.text(2), FactColumns.join(type: row.text(3), int: row.optionalInt64(4), text: row.optionalText(5))))
@@ -120,7 +122,7 @@ extension Registry {
         }
     }
 
-    /// A hardware class's id: the register facts (and vendor) as `name=value` lines in name order, hashed.
+    /// A hardware class's id: the identity facts (vendor, whole registers) as `name=value` lines in name order, hashed.
     static func hardwareSignature(_ facts: [(String, FactValue)]) -> (id: String, vendor: String?) {
         let sorted = facts.sorted { $0.0 < $1.0 }
         let text = sorted.map { "\($0.0)=\($0.1)\n" }.joined()

@@ -143,7 +143,7 @@ struct AuditPredictCommand: ParsableCommand {
         abstract: "Before rolling a kernel out: the hosts not yet on it that share hardware with hosts that lost a capability moving to it.",
         discussion: """
         Finds the hosts that lost a capability (of --layer, default usable) on a move to --to, reads \
-        their hardware just before the move (vendor and register facts), and lists, per such hardware, the \
+        their hardware just before the move (vendor and whole registers), and lists, per such hardware, the \
         hosts whose kernel is not --to now and whose current hardware is the same. Hosts whose registers \
         were not reported cannot be compared and are counted apart.
 

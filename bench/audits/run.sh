@@ -41,9 +41,9 @@ measure "audit kernel-upgrade (every pair)" audit kernel-upgrade --json
 pairs=$(python3 -c "import json; d=json.load(open('$work/out.json')); print(len(d['pairs']), d['moves'])")
 measure "audit kernel-upgrade --from 5.15 --to 6.1" audit kernel-upgrade --from 5.15 --to 6.1 --json
 measure "audit kernel-upgrade --layer usable" audit kernel-upgrade --layer usable --json
-measure "diff --at 2025-01-01 --at 2025-01-31" diff --at 2025-01-01 --at 2025-01-31 --stale-after 25h --json
+measure "diff --at 2025-01-02 --at 2025-01-31" diff --at 2025-01-02 --at 2025-01-31 --stale-after 25h --json
 changes=$(python3 -c "import json; d=json.load(open('$work/out.json')); print(len(d['changes']), sum(c['hosts'] for c in d['changes']))")
-measure "diff … --host host-004242" diff --at 2025-01-01 --at 2025-01-31 --host host-004242 --json
+measure "diff … --host host-004242" diff --at 2025-01-02 --at 2025-01-31 --host host-004242 --json
 measure "audit predict --to 6.8 --layer usable,kernel" audit predict --to 6.8 --layer usable --layer kernel --json
 measure "why host-004242 nesting --at 2025-01-20" why host-004242 nesting --at 2025-01-20 --json
 rm -rf "$work/export"
@@ -59,7 +59,7 @@ trap cleanup EXIT
 "$capreg" serve --db "$fleet" --listen 127.0.0.1:0 --stale-after 25h 2> "$work/serve.log" &
 pid=$!
 port=$(serve_port "$work/serve.log")
-for target in "/ui/audits?from=2025-01-01&to=2025-01-31&fact=nesting" "/ui/audits?from=2025-01-01&to=2025-01-31&fact=nesting&download=timeline.csv"; do
+for target in "/ui/audits?from=2025-01-02&to=2025-01-31&fact=nesting" "/ui/audits?from=2025-01-02&to=2025-01-31&fact=nesting&download=timeline.csv"; do
     out=$(curl -s -o "$work/page.out" -w '%{http_code} %{time_total}' "http://127.0.0.1:$port$target")
     [[ ${out%% *} == 200 ]] || { echo "bench/audits: GET $target: $out" >&2; exit 1; }
     rows+=("$(printf '%-44s %8s %8s %10s' "GET ${target:0:40}" "${out#* }" "-" "$(wc -c < "$work/page.out")")")
