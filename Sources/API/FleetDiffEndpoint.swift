@@ -66,18 +66,12 @@ public enum FleetDiffJSON {
             ("to", .string(RFC3339.format(request.to))),
             ("stale_after", .string(DurationText(seconds: Int64(request.staleAfter)).description)),
             ("host", .optional(request.hostname)),
-            ("layers", .array(FactLayer.allCases.filter(request.layers.contains).map { .string($0.rawValue) })),
+            ("layers", KernelUpgradeJSON.layers(request.layers)),
             ("hosts", .object([("from", .int(diff.hostsFrom)), ("fresh_from", .int(diff.freshFrom)),
                                ("to", .int(diff.hostsTo)), ("fresh_to", .int(diff.freshTo))])),
             ("presence", .object(PresenceChange.allCases.map { ($0.rawValue, list(diff.presence[$0] ?? .none)) })),
             ("changes", .array(diff.changes.map { change in
-                .object([
-                    ("fact", .string(change.name)),
-                    ("layer", .string(change.layer.rawValue)),
-                    ("change", .string(change.change.rawValue)),
-                    ("before", change.before.map(FactsJSON.value) ?? .null),
-                    ("after", change.after.map(FactsJSON.value) ?? .null),
-                ] + listMembers(change.hosts))
+                .object(KernelUpgradeJSON.valueChange(change.name, change.layer, change.change, change.before, change.after, change.hosts))
             })),
         ])
     }

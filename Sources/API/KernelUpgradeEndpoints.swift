@@ -136,7 +136,7 @@ public enum KernelUpgradeJSON {
             ("from", .optional(request.from?.text)),
             ("to", .optional(request.to?.text)),
             ("flavours", .string(request.flavoursApart ? "apart" : "grouped")),
-            ("layers", .array(FactLayer.allCases.filter(request.layers.contains).map { .string($0.rawValue) })),
+            ("layers", layers(request.layers)),
             ("moves", .int(report.moves)),
             ("pairs", .array(report.pairs.map { pair in
                 .object([
@@ -147,17 +147,9 @@ public enum KernelUpgradeJSON {
                     ("moves", .int(pair.moves)),
                     ("causes", causes(pair.causes)),
                     ("changes", .array(pair.changes.map { change in
-                        .object([
-                            ("fact", .string(change.name)),
-                            ("layer", .string(change.layer.rawValue)),
-                            ("change", .string(change.change.rawValue)),
-                            ("before", change.before.map(FactsJSON.value) ?? .null),
-                            ("after", change.after.map(FactsJSON.value) ?? .null),
-                            ("hosts", .int(change.hosts)),
-                            ("causes", causes(change.causes)),
-                            ("hostnames", .array(change.hostnames.map(JSONValue.string))),
-                            ("next_hosts_after", change.moreHosts ? .optional(change.hostnames.last) : .null),
-                        ])
+                        .object(valueChange(change.name, change.layer, change.change, change.before, change.after,
+                                            HostList(count: change.hosts, hostnames: change.hostnames, moreHosts: change.moreHosts))
+                                + [("causes", causes(change.causes))])
                     })),
                 ])
             })),
@@ -168,7 +160,7 @@ public enum KernelUpgradeJSON {
         .object([
             ("to", .string(request.to.text)),
             ("from", .optional(request.from?.text)),
-            ("layers", .array(FactLayer.allCases.filter(request.layers.contains).map { .string($0.rawValue) })),
+            ("layers", layers(request.layers)),
             ("losers", .int(prediction.losers)),
             ("losers_without_registers", .int(prediction.losersWithoutRegisters)),
             ("candidates", .int(prediction.candidates)),
@@ -184,6 +176,18 @@ public enum KernelUpgradeJSON {
                 ])
             })),
         ])
+    }
+
+    /// A fact's value change as both audits write it: the fact, its layer, the kind of change, the values
+    /// before and after (null: absent), and the hosts (count, first names, where the next page starts).
+    static func valueChange(_ name: String, _ layer: FactLayer, _ change: ValueChange, _ before: FactValue?, _ after: FactValue?,
+                            _ hosts: HostList) -> [(String, JSONValue)] {
+        [("fact", .string(name)), ("layer", .string(layer.rawValue)), ("change", .string(change.rawValue)),
+         ("before", before.map(FactsJSON.value) ?? .null), ("after", after.map(FactsJSON.value) ?? .null)] + FleetDiffJSON.listMembers(hosts)
+    }
+
+    static func layers(_ layers: Set<FactLayer>) -> JSONValue {
+        .array(FactLayer.allCases.filter(layers.contains).map { .string($0.rawValue) })
     }
 
     static func causes(_ causes: [ChangeCause: Int]) -> JSONValue {

@@ -46,6 +46,12 @@ public struct HostList: Sendable, Hashable {
     public var moreHosts: Bool
 
     public static let none = HostList(count: 0, hostnames: [], moreHosts: false)
+
+    public init(count: Int, hostnames: [String], moreHosts: Bool) {
+        self.count = count
+        self.hostnames = hostnames
+        self.moreHosts = moreHosts
+    }
 }
 
 /// One fact whose value differs between the two times on some hosts: `before` → `after` (nil: absent).
