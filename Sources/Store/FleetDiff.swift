@@ -14,6 +14,9 @@ public struct FleetDiffRequest: Sendable {
     public var layers: Set<FactLayer> = [.usable, .hardware, .kernel]
     public var hostLimit = 10
     public var hostsAfter: String?
+    /// Compare the registry as it stood at these two revisions instead of two times (`from`/`to` ignored).
+    public var fromRevision: Int64?
+    public var toRevision: Int64?
 
     public init(from: Date, to: Date, staleAfter: TimeInterval) {
         self.from = from
@@ -65,6 +68,12 @@ public struct FleetChange: Sendable, Hashable {
 }
 
 public struct FleetDiff: Sendable, Hashable {
+    /// The two times compared: the request's, or the two revisions' write times.
+    public var from: Date
+    public var to: Date
+    /// The two revisions compared, when the request named revisions.
+    public var fromRevision: Int64?
+    public var toRevision: Int64?
     /// Hosts with a state at each time, and of them fresh (seen within the stale bound).
     public var hostsFrom: Int
     public var freshFrom: Int
@@ -78,6 +87,11 @@ public struct FleetDiff: Sendable, Hashable {
 extension Registry {
     /// The fleet (or one host) at `from` and at `to` as the registry knows them now (docs/audits.md).
     public func fleetDiff(_ request: FleetDiffRequest) throws -> FleetDiff {
+        if request.fromRevision != nil || request.toRevision != nil {
+            guard let r1 = request.fromRevision else { throw AuditRequestError(parameter: "from_revision", message: "required with to_revision") }
+            guard let r2 = request.toRevision else { throw AuditRequestError(parameter: "to_revision", message: "required with from_revision") }
+            return try fleetDiff(request, fromRevision: r1, toRevision: r2)
+        }
         guard request.from <= request.to else {
             throw AuditRequestError(parameter: "from", message: "must not be after to")
         }
@@ -209,7 +223,7 @@ extension Registry {
                 FleetChange(name: key.name, layer: key.name == FleetDiffRequest.kernelFact ? .kernel : FactLayer.of(key.name),
                             change: ValueChange.of(before: key.before, after: key.after), before: key.before, after: key.after, hosts: list(hosts))
             }.sorted { Self.auditOrder(($0.layer, $0.change, $0.hosts.count, $0.name, $0.before, $0.after), ($1.layer, $1.change, $1.hosts.count, $1.name, $1.before, $1.after)) }
-            return FleetDiff(hostsFrom: counts.hostsFrom, freshFrom: counts.freshFrom, hostsTo: counts.hostsTo, freshTo: counts.freshTo,
+            return FleetDiff(from: request.from, to: request.to, hostsFrom: counts.hostsFrom, freshFrom: counts.freshFrom, hostsTo: counts.hostsTo, freshTo: counts.freshTo,
                              presence: Dictionary(uniqueKeysWithValues: PresenceChange.allCases.map { ($0, list(presence[$0] ?? [])) }),
                              changes: changes)
         }

@@ -10,7 +10,9 @@ struct DiffCommand: ParsableCommand {
         commandName: "diff",
         abstract: "The fleet (or one host) at two times: hosts added and gone stale, and per fact the hosts whose value changed.",
         discussion: """
-        Compares the registry's view of two times (as it knows them now: retracted reports left out). \
+        Compares the registry's view of two times (as it knows them now: retracted reports left out), or \
+        with --revision twice the registry as it stood at two revisions (each host's state as answers at that \
+        revision read it; no stale or back between revisions: heartbeats make none). \
         Lists, counts first: hosts added (first report between the times), gone (a state at the first time \
         and none at the second; never between two times, kept for the document's shape), stale (seen within \
         --stale-after at the first time, not at the second) and back (the reverse); then, for hosts with a \
@@ -29,6 +31,9 @@ struct DiffCommand: ParsableCommand {
     @Option(help: ArgumentHelp("A time, given twice: the earlier and the later (RFC 3339, a date, or a duration ago such as 30d).", valueName: "time"))
     var at: [String] = []
 
+    @Option(help: ArgumentHelp("A registry revision, given twice instead of --at: the registry as it stood after each.", valueName: "n"))
+    var revision: [Int64] = []
+
     @Option(help: ArgumentHelp("Only this host.", valueName: "hostname"))
     var host: String?
 
@@ -43,9 +48,15 @@ struct DiffCommand: ParsableCommand {
     @OptionGroup var source: ReportSourceOptions
 
     func validate() throws {
-        guard at.count == 2 else { throw ValidationError("give --at twice: the earlier time and the later one") }
-        let times = try at.map { try TimeArgument.parse($0, option: "--at", now: Date()) }
-        if times[0] > times[1] { throw ValidationError("the first --at must not be after the second") }
+        if !revision.isEmpty {
+            guard at.isEmpty else { throw ValidationError("give --at twice or --revision twice, not both") }
+            guard revision.count == 2 else { throw ValidationError("give --revision twice: the earlier revision and the later one") }
+            guard revision[0] >= 1, revision[0] <= revision[1] else { throw ValidationError("--revision: two revisions from 1, the earlier first") }
+        } else {
+            guard at.count == 2 else { throw ValidationError("give --at twice (the earlier time and the later one), or --revision twice") }
+            let times = try at.map { try TimeArgument.parse($0, option: "--at", now: Date()) }
+            if times[0] > times[1] { throw ValidationError("the first --at must not be after the second") }
+        }
         do { _ = try DurationText.parse(staleAfter) } catch { throw ValidationError("--stale-after \(error)") }
         if let host, host.isEmpty || host.utf8.count > 255 { throw ValidationError("--host must be a hostname of 1 to 255 bytes") }
         if let fact, fact != FleetDiffRequest.kernelFact, Vocabulary.entry(fact) == nil {
@@ -56,7 +67,11 @@ struct DiffCommand: ParsableCommand {
     func run() throws {
         let now = Date()
         let times = try at.map { try TimeArgument.parse($0, option: "--at", now: now) }
-        var request = FleetDiffRequest(from: times[0], to: times[1], staleAfter: try DurationText.parse(staleAfter).timeInterval)
+        var request = FleetDiffRequest(from: times.first ?? now, to: times.last ?? now, staleAfter: try DurationText.parse(staleAfter).timeInterval)
+        if revision.count == 2 {
+            request.fromRevision = revision[0]
+            request.toRevision = revision[1]
+        }
         request.hostname = host
         request.fact = fact
         if let layers = try list.layerSet() { request.layers = layers }
@@ -67,6 +82,8 @@ struct DiffCommand: ParsableCommand {
                 return FleetDiffJSON.document(try registry.fleetDiff(request), request)
             } catch let missing as FleetDiffNoSuchHost {
                 throw QuestionRefused(message: "no host named \(missing.hostname)", exitCode: 65)
+            } catch let refused as AuditRequestError {
+                throw QuestionRefused(message: "\(refused.parameter): \(refused.message)", exitCode: 64)
             }
         }
         if list.json {

@@ -62,6 +62,13 @@ struct AuditEndpointsTests {
         let one = try document(FleetDiffJSON.document(try t.store.fleetDiff(diff), diff))
         #expect(try answer(t, "/v1/audits/fleet-diff", FleetDiffParameters.items(diff)) == one)
 
+        var revisions = FleetDiffRequest(from: start, to: start, staleAfter: 7200)
+        revisions.fromRevision = 5
+        revisions.toRevision = 40
+        let byRevision = try document(FleetDiffJSON.document(try t.store.fleetDiff(revisions), revisions))
+        #expect(try answer(t, "/v1/audits/fleet-diff", FleetDiffParameters.items(revisions)) == byRevision)
+        #expect(byRevision["from_revision"] as? Int == 5 && byRevision["to_revision"] as? Int == 40)
+
         let at = start.addingTimeInterval(86_400 * 5)
         let provenance = try #require(try t.store.provenance(hostname: "host-000003", name: "hw.nesting", at: at))
         #expect(try answer(t, "/v1/hosts/host-000003/facts/hw.nesting/provenance", [("at", RFC3339.format(at))])
@@ -85,6 +92,10 @@ struct AuditEndpointsTests {
                                     ("/v1/audits/fleet-diff?from=2025-01-03&to=2025-01-02", "from"),
                                     ("/v1/audits/fleet-diff?from=2025-01-01&to=2025-01-02&stale_after=soon", "stale_after"),
                                     ("/v1/audits/fleet-diff?from=2025-01-01&to=2025-01-02&fact=kernel.release", "fact"),
+                                    ("/v1/audits/fleet-diff?from_revision=2", "to_revision"),
+                                    ("/v1/audits/fleet-diff?from_revision=3&to_revision=2", "from_revision"),
+                                    ("/v1/audits/fleet-diff?from_revision=1&to_revision=999999", "to_revision"),
+                                    ("/v1/audits/fleet-diff?from=2025-01-01&from_revision=1&to_revision=2", "from"),
                                     ("/v1/hosts/host-000001/facts/nesting/provenance?at=yesterday", "at")] {
             let r = try t.get(target)
             #expect(r.status == 400 && r.error["parameter"] as? String == parameter, "\(target): \(r.status) \(r.text.prefix(200))")

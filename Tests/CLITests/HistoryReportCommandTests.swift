@@ -19,6 +19,7 @@ import TestSupport
             ["audit", "predict", "--to", "6.1", "--layer", "kernel"],
             ["diff", "--at", "2025-01-03", "--at", "2025-01-19T12:00:00Z", "--stale-after", "2d"],
             ["diff", "--at", "2025-01-03", "--at", "2025-01-19", "--host", "host-000003", "--fact", "kernel"],
+            ["diff", "--revision", "10", "--revision", "90"],
             ["why", "host-000003", "hw.nesting", "--at", "2025-01-10"],
             ["why", "host-000003", "nesting", "--at", "2025-01-10"],
         ]
@@ -51,7 +52,7 @@ import TestSupport
         let presence = local[3]["presence"] as? [String: [String: Any]] ?? [:]
         #expect(diff.stdout.contains("added  \(presence["added"]?["hosts"] ?? -1)"), "\(diff.stdout)")
         let why = try CapregBinary.run(["why", "host-000003", "hw.nesting", "--at", "2025-01-10", "--db", db])
-        #expect(why.stdout.hasPrefix("host-000003 hw.nesting at 2025-01-10T00:00:00.000Z: \(local[5]["value"]!)"), "\(why.stdout)")
+        #expect(why.stdout.hasPrefix("host-000003 hw.nesting at 2025-01-10T00:00:00.000Z: \(local[6]["value"]!)"), "\(why.stdout)")
     }
 
     @Test func refusalsExitWithTheCLIsCodes() throws {
@@ -70,6 +71,10 @@ import TestSupport
             (["diff", "--at", "2025-01-03", "--at", "2025-01-02", "--db", db], 64),
             (["diff", "--at", "2025-01-01", "--at", "2025-01-02", "--host", "nobody", "--db", db], 65),
             (["diff", "--at", "soon", "--at", "2025-01-02", "--db", db], 64),
+            (["diff", "--revision", "3", "--db", db], 64),
+            (["diff", "--revision", "3", "--revision", "2", "--db", db], 64),
+            (["diff", "--revision", "1", "--revision", "2", "--at", "2025-01-01", "--db", db], 64),
+            (["diff", "--revision", "1", "--revision", "99999", "--db", db], 64),
             (["why", "host-000000", "no.such.fact", "--db", db], 64),
             (["why", "nobody", "nesting", "--db", db], 65),
             (["why", "host-000000", "nesting", "--db", dir.path("none.sqlite")], 66),

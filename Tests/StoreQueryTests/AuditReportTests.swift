@@ -164,6 +164,34 @@ import TestRegistry
         }
     }
 
+    @Test func theRegistryAtTwoRevisions() throws {
+        let dir = try TempDir()
+        let store = try Self.fleet(dir)
+        // Revisions: the fourteen reports in order (h1-a is 1, h7-b 13, h8-a 14), then the retraction of h7-b (15).
+        func diff(_ r1: Int64, _ r2: Int64) throws -> FleetDiff {
+            var request = FleetDiffRequest(from: Fleet.time(0), to: Fleet.time(0), staleAfter: 3600)
+            request.fromRevision = r1
+            request.toRevision = r2
+            return try store.fleetDiff(request)
+        }
+        let first = try diff(1, 2)
+        #expect(first.fromRevision == 1 && first.toRevision == 2 && first.hostsFrom == 1 && first.hostsTo == 1)
+        #expect(first.changes.first { $0.name == "vfio.pgsize_2m" }?.hosts.hostnames == ["h1"])
+        #expect(first.changes.contains { $0.name == FleetDiffRequest.kernelFact && $0.after == .text("6.12.0-1-generic") })
+        let added = try diff(2, 14)
+        #expect(added.presence[.added]?.hostnames == ["h2", "h3", "h4", "h5", "h6", "h7", "h8"] && added.hostsTo == 8)
+        // The retraction, seen between the revisions around it: h7 back on 6.6 with 2M pages, nothing else.
+        let retraction = try diff(14, 15)
+        #expect(retraction.changes.allSatisfy { $0.hosts.hostnames == ["h7"] } && !retraction.changes.isEmpty)
+        #expect(retraction.changes.contains { $0.name == "vfio.pgsize_2m" && $0.change == .gained })
+        #expect(retraction.changes.contains { $0.name == FleetDiffRequest.kernelFact && $0.before == .text("6.12.0-1-generic") && $0.after == .text("6.6.0-1-generic") })
+        // The same two revisions answer the same after later writes (answers at a revision do not move).
+        _ = try store.retract(reportId: "h2-b", reason: "test")
+        #expect(try diff(14, 15) == retraction)
+        #expect(throws: AuditRequestError.self) { try diff(3, 2) }
+        #expect(throws: AuditRequestError.self) { try diff(1, 99) }
+    }
+
     @Test func provenanceNamesTheReportBytesAndRewrites() throws {
         let dir = try TempDir()
         let store = try Self.fleet(dir)
