@@ -249,7 +249,7 @@ extension Registry {
             }
         }
         // Register-bearing capability versions that closed at the move (before) and opened at it (after).
-        let bearing = "c.capability IN ('vtd-regs', 'amd-efr', 'iommufd-hw-info')"
+        let bearing = Self.registerCapabilitiesSQL
         var seen = [UInt8](repeating: 0, count: moves.count)
         for (side, join) in [(1, "c.host_id = m.a AND c.valid_to = m.b"), (2, "c.host_id = m.a AND c.valid_to > m.b AND c.valid_from = m.b")] {
             try db.forEachRow(list + "SELECT m.a, m.b FROM m JOIN capability_versions c ON \(join) AND \(bearing)", [json]) { row in
@@ -269,6 +269,7 @@ extension Registry {
     /// iommufd's hw_info (VT-d cap/ecap, SMMUv3 IDRs). Written into the SQL above as literals, as the
     /// partial index capability_versions_registers names them (a bound parameter could not use it).
     static let registerCapabilities = ["vtd-regs", "amd-efr", "iommufd-hw-info"]
+    static let registerCapabilitiesSQL = "c.capability IN (" + registerCapabilities.map { "'\($0)'" }.joined(separator: ", ") + ")"
 
     struct MoveKey: Hashable {
         var host: Int64

@@ -232,3 +232,18 @@ import TestRegistry
         #expect(try store.provenance(hostname: "nobody", name: "nesting", at: Fleet.time(1)) == nil)
     }
 }
+
+/// The partial indexes of migrations/0018 serve only queries whose conditions name the same literals:
+/// the lists in the code and in the migrations (both backends) must agree.
+@Suite struct AuditIndexLiteralsTests {
+    @Test func migrationsNameTheLiteralsTheQueriesUse() throws {
+        let capabilities = Registry.registerCapabilities.map { "'\($0)'" }.joined(separator: ", ")
+        let names = Registry.timelineFacts.map { "'\($0)'" }.joined(separator: ", ")
+        for migrations in [Migration.sqlite, Migration.postgres] {
+            let sql = try #require(migrations.first { $0.name == "0018_audit_indexes" }?.sql)
+            #expect(sql.contains("WHERE capability IN (\(capabilities))"))
+            #expect(sql.contains("WHERE name IN (\(names))"))
+        }
+        #expect(Registry.registerCapabilitiesSQL == "c.capability IN (\(capabilities))")
+    }
+}
