@@ -219,14 +219,19 @@ extension Registry {
                 changed[move, default: []].append(Int64(pair >> 19))
             }
             func list(_ ids: [Int64]) -> HostList { HostList.of(ids, hostnames: hostnames, after: request.hostsAfter, limit: request.hostLimit) }
-            let changes = changed.map { key, hosts in
-                FleetChange(name: key.name, layer: key.name == FleetDiffRequest.kernelFact ? .kernel : FactLayer.of(key.name),
-                            change: ValueChange.of(before: key.before, after: key.after), before: key.before, after: key.after, hosts: list(hosts))
-            }.sorted { Self.auditOrder(($0.layer, $0.change, $0.hosts.count, $0.name, $0.before, $0.after), ($1.layer, $1.change, $1.hosts.count, $1.name, $1.before, $1.after)) }
+            let changes = Self.fleetChanges(changed, list)
             return FleetDiff(from: request.from, to: request.to, hostsFrom: counts.hostsFrom, freshFrom: counts.freshFrom, hostsTo: counts.hostsTo, freshTo: counts.freshTo,
                              presence: Dictionary(uniqueKeysWithValues: PresenceChange.allCases.map { ($0, list(presence[$0] ?? [])) }),
                              changes: changes)
         }
+    }
+
+    /// The value changes as listed, in the audits' order; the kernel release is the kernel layer's.
+    static func fleetChanges(_ changed: [ValueMove: [Int64]], _ list: ([Int64]) -> HostList) -> [FleetChange] {
+        changed.map { key, hosts in
+            FleetChange(name: key.name, layer: key.name == FleetDiffRequest.kernelFact ? .kernel : FactLayer.of(key.name),
+                        change: ValueChange.of(before: key.before, after: key.after), before: key.before, after: key.after, hosts: list(hosts))
+        }.sorted { auditOrder(($0.layer, $0.change, $0.hosts.count, $0.name, $0.before, $0.after), ($1.layer, $1.change, $1.hosts.count, $1.name, $1.before, $1.after)) }
     }
 
     struct ValueMove: Hashable {

@@ -73,10 +73,7 @@ extension Registry {
             right.next()
         }
         func list(_ hosts: [Int64]) -> HostList { HostList.of(hosts, hostnames: hostnames, after: request.hostsAfter, limit: request.hostLimit) }
-        let changes = changed.map { key, hosts in
-            FleetChange(name: key.name, layer: key.name == FleetDiffRequest.kernelFact ? .kernel : FactLayer.of(key.name),
-                        change: ValueChange.of(before: key.before, after: key.after), before: key.before, after: key.after, hosts: list(hosts))
-        }.sorted { Self.auditOrder(($0.layer, $0.change, $0.hosts.count, $0.name, $0.before, $0.after), ($1.layer, $1.change, $1.hosts.count, $1.name, $1.before, $1.after)) }
+        let changes = Self.fleetChanges(changed, list)
         // Freshness is a matter of times, not revisions: every host with a state counts as fresh.
         return FleetDiff(from: StoreTime.date(t1), to: StoreTime.date(t2), fromRevision: r1, toRevision: r2, hostsFrom: counts.from, freshFrom: counts.from, hostsTo: counts.to, freshTo: counts.to,
                              presence: Dictionary(uniqueKeysWithValues: PresenceChange.allCases.map { ($0, list(presence[$0] ?? [])) }),
