@@ -9,7 +9,8 @@ extension Registry {
     /// R1) or `gone` (none at R2: its reports retracted between); heartbeats make no revision, so there is
     /// no `stale` or `back` between revisions. `request.from`/`to` are ignored; the answer's are the
     /// revisions' write times (FleetDiff.from, .to).
-    func fleetDiff(_ request: FleetDiffRequest, fromRevision r1: Int64, toRevision r2: Int64) throws -> FleetDiff {
+    func fleetDiff(_ request: FleetDiffRequest, fromRevision r1: Int64, toRevision r2: Int64,
+                   readOneByOneUpTo limit: Int = revisionDiffHostsReadOneByOne) throws -> FleetDiff {
         guard r1 >= 1 else { throw AuditRequestError(parameter: "from_revision", message: "a revision is a whole number from 1") }
         guard r1 <= r2 else { throw AuditRequestError(parameter: "from_revision", message: "must not be after to_revision") }
         guard (0...Self.maxHostLimitForAudits).contains(request.hostLimit) else {
@@ -24,8 +25,32 @@ extension Registry {
         if let name = request.hostname, try currentState(hostname: name) == nil { throw FleetDiffNoSuchHost(hostname: name) }
 
         let fields: Set<String>? = request.fact.map { $0 == FleetDiffRequest.kernelFact ? [] : [$0] }
-        var left = RevisionWalk(registry: self, revision: r1, hostname: request.hostname, fields: fields)
-        var right = RevisionWalk(registry: self, revision: r2, hostname: request.hostname, fields: fields)
+        // Only hosts that a write between the revisions touched can differ: a report stored (its id is its
+        // revision), one retracted, or a redecode that rewrote their facts. When they are few, only they are
+        // read at both revisions, and the hosts with a state at each revision are counted, not walked.
+        var only: [String]?
+        var present: (Int, Int)?
+        if request.hostname == nil {
+            let (touched, counts) = try budgetedRead { db -> ([String], (Int, Int)) in
+                let names = try db.values("""
+                    SELECT hostname FROM hosts WHERE id IN (
+                        SELECT host_id FROM reports WHERE id > ? AND id <= ?
+                        UNION SELECT r.host_id FROM retractions x JOIN reports r ON r.id = x.report WHERE x.revision > ? AND x.revision <= ?
+                        UNION SELECT host_id FROM facts_superseded WHERE revision > ? AND revision <= ?)
+                    """, [r1, r2, r1, r2, r1, r2], as: String.self)
+                func hosts(_ r: Int64) throws -> Int {
+                    try db.value("SELECT count(DISTINCT r.host_id) FROM reports r WHERE r.id <= ? AND \(RetractionSQL.counts("r", atRevision: "?"))",
+                                 [r, r], as: Int.self) ?? 0
+                }
+                return (names, (try hosts(r1), try hosts(r2)))
+            }
+            if touched.count <= limit {
+                only = touched.sorted { $0.utf8.lexicographicallyPrecedes($1.utf8) }
+                present = counts
+            }
+        }
+        var left = RevisionWalk(registry: self, revision: r1, hostname: request.hostname, fields: fields, only: only)
+        var right = RevisionWalk(registry: self, revision: r2, hostname: request.hostname, fields: fields, only: only)
         var hostnames: [Int64: String] = [:]
         var ids: [String: Int64] = [:]
         func id(_ name: String) -> Int64 {
@@ -74,6 +99,7 @@ extension Registry {
         }
         func list(_ hosts: [Int64]) -> HostList { HostList.of(hosts, hostnames: hostnames, after: request.hostsAfter, limit: request.hostLimit) }
         let changes = Self.fleetChanges(changed, list)
+        if let present { counts = present }
         // Freshness is a matter of times, not revisions: every host with a state counts as fresh.
         return FleetDiff(from: StoreTime.date(t1), to: StoreTime.date(t2), fromRevision: r1, toRevision: r2, hostsFrom: counts.from, freshFrom: counts.from, hostsTo: counts.to, freshTo: counts.to,
                              presence: Dictionary(uniqueKeysWithValues: PresenceChange.allCases.map { ($0, list(presence[$0] ?? [])) }),
@@ -81,22 +107,30 @@ extension Registry {
     }
 }
 
-/// Every host's state at one revision, in the answers' hostname order, a page of 1,000 at a time.
+extension Registry {
+    /// Up to this many hosts touched between two revisions are read one by one; more, and every host is walked.
+    static let revisionDiffHostsReadOneByOne = 2000
+}
+
+/// Every host's state at one revision (or only the hosts `only` names, in that order), in the answers'
+/// hostname order, a page of 1,000 at a time.
 struct RevisionWalk {
     let registry: Registry
     let revision: Int64
     let hostname: String?
     let fields: Set<String>?
+    var only: [String]?
     var page: [QueriedHost] = []
     var index = 0
     var cursor: String?
     var done = false
 
-    init(registry: Registry, revision: Int64, hostname: String?, fields: Set<String>?) {
+    init(registry: Registry, revision: Int64, hostname: String?, fields: Set<String>?, only: [String]? = nil) {
         self.registry = registry
         self.revision = revision
         self.hostname = hostname
         self.fields = fields
+        self.only = only
     }
 
     mutating func peek() throws -> QueriedHost? {
@@ -104,6 +138,16 @@ struct RevisionWalk {
             guard !done else { return nil }
             var request = HostQueryRequest(nil, reference: .revision(revision), fields: fields, limit: 1000, cursor: cursor)
             request.hostname = hostname
+            if var names = only {
+                // One named host at a time; one without a state at this revision gives an empty page.
+                guard !names.isEmpty else { return nil }
+                request.hostname = names.removeFirst()
+                request.cursor = nil
+                only = names
+                page = try registry.answer(request).matches.hosts
+                index = 0
+                continue
+            }
             let answer = try registry.answer(request)
             page = answer.matches.hosts
             index = 0

@@ -185,6 +185,13 @@ import TestRegistry
         #expect(retraction.changes.allSatisfy { $0.hosts.hostnames == ["h7"] } && !retraction.changes.isEmpty)
         #expect(retraction.changes.contains { $0.name == "vfio.pgsize_2m" && $0.change == .gained })
         #expect(retraction.changes.contains { $0.name == FleetDiffRequest.kernelFact && $0.before == .text("6.12.0-1-generic") && $0.after == .text("6.6.0-1-generic") })
+        // Reading only the hosts touched between the revisions, or walking every host, answers alike.
+        for (r1, r2) in [(1, 2), (2, 14), (14, 15), (1, 15), (5, 5)] as [(Int64, Int64)] {
+            var request = FleetDiffRequest(from: Fleet.time(0), to: Fleet.time(0), staleAfter: 3600)
+            request.hostLimit = 100
+            #expect(try store.fleetDiff(request, fromRevision: r1, toRevision: r2)
+                    == (try store.fleetDiff(request, fromRevision: r1, toRevision: r2, readOneByOneUpTo: -1)), "\(r1)…\(r2)")
+        }
         // The same two revisions answer the same after later writes (answers at a revision do not move).
         _ = try store.retract(reportId: "h2-b", reason: "test")
         #expect(try diff(14, 15) == retraction)
