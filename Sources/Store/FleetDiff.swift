@@ -175,9 +175,8 @@ extension Registry {
             // valid_from. Only hosts with a state at both times are kept (one added between them is listed
             // as added, not as a change of each of its facts); names and values are numbered, and the rows
             // sorted by (host, name, side) pair up before and after.
-            var names: [String] = [], nameIds: [String: Int32] = [:], listed: [Bool] = []
-            var values: [FactValue] = [], valueIds: [FactValue: Int32] = [:]
-            var rows: [(key: UInt64, value: Int32)] = []
+            var pairs = FactPairs()
+            var listed: [Bool] = []
             let nameFilter = request.fact.map { _ in " AND f.name = ?" } ?? ""
             for (side, condition, bounds) in [(0, "f.valid_to > ? AND f.valid_to <= ? AND f.valid_from <= ?", [t1, t2, t1]),
                                                (1, "f.valid_from > ? AND f.valid_from <= ? AND f.valid_to > ?", [t1, t2, t2])] {
@@ -189,34 +188,17 @@ extension Registry {
                     """, arguments) { row in
                     let host = row.int64(0)
                     guard both.contains(host) else { return }
-                    let name = row.text(1)
-                    let nameId = nameIds[name] ?? {
-                        names.append(name)
-                        listed.append(request.layers.contains(FactLayer.of(name)))
-                        nameIds[name] = Int32(names.count - 1)
-                        return Int32(names.count - 1)
-                    }()
-                    guard listed[Int(nameId)] else { return }
-                    let value = FactColumns.join(type: row.text(2), int: row.optionalInt64(3), text: row.optionalText(4))
-                    let valueId = valueIds[value] ?? {
-                        values.append(value)
-                        valueIds[value] = Int32(values.count - 1)
-                        return Int32(values.count - 1)
-                    }()
-                    rows.append((UInt64(host) << 20 | UInt64(nameId) << 1 | UInt64(side), valueId))
+                    let name = pairs.name(row.text(1))
+                    if Int(name) == listed.count { listed.append(request.layers.contains(FactLayer.of(pairs.names[Int(name)]))) }
+                    guard listed[Int(name)] else { return }
+                    pairs.add(group: host, name: name, after: side == 1,
+                              value: FactColumns.join(type: row.text(2), int: row.optionalInt64(3), text: row.optionalText(4)))
                 }
             }
-            rows.sort { $0.key < $1.key }
-            var r = 0
-            while r < rows.count {
-                let pair = rows[r].key >> 1
-                var before: Int32 = -1, after: Int32 = -1
-                if rows[r].key & 1 == 0 { before = rows[r].value; r += 1 }
-                if r < rows.count && rows[r].key >> 1 == pair { after = rows[r].value; r += 1 }
-                guard before != after else { continue }
-                let move = ValueMove(name: names[Int(pair & 0x7FFFF)], before: before < 0 ? nil : values[Int(before)],
-                                     after: after < 0 ? nil : values[Int(after)])
-                changed[move, default: []].append(Int64(pair >> 19))
+            let (names, values) = (pairs.names, pairs.values)
+            pairs.differing { host, name, before, after in
+                changed[ValueMove(name: names[Int(name)], before: before < 0 ? nil : values[Int(before)],
+                                  after: after < 0 ? nil : values[Int(after)]), default: []].append(host)
             }
             func list(_ ids: [Int64]) -> HostList { HostList.of(ids, hostnames: hostnames, after: request.hostsAfter, limit: request.hostLimit) }
             let changes = Self.fleetChanges(changed, list)

@@ -213,41 +213,30 @@ extension Registry {
         for (i, move) in moves.enumerated() { index[MoveKey(host: move.host, at: move.at)] = Int32(i) }
         let list = db.dialect.jsonIntegerPairsCTE("m") + " "
         let json = movesJSON(moves)
-        var nameIds: [String: Int32] = [:]
-        var valueIds: [FactValue: Int32] = [:]
-        // (move << 20 | name << 1 | side, value): sorted, each move's rows come together, before then after per name.
-        var rows: [(key: UInt64, value: Int32)] = []
+        var pairs = FactPairs()
         for (side, join) in [(0, "f.host_id = m.a AND f.valid_to = m.b"), (1, "f.valid_from = m.b AND f.host_id = m.a")] {
             try db.forEachRow(list + "SELECT m.a, m.b, f.name, f.type, f.value_int, f.value_text FROM m JOIN facts f ON \(join)", [json]) { row in
                 guard let move = index[MoveKey(host: row.int64(0), at: row.int64(1))] else { return }
-                let name = row.text(2)
-                let nameId = nameIds[name] ?? {
-                    out.names.append(name)
-                    nameIds[name] = Int32(out.names.count - 1)
-                    return Int32(out.names.count - 1)
-                }()
-                let value = FactColumns.join(type: row.text(3), int: row.optionalInt64(4), text: row.optionalText(5))
-                let valueId = valueIds[value] ?? {
-                    out.values.append(value)
-                    valueIds[value] = Int32(out.values.count - 1)
-                    return Int32(out.values.count - 1)
-                }()
-                rows.append((UInt64(move) << 20 | UInt64(nameId) << 1 | UInt64(side), valueId))
+                pairs.add(group: Int64(move), name: pairs.name(row.text(2)), after: side == 1,
+                          value: FactColumns.join(type: row.text(3), int: row.optionalInt64(4), text: row.optionalText(5)))
             }
         }
-        rows.sort { $0.key < $1.key }
+        // Each move's run of changes, in move order (moves without one get an empty run).
+        var next = 0
         out.start.reserveCapacity(moves.count)
-        var r = 0
-        for move in 0..<moves.count {
-            out.start.append(out.changes.count)
-            while r < rows.count && Int(rows[r].key >> 20) == move {
-                let name = Int32(rows[r].key >> 1 & 0x7FFFF)
-                var before: Int32 = -1, after: Int32 = -1
-                if rows[r].key & 1 == 0 { before = rows[r].value; r += 1 }
-                if r < rows.count && rows[r].key >> 1 == UInt64(move) << 19 | UInt64(name) { after = rows[r].value; r += 1 }
-                if before != after { out.changes.append((name, before, after)) }
+        pairs.differing { move, name, before, after in
+            while next <= Int(move) {
+                out.start.append(out.changes.count)
+                next += 1
             }
+            out.changes.append((name, before, after))
         }
+        while next < moves.count {
+            out.start.append(out.changes.count)
+            next += 1
+        }
+        out.names = pairs.names
+        out.values = pairs.values
         // Register-bearing capability versions that closed at the move (before) and opened at it (after).
         let bearing = Self.registerCapabilitiesSQL
         var seen = [UInt8](repeating: 0, count: moves.count)
