@@ -94,6 +94,10 @@ enum Ingestor {
         }
         try updateHost(db, p, host: host, at: at, receivedAt: receivedAt, report: reportRow, isNewest: placement.isNewest,
                        factsChanged: outcome == .created || outcome == .changed, storedLabels: storedLabels ?? "")
+        if KernelMoveSummary.mayChange(newHost: existing == nil, isNewest: placement.isNewest, at: at, lastSeen: existing?[1],
+                                       kernelBefore: existing?[8], kernelAfter: p.kernel.text) {
+            try KernelMoveSummary.refresh(db, host: host)
+        }
         return IngestResult(reportId: report.reportId, hostname: report.host.hostname, outcome: outcome,
                             factsOpened: written.opened, factsClosed: written.closed, revision: reportRow)
     }

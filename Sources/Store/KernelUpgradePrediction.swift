@@ -47,8 +47,7 @@ extension Registry {
             throw AuditRequestError(parameter: "host_limit", message: "0 to \(Self.maxHostLimitForAudits)")
         }
         return try budgetedRead { db in
-            var moves = try Self.kernelMoves(db, from: request.from, to: request.to)
-            let changes = try Self.readChangedFacts(db, &moves)
+            let (moves, changes) = try Self.storedKernelMoves(db, from: request.from, to: request.to)
             // Each loser's lost names, by host, and the moves on which they lost them.
             var lostBy: [Int64: Set<String>] = [:]
             var losing: [KernelMove] = []

@@ -104,8 +104,10 @@ extension Registry {
     /// collected order, retracted ones left out; unchanged reports are heartbeats, so every kernel change
     /// is a stored report). At `at` the facts that changed close and their new values open (IntervalSplice).
     struct KernelMove {
+        /// The report on the new kernel.
+        var report: Int64
         var host: Int64
-        var hostname: String
+        var hostname = ""
         var at: Int64
         var fromRelease: String
         var toRelease: String
@@ -138,20 +140,17 @@ extension Registry {
             throw AuditRequestError(parameter: "host_limit", message: "0 to \(Self.maxHostLimitForAudits)")
         }
         return try budgetedRead { db in
-            var moves = try Self.kernelMoves(db, from: request.from, to: request.to)
-            let changes = try Self.readChangedFacts(db, &moves)
+            let (moves, changes) = try Self.storedKernelMoves(db, from: request.from, to: request.to)
             return Self.upgradeReport(moves, changes, request)
         }
     }
 
     static let maxHostLimitForAudits = KernelUpgradeRequest.maxHostLimit
 
-    /// Each counted report on another kernel than the host's counted report before it: the covering index
-    /// reports_kernel_moves (migrations/0018_audit_indexes.sql) read once in (host, time) order, compared in
-    /// turn (a window function over the same rows cost four times as much). `from`/`to` match as
-    /// `kernel = "…"` does (KernelVersion).
-    static func kernelMoves(_ db: any SQLConnection, from: KernelVersion?, to: KernelVersion?) throws -> [KernelMove] {
-        let retracted = Set(try db.values("SELECT report FROM retractions", as: Int64.self))
+    /// The moves from a kernel matching `from` to one matching `to` (as `kernel = "…"` matches, KernelVersion),
+    /// with their hostnames and changes, as kernel_moves and kernel_move_changes hold them
+    /// (KernelMoveSummary): both tables read once in report order and merged.
+    static func storedKernelMoves(_ db: any SQLConnection, from: KernelVersion?, to: KernelVersion?) throws -> ([KernelMove], MoveChanges) {
         var releases: [String: (text: String, from: Bool, to: Bool)] = [:]  // one String per release, and whether it matches
         func release(_ text: String) -> (text: String, from: Bool, to: Bool) {
             if let known = releases[text] { return known }
@@ -161,29 +160,81 @@ extension Registry {
             return entry
         }
         var moves: [KernelMove] = []
-        var host = Int64.min
-        var previous: (text: String, from: Bool, to: Bool)?
-        try db.forEachRow("""
-            SELECT r.host_id, r.collected_at, r.id, r.kernel_release, r.confirms FROM reports r ORDER BY r.host_id, r.collected_at, r.id
-            """, []) { row in
-            if !retracted.isEmpty && (retracted.contains(row.int64(2)) || row.optionalInt64(4).map(retracted.contains) == true) { return }
-            if row.int64(0) != host {
-                host = row.int64(0)
-                previous = nil
-            }
-            let kernel = release(row.text(3))
-            if let before = previous, before.text != kernel.text, before.from, kernel.to {
-                moves.append(KernelMove(host: host, hostname: "", at: row.int64(1), fromRelease: before.text, toRelease: kernel.text))
-            }
-            previous = kernel
+        try db.forEachRow("SELECT report, host_id, at, from_release, to_release, cause FROM kernel_moves ORDER BY report", []) { row in
+            let before = release(row.text(3)), after = release(row.text(4))
+            guard before.from, after.to else { return }
+            moves.append(KernelMove(report: row.int64(0), host: row.int64(1), at: row.int64(2), fromRelease: before.text, toRelease: after.text,
+                                    cause: ChangeCause(rawValue: row.text(5)) ?? .unknown))
         }
-        guard !moves.isEmpty else { return moves }
+        var out = MoveChanges()
+        guard !moves.isEmpty else { return (moves, out) }
+        var nameIds: [String: Int32] = [:], valueIds: [FactValue: Int32] = [:]
+        func number(_ value: FactValue?) -> Int32 {
+            guard let value else { return -1 }
+            if let id = valueIds[value] { return id }
+            out.values.append(value)
+            valueIds[value] = Int32(out.values.count - 1)
+            return Int32(out.values.count - 1)
+        }
+        // Both in report order: each change row belongs to the move at `next` or to one not asked for.
+        var next = 0
+        var counts = [Int](repeating: 0, count: moves.count)
+        try db.forEachRow("""
+            SELECT report, name, before_type, before_int, before_text, after_type, after_int, after_text FROM kernel_move_changes ORDER BY report, name
+            """, []) { row in
+            let report = row.int64(0)
+            while next < moves.count && moves[next].report < report { next += 1 }
+            guard next < moves.count, moves[next].report == report else { return }
+            counts[next] += 1
+            let text = row.text(1)
+            let name = nameIds[text] ?? {
+                out.names.append(text)
+                nameIds[text] = Int32(out.names.count - 1)
+                return Int32(out.names.count - 1)
+            }()
+            let before = row.optionalText(2).map { FactColumns.join(type: $0, int: row.optionalInt64(3), text: row.optionalText(4)) }
+            let after = row.optionalText(5).map { FactColumns.join(type: $0, int: row.optionalInt64(6), text: row.optionalText(7)) }
+            out.changes.append((name, number(before), number(after)))
+        }
+        out.start.reserveCapacity(moves.count)
+        var start = 0
+        for count in counts {
+            out.start.append(start)
+            start += count
+        }
         var hostnames: [Int64: String] = [:]
         let moving = Set(moves.map(\.host))
         try db.forEachRow("SELECT id, hostname FROM hosts", []) { row in
             if moving.contains(row.int64(0)) { hostnames[row.int64(0)] = row.text(1) }
         }
         for i in moves.indices { moves[i].hostname = hostnames[moves[i].host] ?? "" }
+        return (moves, out)
+    }
+
+    /// Each counted report of `host` (nil: every host) on another kernel than the host's counted report
+    /// before it, found in the covering index reports_kernel_moves (migrations/0018_audit_indexes.sql) read
+    /// in (host, time) order and compared in turn (a window function over the same rows cost four times as
+    /// much). For KernelMoveSummary, which keeps what the audits read.
+    static func findKernelMoves(_ db: any SQLConnection, host: Int64?) throws -> [KernelMove] {
+        var moves: [KernelMove] = []
+        var current = Int64.min
+        var previous: String?
+        var texts: [String: String] = [:]  // one String per release
+        try db.forEachRow("""
+            SELECT r.host_id, r.collected_at, r.id, r.kernel_release FROM reports r
+            WHERE \(host == nil ? "" : "r.host_id = ? AND ")\(RetractionSQL.counts("r")) ORDER BY r.host_id, r.collected_at, r.id
+            """, host.map { [$0] } ?? []) { row in
+            if row.int64(0) != current {
+                current = row.int64(0)
+                previous = nil
+            }
+            let kernel = texts[row.text(3)] ?? row.text(3)
+            texts[kernel] = kernel
+            if let before = previous, before != kernel {
+                moves.append(KernelMove(report: row.int64(2), host: current, at: row.int64(1), fromRelease: before, toRelease: kernel))
+            }
+            previous = kernel
+        }
         return moves
     }
 

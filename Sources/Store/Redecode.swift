@@ -56,6 +56,8 @@ extension Registry {
                     case .failure(let f): summary.failed.append("report row \(id): \(f.message)")
                     }
                 }
+                // Every host whose history changed: its kernel moves may have changed with it.
+                for host in saved.sorted() { try KernelMoveSummary.refresh(db, host: host) }
                 return changed
             }
             summary.reports += rows.count

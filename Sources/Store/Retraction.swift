@@ -96,6 +96,7 @@ extension Registry {
             try Self.withdraw(db, report: report, host: host, at: at, reportId: reportId)
             for beat in heartbeats { try Self.withdraw(db, report: beat[0], host: host, at: beat[1], reportId: reportId) }
             try Heartbeats.withdraw(db, host: host, reports: [report] + heartbeats.map { $0[0] as Int64 })
+            try KernelMoveSummary.refresh(db, host: host)
             try db.execute("""
                 UPDATE hosts SET first_seen = (SELECT min(collected_at) FROM reports r WHERE r.host_id = ?1 AND \(RetractionSQL.counts("r"))),
                     last_seen = (SELECT max(t) FROM (SELECT max(collected_at) AS t FROM reports r WHERE r.host_id = ?1 AND \(RetractionSQL.counts("r"))

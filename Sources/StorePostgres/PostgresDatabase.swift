@@ -51,6 +51,7 @@ public final class PostgresDatabase: SQLDatabase, @unchecked Sendable {
         }
         do {
             try PostgresMigrator.migrate(self, path: location, migrations: migrations)
+            try DerivedRebuilds.run(self)
         } catch {
             try? close()
             throw error

@@ -37,6 +37,7 @@ public final class SQLiteDatabase: SQLDatabase, @unchecked Sendable {
         }
         pool = try DatabasePool(path: config.path, configuration: grdb)
         try SQLiteMigrator.migrate(pool, path: config.path, migrations: migrations)
+        try DerivedRebuilds.run(self)
     }
 
     /// The writer connection's page cache, KiB.

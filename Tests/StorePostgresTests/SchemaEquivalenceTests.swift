@@ -41,7 +41,7 @@ struct SchemaEquivalenceTests {
 
     @Test func postgresSchemaEqualsSQLites() throws {
         let sqlite = try sqliteSchema()
-        #expect(sqlite.columns.count > 100 && sqlite.indexes.count == 27 && sqlite.triggers.count == 4, "the SQLite schema was read")
+        #expect(sqlite.columns.count > 100 && sqlite.indexes.count == 28 && sqlite.triggers.count == 4, "the SQLite schema was read")
         let db = try Fixtures.database(schema: true)
         defer { try? db.close() }
         let (columns, indexes, triggers, collations) = try db.read { c in

@@ -45,7 +45,8 @@ import StoreSQLite
         let summary = try RegistryCopy.copy(from: source, to: copy, batchSize: 97)
         #expect(summary.revision == (try source.currentRevision()))
         #expect(Set(summary.tables.map(\.table)) == Set(RegistryCopy.tables.map(\.name)))
-        for table in summary.tables where !["host_labels", "label_set_entries", "label_sets"].contains(table.table) {
+        // derived_rebuilds is empty once a registry is open.
+        for table in summary.tables where !["host_labels", "label_set_entries", "label_sets", "derived_rebuilds"].contains(table.table) {
             #expect(table.rows > 0, "\(table.table) is empty in the populated registry: the test does not cover it")
         }
         #expect(try copy.currentRevision() == source.currentRevision())

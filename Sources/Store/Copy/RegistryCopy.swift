@@ -32,6 +32,10 @@ public enum RegistryCopy {
         Table(name: "facts_superseded", key: []),
         Table(name: "retractions", key: ["report"]),
         Table(name: "heartbeats", key: ["host_id", "first_at"]),
+        Table(name: "kernel_moves", key: ["report"]),
+        Table(name: "kernel_move_changes", key: ["report", "name"]),
+        // Empty once a registry is open (DerivedRebuilds): whole.
+        Table(name: "derived_rebuilds", key: []),
         // rotated_from refers to another credential whose id may sort after it: whole, in one transaction.
         Table(name: "credentials", key: []),
         Table(name: "enrollment_codes", key: []),
