@@ -117,36 +117,55 @@ extension Registry {
                 hostnames[row.int64(0)] = row.text(1)
             }
             // Each host's report in force at both times (its time and kernel), in one pass over the covering
-            // index reports_kernel_moves in (host, time) order; then its newest heartbeat at both times.
+            // index reports_kernel_moves in (host, time) order, a host at a time; retracted reports (and
+            // heartbeats kept as reports of one) skipped here, as a subquery per row cost five times the scan.
+            // Then its newest heartbeat at both times.
             struct Seen {
                 var report1: Int64?, kernel1: String?, report2: Int64?, kernel2: String?
                 var beat1: Int64?, beat2: Int64?
+                /// Present at `from`, and a report between the times: only such a host's facts can differ.
+                var reportBetween = false
             }
             var seen: [Int64: Seen] = [:]
+            let retracted = Set(try db.values("SELECT report FROM retractions", as: Int64.self))
+            var host = Int64.min, s = Seen()
             try db.forEachRow("""
-                SELECT r.host_id, r.collected_at, r.kernel_release FROM reports r
-                WHERE r.collected_at <= ? AND \(RetractionSQL.counts("r"))\(oneHost.replacingOccurrences(of: "host_id", with: "r.host_id"))
-                ORDER BY r.host_id, r.collected_at, r.id
+                SELECT r.host_id, r.collected_at, r.id, r.confirms, r.kernel_release FROM reports r
+                WHERE r.collected_at <= ?\(oneHost.replacingOccurrences(of: "host_id", with: "r.host_id")) ORDER BY r.host_id, r.collected_at, r.id
                 """, [t2]) { row in
-                let at = row.int64(1)
-                var s = seen[row.int64(0)] ?? Seen()
+                if !retracted.isEmpty && (retracted.contains(row.int64(2)) || row.optionalInt64(3).map(retracted.contains) == true) { return }
+                if row.int64(0) != host {
+                    if host != Int64.min { seen[host] = s }
+                    host = row.int64(0)
+                    s = Seen()
+                }
+                let at = row.int64(1), kernel = row.text(4)
                 if at <= t1 {
                     s.report1 = at
-                    s.kernel1 = row.text(2)
+                    s.kernel1 = kernel
+                } else if s.report1 != nil {
+                    s.reportBetween = true
                 }
                 s.report2 = at
-                s.kernel2 = row.text(2)
-                seen[row.int64(0)] = s
+                s.kernel2 = kernel
             }
-            try db.forEachRow("SELECT host_id, first_at, times FROM heartbeats WHERE first_at <= ?\(oneHost)", [t2]) { row in
+            if host != Int64.min { seen[host] = s }
+            // A heartbeat matters only to a host present at a time whose report then is stale: most hosts' are
+            // not at `from`. A row whose last heartbeat is at or before the time needs no search of its times
+            // (most rows, at `to`), nor one whose first is after it. Every row is read, in table order: through
+            // the index on first_at (every row, when `to` is recent) it took 25 times as long on the
+            // 100,000-host fleet.
+            try db.forEachRow("SELECT host_id, first_at, last_at, times FROM heartbeats\(hostId.map { " WHERE host_id = \($0)" } ?? "")", []) { row in
                 guard var s = seen[row.int64(0)] else { return }
-                let times = Data(row.blob(2)), first = row.int64(1)
-                if let beat = Heartbeats.lastBeat(firstAt: first, times, atOrBefore: t1) { s.beat1 = max(s.beat1 ?? beat, beat) }
-                if let beat = Heartbeats.lastBeat(firstAt: first, times, atOrBefore: t2) { s.beat2 = max(s.beat2 ?? beat, beat) }
+                let first = row.int64(1), last = row.int64(2)
+                func beat(_ t: Int64) -> Int64? {
+                    last <= t ? last : first > t ? nil : Heartbeats.lastBeat(firstAt: first, Data(row.blob(3)), atOrBefore: t)
+                }
+                if let report = s.report1, report < t1 - stale, let beat = beat(t1) { s.beat1 = max(s.beat1 ?? beat, beat) }
+                if let report = s.report2, report < t2 - stale, let beat = beat(t2) { s.beat2 = max(s.beat2 ?? beat, beat) }
                 seen[row.int64(0)] = s
             }
             var presence: [PresenceChange: [Int64]] = [:]
-            var both = Set<Int64>()
             var counts = (hostsFrom: 0, freshFrom: 0, hostsTo: 0, freshTo: 0)
             var changed: [ValueMove: [Int64]] = [:]
             let kernelLayer = request.layers.contains(.kernel) && (request.fact == nil || request.fact == FleetDiffRequest.kernelFact)
@@ -161,7 +180,6 @@ extension Registry {
                 if !present1 && present2 { presence[.added, default: []].append(id) }
                 if present1 && !present2 { presence[.gone, default: []].append(id) }
                 guard present1 && present2 else { continue }
-                both.insert(id)
                 if fresh1 && !fresh2 { presence[.stale, default: []].append(id) }
                 if !fresh1 && fresh2 { presence[.back, default: []].append(id) }
                 if kernelLayer && s.kernel1 != s.kernel2 {
@@ -171,23 +189,31 @@ extension Registry {
             }
 
             // Fact rows valid at `from` that ended by `to` (before), and rows valid at `to` that began after
-            // `from` (after): every (host, name) whose value may differ, read as index ranges on valid_to and
-            // valid_from. Only hosts with a state at both times are kept (one added between them is listed
-            // as added, not as a change of each of its facts); names and values are numbered, and the rows
-            // sorted by (host, name, side) pair up before and after.
+            // `from` (after): every (host, name) whose value may differ. Facts change only at a report's time,
+            // so only hosts present at `from` with a report between the times count (a host added between them
+            // is listed as added, not as a change of each of its facts). Before: those hosts' ranges of the
+            // (host_id, valid_to) index, which skip the rest of the fleet (0.45 s against 0.68 s for the range of
+            // valid_to on the 100,000-host fleet). After: the range of valid_from, other hosts' rows skipped
+            // here (a host's range of valid_to after `to` holds every fact still open, and read 6 million index
+            // entries where this reads 1.3 million rows). Names and values are numbered, and the rows sorted by
+            // (host, name, side) pair up before and after.
             var pairs = FactPairs()
             var listed: [Bool] = []
+            let between = Set(seen.compactMap { $0.value.reportBetween ? $0.key : nil })
+            let hostsJSON = "[" + between.sorted().map { "[\($0),0]" }.joined(separator: ",") + "]"
             let nameFilter = request.fact.map { _ in " AND f.name = ?" } ?? ""
-            for (side, condition, bounds) in [(0, "f.valid_to > ? AND f.valid_to <= ? AND f.valid_from <= ?", [t1, t2, t1]),
-                                               (1, "f.valid_from > ? AND f.valid_from <= ? AND f.valid_to > ?", [t1, t2, t2])] {
-                var arguments: [any SQLBindable] = bounds
-                if let fact = request.fact { arguments.append(fact) }
-                try db.forEachRow("""
-                    SELECT f.host_id, f.name, f.type, f.value_int, f.value_text FROM facts f
-                    WHERE \(condition)\(oneHost.replacingOccurrences(of: "host_id", with: "f.host_id"))\(nameFilter)
-                    """, arguments) { row in
+            let before = db.dialect.jsonIntegerPairsCTE("m") + """
+                 SELECT f.host_id, f.name, f.type, f.value_int, f.value_text FROM m
+                JOIN facts f ON f.host_id = m.a AND f.valid_to > ? AND f.valid_to <= ? AND f.valid_from <= ?\(nameFilter)
+                """
+            let after = """
+                SELECT f.host_id, f.name, f.type, f.value_int, f.value_text FROM facts f
+                WHERE f.valid_from > ? AND f.valid_from <= ? AND f.valid_to > ?\(oneHost.replacingOccurrences(of: "host_id", with: "f.host_id"))\(nameFilter)
+                """
+            for (side, sql, arguments) in [(0, before, [hostsJSON, t1, t2, t1] as [any SQLBindable]), (1, after, [t1, t2, t2])] where !between.isEmpty {
+                try db.forEachRow(sql, arguments + (request.fact.map { [$0] } ?? [])) { row in
                     let host = row.int64(0)
-                    guard both.contains(host) else { return }
+                    guard between.contains(host) else { return }
                     let name = pairs.name(row.text(1))
                     if Int(name) == listed.count { listed.append(request.layers.contains(FactLayer.of(pairs.names[Int(name)]))) }
                     guard listed[Int(name)] else { return }

@@ -130,6 +130,25 @@ import TestRegistry
         #expect(try store.predictUpgrade(UpgradePredictionRequest(to: try KernelVersion.parse("6.12").get())).losers == 0)
     }
 
+    /// Heartbeats decide freshness at each time: the newest one at or before it, found in a row's times when
+    /// the row goes on past it. staleAfter is 1 h; the diff runs from 2.5 h to 4.5 h.
+    @Test func heartbeatsDecideStaleAndBack() throws {
+        let dir = try TempDir()
+        let store = try TestRegistry.open(dir.path("beats.sqlite"))
+        func beats(_ host: String, _ hours: [Double]) -> [Report] {
+            [Fleet.report("\(host)-0", host: host, at: 0, kernel: "6.6.0-1-generic")]
+                + hours.map { Fleet.report("\(host)-\($0)", host: host, at: $0, kernel: "6.6.0-1-generic") }
+        }
+        let results = try store.ingest(beats("fresh", [1, 2, 3, 4]) + beats("gone-quiet", [1]) + beats("back", [4.2]) + beats("stale", [1, 2]))
+        #expect(results.filter(\.heartbeat).count == 8)
+        let diff = try store.fleetDiff(FleetDiffRequest(from: Fleet.time(2.5), to: Fleet.time(4.5), staleAfter: 3600))
+        #expect(diff.hostsFrom == 4 && diff.hostsTo == 4)
+        #expect(diff.freshFrom == 2 && diff.freshTo == 2)
+        #expect(diff.presence[.stale]?.hostnames == ["stale"])
+        #expect(diff.presence[.back]?.hostnames == ["back"])
+        #expect(diff.changes.isEmpty)
+    }
+
     @Test func theFleetAtTwoTimes() throws {
         let dir = try TempDir()
         let store = try Self.fleet(dir)
