@@ -271,5 +271,23 @@ import TestRegistry
             #expect(sql.contains("WHERE name IN (\(names))"))
         }
         #expect(Registry.registerCapabilitiesSQL == "c.capability IN (\(capabilities))")
+        #expect(Registry.timelineFactsSQL == "name IN (\(names))")
+    }
+
+    /// SQLite uses a partial index only when the query repeats its condition: the chart's read and the
+    /// register check must name the index's terms as the migration writes them.
+    @Test func theChartAndTheRegisterCheckReadTheirPartialIndexes() throws {
+        guard TestBackend.current == .sqlite else { return }
+        let dir = try TempDir()
+        let store = try TestRegistry.open(dir.path("plans.sqlite"))
+        let chart = try store.plan("""
+            SELECT host_id, valid_from, valid_to, value_int, value_text FROM facts
+            WHERE \(Registry.timelineFactsSQL) AND name = 'nesting' AND valid_from <= ? AND valid_to > ?
+            """, [.int(2), .int(1)])
+        #expect(chart.contains { $0.contains("COVERING INDEX facts_usable_history") }, "\(chart)")
+        let registers = try store.plan("""
+            SELECT c.host_id FROM capability_versions c WHERE c.host_id = ? AND c.valid_to = ? AND \(Registry.registerCapabilitiesSQL)
+            """, [.int(1), .int(1)])
+        #expect(registers.contains { $0.contains("capability_versions_registers") }, "\(registers)")
     }
 }
