@@ -43,16 +43,24 @@ extension Registry {
             var seriesNames: [String] = []
             var seriesIndex: [String: Int] = [:]
             var kernels: [Int64: [(at: Int64, series: Int)]] = [:]
+            var releases: [String: Int] = [:]  // each release parsed once
+            let retracted = try RetractedReports(db)
             try db.forEachRow("""
-                SELECT r.host_id, r.collected_at, r.kernel_release FROM reports r
-                WHERE r.collected_at <= ? AND \(RetractionSQL.counts("r")) ORDER BY r.host_id, r.collected_at, r.id
+                SELECT r.host_id, r.collected_at, r.id, r.confirms, r.kernel_release FROM reports r
+                WHERE r.collected_at <= ? ORDER BY r.host_id, r.collected_at, r.id
                 """, [t1]) { row in
-                let release = KernelRelease(row.text(2))
-                let label = "\(release.major).\(release.minor)"
-                let index = seriesIndex[label] ?? {
-                    seriesNames.append(label)
-                    seriesIndex[label] = seriesNames.count - 1
-                    return seriesNames.count - 1
+                if retracted.contains(row.int64(2), confirms: row.optionalInt64(3)) { return }
+                let text = row.text(4)
+                let index = releases[text] ?? {
+                    let release = KernelRelease(text)
+                    let label = "\(release.major).\(release.minor)"
+                    let index = seriesIndex[label] ?? {
+                        seriesNames.append(label)
+                        seriesIndex[label] = seriesNames.count - 1
+                        return seriesNames.count - 1
+                    }()
+                    releases[text] = index
+                    return index
                 }()
                 kernels[row.int64(0), default: []].append((row.int64(1), index))
             }

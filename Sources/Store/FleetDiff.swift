@@ -117,9 +117,8 @@ extension Registry {
                 hostnames[row.int64(0)] = row.text(1)
             }
             // Each host's report in force at both times (its time and kernel), in one pass over the covering
-            // index reports_kernel_moves in (host, time) order, a host at a time; retracted reports (and
-            // heartbeats kept as reports of one) skipped here, as a subquery per row cost five times the scan.
-            // Then its newest heartbeat at both times.
+            // index reports_kernel_moves in (host, time) order, a host at a time, retracted ones skipped; then
+            // its newest heartbeat at both times.
             struct Seen {
                 var report1: Int64?, kernel1: String?, report2: Int64?, kernel2: String?
                 var beat1: Int64?, beat2: Int64?
@@ -127,13 +126,13 @@ extension Registry {
                 var reportBetween = false
             }
             var seen: [Int64: Seen] = [:]
-            let retracted = Set(try db.values("SELECT report FROM retractions", as: Int64.self))
+            let retracted = try RetractedReports(db)
             var host = Int64.min, s = Seen()
             try db.forEachRow("""
                 SELECT r.host_id, r.collected_at, r.id, r.confirms, r.kernel_release FROM reports r
                 WHERE r.collected_at <= ?\(oneHost.replacingOccurrences(of: "host_id", with: "r.host_id")) ORDER BY r.host_id, r.collected_at, r.id
                 """, [t2]) { row in
-                if !retracted.isEmpty && (retracted.contains(row.int64(2)) || row.optionalInt64(3).map(retracted.contains) == true) { return }
+                if retracted.contains(row.int64(2), confirms: row.optionalInt64(3)) { return }
                 if row.int64(0) != host {
                     if host != Int64.min { seen[host] = s }
                     host = row.int64(0)

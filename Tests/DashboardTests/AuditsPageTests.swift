@@ -4,6 +4,7 @@ import Decoders
 import Foundation
 import Query
 import RegistryClient
+import Report
 import Store
 import Testing
 @testable import Synthetic
@@ -35,6 +36,54 @@ struct AuditsPageTests {
             #expect(timeline.hosts[i] == all, "hosts at \(time)")
         }
         #expect(throws: AuditRequestError.self) { try s.store.capabilityTimeline(name: "hw.nesting", from: from, to: to, points: 5) }
+    }
+
+    @Test("a retracted move to another kernel series leaves the chart, as the query language reads it")
+    func aRetractedMoveLeavesTheChart() throws {
+        let fleet = SyntheticFleet(hosts: 300, days: 12, seed: 3)
+        let s = try DashboardServer()
+        try s.ingest(fleet)
+        let from = fleet.start.addingTimeInterval(86_400), to = fleet.start.addingTimeInterval(11 * 86_400)
+        let nesting = try QueryParser.parse("nesting")
+        func holding(at time: Date) throws -> [QueriedHost] {
+            try s.store.answer(HostQueryRequest(nesting, reference: .time(time), limit: 1000)).matches.hosts
+        }
+        // Each move to another series, and when its kernel stops (the host's next report on another kernel; the
+        // same reports after it are its heartbeats, withdrawn with it).
+        var reports: [Report] = []
+        fleet.forEachReport { reports.append($0) }
+        let byHost = Dictionary(grouping: reports, by: \.host.hostname).values.map { $0.sorted { $0.collectedAt < $1.collectedAt } }
+        func series(_ r: Report) -> String { let k = KernelRelease(r.kernel.release); return "\(k.major).\(k.minor)" }
+        let moves = byHost.flatMap { host in
+            host.indices.dropFirst().filter { series(host[$0 - 1]) != series(host[$0]) }.map { i in
+                (report: host[i], until: host[(i + 1)...].first { $0.kernel.release != host[i].kernel.release }?.collectedAt ?? .distantFuture)
+            }
+        }
+        // One in force at a date of the chart on a host that holds nesting then and just before the move: once
+        // it is retracted the host still counts there, under its earlier kernel's series.
+        let before = try s.store.capabilityTimeline(name: "nesting", from: from, to: to, points: 11)
+        let holders = try before.times.map { Set(try holding(at: $0).map(\.hostname)) }
+        let moved = try #require(try moves.first { move in
+            let host = move.report.host.hostname
+            return try zip(before.times, holders).contains { time, hosts in
+                time >= move.report.collectedAt && time < move.until && hosts.contains(host)
+            } && holding(at: move.report.collectedAt.addingTimeInterval(-1)).contains { $0.hostname == host }
+        }?.report)
+        guard case .retracted = try s.store.retract(reportId: moved.reportId, reason: "test") else {
+            Issue.record("not retracted")
+            return
+        }
+        let after = try s.store.capabilityTimeline(name: "nesting", from: from, to: to, points: 11)
+        #expect(after != before, "the retraction changes the chart")
+        for (i, time) in after.times.enumerated() {
+            var bySeries: [String: Int] = [:]
+            for host in try holding(at: time) {
+                let k = KernelRelease(host.kernelRelease ?? "")
+                bySeries["\(k.major).\(k.minor)", default: 0] += 1
+            }
+            let charted = Dictionary(uniqueKeysWithValues: after.series.map { ($0.kernel, $0.counts[i]) }).filter { $0.value > 0 }
+            #expect(charted == bySeries, "at \(time)")
+        }
     }
 
     @Test("the page, its downloads and its refusals")
