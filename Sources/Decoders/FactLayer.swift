@@ -14,10 +14,13 @@ public enum FactLayer: String, CaseIterable, Sendable {
     /// The layer of a host-level vocabulary name; a name outside the vocabulary counts as the kernel's.
     public static func of(_ name: String) -> FactLayer {
         if usableNames.contains(name) { return .usable }
-        if name.hasPrefix("evidence.") { return .evidence }
+        if name.hasPrefix(evidencePrefix) { return .evidence }
         if hardwareNames.contains(name) { return .hardware }
         return .kernel
     }
+
+    /// Every evidence name starts so.
+    public static let evidencePrefix = "evidence."
 
     /// Names decoded from the vendor's registers, whichever path carried them (sysfs or iommufd's hw_info):
     /// equal register facts before and after a kernel change mean the same hardware.

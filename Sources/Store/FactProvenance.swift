@@ -149,7 +149,7 @@ extension Registry {
     /// What a derived fact is decided from: capability names (a trailing `*` is a prefix); nil for a
     /// fact the decoders give directly.
     static func derivedFrom(_ name: String) -> [String]? {
-        if FactLayer.of(name) == .usable || name.hasPrefix("evidence.") { return [SourceDecoder.kernelProbes, "vfio-cap-*"] }
+        if FactLayer.of(name) == .usable || name.hasPrefix(FactLayer.evidencePrefix) { return [SourceDecoder.kernelProbes, "vfio-cap-*"] }
         if name == PCIDevice.hostCount { return [SourceDecoder.pciDevice] }
         return nil
     }

@@ -200,7 +200,8 @@ extension Registry {
             var listed: [Bool] = []
             let between = Set(seen.compactMap { $0.value.reportBetween ? $0.key : nil })
             let hostsJSON = "[" + between.sorted().map { "[\($0),0]" }.joined(separator: ",") + "]"
-            let nameFilter = request.fact.map { _ in " AND f.name = ?" } ?? ""
+            let nameFilter = (request.fact.map { _ in " AND f.name = ?" } ?? "")
+                + (request.layers.contains(.evidence) ? "" : " AND " + FactLayer.notEvidenceSQL("f.name"))
             let before = db.dialect.jsonIntegerPairsCTE("m") + """
                  SELECT f.host_id, f.name, f.type, f.value_int, f.value_text FROM m
                 JOIN facts f ON f.host_id = m.a AND f.valid_to > ? AND f.valid_to <= ? AND f.valid_from <= ?\(nameFilter)

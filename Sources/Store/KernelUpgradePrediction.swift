@@ -47,7 +47,8 @@ extension Registry {
             throw AuditRequestError(parameter: "host_limit", message: "0 to \(Self.maxHostLimitForAudits)")
         }
         return try budgetedRead { db in
-            let (moves, changes) = try Self.storedKernelMoves(db, from: request.from, to: request.to)
+            let (moves, changes) = try Self.storedKernelMoves(db, from: request.from, to: request.to,
+                                                              evidence: request.layers.contains(.evidence))
             // Each loser's lost names, by host, and the moves on which they lost them.
             var lostBy: [Int64: Set<String>] = [:]
             var losing: [KernelMove] = []

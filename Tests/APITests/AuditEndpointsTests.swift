@@ -47,6 +47,14 @@ struct AuditEndpointsTests {
         }
         let all = try t.store.kernelUpgrades(KernelUpgradeRequest())
         #expect(all.moves > 0 && !all.pairs.isEmpty, "the synthetic fleet upgrades kernels")
+        // Evidence is left out unless asked for, and listed when it is.
+        var withEvidence = KernelUpgradeRequest()
+        withEvidence.layers = Set(FactLayer.allCases)
+        let evidence = try t.store.kernelUpgrades(withEvidence).pairs.flatMap(\.changes).filter { $0.layer == .evidence }
+        #expect(!evidence.isEmpty && all.pairs.flatMap(\.changes).allSatisfy { $0.layer != .evidence })
+        var diffWithEvidence = FleetDiffRequest(from: Self.fleet.start.addingTimeInterval(86_400), to: Self.fleet.start.addingTimeInterval(Double(Self.fleet.days) * 86_400), staleAfter: 86_400)
+        diffWithEvidence.layers = Set(FactLayer.allCases)
+        #expect(try t.store.fleetDiff(diffWithEvidence).changes.contains { $0.layer == .evidence })
 
         var predict = UpgradePredictionRequest(to: try version("6.1"))
         predict.layers = [.kernel, .usable]
