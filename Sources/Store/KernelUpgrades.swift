@@ -129,7 +129,7 @@ extension Registry {
         var values: [FactValue] = []
         /// Per move, where its run of `changes` starts (and `changes.count` ends the last).
         var start: [Int] = []
-        /// name, value before and after (-1: absent), the name's layer.
+        /// name, value before and after (-1: absent).
         var changes: [(name: Int32, before: Int32, after: Int32)] = []
 
         func of(_ move: Int) -> ArraySlice<(name: Int32, before: Int32, after: Int32)> {
@@ -179,14 +179,7 @@ extension Registry {
         }
         var out = MoveChanges()
         guard !moves.isEmpty else { return (moves, out) }
-        var nameIds: [String: Int32] = [:], valueIds: [FactValue: Int32] = [:]
-        func number(_ value: FactValue?) -> Int32 {
-            guard let value else { return -1 }
-            if let id = valueIds[value] { return id }
-            out.values.append(value)
-            valueIds[value] = Int32(out.values.count - 1)
-            return Int32(out.values.count - 1)
-        }
+        var numbers = FactNumbers()
         // Both in report order: each change row belongs to the move at `next` or to one not asked for.
         var next = 0
         var counts = [Int](repeating: 0, count: moves.count)
@@ -198,16 +191,12 @@ extension Registry {
             while next < moves.count && moves[next].report < report { next += 1 }
             guard next < moves.count, moves[next].report == report else { return }
             counts[next] += 1
-            let text = row.text(1)
-            let name = nameIds[text] ?? {
-                out.names.append(text)
-                nameIds[text] = Int32(out.names.count - 1)
-                return Int32(out.names.count - 1)
-            }()
             let before = row.optionalText(2).map { FactColumns.join(type: $0, int: row.optionalInt64(3), text: row.optionalText(4)) }
             let after = row.optionalText(5).map { FactColumns.join(type: $0, int: row.optionalInt64(6), text: row.optionalText(7)) }
-            out.changes.append((name, number(before), number(after)))
+            out.changes.append((numbers.name(row.text(1)), numbers.value(before), numbers.value(after)))
         }
+        out.names = numbers.names
+        out.values = numbers.values
         out.start.reserveCapacity(moves.count)
         var start = 0
         for count in counts {
@@ -240,8 +229,11 @@ extension Registry {
                 current = row.int64(0)
                 previous = nil
             }
-            let kernel = texts[row.text(3)] ?? row.text(3)
-            texts[kernel] = kernel
+            let text = row.text(3)
+            let kernel = texts[text] ?? {
+                texts[text] = text
+                return text
+            }()
             if let before = previous, before != kernel {
                 moves.append(KernelMove(report: row.int64(2), host: current, at: row.int64(1), fromRelease: before, toRelease: kernel))
             }
